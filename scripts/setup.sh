@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs everything outboard needs to build, test and run, from Debian 12 packages only.
+# Idempotent: packages already present are skipped, and apt is not touched when nothing is missing.
+# Run as root (or with sudo available) on Debian 12.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  g++ clang-14 cmake ninja-build pkg-config ccache git
+  # libraries (Boost 1.81: Debian's libboost-dev is 1.74, too old for our Asio coroutine use)
+  libboost1.81-dev libhiredis-dev libsqlite3-dev libssl-dev libsodium-dev
+  nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev libgtest-dev
+  # sanitizer runtimes for clang builds
+  libclang-rt-14-dev
+  # real peers used by tests
+  redis-server curl procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: run as root (missing: ${missing[*]})" >&2; exit 1; }
+  sudo="sudo"
+fi
+
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+# redis-server's package starts a system-wide instance; tests start their own on free ports,
+# so the system one is left as the package configured it.
+echo "setup: done"

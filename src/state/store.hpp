@@ -1,0 +1,116 @@
+#pragma once
+// The state layer: one interface over every backend (memory, sqlite, redis; postgres later).
+// What a server keeps between requests lives behind this, so any server can answer any request.
+//
+// Every call is a coroutine on the caller's executor and returns Result<T>: a store that cannot
+// be reached yields Errc::unavailable, one that does not answer in time Errc::timeout; callers
+// turn both into a 503, never into "no such session".
+//
+// Keys share one namespace across types (string, counter, hash, list), as in Redis: del, expire
+// and pttl work on a key of any type; using a key as the wrong type is Errc::invalid.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/error.hpp"
+
+namespace outboard::state {
+
+using core::Errc;
+using core::Error;
+using core::Millis;
+using core::Result;
+
+template <class T>
+using Async = boost::asio::awaitable<Result<T>>;
+
+using Fields = std::vector<std::pair<std::string, std::string>>;
+using FieldMap = std::map<std::string, std::string>;
+
+// pttl() answers, as Redis's PTTL does.
+inline constexpr std::int64_t kNoKey = -2;
+inline constexpr std::int64_t kNoExpiry = -1;
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // "memory", "sqlite" or "redis": for logs and metrics.
+  virtual std::string_view backend() const = 0;
+
+  // Succeeds when the store answers; what /readyz asks.
+  virtual Async<void> ping() = 0;
+
+  // --- key/value, with optional TTL ---
+  virtual Async<std::optional<std::string>> get(std::string key) = 0;
+  // Overwrites value and TTL (no ttl: the key no longer expires).
+  virtual Async<void> set(std::string key, std::string value, std::optional<Millis> ttl = {}) = 0;
+  // Writes only if the key does not exist; true if it wrote. Atomic across processes.
+  virtual Async<bool> set_if_absent(std::string key, std::string value,
+                                    std::optional<Millis> ttl = {}) = 0;
+  // Removes a key of any type; true if it existed.
+  virtual Async<bool> del(std::string key) = 0;
+  // Sets the TTL of an existing key of any type; false if there is no such key.
+  virtual Async<bool> expire(std::string key, Millis ttl) = 0;
+  // Remaining TTL in ms, kNoExpiry, or kNoKey.
+  virtual Async<std::int64_t> pttl(std::string key) = 0;
+
+  // --- atomic read-modify-write ---
+  // Replaces the value with `desired` only if the current value equals `expected` (nullopt:
+  // only if the key is absent). True if it swapped. The TTL is set as in set().
+  virtual Async<bool> compare_and_set(std::string key, std::optional<std::string> expected,
+                                      std::string desired, std::optional<Millis> ttl = {}) = 0;
+
+  // --- counters ---
+  // Adds delta (a missing key counts as 0) and returns the new value; keeps an existing TTL.
+  virtual Async<std::int64_t> incr_by(std::string key, std::int64_t delta) = 0;
+
+  // --- hashes (sessions): each field written atomically on its own ---
+  virtual Async<std::optional<std::string>> hget(std::string key, std::string field) = 0;
+  // All fields; an empty map when the key does not exist.
+  virtual Async<FieldMap> hgetall(std::string key) = 0;
+  // Writes the given fields (others are untouched) and, when ttl is given, sets the key's TTL,
+  // all in one atomic step.
+  virtual Async<void> hset(std::string key, Fields fields, std::optional<Millis> ttl = {}) = 0;
+  // Removes fields; returns how many existed. A hash left empty disappears.
+  virtual Async<std::int64_t> hdel(std::string key, std::vector<std::string> fields) = 0;
+
+  // --- per-key collections (cart lines): ordered lists ---
+  // Appends and returns the new length.
+  virtual Async<std::int64_t> list_push(std::string key, std::string value) = 0;
+  // Every item, oldest first; empty when the key does not exist.
+  virtual Async<std::vector<std::string>> list_range(std::string key) = 0;
+};
+
+// Everything a backend needs from the process that opens it; passed in, never global.
+struct StoreOptions {
+  const core::Clock* clock = nullptr;  // memory and sqlite expire keys by it; must outlive the store
+  Millis command_timeout{1000};       // redis: per command; sqlite: busy timeout
+  int sqlite_threads = 2;             // sqlite: worker threads running statements off the event loop
+};
+
+// One per process and URL. Hands each worker thread the Store it should use: redis gives every
+// event loop its own pipelined connection; memory and sqlite hand out one shared, thread-safe store.
+class StoreProvider {
+ public:
+  virtual ~StoreProvider() = default;
+  virtual std::string_view backend() const = 0;
+  // Called once per worker thread, on that thread, before it serves requests.
+  virtual std::shared_ptr<Store> store_for(boost::asio::any_io_executor executor) = 0;
+};
+
+// memory://  sqlite:///abs/path.db  sqlite://relative/path.db  redis://[:password@]host:port[/db]
+// Throws std::invalid_argument with a readable reason for a malformed or unknown URL (start-up
+// only). Opening a redis provider does not connect: connections are made per thread, lazily.
+std::unique_ptr<StoreProvider> open_store(std::string_view url, StoreOptions const& options);
+
+}  // namespace outboard::state
