@@ -1,1 +1,31 @@
-int main() { return 0; }
+// outboard: one binary, one subcommand per part. Wiring only; the parts live in src/.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "core/config.hpp"
+#include "serve_command.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "outboard: stateless web services that survive crashes, deploys and routing changes,\n"
+      "because state lives outside the server."};
+  app.set_version_flag("--version", std::string("outboard ") + OUTBOARD_VERSION);
+  app.require_subcommand(1);
+  auto run_serve = outboard::app::add_serve_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (CLI::ParseError const& e) {
+    return app.exit(e);
+  }
+  try {
+    return run_serve();
+  } catch (outboard::core::ConfigError const& e) {
+    std::cerr << "outboard: configuration error: " << e.what() << "\n";
+    return 2;
+  } catch (std::exception const& e) {
+    std::cerr << "outboard: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "core/offload.hpp"
 #include "core/random.hpp"
 #include "state/blob/blob_store.hpp"
 #include "state/store_url.hpp"
@@ -53,13 +54,7 @@ bool write_all(int fd, char const* data, std::size_t n) {
   return true;
 }
 
-// Runs blocking file work on the pool and resumes the caller on its own executor.
-template <class F>
-auto on_pool(asio::thread_pool& pool, F work) -> asio::awaitable<decltype(work())> {
-  co_return co_await asio::co_spawn(
-      pool, [work = std::move(work)]() mutable -> asio::awaitable<decltype(work())> { co_return work(); },
-      asio::use_awaitable);
-}
+using core::offload;
 
 class FileBlobWriter final : public BlobWriter {
  public:
@@ -74,17 +69,18 @@ class FileBlobWriter final : public BlobWriter {
   }
 
   Async<void> write(std::string chunk) override {
-    co_return co_await on_pool(pool_, [this, chunk = std::move(chunk)]() -> Result<void> {
+    auto work = [this, chunk = std::move(chunk)]() -> Result<void> {
       if (auto r = open_temp(); !r) return r;
       EVP_DigestUpdate(ctx_, chunk.data(), chunk.size());
       size_ += chunk.size();
       if (!write_all(fd_, chunk.data(), chunk.size())) return io_error("cannot write", temp_);
       return {};
-    });
+    };
+    co_return co_await offload(pool_, std::move(work));  // named lambda: see offload.hpp
   }
 
   Async<BlobInfo> commit() override {
-    co_return co_await on_pool(pool_, [this]() -> Result<BlobInfo> {
+    co_return co_await offload(pool_, [this]() -> Result<BlobInfo> {
       if (auto r = open_temp(); !r) return r.error();
       std::array<unsigned char, 32> digest{};
       unsigned len = 0;
@@ -152,7 +148,8 @@ class FileBlobStore final : public BlobStore {
 
   Async<std::string> get(std::string id) override {
     if (!valid_id(id)) co_return core::make_error(core::Errc::not_found, "no blob '" + id + "'");
-    co_return co_await on_pool(pool_, [this, id]() -> Result<std::string> { return read(id); });
+    auto work = [this, id = std::move(id)]() -> Result<std::string> { return read(id); };
+    co_return co_await offload(pool_, std::move(work));
   }
 
  private:

@@ -1,0 +1,228 @@
+// `outboard serve`: the reference shop on the service runtime.
+#include "serve_command.hpp"
+
+#include <CLI/CLI.hpp>
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/asio/ip/address.hpp>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "core/config.hpp"
+#include "runtime/service.hpp"
+#include "shop/routes.hpp"
+#include "state/store_url.hpp"
+
+namespace outboard::app {
+namespace {
+
+constexpr char kDefaultState[] = "sqlite://outboard-data/state.db";
+
+// Every setting of `outboard serve`, with its default. Durations carry their unit in the name.
+struct ServeSettings {
+  std::string listen = "127.0.0.1";
+  std::int64_t port = 8080;
+  std::string instance;
+  std::int64_t threads = 0;
+  std::int64_t max_body_bytes = 1 << 20;
+  std::int64_t max_header_bytes = 16 << 10;
+  std::int64_t read_timeout_ms = 30'000;
+  std::int64_t idle_timeout_ms = 60'000;
+  std::int64_t drain_timeout_ms = 10'000;
+  std::string state = kDefaultState;
+  std::string sessions;
+  std::string data;
+  std::string blobs;
+  std::int64_t store_timeout_ms = 1000;
+  std::string cookie_name = "ob_session";
+  bool secure_cookie = false;
+  std::int64_t idle_timeout_s = 30 * 60;
+  std::int64_t absolute_timeout_s = 24 * 60 * 60;
+  std::int64_t touch_interval_s = 60;
+  std::vector<std::string> session_keys;
+  std::string kdf = "interactive";
+  std::int64_t kdf_threads = 1;
+  std::string log_level = "info";
+};
+
+std::optional<std::string> check_state_url(std::string const& url) {
+  if (url.empty()) return std::nullopt;  // "use the state URL"
+  auto parsed = state::parse_store_url(url);
+  if (!parsed) return parsed.error().context;
+  if (parsed->scheme == "file") return "file:// is a blob store; use memory://, sqlite://PATH or redis://HOST:PORT/DB";
+  return std::nullopt;
+}
+
+std::optional<std::string> check_blob_url(std::string const& url) {
+  if (url.empty()) return std::nullopt;
+  auto parsed = state::parse_store_url(url);
+  if (!parsed) return parsed.error().context;
+  if (parsed->scheme != "file") return "blobs need file://DIR";
+  return std::nullopt;
+}
+
+void declare(core::Settings& s, ServeSettings& v) {
+  s.add_string("server.listen", v.listen, "--listen", "address to listen on",
+               [](std::string const& a) -> std::optional<std::string> {
+                 boost::system::error_code ec;
+                 boost::asio::ip::make_address(a, ec);
+                 if (ec) return "'" + a + "' is not an IP address";
+                 return std::nullopt;
+               });
+  s.add_int("server.port", v.port, 0, 65535, "--port", "TCP port (0: any free port)");
+  s.add_string("server.instance", v.instance, "--instance", "instance id for X-Served-By (default host:port)",
+               [](std::string const& id) -> std::optional<std::string> {
+                 for (char c : id) {
+                   if (c <= ' ' || c >= 127) return "instance id must be printable ASCII without spaces";
+                 }
+                 return std::nullopt;
+               });
+  s.add_int("server.threads", v.threads, 0, 256, "--threads", "event-loop threads (0: one per core)");
+  s.add_int("server.max_body_bytes", v.max_body_bytes, 1, std::int64_t{1} << 34, "--max-body-bytes",
+            "largest request body accepted (413 above)");
+  s.add_int("server.max_header_bytes", v.max_header_bytes, 1024, 1 << 20, "", "largest request header (431 above)");
+  s.add_int("server.read_timeout_ms", v.read_timeout_ms, 1, 3'600'000, "", "time allowed to receive a request (408 after)");
+  s.add_int("server.idle_timeout_ms", v.idle_timeout_ms, 1, 3'600'000, "", "idle keep-alive connections close after");
+  s.add_int("server.drain_timeout_ms", v.drain_timeout_ms, 0, 3'600'000, "--drain-timeout-ms",
+            "on SIGTERM, how long requests in flight may take to finish");
+  s.add_string("state.url", v.state, "--state", "state store: memory://, sqlite://PATH, redis://HOST:PORT/DB",
+               check_state_url);
+  s.add_string("state.sessions", v.sessions, "--sessions", "session store URL (default: --state)", check_state_url);
+  s.add_string("state.data", v.data, "--data", "record store URL (default: --state)", check_state_url);
+  s.add_string("state.blobs", v.blobs, "--blobs", "blob store file://DIR (default: beside the sqlite file)",
+               check_blob_url);
+  s.add_int("state.timeout_ms", v.store_timeout_ms, 1, 60'000, "--store-timeout-ms", "store command timeout");
+  s.add_string("sessions.cookie_name", v.cookie_name, "", "session cookie name",
+               [](std::string const& n) -> std::optional<std::string> {
+                 if (n.empty()) return "must not be empty";
+                 for (char c : n) {
+                   if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') {
+                     return "may contain only letters, digits, '_' and '-'";
+                   }
+                 }
+                 return std::nullopt;
+               });
+  s.add_bool("sessions.secure_cookie", v.secure_cookie, "--secure-cookie", "mark the cookie Secure (behind TLS)");
+  s.add_int("sessions.idle_timeout_s", v.idle_timeout_s, 1, 365LL * 86400, "", "a session unused this long ends");
+  s.add_int("sessions.absolute_timeout_s", v.absolute_timeout_s, 1, 365LL * 86400, "",
+            "a session ends this long after login whatever its use");
+  s.add_int("sessions.touch_interval_s", v.touch_interval_s, 0, 86400, "", "how often reads refresh the idle expiry");
+  s.add_list("sessions.keys", v.session_keys, "--session-keys",
+             "cookie signing keys, newest first (hex, 32+ bytes); empty: kept in the session store",
+             [](std::string const& k) -> std::optional<std::string> {
+               if (!runtime::CookieSigner::decode_key(k)) return "a key must be 64+ hex characters (32+ bytes)";
+               return std::nullopt;
+             });
+  s.add_string("auth.kdf", v.kdf, "--kdf", "password hashing cost: interactive, moderate, or min (tests)",
+               [](std::string const& k) -> std::optional<std::string> {
+                 if (!runtime::parse_kdf_cost(k)) return "'" + k + "' is not one of interactive, moderate, min";
+                 return std::nullopt;
+               });
+  s.add_int("auth.kdf_threads", v.kdf_threads, 1, 64, "", "threads that hash passwords");
+  s.add_string("log.level", v.log_level, "--log-level", "trace, debug, info, warn, error",
+               [](std::string const& l) -> std::optional<std::string> {
+                 if (spdlog::level::from_str(l) == spdlog::level::off && l != "off") return "unknown log level '" + l + "'";
+                 return std::nullopt;
+               });
+}
+
+std::string default_blobs(std::string const& state_url) {
+  auto parsed = state::parse_store_url(state_url);
+  if (parsed && parsed->scheme == "sqlite") {
+    auto dir = std::filesystem::path(parsed->path).parent_path();
+    return "file://" + (dir.empty() ? std::string("blobs") : (dir / "blobs").string());
+  }
+  return "file://outboard-data/blobs";
+}
+
+runtime::ServiceConfig to_service_config(ServeSettings const& v) {
+  runtime::ServiceConfig c;
+  c.server.address = v.listen;
+  c.server.port = static_cast<std::uint16_t>(v.port);
+  c.server.threads = v.threads > 0 ? static_cast<int>(v.threads)
+                                   : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  c.server.max_body_bytes = static_cast<std::size_t>(v.max_body_bytes);
+  c.server.max_header_bytes = static_cast<std::size_t>(v.max_header_bytes);
+  c.server.read_timeout = core::Millis(v.read_timeout_ms);
+  c.server.idle_timeout = core::Millis(v.idle_timeout_ms);
+  c.drain_timeout = core::Millis(v.drain_timeout_ms);
+  c.sessions_url = v.sessions.empty() ? v.state : v.sessions;
+  c.data_url = v.data.empty() ? v.state : v.data;
+  c.blobs_url = v.blobs.empty() ? default_blobs(v.state) : v.blobs;
+  c.store_timeout = core::Millis(v.store_timeout_ms);
+  c.sessions.cookie_name = v.cookie_name;
+  c.sessions.secure_cookie = v.secure_cookie;
+  c.sessions.idle_timeout = core::Millis(v.idle_timeout_s * 1000);
+  c.sessions.absolute_timeout = core::Millis(v.absolute_timeout_s * 1000);
+  c.sessions.touch_interval = core::Millis(v.touch_interval_s * 1000);
+  for (auto const& k : v.session_keys) c.session_keys.push_back(*runtime::CookieSigner::decode_key(k));
+  c.kdf = *runtime::parse_kdf_cost(v.kdf);
+  c.kdf_threads = static_cast<int>(v.kdf_threads);
+  c.instance_id = v.instance;
+  if (c.instance_id.empty()) {
+    // host:port, or host:pid when the port is picked by the kernel (unknown until bound).
+    char host[256] = "localhost";
+    gethostname(host, sizeof host - 1);
+    c.instance_id = std::string(host) + ":" + std::to_string(v.port != 0 ? v.port : getpid());
+  }
+  return c;
+}
+
+int run_serve(core::Settings& settings, ServeSettings& v) {
+  settings.resolve(core::Settings::process_environment());
+  spdlog::set_default_logger(spdlog::stderr_color_mt("serve"));
+  spdlog::set_level(spdlog::level::from_str(v.log_level));
+
+  if (v.state == kDefaultState) std::filesystem::create_directories("outboard-data");
+  runtime::ServiceConfig config = to_service_config(v);
+
+  // SIGTERM and SIGINT are taken by this thread alone (sigwait below); worker threads inherit
+  // the blocked mask, so a signal never interrupts them mid-request.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  core::SystemClock clock;
+  runtime::Service service(config, clock, shop::make_router());
+  service.start();
+  std::string url = "http://" + config.server.address + ":" + std::to_string(service.port());
+  std::cout << "outboard serve: instance " << service.config().instance_id << " listening on " << url << " ("
+            << config.server.threads << " threads, sessions " << config.sessions_url << ", data "
+            << config.data_url << ", blobs " << config.blobs_url << ")\n"
+            << "try: curl -i " << url << "/healthz\n"
+            << "     curl -i -X POST " << url
+            << "/signup -H 'Content-Type: application/json' -d '{\"user\":\"ada\",\"password\":\"correct-horse\"}'\n"
+            << std::flush;
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("{}: draining (up to {} ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT", v.drain_timeout_ms);
+  bool clean = service.drain();
+  if (!clean) spdlog::warn("drain deadline passed with requests still in flight; they were cut");
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+std::function<int()> add_serve_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("serve", "run the reference shop service on the service runtime");
+  auto values = std::make_shared<ServeSettings>();
+  auto settings = std::make_shared<core::Settings>();
+  declare(*settings, *values);
+  settings->register_flags(*cmd);
+  return [cmd, values, settings]() -> int {
+    if (!cmd->parsed()) return 0;
+    return run_serve(*settings, *values);
+  };
+}
+
+}  // namespace outboard::app

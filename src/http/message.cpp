@@ -1,0 +1,20 @@
+#include "http/message.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace outboard::http {
+
+Response json_response(Status status, nlohmann::json const& body) {
+  Response res{status, 11};
+  res.set(bhttp::field::content_type, "application/json");
+  res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  res.body() += '\n';
+  res.prepare_payload();
+  return res;
+}
+
+Response json_error(Status status, std::string_view error, std::string_view detail) {
+  return json_response(status, nlohmann::json{{"error", error}, {"detail", detail}});
+}
+
+}  // namespace outboard::http

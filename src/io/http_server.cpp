@@ -1,0 +1,249 @@
+#include "io/http_server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+#include <unordered_set>
+
+namespace outboard::io {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+struct HttpServer::Worker {
+  // Declaration order matters for destruction: the handler (and the store connections it owns)
+  // goes after the io_context has destroyed every coroutine frame that might still use it.
+  std::shared_ptr<RequestHandler> handler;
+  asio::io_context io{1};
+  tcp::acceptor acceptor{io};
+  // Keep-alive connections waiting for their next request; drain closes these at once.
+  std::unordered_set<tcp::socket*> idle;
+  bool draining = false;  // this thread's copy, read and written only on this thread
+  std::thread thread;
+};
+
+// One connection's life, as a coroutine on its worker's thread. Static members only: a
+// coroutine must not run on a `this` that may be a temporary.
+struct ConnectionServer {
+
+  static http::Response server_error(http::Status status, std::string_view code, std::string_view why) {
+    auto res = http::json_error(status, code, why);
+    res.keep_alive(false);
+    return res;
+  }
+
+  // Waits until the client sends something, the idle timeout passes, or drain closes us.
+  // Returns false when the connection should close.
+  static asio::awaitable<bool> wait_for_request(HttpServer& server, HttpServer::Worker& worker,
+                                               tcp::socket& socket) {
+    using namespace asio::experimental::awaitable_operators;
+    if (worker.draining) co_return false;
+    worker.idle.insert(&socket);
+    asio::steady_timer timer(worker.io, server.options_.idle_timeout);
+    auto result = co_await (socket.async_wait(tcp::socket::wait_read, use_nothrow) ||
+                            timer.async_wait(use_nothrow));
+    worker.idle.erase(&socket);
+    if (result.index() != 0) co_return false;  // idle timeout
+    auto [ec] = std::get<0>(result);
+    co_return !ec && !worker.draining;
+  }
+
+  static asio::awaitable<void> serve(HttpServer& server, HttpServer::Worker& worker, tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (;;) {
+      if (buffer.size() == 0 && !co_await wait_for_request(server, worker, stream.socket())) break;
+
+      beast::http::request_parser<beast::http::string_body> parser;
+      parser.body_limit(server.options_.max_body_bytes);
+      parser.header_limit(static_cast<std::uint32_t>(server.options_.max_header_bytes));
+      stream.expires_after(server.options_.read_timeout);
+
+      auto [hec, hn] = co_await beast::http::async_read_header(stream, buffer, parser, use_nothrow);
+      if (!hec && parser.get()[beast::http::field::expect] == "100-continue") {
+        // Clients (curl among them) wait for this before sending a large body.
+        beast::http::response<beast::http::empty_body> cont{beast::http::status::continue_, 11};
+        auto [cec, cn] = co_await beast::http::async_write(stream, cont, use_nothrow);
+        if (cec) break;
+      }
+      beast::error_code ec = hec;
+      if (!ec && !parser.is_done()) {
+        auto [bec, bn] = co_await beast::http::async_read(stream, buffer, parser, use_nothrow);
+        ec = bec;
+      }
+      if (ec) {
+        if (auto res = error_for(ec)) {
+          worker.handler->decorate(*res);
+          stream.expires_after(std::chrono::seconds(5));
+          co_await beast::http::async_write(stream, *res, use_nothrow);
+        }
+        break;
+      }
+      stream.expires_never();
+
+      http::Request request = parser.release();
+      bool keep_alive = request.keep_alive();
+      http::Response response;
+      try {
+        response = co_await worker.handler->handle(std::move(request));
+      } catch (std::exception const& e) {
+        // Handlers return errors as values; reaching here is a bug, answered and logged.
+        spdlog::error("handler threw: {}", e.what());
+        response = server_error(http::Status::internal_server_error, "internal", "unexpected server error");
+        worker.handler->decorate(response);
+      }
+      response.keep_alive(keep_alive && response.keep_alive() && !worker.draining);
+      stream.expires_after(server.options_.read_timeout);
+      auto [wec, wn] = co_await beast::http::async_write(stream, response, use_nothrow);
+      if (wec || !response.keep_alive()) break;
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.close();
+  }
+
+  // The answer to a request that could not be read, or nothing when the peer just went away.
+  static std::optional<http::Response> error_for(beast::error_code ec) {
+    using he = beast::http::error;
+    if (ec == he::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+        ec == asio::error::operation_aborted) {
+      return std::nullopt;
+    }
+    if (ec == beast::error::timeout) {
+      return server_error(http::Status::request_timeout, "request_timeout", "the request did not arrive in time");
+    }
+    if (ec == he::body_limit) {
+      return server_error(http::Status::payload_too_large, "payload_too_large", "the request body is over the size limit");
+    }
+    if (ec == he::header_limit) {
+      return server_error(http::Status::request_header_fields_too_large, "header_too_large",
+                          "the request headers are over the size limit");
+    }
+    if (ec.category() == beast::http::make_error_code(he::bad_target).category()) {
+      return server_error(http::Status::bad_request, "bad_request", "malformed HTTP request: " + ec.message());
+    }
+    return std::nullopt;  // a socket error: nobody to answer
+  }
+
+  static asio::awaitable<void> accept_loop(HttpServer& server, HttpServer::Worker& worker,
+                                           std::atomic<int>& open_connections) {
+  for (;;) {
+    auto [ec, socket] = co_await worker.acceptor.async_accept(use_nothrow);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !worker.acceptor.is_open()) co_return;
+      // EMFILE and friends: back off a little instead of spinning.
+      spdlog::warn("accept failed: {}", ec.message());
+      asio::steady_timer pause(worker.io, std::chrono::milliseconds(50));
+      co_await pause.async_wait(use_nothrow);
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true));
+    ++open_connections;
+    asio::co_spawn(worker.io, serve(server, worker, std::move(socket)),
+                   [&open_connections](std::exception_ptr e) {
+                     --open_connections;
+                     if (e) {
+                       try {
+                         std::rethrow_exception(e);
+                       } catch (std::exception const& ex) {
+                         spdlog::error("connection ended by exception: {}", ex.what());
+                       }
+                     }
+                   });
+  }
+}
+};
+
+HttpServer::HttpServer(ServerOptions options, HandlerFactory factory)
+    : options_(std::move(options)), factory_(std::move(factory)) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::start() {
+  if (options_.threads < 1) options_.threads = 1;
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(options_.address, ec);
+  if (ec) throw std::runtime_error("listen address '" + options_.address + "' is not an IP address");
+  std::uint16_t port = options_.port;
+  for (int i = 0; i < options_.threads; ++i) {
+    auto w = std::make_unique<Worker>();
+    tcp::endpoint endpoint(address, port);
+    w->acceptor.open(endpoint.protocol());
+    w->acceptor.set_option(asio::socket_base::reuse_address(true));
+    int one = 1;
+    ::setsockopt(w->acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    w->acceptor.bind(endpoint, ec);
+    if (ec) {
+      throw std::runtime_error("cannot listen on " + options_.address + ":" + std::to_string(port) +
+                               ": " + ec.message());
+    }
+    w->acceptor.listen(asio::socket_base::max_listen_connections);
+    port = w->acceptor.local_endpoint().port();  // the others join the port the first one got
+    workers_.push_back(std::move(w));
+  }
+  port_ = port;
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    // The handler is made on its own thread, before the first accept, so per-thread resources
+    // (store connections) belong to that thread's event loop.
+    worker->thread = std::thread([this, worker] {
+      worker->handler = factory_(worker->io.get_executor(), *this);
+      asio::co_spawn(worker->io, ConnectionServer::accept_loop(*this, *worker, open_connections_), [](std::exception_ptr e) {
+        if (e) spdlog::error("accept loop ended by exception");
+      });
+      worker->io.run();
+    });
+  }
+}
+
+bool HttpServer::drain(core::Millis deadline) {
+  draining_ = true;
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    asio::post(worker->io, [worker] {
+      worker->draining = true;
+      boost::system::error_code ignored;
+      worker->acceptor.close(ignored);
+      for (auto* socket : worker->idle) socket->cancel(ignored);
+    });
+  }
+  auto until = std::chrono::steady_clock::now() + deadline;
+  bool finished = false;
+  while (std::chrono::steady_clock::now() < until) {
+    if (open_connections_.load() == 0) {
+      finished = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  stop();
+  return finished;
+}
+
+void HttpServer::stop() {
+  for (auto& w : workers_) w->io.stop();
+  for (auto& w : workers_) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+}
+
+}  // namespace outboard::io

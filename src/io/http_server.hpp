@@ -1,0 +1,82 @@
+#pragma once
+// The HTTP/1.1 server shared by `outboard serve` (and later the gateway's admin listener):
+// one event loop per thread, each with its own acceptor on the same port (SO_REUSEPORT), so a
+// connection and everything it touches stay on one thread. Nothing on the hot path is shared
+// between threads except the counter of open connections used for draining.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "http/message.hpp"
+
+namespace outboard::io {
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: the kernel picks one; port() tells which
+  int threads = 1;
+  std::size_t max_body_bytes = 1 << 20;
+  std::size_t max_header_bytes = 16 << 10;
+  core::Millis read_timeout{30'000};  // a whole request must arrive within this (slowloris)
+  core::Millis idle_timeout{60'000};  // a keep-alive connection with no request is closed
+};
+
+// What the server calls for each request, on the connection's own thread.
+class RequestHandler {
+ public:
+  virtual ~RequestHandler() = default;
+  virtual boost::asio::awaitable<http::Response> handle(http::Request request) = 0;
+  // Lets the application stamp headers (X-Served-By) on the errors the server answers itself
+  // (400, 408, 413, 431) before any handler ran.
+  virtual void decorate(http::Response& response) { (void)response; }
+};
+
+class HttpServer;
+// Called once on each worker thread, on that thread, before it accepts: the per-thread handler
+// (and through it the per-thread store connections).
+using HandlerFactory =
+    std::function<std::shared_ptr<RequestHandler>(boost::asio::any_io_executor, HttpServer const&)>;
+
+class HttpServer {
+ public:
+  HttpServer(ServerOptions options, HandlerFactory factory);
+  ~HttpServer();
+  HttpServer(HttpServer const&) = delete;
+  HttpServer& operator=(HttpServer const&) = delete;
+
+  // Binds and starts the worker threads. Throws std::runtime_error naming the address on failure.
+  void start();
+  std::uint16_t port() const { return port_; }
+
+  // True from the moment drain() starts: /readyz answers false, responses close the connection.
+  bool draining() const { return draining_.load(std::memory_order_relaxed); }
+
+  // Graceful stop: close the listeners, close idle keep-alive connections, let requests in
+  // flight finish and their connections close, up to `deadline`. Returns true if everything
+  // finished in time. Then stops the threads. Call from a non-worker thread.
+  bool drain(core::Millis deadline);
+  // Immediate stop (after drain, or on a fatal error).
+  void stop();
+
+  int open_connections() const { return open_connections_.load(); }
+
+ private:
+  struct Worker;
+  ServerOptions options_;
+  HandlerFactory factory_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> draining_{false};
+  std::atomic<int> open_connections_{0};
+  friend struct ConnectionServer;
+};
+
+}  // namespace outboard::io

@@ -1,0 +1,50 @@
+#pragma once
+// What a handler sees: the request, its session, the path parameters, and the thread's services
+// (stores, blob store, password hasher). Everything comes from the request or the store; nothing
+// from process-global state.
+#include <string>
+
+#include "http/message.hpp"
+#include "runtime/router.hpp"
+#include "runtime/session.hpp"
+
+namespace outboard::state {
+class BlobStore;
+}
+
+namespace outboard::runtime {
+
+class PasswordHasher;
+
+// One worker thread's view of the service: its own store handles, plus shared thread-safe parts.
+struct ThreadServices {
+  std::string const& instance_id;
+  state::Store& data;      // durable records (accounts; orders and carts later)
+  state::Store& sessions;  // session hashes
+  state::BlobStore& blobs;
+  PasswordHasher& hasher;
+};
+
+class RequestContext {
+ public:
+  RequestContext(http::Request const& request, Session& session, PathParams params,
+                 ThreadServices& services)
+      : request_(request), session_(session), params_(std::move(params)), services_(services) {}
+
+  http::Request const& request() const { return request_; }
+  Session& session() { return session_; }
+  std::string const& param(std::string const& name) const { return params_.at(name); }
+  ThreadServices& services() { return services_; }
+
+  // The logged-in user, from the session; nullopt when anonymous. A store error is an error,
+  // never "anonymous".
+  state::Async<std::optional<std::string>> current_user() { return session_.get("user"); }
+
+ private:
+  http::Request const& request_;
+  Session& session_;
+  PathParams params_;
+  ThreadServices& services_;
+};
+
+}  // namespace outboard::runtime

@@ -1,0 +1,62 @@
+#include "runtime/router.hpp"
+
+namespace outboard::runtime {
+namespace {
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  while (!path.empty()) {
+    if (path.front() == '/') {
+      path.remove_prefix(1);
+      continue;
+    }
+    auto slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash);
+  }
+  return out;
+}
+}  // namespace
+
+void Router::add(http::bhttp::verb method, std::string pattern, Handler handler) {
+  Route r{method, pattern, {}, std::move(handler)};
+  for (auto s : split_path(pattern)) r.segments.emplace_back(s);
+  routes_.push_back(std::move(r));
+}
+
+bool Router::match_segments(Route const& route, std::vector<std::string_view> const& parts,
+                            PathParams& params) {
+  if (route.segments.size() != parts.size()) return false;
+  PathParams found;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    auto const& seg = route.segments[i];
+    if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}') {
+      found[seg.substr(1, seg.size() - 2)] = std::string(parts[i]);
+    } else if (seg != parts[i]) {
+      return false;
+    }
+  }
+  params = std::move(found);
+  return true;
+}
+
+Router::Match Router::match(http::bhttp::verb method, std::string_view target) const {
+  std::string_view path = target.substr(0, target.find('?'));
+  auto parts = split_path(path);
+  Match m;
+  for (auto const& r : routes_) {
+    PathParams params;
+    if (!match_segments(r, parts, params)) continue;
+    if (r.method == method || (method == http::bhttp::verb::head && r.method == http::bhttp::verb::get)) {
+      m.handler = &r.handler;
+      m.params = std::move(params);
+      m.route = r.pattern;
+      return m;
+    }
+    if (!m.allow.empty()) m.allow += ", ";
+    m.allow += std::string(http::bhttp::to_string(r.method));
+    m.route = r.pattern;
+  }
+  return m;
+}
+
+}  // namespace outboard::runtime

@@ -1,0 +1,45 @@
+#pragma once
+// Maps method + path to a handler. Patterns are literal segments and {name} captures
+// ("/uploads/{id}"). Unknown path: 404; known path, other method: 405 with Allow.
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/message.hpp"
+
+namespace outboard::runtime {
+
+class RequestContext;
+using Handler = std::function<boost::asio::awaitable<http::Response>(RequestContext&)>;
+using PathParams = std::map<std::string, std::string>;
+
+class Router {
+ public:
+  void add(http::bhttp::verb method, std::string pattern, Handler handler);
+
+  struct Match {
+    Handler const* handler = nullptr;  // null: no route for this method
+    PathParams params;
+    std::string route;  // the pattern, for metrics and logs
+    std::string allow;  // when the path exists for other methods: "GET, POST"
+  };
+  // target may carry a query string; it is ignored for matching.
+  Match match(http::bhttp::verb method, std::string_view target) const;
+
+ private:
+  struct Route {
+    http::bhttp::verb method;
+    std::string pattern;
+    std::vector<std::string> segments;
+    Handler handler;
+  };
+  static bool match_segments(Route const& route, std::vector<std::string_view> const& parts,
+                             PathParams& params);
+  std::vector<Route> routes_;
+};
+
+}  // namespace outboard::runtime

@@ -1,0 +1,63 @@
+#pragma once
+// A service built on the runtime: the HTTP server, the stores chosen by URL, sessions, health
+// endpoints and the middleware chain around the application's routes. `outboard serve` is one.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "io/http_server.hpp"
+#include "runtime/password.hpp"
+#include "runtime/router.hpp"
+#include "runtime/session.hpp"
+#include "state/blob/blob_store.hpp"
+#include "state/store.hpp"
+
+namespace outboard::runtime {
+
+struct ServiceConfig {
+  std::string instance_id;
+  io::ServerOptions server;
+  std::string sessions_url;  // where session hashes live
+  std::string data_url;      // where records live
+  std::string blobs_url;     // file://DIR
+  core::Millis store_timeout{1000};
+  SessionPolicy sessions;
+  // Raw signing keys, newest first. Empty: the key is kept in the session store, made by the
+  // first instance that starts, so every instance sharing the store shares the key.
+  std::vector<std::string> session_keys;
+  KdfCost kdf = KdfCost::interactive;
+  int kdf_threads = 1;
+  core::Millis drain_timeout{10'000};
+};
+
+class Service {
+ public:
+  Service(ServiceConfig config, core::Clock const& clock, Router routes);
+  ~Service();
+
+  // Opens the stores and starts listening. Throws std::runtime_error with a reason.
+  void start();
+  std::uint16_t port() const { return server_->port(); }
+  ServiceConfig const& config() const { return config_; }
+
+  // SIGTERM: readiness false, listener closed, requests in flight finish (up to the drain
+  // timeout). Returns true when all finished in time.
+  bool drain();
+
+ private:
+  class ThreadHandler;
+  std::vector<std::string> resolve_session_keys();
+
+  ServiceConfig config_;
+  core::Clock const& clock_;
+  Router router_;
+  std::unique_ptr<state::StoreProvider> sessions_provider_;
+  std::unique_ptr<state::StoreProvider> data_provider_;  // null when it is the sessions URL
+  std::unique_ptr<state::BlobStore> blobs_;
+  std::unique_ptr<CookieSigner> signer_;
+  std::unique_ptr<PasswordHasher> hasher_;
+  std::unique_ptr<io::HttpServer> server_;
+};
+
+}  // namespace outboard::runtime

@@ -1,0 +1,31 @@
+#pragma once
+// Accounts are durable records. They are kept in the data store under "account:<user>" as
+// JSON, through this small interface so a postgres table can take over without touching routes.
+#include <optional>
+#include <string>
+
+#include "state/store.hpp"
+
+namespace outboard::shop {
+
+struct Account {
+  std::string user;
+  std::string password_hash;  // libsodium's encoded Argon2id string
+  std::int64_t created_ms = 0;
+};
+
+class Accounts {
+ public:
+  explicit Accounts(state::Store& store) : store_(store) {}
+  // Errc::conflict when the user exists already; atomic across instances (set-if-absent).
+  state::Async<void> create(Account account);
+  state::Async<std::optional<Account>> find(std::string user);
+
+ private:
+  state::Store& store_;
+};
+
+// 1..64 characters of [A-Za-z0-9._-]; a reason otherwise.
+std::optional<std::string> check_user_name(std::string const& user);
+
+}  // namespace outboard::shop
