@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Everything CI checks, from a fresh Debian 12 machine: install what is missing, then
+#   1. g++ 12 debug build, warnings as errors, every test;
+#   2. clang 14 build with ASan+UBSan, warnings as errors, every test again.
+# Tests start their own redis-server and outboard processes on free loopback ports.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+jobs=$(nproc)
+run_tests() {
+  local preset=$1
+  echo "== build: $preset"
+  bash scripts/build.sh "$preset"
+  echo "== test: $preset"
+  ctest --test-dir "build/$preset" --output-on-failure --timeout 300 -j "$jobs"
+}
+
+run_tests debug
+# Sanitizers stop at the first error; leaks are checked too.
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run_tests asan-ubsan
+echo "== all tests passed (g++ debug, clang asan-ubsan)"
