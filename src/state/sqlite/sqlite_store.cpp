@@ -1,10 +1,218 @@
 #include "state/sqlite/sqlite_store.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <atomic>
 #include <stdexcept>
+#include <type_traits>
+
+#include "state/sqlite/sqlite_connection_pool.hpp"
+#include "state/sqlite/sqlite_keyspace.hpp"
 
 namespace outboard::state {
-// Placeholder until the sqlite backend lands.
-std::unique_ptr<StoreProvider> make_sqlite_provider(std::string const& path, StoreOptions const&) {
-  throw std::runtime_error("sqlite backend not built yet: " + path);
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+// The busy timeout is how long a statement waits for another connection's (or process's) lock.
+// Locks are normally held for well under a millisecond, so the timeout is only reached when
+// something is wrong; but sqlite's busy handler sleeps in growing steps (up to 100 ms), so a
+// command_timeout tuned for redis round trips (tens of ms) would turn a short burst of writers
+// into spurious 503s. Hence a floor of two seconds: an error that late is a real one.
+constexpr Millis kMinBusyTimeout = 2000ms;
+
+// Every kSweepEvery writes, one pool job deletes up to kSweepBatch keys that expired without
+// being touched again. Cost: one small write transaction per thousand writes.
+constexpr std::uint32_t kSweepEvery = 1024;
+constexpr std::int64_t kSweepBatch = 256;
+
+// Owns the thread pool and the connections; statements run only on pool threads, never on the
+// caller's event loop, and each call resumes the caller's coroutine on its own executor.
+// Shared by every worker thread of the process; thread-safe. Ownership and lifetimes:
+//  - callers keep the store alive (their shared_ptr) until their calls complete: pool jobs
+//    refer to it by `this`;
+//  - a caller's io_context must outlive the store (or its run() must have returned): a pool
+//    thread finishing a call still holds that executor's work guard for a moment after the
+//    result is delivered;
+//  - one provider per process, opened after any fork(): connections must not cross a fork.
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(std::string const& path, StoreOptions const& options, int threads)
+      : keyspace_(*options.clock),
+        connections_(path, threads, std::max(options.command_timeout, kMinBusyTimeout)),
+        pool_(static_cast<std::size_t>(threads)) {}
+
+  // Lets queued calls (and a queued sweep) finish, then the connections close (members are
+  // destroyed after this body); the last close checkpoints the WAL into the database file.
+  ~SqliteStore() override { pool_.join(); }
+
+  std::string_view backend() const override { return "sqlite"; }
+
+  Async<void> ping() override {
+    return read([this](SqliteConnection& c) { return keyspace_.ping(c); });
+  }
+
+  Async<std::optional<std::string>> get(std::string key) override {
+    return read([this, key = std::move(key)](SqliteConnection& c) {
+      return keyspace_.get(c, key);
+    });
+  }
+
+  Async<void> set(std::string key, std::string value, std::optional<Millis> ttl) override {
+    return write(
+        [this, key = std::move(key), value = std::move(value), ttl](SqliteConnection& c) {
+          return keyspace_.set(c, key, value, ttl);
+        });
+  }
+
+  Async<bool> set_if_absent(std::string key, std::string value,
+                            std::optional<Millis> ttl) override {
+    return write(
+        [this, key = std::move(key), value = std::move(value), ttl](SqliteConnection& c) {
+          return keyspace_.set_if_absent(c, key, value, ttl);
+        });
+  }
+
+  Async<bool> del(std::string key) override {
+    return write([this, key = std::move(key)](SqliteConnection& c) {
+      return keyspace_.del(c, key);
+    });
+  }
+
+  Async<bool> expire(std::string key, Millis ttl) override {
+    return write([this, key = std::move(key), ttl](SqliteConnection& c) {
+      return keyspace_.expire(c, key, ttl);
+    });
+  }
+
+  Async<std::int64_t> pttl(std::string key) override {
+    return read([this, key = std::move(key)](SqliteConnection& c) {
+      return keyspace_.pttl(c, key);
+    });
+  }
+
+  Async<bool> compare_and_set(std::string key, std::optional<std::string> expected,
+                              std::string desired, std::optional<Millis> ttl) override {
+    return write([this, key = std::move(key), expected = std::move(expected),
+                              desired = std::move(desired), ttl](SqliteConnection& c) {
+      return keyspace_.compare_and_set(c, key, expected, desired, ttl);
+    });
+  }
+
+  Async<std::int64_t> incr_by(std::string key, std::int64_t delta) override {
+    return write([this, key = std::move(key), delta](SqliteConnection& c) {
+      return keyspace_.incr_by(c, key, delta);
+    });
+  }
+
+  Async<std::optional<std::string>> hget(std::string key, std::string field) override {
+    return read(
+        [this, key = std::move(key), field = std::move(field)](SqliteConnection& c) {
+          return keyspace_.hget(c, key, field);
+        });
+  }
+
+  Async<FieldMap> hgetall(std::string key) override {
+    return read([this, key = std::move(key)](SqliteConnection& c) {
+      return keyspace_.hgetall(c, key);
+    });
+  }
+
+  Async<void> hset(std::string key, Fields fields, std::optional<Millis> ttl) override {
+    return write(
+        [this, key = std::move(key), fields = std::move(fields), ttl](SqliteConnection& c) {
+          return keyspace_.hset(c, key, fields, ttl);
+        });
+  }
+
+  Async<std::int64_t> hdel(std::string key, std::vector<std::string> fields) override {
+    return write(
+        [this, key = std::move(key), fields = std::move(fields)](SqliteConnection& c) {
+          return keyspace_.hdel(c, key, fields);
+        });
+  }
+
+  Async<std::int64_t> list_push(std::string key, std::string value) override {
+    return write(
+        [this, key = std::move(key), value = std::move(value)](SqliteConnection& c) {
+          return keyspace_.list_push(c, key, value);
+        });
+  }
+
+  Async<std::vector<std::string>> list_range(std::string key) override {
+    return read([this, key = std::move(key)](SqliteConnection& c) {
+      return keyspace_.list_range(c, key);
+    });
+  }
+
+ private:
+  // Runs work(connection) on a pool thread with a connection of its own, then resumes the
+  // caller on its executor (co_spawn + use_awaitable completes through the awaiting coroutine's
+  // executor). Lazy, like a coroutine: nothing runs until the result is awaited. The pool has as
+  // many threads as connections, so acquire() does not wait.
+  //
+  // Deliberately not a coroutine, and neither are the Store methods above: g++ 12 destroys a
+  // temporary twice when it has a non-trivial destructor and sits in a co_await expression
+  // inside a coroutine (a lambda capturing a std::string: double free). Here the lambda is only
+  // ever a parameter, which g++ handles correctly.
+  template <class F>
+  auto read(F work) -> asio::awaitable<std::invoke_result_t<F&, SqliteConnection&>> {
+    using R = std::invoke_result_t<F&, SqliteConnection&>;
+    return asio::co_spawn(
+        pool_,
+        [this, work = std::move(work)]() mutable -> asio::awaitable<R> {
+          auto connection = connections_.acquire();
+          co_return work(*connection);
+        },
+        asio::use_awaitable);
+  }
+
+  // As read(), and counts the write towards the next sweep.
+  template <class F>
+  auto write(F work) -> asio::awaitable<std::invoke_result_t<F&, SqliteConnection&>> {
+    if (writes_.fetch_add(1, std::memory_order_relaxed) % kSweepEvery == kSweepEvery - 1) {
+      asio::post(pool_, [this] { sweep(); });
+    }
+    return read(std::move(work));
+  }
+
+  // Pool thread. Best effort: a failed sweep (busy, I/O) leaves the rows for the next one, and
+  // reads never see them anyway (they compare expires_at on every read).
+  void sweep() {
+    auto connection = connections_.acquire();
+    (void)keyspace_.sweep(*connection, kSweepBatch);
+  }
+
+  SqliteKeyspace keyspace_;
+  SqliteConnectionPool connections_;
+  std::atomic<std::uint32_t> writes_{0};
+  asio::thread_pool pool_;  // declared last: joined before the connections close
+};
+
+class SqliteProvider final : public StoreProvider {
+ public:
+  explicit SqliteProvider(std::shared_ptr<SqliteStore> store) : store_(std::move(store)) {}
+  std::string_view backend() const override { return "sqlite"; }
+  // One store for every worker thread: sqlite serializes writers anyway, and one pool bounds
+  // the threads and file descriptors the process spends on it.
+  std::shared_ptr<Store> store_for(boost::asio::any_io_executor) override { return store_; }
+
+ private:
+  std::shared_ptr<SqliteStore> store_;
+};
+
+}  // namespace
+
+std::unique_ptr<StoreProvider> make_sqlite_provider(std::string const& path,
+                                                    StoreOptions const& options) {
+  if (!options.clock) throw std::invalid_argument("sqlite store '" + path + "' needs a clock");
+  int threads = std::max(options.sqlite_threads, 1);
+  return std::make_unique<SqliteProvider>(std::make_shared<SqliteStore>(path, options, threads));
 }
+
 }  // namespace outboard::state

@@ -1,0 +1,486 @@
+#include "state/sqlite/sqlite_keyspace.hpp"
+
+#include <charconv>
+#include <string_view>
+#include <variant>
+
+#include "state/sqlite/sqlite_schema.hpp"
+
+namespace outboard::state {
+namespace {
+
+// Statements, prepared once per connection (SqliteConnection caches them by text).
+constexpr std::string_view kSelectEntry =
+    "SELECT type, value, expires_at FROM entries WHERE key = ?1";
+constexpr std::string_view kUpsertEntry =
+    "INSERT INTO entries(key, type, value, expires_at) VALUES(?1, ?2, ?3, ?4) "
+    "ON CONFLICT(key) DO UPDATE SET type = excluded.type, value = excluded.value, "
+    "expires_at = excluded.expires_at";
+constexpr std::string_view kUpdateValue = "UPDATE entries SET value = ?2 WHERE key = ?1";
+constexpr std::string_view kUpdateExpiry = "UPDATE entries SET expires_at = ?2 WHERE key = ?1";
+constexpr std::string_view kDeleteEntry = "DELETE FROM entries WHERE key = ?1";
+constexpr std::string_view kDeleteIfExpired =
+    "DELETE FROM entries WHERE key = ?1 AND expires_at <= ?2 RETURNING type";
+constexpr std::string_view kDeleteExpired =
+    "DELETE FROM entries WHERE key IN (SELECT key FROM entries WHERE expires_at IS NOT NULL "
+    "AND expires_at <= ?1 LIMIT ?2) RETURNING key, type";
+constexpr std::string_view kDeleteHash = "DELETE FROM hash_fields WHERE key = ?1";
+constexpr std::string_view kDeleteList = "DELETE FROM list_items WHERE key = ?1";
+constexpr std::string_view kUpsertField =
+    "INSERT INTO hash_fields(key, field, value) VALUES(?1, ?2, ?3) "
+    "ON CONFLICT(key, field) DO UPDATE SET value = excluded.value";
+constexpr std::string_view kDeleteField = "DELETE FROM hash_fields WHERE key = ?1 AND field = ?2";
+constexpr std::string_view kHashHasFields = "SELECT 1 FROM hash_fields WHERE key = ?1 LIMIT 1";
+constexpr std::string_view kInsertItem =
+    "INSERT INTO list_items(key, seq, value) VALUES(?1, ?2, ?3)";
+// Reads of a hash or list join the entry, so type, expiry and content come from one snapshot.
+// Columns 0-2 are the entry's (as in kSelectEntry), 3.. the child's (NULL when it has none).
+constexpr std::string_view kSelectField =
+    "SELECT e.type, e.value, e.expires_at, h.value FROM entries e "
+    "LEFT JOIN hash_fields h ON h.key = e.key AND h.field = ?2 WHERE e.key = ?1";
+constexpr std::string_view kSelectFields =
+    "SELECT e.type, e.value, e.expires_at, h.field, h.value FROM entries e "
+    "LEFT JOIN hash_fields h ON h.key = e.key WHERE e.key = ?1";
+constexpr std::string_view kSelectItems =
+    "SELECT e.type, e.value, e.expires_at, l.value FROM entries e "
+    "LEFT JOIN list_items l ON l.key = e.key WHERE e.key = ?1 ORDER BY l.seq";
+
+struct EntryRow {
+  EntryType type = EntryType::string;
+  std::string value;        // type string
+  std::int64_t length = 0;  // type list: item count, also the last seq
+  std::optional<std::int64_t> expires_at;
+
+  bool expired(std::int64_t now) const { return expires_at && *expires_at <= now; }
+};
+
+// What entries.value holds: the string, nothing (hash), or the list length.
+using EntryValue = std::variant<std::monostate, std::string_view, std::int64_t>;
+
+Error wrong_type(std::string const& key) {
+  return core::make_error(core::Errc::invalid, "key '" + key + "' holds another type");
+}
+
+std::optional<std::int64_t> deadline(std::optional<Millis> ttl, std::int64_t now) {
+  if (!ttl) return std::nullopt;
+  return now + ttl->count();
+}
+
+EntryRow entry_from(SqliteQuery const& q) {
+  EntryRow e;
+  e.type = static_cast<EntryType>(q.column_int(0));
+  if (e.type == EntryType::string) e.value = q.column_blob(1);
+  if (e.type == EntryType::list) e.length = q.column_int(1);
+  e.expires_at = q.column_optional_int(2);
+  return e;
+}
+
+// The row as stored, expired or not.
+Result<std::optional<EntryRow>> read_entry(SqliteConnection& c, std::string const& key) {
+  auto q = c.query(kSelectEntry);
+  if (!q) return q.error();
+  q->bind_blob(1, key);
+  auto row = q->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<EntryRow>{};
+  return std::optional<EntryRow>{entry_from(*q)};
+}
+
+Result<void> run(SqliteConnection& c, std::string_view sql, std::string const& key) {
+  auto q = c.query(sql);
+  if (!q) return q.error();
+  q->bind_blob(1, key);
+  return q->run();
+}
+
+Result<void> remove_children(SqliteConnection& c, std::string const& key, EntryType type) {
+  if (type == EntryType::hash) return run(c, kDeleteHash, key);
+  if (type == EntryType::list) return run(c, kDeleteList, key);
+  return {};
+}
+
+// Deletes a key of any type. Caller holds a write transaction.
+Result<void> remove_key(SqliteConnection& c, std::string const& key, EntryType type) {
+  if (auto r = remove_children(c, key, type); !r) return r;
+  return run(c, kDeleteEntry, key);
+}
+
+// The live entry for key, deleting it first if it has expired. Caller holds a write transaction.
+Result<std::optional<EntryRow>> find_live(SqliteConnection& c, std::string const& key,
+                                          std::int64_t now) {
+  auto entry = read_entry(c, key);
+  if (!entry || !*entry || !(*entry)->expired(now)) return entry;
+  if (auto r = remove_key(c, key, (*entry)->type); !r) return r.error();
+  return std::optional<EntryRow>{};
+}
+
+// Creates or replaces the entry row (not its children). Caller holds a write transaction.
+Result<void> write_entry(SqliteConnection& c, std::string const& key, EntryType type,
+                         EntryValue value, std::optional<std::int64_t> expires_at) {
+  auto q = c.query(kUpsertEntry);
+  if (!q) return q.error();
+  q->bind_blob(1, key).bind_int(2, static_cast<std::int64_t>(type)).bind_optional_int(4, expires_at);
+  if (auto* s = std::get_if<std::string_view>(&value)) q->bind_blob(3, *s);
+  if (auto* n = std::get_if<std::int64_t>(&value)) q->bind_int(3, *n);
+  return q->run();  // an unbound ?3 is NULL: the hash case
+}
+
+Result<void> update(SqliteConnection& c, std::string_view sql, std::string const& key,
+                    std::optional<std::int64_t> number) {
+  auto q = c.query(sql);
+  if (!q) return q.error();
+  q->bind_blob(1, key).bind_optional_int(2, number);
+  return q->run();
+}
+
+Result<void> update_value(SqliteConnection& c, std::string const& key, std::string const& value) {
+  auto q = c.query(kUpdateValue);
+  if (!q) return q.error();
+  q->bind_blob(1, key).bind_blob(2, value);
+  return q->run();
+}
+
+// A read found the key expired: delete it now, in its own write transaction, unless another
+// connection has already deleted or rewritten it. Best effort: the read's answer (absent) stands
+// whatever happens here, and the sweep catches what this misses. Runs after the read's
+// statement was reset, so this connection holds no stale snapshot.
+void purge_if_expired(SqliteConnection& c, std::string const& key, std::int64_t now) {
+  (void)in_write_transaction(c, [&]() -> Result<void> {
+    std::optional<EntryType> type;
+    {
+      auto q = c.query(kDeleteIfExpired);
+      if (!q) return q.error();
+      q->bind_blob(1, key).bind_int(2, now);
+      auto row = q->step();
+      if (!row) return row.error();
+      if (*row) type = static_cast<EntryType>(q->column_int(0));
+    }
+    if (!type) return {};
+    return remove_children(c, key, *type);
+  });
+}
+
+enum class Found { absent, expired, live };
+
+// Steps a joined read (kSelectField/kSelectFields/kSelectItems): checks the entry on the first
+// row, then hands every row that has a child to on_child.
+template <class F>
+Result<Found> scan_joined(SqliteQuery& q, std::string const& key, EntryType want,
+                          std::int64_t now, F on_child) {
+  for (bool first = true;; first = false) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) return first ? Found::absent : Found::live;
+    if (first) {
+      EntryRow e = entry_from(q);
+      if (e.expired(now)) return Found::expired;
+      if (e.type != want) return wrong_type(key);
+    }
+    if (!q.is_null(3)) on_child(q);
+  }
+}
+
+Result<std::int64_t> parse_counter(std::string const& key, std::string const& text) {
+  std::int64_t n = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc{} || ptr != text.data() + text.size())
+    return core::make_error(core::Errc::invalid, "key '" + key + "' is not an integer");
+  return n;
+}
+
+}  // namespace
+
+Result<void> SqliteKeyspace::ping(SqliteConnection& c) const {
+  auto q = c.query("SELECT 1 FROM entries LIMIT 1");
+  if (!q) return q.error();
+  auto row = q->step();
+  if (!row) return row.error();
+  return {};
+}
+
+Result<std::optional<std::string>> SqliteKeyspace::get(SqliteConnection& c,
+                                                       std::string const& key) const {
+  std::int64_t now = clock_.now_ms();
+  auto entry = read_entry(c, key);
+  if (!entry) return entry.error();
+  if (!*entry) return std::optional<std::string>{};
+  if ((*entry)->expired(now)) {
+    purge_if_expired(c, key, now);
+    return std::optional<std::string>{};
+  }
+  if ((*entry)->type != EntryType::string) return wrong_type(key);
+  return std::optional<std::string>{std::move((*entry)->value)};
+}
+
+Result<void> SqliteKeyspace::set(SqliteConnection& c, std::string const& key,
+                                 std::string const& value, std::optional<Millis> ttl) const {
+  std::int64_t now = clock_.now_ms();
+  return in_write_transaction(c, [&]() -> Result<void> {
+    auto entry = find_live(c, key, now);
+    if (!entry) return entry.error();
+    // SET replaces a key of any type, as in Redis: a hash's fields or a list's items go with it.
+    if (*entry && (*entry)->type != EntryType::string) {
+      if (auto r = remove_children(c, key, (*entry)->type); !r) return r;
+    }
+    return write_entry(c, key, EntryType::string, std::string_view(value), deadline(ttl, now));
+  });
+}
+
+Result<bool> SqliteKeyspace::set_if_absent(SqliteConnection& c, std::string const& key,
+                                           std::string const& value,
+                                           std::optional<Millis> ttl) const {
+  std::int64_t now = clock_.now_ms();
+  return in_write_transaction(c, [&]() -> Result<bool> {
+    auto entry = find_live(c, key, now);
+    if (!entry) return entry.error();
+    if (*entry) return false;
+    auto written = write_entry(c, key, EntryType::string, std::string_view(value), deadline(ttl, now));
+    if (!written) return written.error();
+    return true;
+  });
+}
+
+Result<bool> SqliteKeyspace::del(SqliteConnection& c, std::string const& key) const {
+  std::int64_t now = clock_.now_ms();
+  return in_write_transaction(c, [&]() -> Result<bool> {
+    auto entry = find_live(c, key, now);
+    if (!entry) return entry.error();
+    if (!*entry) return false;
+    if (auto r = remove_key(c, key, (*entry)->type); !r) return r.error();
+    return true;
+  });
+}
+
+Result<bool> SqliteKeyspace::expire(SqliteConnection& c, std::string const& key, Millis ttl) const {
+  std::int64_t now = clock_.now_ms();
+  return in_write_transaction(c, [&]() -> Result<bool> {
+    auto entry = find_live(c, key, now);
+    if (!entry) return entry.error();
+    if (!*entry) return false;
+    if (auto r = update(c, kUpdateExpiry, key, deadline(ttl, now)); !r) return r.error();
+    return true;
+  });
+}
+
+Result<std::int64_t> SqliteKeyspace::pttl(SqliteConnection& c, std::string const& key) const {
+  std::int64_t now = clock_.now_ms();
+  auto entry = read_entry(c, key);
+  if (!entry) return entry.error();
+  if (!*entry) return kNoKey;
+  if ((*entry)->expired(now)) {
+    purge_if_expired(c, key, now);
+    return kNoKey;
+  }
+  if (!(*entry)->expires_at) return kNoExpiry;
+  return *(*entry)->expires_at - now;
+}
+
+Result<bool> SqliteKeyspace::compare_and_set(SqliteConnection& c, std::string const& key,
+                                             std::optional<std::string> const& expected,
+                                             std::string const& desired,
+                                             std::optional<Millis> ttl) const {
+  std::int64_t now = clock_.now_ms();
+  return in_write_transaction(c, [&]() -> Result<bool> {
+    auto entry = find_live(c, key, now);
+    if (!entry) return entry.error();
+    if (*entry) {
+      if ((*entry)->type != EntryType::string) return wrong_type(key);
+      if (!expected || *expected != (*entry)->value) return false;
+    } else if (expected) {
+      return false;
+    }
+    auto written = write_entry(c, key, EntryType::string, std::string_view(desired), deadline(ttl, now));
+    if (!written) return written.error();
+    return true;
+  });
+}
+
+Result<std::int64_t> SqliteKeyspace::incr_by(SqliteConnection& c, std::string const& key,
+                                             std::int64_t delta) const {
+  std::int64_t now = clock_.now_ms();
+  return in_write_transaction(c, [&]() -> Result<std::int64_t> {
+    auto entry = find_live(c, key, now);
+    if (!entry) return entry.error();
+    std::int64_t current = 0;
+    if (*entry) {
+      if ((*entry)->type != EntryType::string) return wrong_type(key);
+      auto parsed = parse_counter(key, (*entry)->value);
+      if (!parsed) return parsed.error();
+      current = *parsed;
+    }
+    std::int64_t next = 0;
+    if (__builtin_add_overflow(current, delta, &next))
+      return core::make_error(core::Errc::invalid, "incrementing key '" + key + "' would overflow");
+    std::string text = std::to_string(next);
+    // An existing key keeps its TTL: only the value column changes.
+    auto written = *entry ? update_value(c, key, text)
+                          : write_entry(c, key, EntryType::string, std::string_view(text), std::nullopt);
+    if (!written) return written.error();
+    return next;
+  });
+}
+
+Result<std::optional<std::string>> SqliteKeyspace::hget(SqliteConnection& c, std::string const& key,
+                                                        std::string const& field) const {
+  std::int64_t now = clock_.now_ms();
+  std::optional<std::string> value;
+  Result<Found> found = Found::absent;
+  {
+    auto q = c.query(kSelectField);
+    if (!q) return q.error();
+    q->bind_blob(1, key).bind_blob(2, field);
+    found = scan_joined(*q, key, EntryType::hash, now,
+                        [&](SqliteQuery const& row) { value = row.column_blob(3); });
+  }
+  if (!found) return found.error();
+  if (*found == Found::expired) {
+    purge_if_expired(c, key, now);
+    return std::optional<std::string>{};
+  }
+  return value;
+}
+
+Result<FieldMap> SqliteKeyspace::hgetall(SqliteConnection& c, std::string const& key) const {
+  std::int64_t now = clock_.now_ms();
+  FieldMap fields;
+  Result<Found> found = Found::absent;
+  {
+    auto q = c.query(kSelectFields);
+    if (!q) return q.error();
+    q->bind_blob(1, key);
+    found = scan_joined(*q, key, EntryType::hash, now, [&](SqliteQuery const& row) {
+      fields.emplace(row.column_blob(3), row.column_blob(4));
+    });
+  }
+  if (!found) return found.error();
+  if (*found == Found::expired) {
+    purge_if_expired(c, key, now);
+    return FieldMap{};
+  }
+  return fields;
+}
+
+Result<void> SqliteKeyspace::hset(SqliteConnection& c, std::string const& key, Fields const& fields,
+                                  std::optional<Millis> ttl) const {
+  std::int64_t now = clock_.now_ms();
+  return in_write_transaction(c, [&]() -> Result<void> {
+    auto entry = find_live(c, key, now);
+    if (!entry) return entry.error();
+    if (*entry) {
+      if ((*entry)->type != EntryType::hash) return wrong_type(key);
+      // Without a ttl the key keeps the TTL it has: rolling expiry is the caller's choice.
+      if (ttl) {
+        if (auto r = update(c, kUpdateExpiry, key, deadline(ttl, now)); !r) return r;
+      }
+    } else {
+      if (fields.empty()) return {};  // a hash without fields does not exist
+      auto created = write_entry(c, key, EntryType::hash, std::monostate{}, deadline(ttl, now));
+      if (!created) return created;
+    }
+    for (auto const& [field, value] : fields) {
+      auto q = c.query(kUpsertField);
+      if (!q) return q.error();
+      q->bind_blob(1, key).bind_blob(2, field).bind_blob(3, value);
+      if (auto r = q->run(); !r) return r;
+    }
+    return {};
+  });
+}
+
+Result<std::int64_t> SqliteKeyspace::hdel(SqliteConnection& c, std::string const& key,
+                                          std::vector<std::string> const& fields) const {
+  std::int64_t now = clock_.now_ms();
+  return in_write_transaction(c, [&]() -> Result<std::int64_t> {
+    auto entry = find_live(c, key, now);
+    if (!entry) return entry.error();
+    if (!*entry) return std::int64_t{0};
+    if ((*entry)->type != EntryType::hash) return wrong_type(key);
+    std::int64_t removed = 0;
+    for (auto const& field : fields) {
+      auto q = c.query(kDeleteField);
+      if (!q) return q.error();
+      q->bind_blob(1, key).bind_blob(2, field);
+      if (auto r = q->run(); !r) return r.error();
+      removed += q->changes();
+    }
+    bool has_fields = false;
+    {
+      auto q = c.query(kHashHasFields);
+      if (!q) return q.error();
+      q->bind_blob(1, key);
+      auto row = q->step();
+      if (!row) return row.error();
+      has_fields = *row;
+    }
+    if (!has_fields) {  // a hash left empty disappears, TTL and all
+      if (auto r = run(c, kDeleteEntry, key); !r) return r.error();
+    }
+    return removed;
+  });
+}
+
+Result<std::int64_t> SqliteKeyspace::list_push(SqliteConnection& c, std::string const& key,
+                                               std::string const& value) const {
+  std::int64_t now = clock_.now_ms();
+  return in_write_transaction(c, [&]() -> Result<std::int64_t> {
+    auto entry = find_live(c, key, now);
+    if (!entry) return entry.error();
+    if (*entry && (*entry)->type != EntryType::list) return wrong_type(key);
+    std::int64_t length = *entry ? (*entry)->length + 1 : 1;
+    {
+      auto q = c.query(kInsertItem);
+      if (!q) return q.error();
+      q->bind_blob(1, key).bind_int(2, length).bind_blob(3, value);
+      if (auto r = q->run(); !r) return r.error();
+    }
+    // The length lives on the entry, so a push costs O(log n) rather than a count of the list.
+    auto written = *entry ? update(c, kUpdateValue, key, length)
+                          : write_entry(c, key, EntryType::list, length, std::nullopt);
+    if (!written) return written.error();
+    return length;
+  });
+}
+
+Result<std::vector<std::string>> SqliteKeyspace::list_range(SqliteConnection& c,
+                                                            std::string const& key) const {
+  std::int64_t now = clock_.now_ms();
+  std::vector<std::string> items;
+  Result<Found> found = Found::absent;
+  {
+    auto q = c.query(kSelectItems);
+    if (!q) return q.error();
+    q->bind_blob(1, key);
+    found = scan_joined(*q, key, EntryType::list, now,
+                        [&](SqliteQuery const& row) { items.push_back(row.column_blob(3)); });
+  }
+  if (!found) return found.error();
+  if (*found == Found::expired) {
+    purge_if_expired(c, key, now);
+    return std::vector<std::string>{};
+  }
+  return items;
+}
+
+Result<std::int64_t> SqliteKeyspace::sweep(SqliteConnection& c, std::int64_t limit) const {
+  std::int64_t now = clock_.now_ms();
+  return in_write_transaction(c, [&]() -> Result<std::int64_t> {
+    std::vector<std::pair<std::string, EntryType>> removed;
+    {
+      auto q = c.query(kDeleteExpired);
+      if (!q) return q.error();
+      q->bind_int(1, now).bind_int(2, limit);
+      for (;;) {
+        auto row = q->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        removed.emplace_back(q->column_blob(0), static_cast<EntryType>(q->column_int(1)));
+      }
+    }
+    for (auto const& [key, type] : removed) {
+      if (auto r = remove_children(c, key, type); !r) return r.error();
+    }
+    return static_cast<std::int64_t>(removed.size());
+  });
+}
+
+}  // namespace outboard::state
