@@ -1,10 +1,247 @@
 #include "state/redis/redis_store.hpp"
 
-#include <stdexcept>
+#include <boost/asio/dispatch.hpp>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "state/redis/redis_connection.hpp"
+#include "state/redis/redis_reply.hpp"
+#include "state/redis/resp.hpp"
 
 namespace outboard::state {
-// Placeholder until the redis backend lands.
-std::unique_ptr<StoreProvider> make_redis_provider(StoreUrl const& url, StoreOptions const&) {
-  throw std::runtime_error("redis backend not built yet: " + url.host);
+namespace {
+
+namespace asio = boost::asio;
+
+// compare_and_set in one atomic step. ARGV: 1 = "1" if a value is expected ("0": the key must be
+// absent), 2 = expected, 3 = desired, 4 = TTL in ms or "" for none (<= 0: gone at once, as in
+// the memory store). GET on a non-string raises WRONGTYPE, which maps to Errc::invalid.
+constexpr std::string_view kCompareAndSet = R"lua(
+local current = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if current ~= ARGV[2] then return 0 end
+elseif current then
+  return 0
+end
+if ARGV[4] == '' then
+  redis.call('SET', KEYS[1], ARGV[3])
+elseif tonumber(ARGV[4]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+else
+  redis.call('DEL', KEYS[1])
+end
+return 1
+)lua";
+
+// hset with a TTL in one atomic step. ARGV: 1 = TTL in ms, then field, value, field, value...
+// One HSET per field keeps Lua's stack bounded for any number of fields. A wrong-type key fails
+// on the first HSET, before anything is written. PEXPIRE <= 0 deletes the key, as the memory
+// store's immediate expiry does.
+constexpr std::string_view kHsetWithTtl = R"lua(
+for i = 2, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+)lua";
+
+using Connection = std::shared_ptr<RedisConnection>;
+
+// Sends one command and decodes its reply. A free coroutine that owns a reference to the
+// connection and copies of everything else: it never touches the RedisStore, which may be
+// destroyed while this waits for its reply.
+template <class T, class Decode>
+Async<T> call(Connection conn, std::string command, std::string_view name, Decode decode) {
+  auto reply = co_await conn->execute(std::move(command));
+  if (!reply) co_return reply.error();
+  co_return decode(name, std::move(*reply));
 }
+
+template <class T>
+Async<T> ready(Result<T> value) {
+  co_return value;
+}
+
+Result<void> ignore_value(std::string_view name, Reply&& reply) {
+  if (reply.is_error()) return redis_reply::to_error(name, reply);
+  return {};
+}
+
+Result<bool> not_flag(std::string_view name, Reply&& reply) {
+  auto r = redis_reply::flag(name, std::move(reply));
+  if (!r) return r.error();
+  return !*r;
+}
+
+std::string millis(Millis ttl) { return std::to_string(ttl.count()); }
+
+// One event loop's store: every method encodes its command at once (so it may be called with
+// temporaries) and returns a coroutine that owns what it needs. Call only from coroutines on the
+// executor the store was made for; destroy before that executor's io_context.
+class RedisStore final : public Store {
+ public:
+  RedisStore(asio::any_io_executor executor, Connection conn)
+      : executor_(std::move(executor)), conn_(std::move(conn)) {}
+
+  // Closes the socket on the connection's own thread: at once when destroyed there, otherwise
+  // from its event loop (or, if that never runs again, when the io_context is destroyed).
+  // Coroutines still waiting keep the connection alive and see Errc::unavailable.
+  ~RedisStore() override {
+    asio::dispatch(executor_, [conn = std::move(conn_)] { conn->close(); });
+  }
+
+  RedisStore(RedisStore const&) = delete;
+  RedisStore& operator=(RedisStore const&) = delete;
+
+  std::string_view backend() const override { return "redis"; }
+
+  Async<void> ping() override {
+    return call<void>(conn_, encode_command({"PING"}), "PING", redis_reply::ok);
+  }
+
+  Async<std::optional<std::string>> get(std::string key) override {
+    return call<std::optional<std::string>>(conn_, encode_command({"GET", key}), "GET",
+                                            redis_reply::optional_string);
+  }
+
+  Async<void> set(std::string key, std::string value, std::optional<Millis> ttl) override {
+    if (!ttl) return call<void>(conn_, encode_command({"SET", key, value}), "SET", redis_reply::ok);
+    // A TTL <= 0 is expired on arrival (memory store semantics); Redis would refuse SET PX 0.
+    if (ttl->count() <= 0) {
+      return call<void>(conn_, encode_command({"DEL", key}), "DEL", ignore_value);
+    }
+    return call<void>(conn_, encode_command({"SET", key, value, "PX", millis(*ttl)}), "SET",
+                      redis_reply::ok);
+  }
+
+  Async<bool> set_if_absent(std::string key, std::string value,
+                            std::optional<Millis> ttl) override {
+    if (!ttl) {
+      return call<bool>(conn_, encode_command({"SET", key, value, "NX"}), "SET NX",
+                        redis_reply::ok_or_nil);
+    }
+    // Expired on arrival: it "writes" exactly when the key is absent, and leaves nothing behind.
+    if (ttl->count() <= 0) {
+      return call<bool>(conn_, encode_command({"EXISTS", key}), "EXISTS", not_flag);
+    }
+    return call<bool>(conn_, encode_command({"SET", key, value, "NX", "PX", millis(*ttl)}),
+                      "SET NX", redis_reply::ok_or_nil);
+  }
+
+  Async<bool> del(std::string key) override {
+    return call<bool>(conn_, encode_command({"DEL", key}), "DEL", redis_reply::flag);
+  }
+
+  Async<bool> expire(std::string key, Millis ttl) override {
+    return call<bool>(conn_, encode_command({"PEXPIRE", key, millis(ttl)}), "PEXPIRE",
+                      redis_reply::flag);
+  }
+
+  Async<std::int64_t> pttl(std::string key) override {
+    return call<std::int64_t>(conn_, encode_command({"PTTL", key}), "PTTL", redis_reply::integer);
+  }
+
+  Async<bool> compare_and_set(std::string key, std::optional<std::string> expected,
+                              std::string desired, std::optional<Millis> ttl) override {
+    // Cost: EVAL sends the script (a few hundred bytes) each time; Redis caches its compiled form
+    // by SHA1, so the server-side cost is one hash of the script text.
+    std::string ttl_arg = ttl ? millis(*ttl) : std::string();
+    return call<bool>(conn_,
+                      encode_command({"EVAL", kCompareAndSet, "1", key, expected ? "1" : "0",
+                                      expected ? std::string_view(*expected) : std::string_view(),
+                                      desired, ttl_arg}),
+                      "compare_and_set", redis_reply::flag);
+  }
+
+  Async<std::int64_t> incr_by(std::string key, std::int64_t delta) override {
+    // INCRBY keeps the key's TTL, as the interface asks.
+    return call<std::int64_t>(conn_, encode_command({"INCRBY", key, std::to_string(delta)}),
+                              "INCRBY", redis_reply::integer);
+  }
+
+  Async<std::optional<std::string>> hget(std::string key, std::string field) override {
+    return call<std::optional<std::string>>(conn_, encode_command({"HGET", key, field}), "HGET",
+                                            redis_reply::optional_string);
+  }
+
+  Async<FieldMap> hgetall(std::string key) override {
+    return call<FieldMap>(conn_, encode_command({"HGETALL", key}), "HGETALL",
+                          redis_reply::field_map);
+  }
+
+  Async<void> hset(std::string key, Fields fields, std::optional<Millis> ttl) override {
+    std::vector<std::string_view> args;
+    args.reserve(5 + 2 * fields.size());
+    std::string ttl_arg;
+    if (ttl) {
+      ttl_arg = millis(*ttl);
+      args.insert(args.end(), {"EVAL", kHsetWithTtl, "1", key, ttl_arg});
+    } else {
+      // Redis has no empty hashes, and plain HSET without fields is a syntax error: writing no
+      // fields without a TTL changes nothing.
+      if (fields.empty()) return ready(Result<void>{});
+      // Plain HSET leaves an existing TTL as it is.
+      args.insert(args.end(), {"HSET", key});
+    }
+    for (auto const& [field, value] : fields) {
+      args.push_back(field);
+      args.push_back(value);
+    }
+    return call<void>(conn_, encode_command(args), ttl ? "hset with ttl" : "HSET", ignore_value);
+  }
+
+  Async<std::int64_t> hdel(std::string key, std::vector<std::string> fields) override {
+    if (fields.empty()) return ready(Result<std::int64_t>{0});
+    std::vector<std::string_view> args{"HDEL", key};
+    args.insert(args.end(), fields.begin(), fields.end());
+    // Redis deletes a hash left empty, as the interface asks.
+    return call<std::int64_t>(conn_, encode_command(args), "HDEL", redis_reply::integer);
+  }
+
+  Async<std::int64_t> list_push(std::string key, std::string value) override {
+    return call<std::int64_t>(conn_, encode_command({"RPUSH", key, value}), "RPUSH",
+                              redis_reply::integer);
+  }
+
+  Async<std::vector<std::string>> list_range(std::string key) override {
+    return call<std::vector<std::string>>(conn_, encode_command({"LRANGE", key, "0", "-1"}),
+                                          "LRANGE", redis_reply::strings);
+  }
+
+ private:
+  asio::any_io_executor executor_;
+  Connection conn_;
+};
+
+// Holds only configuration: each worker thread gets its own store and connection.
+class RedisProvider final : public StoreProvider {
+ public:
+  explicit RedisProvider(RedisEndpoint endpoint) : endpoint_(std::move(endpoint)) {}
+  std::string_view backend() const override { return "redis"; }
+
+  // On the worker thread, once: a new connection bound to that thread's executor. It does not
+  // connect until the first command.
+  std::shared_ptr<Store> store_for(asio::any_io_executor executor) override {
+    return std::make_shared<RedisStore>(executor, RedisConnection::create(executor, endpoint_));
+  }
+
+ private:
+  RedisEndpoint endpoint_;
+};
+
+}  // namespace
+
+std::unique_ptr<StoreProvider> make_redis_provider(StoreUrl const& url,
+                                                   StoreOptions const& options) {
+  RedisEndpoint endpoint;
+  endpoint.host = url.host;
+  endpoint.port = url.port;
+  endpoint.password = url.password;
+  endpoint.database = url.database;
+  endpoint.command_timeout = options.command_timeout;
+  return std::make_unique<RedisProvider>(std::move(endpoint));
+}
+
 }  // namespace outboard::state
