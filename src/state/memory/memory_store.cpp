@@ -4,6 +4,7 @@
 #include <mutex>
 #include <unordered_map>
 #include <variant>
+#include <vector>
 
 namespace outboard::state {
 namespace {
@@ -18,6 +19,16 @@ struct Entry {
 
 Error wrong_type(std::string const& key) {
   return core::make_error(Errc::invalid, "key '" + key + "' holds another type");
+}
+
+// What a key holds, as commit_if's type check sees it.
+enum class Shape { none, string, hash, other };
+
+Shape shape_of(Entry const* e) {
+  if (!e) return Shape::none;
+  if (std::holds_alternative<std::string>(e->value)) return Shape::string;
+  if (std::holds_alternative<FieldMap>(e->value)) return Shape::hash;
+  return Shape::other;
 }
 
 // All operations complete synchronously under one mutex; the coroutine wrappers exist so the
@@ -176,6 +187,70 @@ class MemoryStore final : public Store {
     auto* l = std::get_if<List>(&e->value);
     if (!l) co_return wrong_type(key);
     co_return *l;
+  }
+
+  // Three passes under the lock, so nothing is written unless everything can be: (1) every
+  // condition's key and every write's key (as the earlier writes leave it) is checked for its
+  // type, (2) the conditions are evaluated, (3) the writes are applied, which can no longer fail.
+  // A type error wins over a false condition, as in the other backends.
+  Async<bool> commit_if(std::vector<Condition> conditions, std::vector<Write> writes) override {
+    std::lock_guard lock(mutex_);
+    bool holds = true;
+    for (Condition const& c : conditions) {
+      Entry* e = find(c.key);
+      if (c.kind == Condition::Kind::key_absent) {
+        holds = holds && e == nullptr;
+        continue;
+      }
+      auto* h = e ? std::get_if<FieldMap>(&e->value) : nullptr;
+      if (e && !h) co_return wrong_type(c.key);
+      if (c.kind == Condition::Kind::hash_field_absent) {
+        holds = holds && (!h || !h->contains(c.field));
+      } else {
+        holds = holds && static_cast<std::int64_t>(h ? h->size() : 0) == c.count;
+      }
+    }
+    // The type each written key will have once the writes before it are applied.
+    std::unordered_map<std::string_view, Shape> shapes;
+    for (Write const& w : writes) {
+      auto [it, inserted] = shapes.try_emplace(w.key, Shape::none);
+      if (inserted) it->second = shape_of(find(w.key));
+      bool gone_at_once = w.ttl && w.ttl->count() <= 0;  // expired on arrival
+      switch (w.kind) {
+        case Write::Kind::set:
+          it->second = gone_at_once ? Shape::none : Shape::string;
+          break;
+        case Write::Kind::hset:
+          if (it->second != Shape::none && it->second != Shape::hash) co_return wrong_type(w.key);
+          it->second = gone_at_once ? Shape::none : Shape::hash;
+          break;
+        case Write::Kind::del:
+          it->second = Shape::none;
+          break;
+      }
+    }
+    if (!holds) co_return false;
+    for (Write& w : writes) {
+      switch (w.kind) {
+        case Write::Kind::set:
+          entries_[w.key] = Entry{std::move(w.value), deadline(w.ttl)};
+          break;
+        case Write::Kind::hset: {
+          Entry* e = find(w.key);
+          if (!e) {
+            e = &entries_[w.key];
+            e->value = FieldMap{};
+          }
+          std::get<FieldMap>(e->value)[w.field] = std::move(w.value);
+          if (w.ttl) e->expires_at_ms = deadline(w.ttl);
+          break;
+        }
+        case Write::Kind::del:
+          entries_.erase(w.key);
+          break;
+      }
+    }
+    co_return true;
   }
 
  private:

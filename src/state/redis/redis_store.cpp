@@ -3,6 +3,7 @@
 #include <boost/asio/dispatch.hpp>
 
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -44,6 +45,86 @@ for i = 2, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+)lua";
+
+// commit_if in one script, so Redis runs it atomically. KEYS: every distinct key involved, once.
+// ARGV: the operations in order, conditions first; each is a tag "<op><key index>" with an
+// optional ":<number>", then its binary-safe operands as separate arguments:
+//   a<i>                key_absent          f<i> FIELD          hash_field_absent
+//   n<i>:<count>        hash_len_equals     s<i>[:<ttl>] VALUE  set (no ttl: none)
+//   h<i>[:<ttl>] FIELD VALUE   hset         d<i>                del
+// A script that fails half-way is not rolled back, so it writes only after three read-only
+// passes: (1) types of every condition's key and of every write's key as the writes before it
+// leave it (a type error wins over a false condition, as in the other backends), (2) the
+// conditions, (3) the writes, which can no longer fail. A TTL <= 0 expires on arrival: SET does
+// a DEL instead (SET PX 0 is an error), PEXPIRE <= 0 deletes the key.
+constexpr std::string_view kCommitIf = R"lua(
+local ops, i = {}, 1
+while i <= #ARGV do
+  local tag = ARGV[i]
+  local kind, index, number = string.match(tag, '^(%a)(%d+):?(-?%d*)$')
+  local op = {kind = kind, key = KEYS[tonumber(index)], number = number}
+  i = i + 1
+  if kind == 'f' or kind == 's' then
+    op.a = ARGV[i]; i = i + 1
+  elseif kind == 'h' then
+    op.a, op.b = ARGV[i], ARGV[i + 1]; i = i + 2
+  end
+  ops[#ops + 1] = op
+end
+local function wrongtype()
+  return redis.error_reply('WRONGTYPE Operation against a key holding the wrong kind of value')
+end
+local types = {}
+local function type_of(key)
+  if types[key] == nil then types[key] = redis.call('TYPE', key)['ok'] end
+  return types[key]
+end
+for _, op in ipairs(ops) do
+  if op.kind == 'f' or op.kind == 'n' then
+    local t = type_of(op.key)
+    if t ~= 'none' and t ~= 'hash' then return wrongtype() end
+  end
+end
+local shapes = {}
+for _, op in ipairs(ops) do
+  local k = op.kind
+  if k == 's' or k == 'h' or k == 'd' then
+    local t = shapes[op.key] or type_of(op.key)
+    local gone = op.number ~= '' and tonumber(op.number) <= 0
+    if k == 'h' and t ~= 'none' and t ~= 'hash' then return wrongtype() end
+    if k == 'd' or gone then t = 'none' elseif k == 's' then t = 'string' else t = 'hash' end
+    shapes[op.key] = t
+  end
+end
+for _, op in ipairs(ops) do
+  local k = op.kind
+  if k == 'a' then
+    if redis.call('EXISTS', op.key) == 1 then return 0 end
+  elseif k == 'f' then
+    if redis.call('HEXISTS', op.key, op.a) == 1 then return 0 end
+  elseif k == 'n' then
+    if redis.call('HLEN', op.key) ~= tonumber(op.number) then return 0 end
+  end
+end
+for _, op in ipairs(ops) do
+  local k = op.kind
+  if k == 's' then
+    if op.number == '' then
+      redis.call('SET', op.key, op.a)
+    elseif tonumber(op.number) > 0 then
+      redis.call('SET', op.key, op.a, 'PX', op.number)
+    else
+      redis.call('DEL', op.key)
+    end
+  elseif k == 'h' then
+    redis.call('HSET', op.key, op.a, op.b)
+    if op.number ~= '' then redis.call('PEXPIRE', op.key, op.number) end
+  elseif k == 'd' then
+    redis.call('DEL', op.key)
+  end
+end
 return 1
 )lua";
 
@@ -208,6 +289,55 @@ class RedisStore final : public Store {
   Async<std::vector<std::string>> list_range(std::string key) override {
     return call<std::vector<std::string>>(conn_, encode_command({"LRANGE", key, "0", "-1"}),
                                           "LRANGE", redis_reply::strings);
+  }
+
+  Async<bool> commit_if(std::vector<Condition> conditions, std::vector<Write> writes) override {
+    // Cost: EVAL sends the script (about 2 KB) with every call; Redis caches its compiled form by
+    // SHA1. Everything is encoded here, before returning, so the vectors need not outlive this.
+    std::vector<std::string_view> keys;
+    std::unordered_map<std::string_view, std::size_t> index;
+    auto key_tag = [&](char op, std::string const& key) {
+      auto [it, inserted] = index.try_emplace(key, keys.size() + 1);
+      if (inserted) keys.push_back(key);
+      return op + std::to_string(it->second);
+    };
+    // Tags first (so their storage is final), operands are views into conditions and writes.
+    std::vector<std::string> tags;
+    tags.reserve(conditions.size() + writes.size());
+    for (Condition const& c : conditions) {
+      switch (c.kind) {
+        case Condition::Kind::key_absent:
+          tags.push_back(key_tag('a', c.key));
+          break;
+        case Condition::Kind::hash_field_absent:
+          tags.push_back(key_tag('f', c.key));
+          break;
+        case Condition::Kind::hash_len_equals:
+          tags.push_back(key_tag('n', c.key) + ":" + std::to_string(c.count));
+          break;
+      }
+    }
+    for (Write const& w : writes) {
+      char op = w.kind == Write::Kind::set ? 's' : w.kind == Write::Kind::hset ? 'h' : 'd';
+      std::string tag = key_tag(op, w.key);
+      if (w.ttl && w.kind != Write::Kind::del) tag += ":" + millis(*w.ttl);
+      tags.push_back(std::move(tag));
+    }
+    std::string key_count = std::to_string(keys.size());
+    std::vector<std::string_view> args{"EVAL", kCommitIf, key_count};
+    args.reserve(3 + keys.size() + 3 * tags.size());
+    args.insert(args.end(), keys.begin(), keys.end());
+    std::size_t t = 0;
+    for (Condition const& c : conditions) {
+      args.push_back(tags[t++]);
+      if (c.kind == Condition::Kind::hash_field_absent) args.push_back(c.field);
+    }
+    for (Write const& w : writes) {
+      args.push_back(tags[t++]);
+      if (w.kind == Write::Kind::set) args.push_back(w.value);
+      if (w.kind == Write::Kind::hset) args.insert(args.end(), {w.field, w.value});
+    }
+    return call<bool>(conn_, encode_command(args), "commit_if", redis_reply::flag);
   }
 
  private:

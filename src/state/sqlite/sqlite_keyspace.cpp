@@ -1,7 +1,10 @@
 #include "state/sqlite/sqlite_keyspace.hpp"
 
+#include <array>
 #include <charconv>
+#include <map>
 #include <string_view>
+#include <utility>
 #include <variant>
 
 #include "state/sqlite/sqlite_schema.hpp"
@@ -31,6 +34,9 @@ constexpr std::string_view kUpsertField =
     "ON CONFLICT(key, field) DO UPDATE SET value = excluded.value";
 constexpr std::string_view kDeleteField = "DELETE FROM hash_fields WHERE key = ?1 AND field = ?2";
 constexpr std::string_view kHashHasFields = "SELECT 1 FROM hash_fields WHERE key = ?1 LIMIT 1";
+constexpr std::string_view kHashHasField =
+    "SELECT 1 FROM hash_fields WHERE key = ?1 AND field = ?2";
+constexpr std::string_view kHashLength = "SELECT count(*) FROM hash_fields WHERE key = ?1";
 constexpr std::string_view kInsertItem =
     "INSERT INTO list_items(key, seq, value) VALUES(?1, ?2, ?3)";
 // Reads of a hash or list join the entry, so type, expiry and content come from one snapshot.
@@ -180,6 +186,53 @@ Result<Found> scan_joined(SqliteQuery& q, std::string const& key, EntryType want
   }
 }
 
+// SET: replaces a key of any type, as in Redis: a hash's fields or a list's items go with it.
+// Caller holds a write transaction.
+Result<void> set_key(SqliteConnection& c, std::string const& key, std::string const& value,
+                     std::optional<Millis> ttl, std::int64_t now) {
+  auto entry = find_live(c, key, now);
+  if (!entry) return entry.error();
+  if (*entry && (*entry)->type != EntryType::string) {
+    if (auto r = remove_children(c, key, (*entry)->type); !r) return r;
+  }
+  return write_entry(c, key, EntryType::string, std::string_view(value), deadline(ttl, now));
+}
+
+// DEL: true if a live key existed. Caller holds a write transaction.
+Result<bool> del_key(SqliteConnection& c, std::string const& key, std::int64_t now) {
+  auto entry = find_live(c, key, now);
+  if (!entry) return entry.error();
+  if (!*entry) return false;
+  if (auto r = remove_key(c, key, (*entry)->type); !r) return r.error();
+  return true;
+}
+
+// HSET (fields) and, with a ttl, the key's TTL. Caller holds a write transaction.
+template <class FieldRange>
+Result<void> hset_key(SqliteConnection& c, std::string const& key, FieldRange const& fields,
+                      std::optional<Millis> ttl, std::int64_t now) {
+  auto entry = find_live(c, key, now);
+  if (!entry) return entry.error();
+  if (*entry) {
+    if ((*entry)->type != EntryType::hash) return wrong_type(key);
+    // Without a ttl the key keeps the TTL it has: rolling expiry is the caller's choice.
+    if (ttl) {
+      if (auto r = update(c, kUpdateExpiry, key, deadline(ttl, now)); !r) return r;
+    }
+  } else {
+    if (std::empty(fields)) return {};  // a hash without fields does not exist
+    auto created = write_entry(c, key, EntryType::hash, std::monostate{}, deadline(ttl, now));
+    if (!created) return created;
+  }
+  for (auto const& [field, value] : fields) {
+    auto q = c.query(kUpsertField);
+    if (!q) return q.error();
+    q->bind_blob(1, key).bind_blob(2, field).bind_blob(3, value);
+    if (auto r = q->run(); !r) return r;
+  }
+  return {};
+}
+
 Result<std::int64_t> parse_counter(std::string const& key, std::string const& text) {
   std::int64_t n = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
@@ -215,15 +268,7 @@ Result<std::optional<std::string>> SqliteKeyspace::get(SqliteConnection& c,
 Result<void> SqliteKeyspace::set(SqliteConnection& c, std::string const& key,
                                  std::string const& value, std::optional<Millis> ttl) const {
   std::int64_t now = clock_.now_ms();
-  return in_write_transaction(c, [&]() -> Result<void> {
-    auto entry = find_live(c, key, now);
-    if (!entry) return entry.error();
-    // SET replaces a key of any type, as in Redis: a hash's fields or a list's items go with it.
-    if (*entry && (*entry)->type != EntryType::string) {
-      if (auto r = remove_children(c, key, (*entry)->type); !r) return r;
-    }
-    return write_entry(c, key, EntryType::string, std::string_view(value), deadline(ttl, now));
-  });
+  return in_write_transaction(c, [&] { return set_key(c, key, value, ttl, now); });
 }
 
 Result<bool> SqliteKeyspace::set_if_absent(SqliteConnection& c, std::string const& key,
@@ -242,13 +287,7 @@ Result<bool> SqliteKeyspace::set_if_absent(SqliteConnection& c, std::string cons
 
 Result<bool> SqliteKeyspace::del(SqliteConnection& c, std::string const& key) const {
   std::int64_t now = clock_.now_ms();
-  return in_write_transaction(c, [&]() -> Result<bool> {
-    auto entry = find_live(c, key, now);
-    if (!entry) return entry.error();
-    if (!*entry) return false;
-    if (auto r = remove_key(c, key, (*entry)->type); !r) return r.error();
-    return true;
-  });
+  return in_write_transaction(c, [&] { return del_key(c, key, now); });
 }
 
 Result<bool> SqliteKeyspace::expire(SqliteConnection& c, std::string const& key, Millis ttl) const {
@@ -363,28 +402,7 @@ Result<FieldMap> SqliteKeyspace::hgetall(SqliteConnection& c, std::string const&
 Result<void> SqliteKeyspace::hset(SqliteConnection& c, std::string const& key, Fields const& fields,
                                   std::optional<Millis> ttl) const {
   std::int64_t now = clock_.now_ms();
-  return in_write_transaction(c, [&]() -> Result<void> {
-    auto entry = find_live(c, key, now);
-    if (!entry) return entry.error();
-    if (*entry) {
-      if ((*entry)->type != EntryType::hash) return wrong_type(key);
-      // Without a ttl the key keeps the TTL it has: rolling expiry is the caller's choice.
-      if (ttl) {
-        if (auto r = update(c, kUpdateExpiry, key, deadline(ttl, now)); !r) return r;
-      }
-    } else {
-      if (fields.empty()) return {};  // a hash without fields does not exist
-      auto created = write_entry(c, key, EntryType::hash, std::monostate{}, deadline(ttl, now));
-      if (!created) return created;
-    }
-    for (auto const& [field, value] : fields) {
-      auto q = c.query(kUpsertField);
-      if (!q) return q.error();
-      q->bind_blob(1, key).bind_blob(2, field).bind_blob(3, value);
-      if (auto r = q->run(); !r) return r;
-    }
-    return {};
-  });
+  return in_write_transaction(c, [&] { return hset_key(c, key, fields, ttl, now); });
 }
 
 Result<std::int64_t> SqliteKeyspace::hdel(SqliteConnection& c, std::string const& key,
@@ -459,6 +477,105 @@ Result<std::vector<std::string>> SqliteKeyspace::list_range(SqliteConnection& c,
     return std::vector<std::string>{};
   }
   return items;
+}
+
+Result<bool> SqliteKeyspace::commit_if(SqliteConnection& c,
+                                       std::vector<Condition> const& conditions,
+                                       std::vector<Write> const& writes) const {
+  std::int64_t now = clock_.now_ms();
+  return in_write_transaction(c, [&]() -> Result<bool> {
+    // The live type of every key involved (nullopt: absent), read once; expired keys are
+    // deleted on the way, as any writer does. Then, as the memory store: (1) every condition's
+    // key and every write's key (as the earlier writes leave it) is checked for its type, (2) the
+    // conditions are evaluated, (3) the writes are applied. A type error wins over a false
+    // condition; an error in (3) rolls the whole transaction back.
+    std::map<std::string_view, std::optional<EntryType>> types;
+    auto type_of = [&](std::string const& key) -> Result<std::optional<EntryType>*> {
+      auto it = types.find(key);
+      if (it != types.end()) return &it->second;
+      auto entry = find_live(c, key, now);
+      if (!entry) return entry.error();
+      std::optional<EntryType> type;
+      if (*entry) type = (*entry)->type;
+      return &types.emplace(key, type).first->second;
+    };
+
+    bool holds = true;
+    for (Condition const& cond : conditions) {
+      auto type = type_of(cond.key);
+      if (!type) return type.error();
+      std::optional<EntryType> const& t = **type;
+      if (cond.kind == Condition::Kind::key_absent) {
+        holds = holds && !t;
+        continue;
+      }
+      if (t && *t != EntryType::hash) return wrong_type(cond.key);
+      if (!holds) continue;  // the answer is false already; only types are left to check
+      if (cond.kind == Condition::Kind::hash_field_absent) {
+        if (!t) continue;
+        auto q = c.query(kHashHasField);
+        if (!q) return q.error();
+        q->bind_blob(1, cond.key).bind_blob(2, cond.field);
+        auto row = q->step();
+        if (!row) return row.error();
+        holds = !*row;
+      } else {
+        std::int64_t length = 0;
+        if (t) {
+          auto q = c.query(kHashLength);
+          if (!q) return q.error();
+          q->bind_blob(1, cond.key);
+          auto row = q->step();
+          if (!row) return row.error();
+          length = *row ? q->column_int(0) : 0;
+        }
+        holds = length == cond.count;
+      }
+    }
+
+    // Conditions were judged on the keys as they were; the writes' check works on a copy that
+    // each write updates (a set makes a string, a del nothing, a ttl <= 0 expires on arrival).
+    for (Write const& w : writes) {
+      if (auto type = type_of(w.key); !type) return type.error();
+    }
+    auto shapes = types;
+    for (Write const& w : writes) {
+      std::optional<EntryType>& t = shapes.find(w.key)->second;
+      bool gone_at_once = w.ttl && w.ttl->count() <= 0;
+      switch (w.kind) {
+        case Write::Kind::set:
+          t = gone_at_once ? std::nullopt : std::optional<EntryType>(EntryType::string);
+          break;
+        case Write::Kind::hset:
+          if (t && *t != EntryType::hash) return wrong_type(w.key);
+          t = gone_at_once ? std::nullopt : std::optional<EntryType>(EntryType::hash);
+          break;
+        case Write::Kind::del:
+          t.reset();
+          break;
+      }
+    }
+    if (!holds) return false;
+
+    for (Write const& w : writes) {
+      Result<void> written;
+      switch (w.kind) {
+        case Write::Kind::set:
+          written = set_key(c, w.key, w.value, w.ttl, now);
+          break;
+        case Write::Kind::hset: {
+          std::array<std::pair<std::string_view, std::string_view>, 1> field{{{w.field, w.value}}};
+          written = hset_key(c, w.key, field, w.ttl, now);
+          break;
+        }
+        case Write::Kind::del:
+          if (auto r = del_key(c, w.key, now); !r) written = r.error();
+          break;
+      }
+      if (!written) return written.error();
+    }
+    return true;
+  });
 }
 
 Result<std::int64_t> SqliteKeyspace::sweep(SqliteConnection& c, std::int64_t limit) const {

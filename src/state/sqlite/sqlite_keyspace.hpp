@@ -46,6 +46,9 @@ class SqliteKeyspace {
   Result<std::int64_t> list_push(SqliteConnection& c, std::string const& key,
                                  std::string const& value) const;
   Result<std::vector<std::string>> list_range(SqliteConnection& c, std::string const& key) const;
+  // Store::commit_if in one write transaction: types checked, then conditions, then writes.
+  Result<bool> commit_if(SqliteConnection& c, std::vector<Condition> const& conditions,
+                         std::vector<Write> const& writes) const;
 
   // Deletes up to `limit` expired keys nobody touched again (sessions never resumed); returns
   // how many. One write transaction; cost O(limit log n).

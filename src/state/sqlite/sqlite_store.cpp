@@ -150,6 +150,13 @@ class SqliteStore final : public Store {
     });
   }
 
+  Async<bool> commit_if(std::vector<Condition> conditions, std::vector<Write> writes) override {
+    return write([this, conditions = std::move(conditions),
+                  writes = std::move(writes)](SqliteConnection& c) {
+      return keyspace_.commit_if(c, conditions, writes);
+    });
+  }
+
  private:
   // Runs work(connection) on a pool thread with a connection of its own, then resumes the
   // caller on its executor (co_spawn + use_awaitable completes through the awaiting coroutine's
