@@ -1,0 +1,445 @@
+#!/usr/bin/env bash
+# bench/service: outboard serve against Express 5 + express-session (+ connect-redis), in one run.
+#
+#   bash bench/service/run.sh            3 interleaved rounds, 10 s per measurement; writes the
+#                                        dated section of docs/BENCHMARKS.md
+#   bash bench/service/run.sh --quick    1 round, 3 s per measurement (smoke check; no doc update)
+#   options: --rounds N  --duration S  --warmup S  --no-doc  --keep (keep the temp dir and logs)
+#            --only a,b (a subset of the contenders below; implies --no-doc)
+#            --no-build (use build/release as it is; implies --no-doc)
+#
+# Contenders (each one process, one thread serving HTTP):
+#   outboard-memory  outboard serve --threads 1 --state memory://
+#   outboard-sqlite  outboard serve --threads 1 --state sqlite://TMP/.../state.db
+#   outboard-redis   outboard serve --threads 1 --state redis://127.0.0.1:PORT/0
+#   express-redis    Express 5, express-session + connect-redis 9 (node-redis 5), same redis-server
+#   express-memory   Express 5, express-session's MemoryStore (carts in the process too)
+# Each round starts every contender afresh in turn (redis FLUSHALL first), logs in, warms up,
+# then runs wrk -t1 -c64 --latency on GET /me and on POST /cart/items (a unique Idempotency-Key
+# per request), and stops it. The order of contenders rotates from round to round. The report
+# takes the median over rounds of req/s and of p99.
+# Everything listens on 127.0.0.1, on free ports, in a temp dir; every process this script
+# starts is stopped by its pid on exit.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BENCH="$ROOT/bench/service"
+ROUNDS=3
+DURATION=10
+WARMUP=2
+WRITE_DOC=1
+KEEP=0
+QUICK=0
+BUILD=1
+ONLY=""
+CONNECTIONS=64
+ARGS_TEXT="$*"
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) QUICK=1; ROUNDS=1; DURATION=3; WARMUP=1; WRITE_DOC=0 ;;
+    --rounds) ROUNDS=$2; shift ;;
+    --duration) DURATION=$2; shift ;;
+    --warmup) WARMUP=$2; shift ;;
+    --no-doc) WRITE_DOC=0 ;;
+    --keep) KEEP=1 ;;
+    --only) ONLY=$2; WRITE_DOC=0; shift ;;
+    --no-build) BUILD=0; WRITE_DOC=0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+[[ "$ROUNDS" =~ ^[1-9][0-9]?$ && "$DURATION" =~ ^[1-9][0-9]{0,2}$ && "$WARMUP" =~ ^[0-9]{1,2}$ ]] ||
+  { echo "run.sh: rounds 1-99, duration 1-999 s, warmup 0-99 s" >&2; exit 2; }
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "FAILED: $*"; exit 1; }
+
+# ---------------------------------------------------------------- processes and clean-up
+TMP=$(mktemp -d /tmp/outboard-bench-service.XXXXXX)
+PIDS=()
+
+stop_pid() {  # stop_pid PID: SIGTERM, up to 5 s, then SIGKILL
+  local pid=$1 i
+  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "pid $pid did not stop on SIGTERM in 5 s: SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$? pid
+  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+  if [ "$KEEP" = 1 ] || [ "$rc" != 0 ]; then
+    log "logs kept in $TMP"
+  else
+    rm -rf "$TMP"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+forget_pid() {  # removes a stopped pid from PIDS
+  local gone=$1 kept=() p
+  for p in "${PIDS[@]}"; do [ "$p" = "$gone" ] || kept+=("$p"); done
+  PIDS=("${kept[@]}")
+}
+
+free_port() {  # a port free on 127.0.0.1 right now (the kernel picks it)
+  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+wait_http() {  # wait_http URL PID LOG: up to 15 s for a 200
+  local url=$1 pid=$2 logf=$3 i
+  for i in $(seq 150); do
+    kill -0 "$pid" 2>/dev/null || { tail -20 "$logf" >&2; die "process $pid exited while starting (log: $logf)"; }
+    if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)" = 200 ]; then return 0; fi
+    sleep 0.1
+  done
+  tail -20 "$logf" >&2
+  die "$url did not answer 200 in 15 s"
+}
+
+# ---------------------------------------------------------------- what we need
+need_apt() {  # need_apt COMMAND PACKAGE
+  command -v "$1" >/dev/null && return 0
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  log "installing $2 (Debian)"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "$2" >/dev/null ||
+    { $sudo apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "$2" >/dev/null; }
+}
+need_apt wrk wrk
+need_apt curl curl
+need_apt openssl openssl
+command -v redis-server >/dev/null || bash "$ROOT/scripts/setup.sh"
+command -v node >/dev/null && command -v npm >/dev/null || die "node and npm are needed for the Express contender"
+NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]')
+[ "$NODE_MAJOR" -ge 20 ] || die "Node $(node --version) is too old: Express 5 + connect-redis 9 want Node 20+"
+
+EXPRESS_DIR="$BENCH/express"
+# npm ci when node_modules is missing or older than the lock file (npm ci rewrites .package-lock.json).
+if [ ! -f "$EXPRESS_DIR/node_modules/.package-lock.json" ] ||
+   [ "$EXPRESS_DIR/package-lock.json" -nt "$EXPRESS_DIR/node_modules/.package-lock.json" ]; then
+  log "npm ci in bench/service/express"
+  (cd "$EXPRESS_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+CONTENDERS=(outboard-redis express-redis outboard-memory express-memory outboard-sqlite)
+if [ -n "$ONLY" ]; then
+  IFS=, read -r -a picked <<<"$ONLY"
+  for c in "${picked[@]}"; do
+    [[ " ${CONTENDERS[*]} " == *" $c "* ]] || die "--only: unknown contender '$c' (${CONTENDERS[*]})"
+  done
+  CONTENDERS=("${picked[@]}")
+fi
+
+OUTBOARD="$ROOT/build/release/apps/outboard/outboard"
+if [ "$BUILD" = 1 ]; then
+  log "building outboard (release)"
+  (cd "$ROOT" && bash scripts/build.sh release outboard >"$TMP/build.log" 2>&1) ||
+    { tail -30 "$TMP/build.log" >&2; die "bash scripts/build.sh release outboard"; }
+fi
+if [[ " ${CONTENDERS[*]} " == *" outboard-"* ]]; then
+  [ -x "$OUTBOARD" ] || die "$OUTBOARD is missing"
+fi
+
+# ---------------------------------------------------------------- versions and machine
+pkg_version() { node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1]+"/node_modules/"+process.argv[2]+"/package.json")).version)' "$EXPRESS_DIR" "$1"; }
+V_OUTBOARD=$("$OUTBOARD" --version 2>&1 | head -1 || echo "not built")
+V_NODE=$(node --version)
+V_EXPRESS=$(pkg_version express)
+V_SESSION=$(pkg_version express-session)
+V_CONNECT_REDIS=$(pkg_version connect-redis)
+V_NODE_REDIS=$(pkg_version redis)
+V_REDIS=$(redis-server --version | head -1)
+V_WRK=$(wrk -v 2>&1 | head -1 | sed 's/ Copyright.*//' || true)
+V_COMMIT=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
+V_DIRTY=$(cd "$ROOT" && { git diff --quiet HEAD -- src apps 2>/dev/null && echo "" || echo " + uncommitted changes in src/ apps/"; })
+NPROC=$(nproc)
+CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //' || echo unknown)
+KERNEL=$(uname -r)
+
+# ---------------------------------------------------------------- redis and the contenders
+REDIS_PORT=$(free_port)
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP" \
+  --daemonize no --logfile "$TMP/redis.log" &
+REDIS_PID=$!
+PIDS+=("$REDIS_PID")
+for i in $(seq 100); do
+  redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
+  kill -0 "$REDIS_PID" 2>/dev/null || die "redis-server exited (log: $TMP/redis.log)"
+  sleep 0.1
+done
+redis-cli -p "$REDIS_PORT" ping | grep -q PONG || die "redis-server did not answer"
+REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+SESSION_KEY=$(openssl rand -hex 32)
+EXPRESS_SECRET=$(openssl rand -hex 32)
+log "redis-server on 127.0.0.1:$REDIS_PORT; work dir $TMP"
+
+ROUTES=(me cart)
+CUR_PID=""
+CUR_LOG=""
+CUR_PORT=""
+
+start_contender() {  # start_contender NAME DIR
+  local name=$1 dir=$2
+  mkdir -p "$dir"
+  CUR_PORT=$(free_port)
+  CUR_LOG="$dir/server.log"
+  local state
+  case "$name" in
+    outboard-*)
+      case "$name" in
+        outboard-memory) state="memory://" ;;
+        outboard-sqlite) state="sqlite://$dir/state.db" ;;
+        outboard-redis) state="$REDIS_URL" ;;
+      esac
+      "$OUTBOARD" serve --listen 127.0.0.1 --port "$CUR_PORT" --instance bench --threads 1 --kdf min \
+        --state "$state" --blobs "file://$dir/blobs" --session-keys "$SESSION_KEY" >"$CUR_LOG" 2>&1 &
+      ;;
+    express-*)
+      node "$EXPRESS_DIR/server.js" --port "$CUR_PORT" --instance bench --store "${name#express-}" \
+        --redis "$REDIS_URL" --secret "$EXPRESS_SECRET" >"$CUR_LOG" 2>&1 &
+      ;;
+  esac
+  CUR_PID=$!
+  PIDS+=("$CUR_PID")
+  wait_http "http://127.0.0.1:$CUR_PORT/healthz" "$CUR_PID" "$CUR_LOG"
+}
+
+stop_contender() {
+  stop_pid "$CUR_PID"
+  forget_pid "$CUR_PID"
+  CUR_PID=""
+}
+
+post_json() {  # post_json PATH JSON [extra curl args...]: prints the status, headers in $TMP/h
+  local path=$1 body=$2
+  shift 2
+  curl -s --max-time 10 -o "$TMP/body" -D "$TMP/h" -w '%{http_code}' -H 'Content-Type: application/json' \
+    -d "$body" "$@" "http://127.0.0.1:$CUR_PORT$path" || true
+}
+
+login() {  # login NAME: sets COOKIE ("name=value")
+  local name=$1 code
+  local creds='{"user":"bench","password":"benchpassword"}'
+  if [[ "$name" == outboard-* ]]; then
+    code=$(post_json /signup "$creds")
+    [ "$code" = 201 ] || { cat "$TMP/body" >&2; die "$name: POST /signup answered $code"; }
+  fi
+  code=$(post_json /login "$creds")
+  [ "$code" = 200 ] || { cat "$TMP/body" >&2; die "$name: POST /login answered $code"; }
+  COOKIE=$(grep -i '^set-cookie:' "$TMP/h" | head -1 | sed -E 's/^[Ss]et-[Cc]ookie: *([^;]*).*/\1/' | tr -d '\r')
+  [ -n "$COOKIE" ] || die "$name: POST /login set no cookie"
+  # Sanity: the cookie works on both routes before we measure.
+  code=$(curl -s --max-time 10 -o "$TMP/body" -w '%{http_code}' -H "Cookie: $COOKIE" "http://127.0.0.1:$CUR_PORT/me" || true)
+  [ "$code" = 200 ] || { cat "$TMP/body" >&2; die "$name: GET /me with the cookie answered $code"; }
+  code=$(post_json /cart/items '{"sku":"sku-002","qty":1}' -H "Cookie: $COOKIE" -H "Idempotency-Key: sanity-1")
+  [ "$code" = 201 ] || { cat "$TMP/body" >&2; die "$name: POST /cart/items answered $code"; }
+}
+
+RESULTS="$TMP/results.tsv"
+: >"$RESULTS"
+PROBLEMS="$TMP/problems.txt"
+: >"$PROBLEMS"
+
+run_wrk() {  # run_wrk NAME ROUTE SECONDS OUTFILE TAG
+  local name=$1 route=$2 secs=$3 out=$4 tag=$5
+  local url="http://127.0.0.1:$CUR_PORT"
+  case "$route" in
+    me) timeout $((secs + 30)) wrk -t1 -c"$CONNECTIONS" -d"${secs}s" --latency -H "Cookie: $COOKIE" \
+          -s "$BENCH/wrk/report.lua" "$url/me" >"$out" 2>&1 || true ;;
+    cart) timeout $((secs + 30)) wrk -t1 -c"$CONNECTIONS" -d"${secs}s" --latency -H "Cookie: $COOKIE" \
+          -s "$BENCH/wrk/cart.lua" "$url/cart/items" -- "$tag" >"$out" 2>&1 || true ;;
+  esac
+}
+
+record() {  # record ROUND NAME ROUTE WRK_OUTPUT
+  local round=$1 name=$2 route=$3 out=$4 line
+  line=$(grep '^RESULT ' "$out" | tail -1 || true)
+  if [ -z "$line" ]; then
+    echo "round $round $name $route: wrk printed no result; its output:" >>"$PROBLEMS"
+    sed 's/^/    /' "$out" >>"$PROBLEMS"
+    return
+  fi
+  local -A f=()
+  local kv
+  for kv in ${line#RESULT }; do f[${kv%%=*}]=${kv#*=}; done
+  local errs=$((f[status_errors] + f[connect_errors] + f[read_errors] + f[write_errors] + f[timeouts]))
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$route" "${f[rps]}" "${f[p99_us]}" "${f[p50_us]}" \
+    "$errs" "${f[requests]}" >>"$RESULTS"
+  if [ "$errs" != 0 ] || grep -q 'Non-2xx' "$out"; then
+    {
+      echo "round $round $name $route: ${f[status_errors]} non-2xx/3xx, ${f[connect_errors]} connect, ${f[read_errors]} read, ${f[write_errors]} write errors, ${f[timeouts]} timeouts of ${f[requests]} requests"
+      grep -E 'Non-2xx|Socket errors' "$out" | sed 's/^/    wrk: /'
+      echo "    server log tail:"
+      tail -5 "$CUR_LOG" | sed 's/^/    /'
+    } >>"$PROBLEMS"
+  fi
+}
+
+# ---------------------------------------------------------------- the rounds
+START=$(date +%s)
+n=${#CONTENDERS[@]}
+for round in $(seq "$ROUNDS"); do
+  for k in $(seq 0 $((n - 1))); do
+    name=${CONTENDERS[$(((k + round - 1) % n))]}
+    dir="$TMP/r$round-$name"
+    redis-cli -p "$REDIS_PORT" flushall >/dev/null
+    start_contender "$name" "$dir"
+    login "$name"
+    if [ "$WARMUP" -gt 0 ]; then
+      run_wrk "$name" me "$WARMUP" "$dir/warmup-me.txt" "w$round"
+      run_wrk "$name" cart "$WARMUP" "$dir/warmup-cart.txt" "w$round"
+    fi
+    for route in "${ROUTES[@]}"; do
+      run_wrk "$name" "$route" "$DURATION" "$dir/wrk-$route.txt" "r$round"
+      record "$round" "$name" "$route" "$dir/wrk-$route.txt"
+      if ! kill -0 "$CUR_PID" 2>/dev/null; then
+        { echo "round $round $name: the server DIED during $route; log tail:"; tail -20 "$CUR_LOG" | sed 's/^/    /'; } >>"$PROBLEMS"
+        break
+      fi
+    done
+    last=$(awk -F'\t' -v r="$round" -v c="$name" '$1==r && $2==c {printf "%s %.0f req/s p99 %.2f ms; ", $3, $4, $5/1000}' "$RESULTS")
+    log "round $round/$ROUNDS $name: $last"
+    stop_contender
+  done
+done
+ELAPSED=$(($(date +%s) - START))
+
+# ---------------------------------------------------------------- medians, table, ratios
+median() {  # median NAME ROUTE COLUMN(4=rps, 5=p99_us)
+  awk -F'\t' -v c="$1" -v r="$2" -v col="$3" '$2==c && $3==r {print $col}' "$RESULTS" | sort -g |
+    awk '{v[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'
+}
+spread() {  # spread NAME ROUTE: (max-min)/median of req/s across rounds, in %
+  awk -F'\t' -v c="$1" -v r="$2" '$2==c && $3==r {print $4}' "$RESULTS" | sort -g |
+    awk '{v[NR]=$1} END {if (NR<2) print "-"; else {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%.0f%%", 100*(v[NR]-v[1])/m}}'
+}
+errors_of() { awk -F'\t' -v c="$1" -v r="$2" '$2==c && $3==r {s+=$7} END {print s+0}' "$RESULTS"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a=="nan"||b=="nan"||b==0) print "n/a"; else printf "%.2f", a/b}'; }
+verdict() { awk -v x="$1" -v t="$2" 'BEGIN {if (x=="n/a") print "no data"; else if (x+0 >= t+0) print "**met**"; else print "**not met**"}'; }
+
+declare -A RPS P99
+for name in outboard-redis express-redis outboard-memory express-memory outboard-sqlite; do
+  for route in "${ROUTES[@]}"; do RPS[$name/$route]=nan; P99[$name/$route]=nan; done
+done
+TABLE="| contender | route | req/s (median) | p99 ms (median) | req/s spread over rounds | errors |
+|---|---|---:|---:|---:|---:|"
+for route in "${ROUTES[@]}"; do
+  case "$route" in me) label='`GET /me`' ;; cart) label='`POST /cart/items`' ;; esac
+  for name in "${CONTENDERS[@]}"; do
+    RPS[$name/$route]=$(median "$name" "$route" 4)
+    P99[$name/$route]=$(median "$name" "$route" 5)
+    TABLE+=$'\n'"| $name | $label | $(awk -v x="${RPS[$name/$route]}" 'BEGIN{if(x=="nan")print "-"; else printf "%.0f", x}') | $(awk -v x="${P99[$name/$route]}" 'BEGIN{if(x=="nan")print "-"; else printf "%.2f", x/1000}') | $(spread "$name" "$route") | $(errors_of "$name" "$route") |"
+  done
+done
+
+RATIOS="| ratio (req/s medians) | \`GET /me\` | \`POST /cart/items\` | target | verdict (/me, /cart/items) |
+|---|---:|---:|---:|---|"
+r1=$(ratio "${RPS[outboard-redis/me]}" "${RPS[express-redis/me]}")
+r2=$(ratio "${RPS[outboard-redis/cart]}" "${RPS[express-redis/cart]}")
+RATIOS+=$'\n'"| outboard-redis / express-redis | ${r1}x | ${r2}x | >= 20x | $(verdict "$r1" 20), $(verdict "$r2" 20) |"
+r3=$(ratio "${RPS[outboard-redis/me]}" "${RPS[outboard-memory/me]}")
+r4=$(ratio "${RPS[outboard-redis/cart]}" "${RPS[outboard-memory/cart]}")
+RATIOS+=$'\n'"| outboard-redis / outboard-memory | ${r3} | ${r4} | >= 0.95 | $(verdict "$r3" 0.95), $(verdict "$r4" 0.95) |"
+r5=$(ratio "${RPS[outboard-sqlite/me]}" "${RPS[outboard-memory/me]}")
+r6=$(ratio "${RPS[outboard-sqlite/cart]}" "${RPS[outboard-memory/cart]}")
+RATIOS+=$'\n'"| outboard-sqlite / outboard-memory | ${r5} | ${r6} | (context) | |"
+r7=$(ratio "${RPS[outboard-memory/me]}" "${RPS[express-memory/me]}")
+r8=$(ratio "${RPS[outboard-memory/cart]}" "${RPS[express-memory/cart]}")
+RATIOS+=$'\n'"| outboard-memory / express-memory | ${r7}x | ${r8}x | (context) | |"
+r9=$(ratio "${RPS[express-redis/me]}" "${RPS[express-memory/me]}")
+r10=$(ratio "${RPS[express-redis/cart]}" "${RPS[express-memory/cart]}")
+RATIOS+=$'\n'"| express-redis / express-memory | ${r9} | ${r10} | (context) | |"
+RATIOS=${RATIOS//n\/ax/n\/a}
+P99RATIO="p99 of outboard-redis vs express-redis: $(awk -v a="${P99[outboard-redis/me]}" -v b="${P99[express-redis/me]}" 'BEGIN{if(a=="nan"||b=="nan")print "n/a"; else printf "%.2f ms vs %.2f ms", a/1000, b/1000}') on \`GET /me\`, $(awk -v a="${P99[outboard-redis/cart]}" -v b="${P99[express-redis/cart]}" 'BEGIN{if(a=="nan"||b=="nan")print "n/a"; else printf "%.2f ms vs %.2f ms", a/1000, b/1000}') on \`POST /cart/items\`."
+
+PER_ROUND=$(awk -F'\t' 'BEGIN {print "| round | contender | route | req/s | p99 ms | errors |"; print "|---:|---|---|---:|---:|---:|"}
+  {printf "| %s | %s | %s | %.0f | %.2f | %s |\n", $1, $2, ($3=="me" ? "GET /me" : "POST /cart/items"), $4, $5/1000, $7}' "$RESULTS")
+
+if [ "$QUICK" = 1 ]; then CMD="bash bench/service/run.sh --quick"; else CMD="bash bench/service/run.sh${ARGS_TEXT:+ $ARGS_TEXT}"; fi
+echo
+echo "## bench/service: $ROUNDS round(s) x ${DURATION}s, wrk -t1 -c$CONNECTIONS, took ${ELAPSED}s"
+echo
+echo "$TABLE"
+echo
+echo "$RATIOS"
+echo
+echo "$P99RATIO"
+if [ -s "$PROBLEMS" ]; then
+  echo
+  echo "PROBLEMS:"
+  cat "$PROBLEMS"
+fi
+
+# ---------------------------------------------------------------- docs/BENCHMARKS.md
+if [ "$WRITE_DOC" = 1 ]; then
+  DOC="$ROOT/docs/BENCHMARKS.md"
+  DAY=$(date -u +%F)
+  BEGIN_MARK="<!-- bench/service $DAY begin -->"
+  END_MARK="<!-- bench/service $DAY end -->"
+  SECTION="$TMP/section.md"
+  {
+    echo "$BEGIN_MARK"
+    echo "## Service, $DAY: \`outboard serve\` vs Express 5"
+    echo
+    echo "Command: \`$CMD\` (from the repository root; took ${ELAPSED} s, finished $(date -u '+%F %H:%M') UTC)."
+    echo "$ROUNDS interleaved round(s); in each, every contender is started afresh (Redis flushed), logged in,"
+    echo "warmed up for ${WARMUP} s per route, then measured with \`wrk -t1 -c$CONNECTIONS -d${DURATION}s --latency\` on"
+    echo "\`GET /me\` (session cookie) and on \`POST /cart/items\` (\`{\"sku\":\"sku-002\",\"qty\":1}\`, a unique"
+    echo "\`Idempotency-Key\` per request, \`bench/service/wrk/cart.lua\`). Medians over rounds."
+    echo
+    echo "- outboard: \`$V_OUTBOARD\`, commit \`$V_COMMIT\`$V_DIRTY, release build,"
+    echo "  \`outboard serve --threads 1 --kdf min --session-keys <openssl rand -hex 32> --state URL\`"
+    echo "- Express: Node $V_NODE, express $V_EXPRESS, express-session $V_SESSION, connect-redis $V_CONNECT_REDIS,"
+    echo "  redis (node-redis) $V_NODE_REDIS; one Node process (\`bench/service/express/server.js\`)"
+    echo "- $V_REDIS, private, no persistence, shared by outboard-redis and express-redis"
+    echo "- $V_WRK"
+    echo "- machine: $NPROC cores, $CPU_MODEL, Linux $KERNEL; wrk, the server and redis-server share the cores"
+    echo
+    echo "$TABLE"
+    echo
+    echo "$RATIOS"
+    echo
+    echo "$P99RATIO"
+    echo
+    if [ -s "$PROBLEMS" ]; then
+      echo "Problems seen in this run:"
+      echo
+      echo '```'
+      cat "$PROBLEMS"
+      echo '```'
+      echo
+    fi
+    echo "<details><summary>every round</summary>"
+    echo
+    echo "$PER_ROUND"
+    echo
+    echo "</details>"
+    echo "$END_MARK"
+  } >"$SECTION"
+  if [ ! -f "$DOC" ]; then
+    printf '# Benchmarks\n\nHow to run them and what they gave. Only ratios from one run, rounds interleaved, count.\n\n' >"$DOC"
+  fi
+  if grep -qF "$BEGIN_MARK" "$DOC"; then
+    awk -v b="$BEGIN_MARK" -v e="$END_MARK" -v f="$SECTION" '
+      $0 == b {while ((getline l < f) > 0) print l; skip = 1; next}
+      $0 == e {skip = 0; next}
+      !skip {print}' "$DOC" >"$TMP/doc.new"
+    cat "$TMP/doc.new" >"$DOC"
+  else
+    { echo; cat "$SECTION"; } >>"$DOC"
+  fi
+  log "wrote the $DAY section of docs/BENCHMARKS.md"
+fi
