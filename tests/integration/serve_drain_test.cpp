@@ -73,12 +73,21 @@ TEST(ServeDrain, RequestInFlightFinishesAfterSigterm) {
 TEST(ServeDrain, IdleKeepAliveConnectionIsClosedOnSigterm) {
   // With a 60 s drain deadline and the default 60 s idle timeout, only the drain itself can close
   // the idle connection within the 10 s this test waits.
-  ServeProcess serve(drain_options("60000"));
+  ServeOptions options = drain_options("60000");
+  // One event loop, so the barrier below is ordered after the idle connection's own handlers.
+  options.threads = 1;
+  ServeProcess serve(options);
   RawConnection conn(serve.port());
   conn.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   auto res = conn.read_response();
   ASSERT_EQ(res.status, 200) << res.body;
   ASSERT_NE(res.header("Connection").value_or(""), "close") << "expected a keep-alive connection";
+
+  // Barrier: a whole request/response on another connection, served by the same (only) event
+  // loop after `conn`'s post-response step. From here `conn` is parked as idle for certain; a
+  // SIGTERM sent earlier could find it before it parks, and close it by another path.
+  HttpClient barrier(serve.port());
+  ASSERT_EQ(barrier.get("/healthz").status, 200);
 
   serve.signal(SIGTERM);
   EXPECT_TRUE(conn.wait_closed(std::chrono::seconds(10))) << "the idle keep-alive connection was not closed";

@@ -211,6 +211,7 @@ HttpResponse RawConnection::read_response(bool head_request) {
       if (!ec && used > 0) continue;  // the parser may take the rest in another call
     }
     if (!receive_more()) {
+      if (!parser.got_some()) throw std::runtime_error("the connection closed without a response");
       boost::system::error_code ec;
       parser.put_eof(ec);
       if (ec || !parser.is_done()) {

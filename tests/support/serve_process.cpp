@@ -49,7 +49,7 @@ ServeProcess::ServeProcess(ServeOptions options)
                                 "--port", std::to_string(port_),
                                 "--instance", instance_,
                                 "--kdf", "min",
-                                "--threads", "2",
+                                "--threads", std::to_string(options.threads),
                                 "--blobs", "file://" + (dir_ / "blobs").string()};
   if (options.keys_in_store) {
     keys_.clear();

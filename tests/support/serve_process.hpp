@@ -32,7 +32,8 @@ struct ServeOptions {
   // True: no --session-keys at all, so the process keeps its key in the session store (shared
   // by every instance on that store). session_keys is then ignored.
   bool keys_in_store = false;
-  std::vector<std::string> extra_args;        // appended after the defaults (flags win)
+  int threads = 2;                            // --threads
+  std::vector<std::string> extra_args;        // appended after the defaults; a flag may be given once
   std::map<std::string, std::string> env;     // extra environment (OUTBOARD_* settings)
   bool wait_healthy = true;                   // wait for /healthz 200 before returning
 };
