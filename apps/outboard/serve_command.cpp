@@ -49,6 +49,11 @@ struct ServeSettings {
   std::string kdf = "interactive";
   std::int64_t kdf_threads = 1;
   std::string log_level = "info";
+  bool access_log = false;
+  std::int64_t idempotency_retention_s = 24 * 60 * 60;
+  std::int64_t idempotency_lease_s = 30;
+  std::int64_t max_upload_bytes = 16 << 20;
+  std::int64_t recommendations_ttl_s = 60;
 };
 
 std::optional<std::string> check_state_url(std::string const& url) {
@@ -125,6 +130,15 @@ void declare(core::Settings& s, ServeSettings& v) {
                  return std::nullopt;
                });
   s.add_int("auth.kdf_threads", v.kdf_threads, 1, 64, "", "threads that hash passwords");
+  s.add_int("idempotency.retention_s", v.idempotency_retention_s, 1, 30LL * 86400, "",
+            "how long the answer to an Idempotency-Key is kept for replays");
+  s.add_int("idempotency.lease_s", v.idempotency_lease_s, 1, 3600, "",
+            "a claimed key whose instance died unlocks after this long");
+  s.add_int("shop.max_upload_bytes", v.max_upload_bytes, 1, std::int64_t{1} << 34, "--max-upload-bytes",
+            "largest upload accepted (413 above)");
+  s.add_int("shop.recommendations_ttl_s", v.recommendations_ttl_s, 1, 86400, "",
+            "how long computed recommendations stay cached per user");
+  s.add_bool("log.access", v.access_log, "--access-log", "one JSON line per request on stdout");
   s.add_string("log.level", v.log_level, "--log-level", "trace, debug, info, warn, error",
                [](std::string const& l) -> std::optional<std::string> {
                  if (spdlog::level::from_str(l) == spdlog::level::off && l != "off") return "unknown log level '" + l + "'";
@@ -164,6 +178,9 @@ runtime::ServiceConfig to_service_config(ServeSettings const& v) {
   for (auto const& k : v.session_keys) c.session_keys.push_back(*runtime::CookieSigner::decode_key(k));
   c.kdf = *runtime::parse_kdf_cost(v.kdf);
   c.kdf_threads = static_cast<int>(v.kdf_threads);
+  c.idempotency.retention = core::Millis(v.idempotency_retention_s * 1000);
+  c.idempotency.lease = core::Millis(v.idempotency_lease_s * 1000);
+  c.access_log = v.access_log;
   c.instance_id = v.instance;
   if (c.instance_id.empty()) {
     // host:port, or host:pid when the port is picked by the kernel (unknown until bound).
@@ -191,7 +208,10 @@ int run_serve(core::Settings& settings, ServeSettings& v) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   core::SystemClock clock;
-  runtime::Service service(config, clock, shop::make_router());
+  shop::ShopConfig shop_config;
+  shop_config.max_upload_bytes = static_cast<std::size_t>(v.max_upload_bytes);
+  shop_config.recommendations_ttl = std::chrono::seconds(v.recommendations_ttl_s);
+  runtime::Service service(config, clock, shop::make_router(shop_config));
   service.start();
   std::string url = "http://" + config.server.address + ":" + std::to_string(service.port());
   std::cout << "outboard serve: instance " << service.config().instance_id << " listening on " << url << " ("

@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -17,6 +18,7 @@
 #include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -39,6 +41,39 @@ struct HttpServer::Worker {
   std::unordered_set<tcp::socket*> idle;
   bool draining = false;  // this thread's copy, read and written only on this thread
   std::thread thread;
+};
+
+// Hands a request body to the handler piece by piece, straight from the socket.
+class StreamedBody final : public BodyStream {
+ public:
+  StreamedBody(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+               beast::http::request_parser<beast::http::buffer_body>& parser, core::Millis timeout)
+      : stream_(stream), buffer_(buffer), parser_(parser), timeout_(timeout) {}
+
+  asio::awaitable<core::Result<std::string>> read() override {
+    using he = beast::http::error;
+    while (!parser_.is_done()) {
+      parser_.get().body().data = chunk_.data();
+      parser_.get().body().size = chunk_.size();
+      stream_.expires_after(timeout_);  // per piece: a slow upload is fine, a stalled one is not
+      auto [ec, n] = co_await beast::http::async_read_some(stream_, buffer_, parser_, use_nothrow);
+      if (ec == he::need_buffer) ec = {};
+      if (ec == he::body_limit) co_return core::make_error(core::Errc::too_large, "the body is over the size limit");
+      if (ec == beast::error::timeout) co_return core::make_error(core::Errc::timeout, "the body stopped arriving");
+      if (ec) co_return core::make_error(core::Errc::invalid, "the body could not be read: " + ec.message());
+      std::size_t got = chunk_.size() - parser_.get().body().size;
+      if (got > 0) co_return std::string(chunk_.data(), got);
+    }
+    stream_.expires_never();
+    co_return std::string();
+  }
+
+ private:
+  beast::tcp_stream& stream_;
+  beast::flat_buffer& buffer_;
+  beast::http::request_parser<beast::http::buffer_body>& parser_;
+  core::Millis timeout_;
+  std::array<char, 64 * 1024> chunk_{};
 };
 
 // One connection's life, as a coroutine on its worker's thread. Static members only: a
@@ -73,43 +108,55 @@ struct ConnectionServer {
     for (;;) {
       if (buffer.size() == 0 && !co_await wait_for_request(server, worker, stream.socket())) break;
 
-      beast::http::request_parser<beast::http::string_body> parser;
-      parser.body_limit(server.options_.max_body_bytes);
-      parser.header_limit(static_cast<std::uint32_t>(server.options_.max_header_bytes));
+      // The header first, with no body limit yet: the route decides whether the body is read
+      // whole (max_body_bytes) or streamed to the handler (its own limit).
+      beast::http::request_parser<beast::http::empty_body> header_parser;
+      header_parser.body_limit(boost::none);
+      header_parser.header_limit(static_cast<std::uint32_t>(server.options_.max_header_bytes));
       stream.expires_after(server.options_.read_timeout);
+      auto [hec, hn] = co_await beast::http::async_read_header(stream, buffer, header_parser, use_nothrow);
+      if (hec) {
+        co_await answer_error(worker, stream, hec);
+        break;
+      }
 
-      auto [hec, hn] = co_await beast::http::async_read_header(stream, buffer, parser, use_nothrow);
-      if (!hec && parser.get()[beast::http::field::expect] == "100-continue") {
+      http::Request header;
+      header.base() = header_parser.get().base();
+      auto limit = worker.handler->stream_limit(header);
+      std::size_t body_limit = limit.value_or(server.options_.max_body_bytes);
+      if (header_parser.content_length() && *header_parser.content_length() > body_limit) {
+        co_await answer_error(worker, stream, beast::http::error::body_limit);
+        break;
+      }
+      if (header[beast::http::field::expect] == "100-continue") {
         // Clients (curl among them) wait for this before sending a large body.
         beast::http::response<beast::http::empty_body> cont{beast::http::status::continue_, 11};
         auto [cec, cn] = co_await beast::http::async_write(stream, cont, use_nothrow);
         if (cec) break;
       }
-      beast::error_code ec = hec;
-      if (!ec && !parser.is_done()) {
-        auto [bec, bn] = co_await beast::http::async_read(stream, buffer, parser, use_nothrow);
-        ec = bec;
-      }
-      if (ec) {
-        if (auto res = error_for(ec)) {
-          worker.handler->decorate(*res);
-          stream.expires_after(std::chrono::seconds(5));
-          co_await beast::http::async_write(stream, *res, use_nothrow);
-        }
-        break;
-      }
-      stream.expires_never();
 
-      http::Request request = parser.release();
-      bool keep_alive = request.keep_alive();
+      bool keep_alive = header.keep_alive();
       http::Response response;
-      try {
-        response = co_await worker.handler->handle(std::move(request));
-      } catch (std::exception const& e) {
-        // Handlers return errors as values; reaching here is a bug, answered and logged.
-        spdlog::error("handler threw: {}", e.what());
-        response = server_error(http::Status::internal_server_error, "internal", "unexpected server error");
-        worker.handler->decorate(response);
+      if (limit) {
+        beast::http::request_parser<beast::http::buffer_body> parser{std::move(header_parser)};
+        parser.body_limit(body_limit);
+        StreamedBody body(stream, buffer, parser, server.options_.read_timeout);
+        response = co_await call_handler(worker, std::move(header), &body);
+        // A body the handler did not read to the end leaves the connection mid-request.
+        if (!parser.is_done()) keep_alive = false;
+      } else {
+        beast::http::request_parser<beast::http::string_body> parser{std::move(header_parser)};
+        parser.body_limit(body_limit);
+        if (!parser.is_done()) {
+          auto [bec, bn] = co_await beast::http::async_read(stream, buffer, parser, use_nothrow);
+          if (bec) {
+            co_await answer_error(worker, stream, bec);
+            break;
+          }
+        }
+        stream.expires_never();
+        http::Request request = parser.release();
+        response = co_await call_handler(worker, std::move(request), nullptr);
       }
       response.keep_alive(keep_alive && response.keep_alive() && !worker.draining);
       stream.expires_after(server.options_.read_timeout);
@@ -119,6 +166,28 @@ struct ConnectionServer {
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream.close();
+  }
+
+  static asio::awaitable<http::Response> call_handler(HttpServer::Worker& worker, http::Request request,
+                                                     BodyStream* body) {
+    try {
+      co_return co_await worker.handler->handle(std::move(request), body);
+    } catch (std::exception const& e) {
+      // Handlers return errors as values; reaching here is a bug, answered and logged.
+      spdlog::error("handler threw: {}", e.what());
+    }
+    auto response = server_error(http::Status::internal_server_error, "internal", "unexpected server error");
+    worker.handler->decorate(response);
+    co_return response;
+  }
+
+  static asio::awaitable<void> answer_error(HttpServer::Worker& worker, beast::tcp_stream& stream,
+                                            beast::error_code ec) {
+    if (auto res = error_for(ec)) {
+      worker.handler->decorate(*res);
+      stream.expires_after(std::chrono::seconds(5));
+      co_await beast::http::async_write(stream, *res, use_nothrow);
+    }
   }
 
   // The answer to a request that could not be read, or nothing when the peer just went away.

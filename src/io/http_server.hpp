@@ -11,10 +11,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/error.hpp"
 #include "http/message.hpp"
 
 namespace outboard::io {
@@ -29,11 +31,29 @@ struct ServerOptions {
   core::Millis idle_timeout{60'000};  // a keep-alive connection with no request is closed
 };
 
+// A request body the handler pulls piece by piece (uploads), so it is never held whole.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  // The next piece; an empty string at the end. Errc::too_large past the route's limit,
+  // Errc::invalid when the client breaks off or sends malformed chunking, Errc::timeout when it
+  // stalls past the read timeout.
+  virtual boost::asio::awaitable<core::Result<std::string>> read() = 0;
+};
+
 // What the server calls for each request, on the connection's own thread.
 class RequestHandler {
  public:
   virtual ~RequestHandler() = default;
-  virtual boost::asio::awaitable<http::Response> handle(http::Request request) = 0;
+  // After the header arrived: a limit when this request's body should be streamed to the
+  // handler rather than read whole first (and limited by max_body_bytes). Default: read whole.
+  virtual std::optional<std::size_t> stream_limit(http::Request const& header) {
+    (void)header;
+    return std::nullopt;
+  }
+  // `body` is null when the body was read whole into request.body(); otherwise request.body()
+  // is empty and the handler reads the body from `body` (valid until the handler returns).
+  virtual boost::asio::awaitable<http::Response> handle(http::Request request, BodyStream* body) = 0;
   // Lets the application stamp headers (X-Served-By) on the errors the server answers itself
   // (400, 408, 413, 431) before any handler ran.
   virtual void decorate(http::Response& response) { (void)response; }

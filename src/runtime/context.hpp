@@ -5,6 +5,7 @@
 #include <string>
 
 #include "http/message.hpp"
+#include "io/http_server.hpp"
 #include "runtime/router.hpp"
 #include "runtime/session.hpp"
 
@@ -19,22 +20,29 @@ class PasswordHasher;
 // One worker thread's view of the service: its own store handles, plus shared thread-safe parts.
 struct ThreadServices {
   std::string const& instance_id;
-  state::Store& data;      // durable records (accounts; orders and carts later)
+  state::Store& data;      // durable records: accounts, carts, orders, upload metadata, caches
   state::Store& sessions;  // session hashes
   state::BlobStore& blobs;
   PasswordHasher& hasher;
+  core::Clock const& clock;
 };
 
 class RequestContext {
  public:
   RequestContext(http::Request const& request, Session& session, PathParams params,
-                 ThreadServices& services)
-      : request_(request), session_(session), params_(std::move(params)), services_(services) {}
+                 ThreadServices& services, io::BodyStream* body = nullptr)
+      : request_(request), session_(session), params_(std::move(params)), services_(services), body_(body) {}
 
   http::Request const& request() const { return request_; }
   Session& session() { return session_; }
   std::string const& param(std::string const& name) const { return params_.at(name); }
   ThreadServices& services() { return services_; }
+  // The streamed body, for routes registered with a stream_limit; null otherwise.
+  io::BodyStream* body() { return body_; }
+  // For idempotent routes: an id derived from the user and the Idempotency-Key, the same on
+  // every retry, so a handler can make "one thing per key" (an order) even if it runs twice.
+  std::string const& idempotent_id() const { return idempotent_id_; }
+  void set_idempotent_id(std::string id) { idempotent_id_ = std::move(id); }
 
   // The logged-in user, from the session; nullopt when anonymous. A store error is an error,
   // never "anonymous".
@@ -45,6 +53,8 @@ class RequestContext {
   Session& session_;
   PathParams params_;
   ThreadServices& services_;
+  io::BodyStream* body_;
+  std::string idempotent_id_;
 };
 
 }  // namespace outboard::runtime

@@ -17,8 +17,8 @@ std::vector<std::string_view> split_path(std::string_view path) {
 }
 }  // namespace
 
-void Router::add(http::bhttp::verb method, std::string pattern, Handler handler) {
-  Route r{method, pattern, {}, std::move(handler)};
+void Router::add(http::bhttp::verb method, std::string pattern, Handler handler, RouteOptions options) {
+  Route r{method, pattern, {}, std::move(handler), std::move(options)};
   for (auto s : split_path(pattern)) r.segments.emplace_back(s);
   routes_.push_back(std::move(r));
 }
@@ -39,15 +39,24 @@ bool Router::match_segments(Route const& route, std::vector<std::string_view> co
   return true;
 }
 
+std::vector<std::string> Router::patterns() const {
+  std::vector<std::string> out;
+  for (auto const& r : routes_) out.push_back(std::string(http::bhttp::to_string(r.method)) + " " + r.pattern);
+  return out;
+}
+
 Router::Match Router::match(http::bhttp::verb method, std::string_view target) const {
   std::string_view path = target.substr(0, target.find('?'));
   auto parts = split_path(path);
   Match m;
-  for (auto const& r : routes_) {
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    auto const& r = routes_[i];
     PathParams params;
     if (!match_segments(r, parts, params)) continue;
     if (r.method == method || (method == http::bhttp::verb::head && r.method == http::bhttp::verb::get)) {
       m.handler = &r.handler;
+      m.options = &r.options;
+      m.index = static_cast<int>(i);
       m.params = std::move(params);
       m.route = r.pattern;
       return m;

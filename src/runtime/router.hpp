@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,12 +18,27 @@ class RequestContext;
 using Handler = std::function<boost::asio::awaitable<http::Response>(RequestContext&)>;
 using PathParams = std::map<std::string, std::string>;
 
+// What the middleware does around a route's handler.
+struct RouteOptions {
+  // Requires an Idempotency-Key header (and a logged-in user it is scoped to); replays the first
+  // answer for a repeated key. See runtime/idempotency.hpp.
+  bool idempotent = false;
+  // The body is streamed to the handler (ctx.body()) up to this many bytes instead of being read
+  // whole first.
+  std::optional<std::size_t> stream_limit;
+};
+
 class Router {
  public:
-  void add(http::bhttp::verb method, std::string pattern, Handler handler);
+  void add(http::bhttp::verb method, std::string pattern, Handler handler, RouteOptions options = {});
+
+  // Every pattern, in the order added (metrics pre-allocate a slot per route).
+  std::vector<std::string> patterns() const;
 
   struct Match {
     Handler const* handler = nullptr;  // null: no route for this method
+    RouteOptions const* options = nullptr;
+    int index = -1;  // position of the route, for metrics
     PathParams params;
     std::string route;  // the pattern, for metrics and logs
     std::string allow;  // when the path exists for other methods: "GET, POST"
@@ -36,6 +52,7 @@ class Router {
     std::string pattern;
     std::vector<std::string> segments;
     Handler handler;
+    RouteOptions options;
   };
   static bool match_segments(Route const& route, std::vector<std::string_view> const& parts,
                              PathParams& params);

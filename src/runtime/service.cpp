@@ -4,35 +4,70 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <stdexcept>
 
 #include "core/random.hpp"
 #include "runtime/context.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/instrumented_store.hpp"
 
 namespace outboard::runtime {
 namespace asio = boost::asio;
 using http::Status;
 
-// The middleware chain of one worker thread: health endpoints, routing, the session around the
-// handler, X-Served-By on every answer. Owns this thread's store handles.
+namespace {
+
+// X-Request-Id from the client when it looks like an id, else a fresh one.
+std::string request_id_for(http::Request const& request) {
+  std::string_view given = request["X-Request-Id"];
+  bool usable = !given.empty() && given.size() <= 128;
+  for (char c : given) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':';
+    usable = usable && ok;
+  }
+  return usable ? std::string(given) : core::hex_encode(core::random_bytes(12));
+}
+
+}  // namespace
+
+// The middleware chain of one worker thread, in order: request id, access log, sessions,
+// idempotency, handler, metrics; plus /healthz, /readyz and /metrics. Owns this thread's store
+// handles and metrics shard.
 class Service::ThreadHandler final : public io::RequestHandler {
  public:
-  ThreadHandler(Service& service, asio::any_io_executor executor, io::HttpServer const& server)
+  ThreadHandler(Service& service, asio::any_io_executor executor, io::HttpServer const& server, int shard)
       : service_(service),
         server_(server),
-        sessions_(service.sessions_provider_->store_for(executor)),
-        data_(service.data_provider_ ? service.data_provider_->store_for(executor) : sessions_),
-        services_{service.config_.instance_id, *data_, *sessions_, *service.blobs_, *service.hasher_} {}
+        shard_(service.metrics_->shard(shard)),
+        sessions_(instrument(service.sessions_provider_->store_for(executor), shard_,
+                             service.metrics_->store_index("sessions"))),
+        data_(service.data_provider_
+                  ? instrument(service.data_provider_->store_for(executor), shard_, service.metrics_->store_index("data"))
+                  : sessions_),
+        services_{service.config_.instance_id, *data_, *sessions_, *service.blobs_, *service.hasher_, service.clock_} {}
 
-  asio::awaitable<http::Response> handle(http::Request request) override {
-    http::Response response = co_await dispatch(request);
+  std::optional<std::size_t> stream_limit(http::Request const& header) override {
+    auto match = service_.router_.match(header.method(), header.target());
+    return match.options ? match.options->stream_limit : std::nullopt;
+  }
+
+  asio::awaitable<http::Response> handle(http::Request request, io::BodyStream* body) override {
+    auto start = std::chrono::steady_clock::now();
+    std::string request_id = request_id_for(request);
+    int route = -1;
+    http::Response response = co_await dispatch(request, body, route);
     decorate(response);
+    response.set("X-Request-Id", request_id);
     if (request.method() == http::bhttp::verb::head) {
       response.body().clear();  // the Content-Length stays that of the GET
     }
+    std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    ServiceMetrics::count_request(shard_, route, response.result_int(), took.count());
+    if (service_.config_.access_log) log_access(request, response, request_id, route, took.count());
     co_return response;
   }
 
@@ -41,13 +76,20 @@ class Service::ThreadHandler final : public io::RequestHandler {
   }
 
  private:
-  asio::awaitable<http::Response> dispatch(http::Request& request) {
+  asio::awaitable<http::Response> dispatch(http::Request& request, io::BodyStream* body, int& route) {
     std::string_view target = request.target();
     std::string_view path = target.substr(0, target.find('?'));
     if (path == "/healthz") {
       co_return http::json_response(Status::ok, {{"status", "ok"}, {"instance", service_.config_.instance_id}});
     }
     if (path == "/readyz") co_return co_await readiness();
+    if (path == "/metrics") {
+      http::Response res{Status::ok, 11};
+      res.set(http::bhttp::field::content_type, "text/plain; version=0.0.4");
+      res.body() = service_.metrics_->render();
+      res.prepare_payload();
+      co_return res;
+    }
 
     auto match = service_.router_.match(request.method(), target);
     if (!match.handler) {
@@ -60,17 +102,51 @@ class Service::ThreadHandler final : public io::RequestHandler {
       res.set(http::bhttp::field::allow, match.allow);
       co_return res;
     }
+    route = match.index;
 
     Session session(SessionEnv{*sessions_, *service_.signer_, service_.config_.sessions, service_.clock_},
                     request[http::bhttp::field::cookie]);
-    RequestContext context(request, session, std::move(match.params), services_);
-    http::Response response = co_await (*match.handler)(context);
+    RequestContext context(request, session, std::move(match.params), services_, body);
+    // if/else, not ?: with a co_await in each arm: g++ 12 destroys that temporary twice.
+    http::Response response;
+    if (match.options->idempotent) {
+      response = co_await run_idempotent(context, *match.handler);
+    } else {
+      response = co_await (*match.handler)(context);
+    }
     if (response.result_int() < 500) {
       // The session is written after the handler, once, with only what changed. A failed
       // write fails the request: the client must not believe a login that was not stored.
       if (auto committed = co_await session.commit(response); !committed) {
         co_return error_response(committed.error());
       }
+    }
+    co_return response;
+  }
+
+  // Idempotency-Key handling around a handler (see runtime/idempotency.hpp).
+  asio::awaitable<http::Response> run_idempotent(RequestContext& context, Handler const& handler) {
+    std::string_view key = context.request()["Idempotency-Key"];
+    if (key.empty()) {
+      co_return http::json_error(Status::bad_request, "idempotency_key_required",
+                                 "this route needs an Idempotency-Key header");
+    }
+    if (auto why = check_idempotency_key(key)) {
+      co_return http::json_error(Status::bad_request, "invalid_idempotency_key", *why);
+    }
+    auto user = co_await context.current_user();
+    if (!user) co_return error_response(user.error());
+    if (!*user) co_return http::json_error(Status::unauthorized, "unauthorized", "not logged in");
+
+    IdempotentCall call(*data_, service_.config_.idempotency, **user, key, request_fingerprint(context.request()));
+    auto outcome = co_await call.begin();
+    if (!outcome) co_return error_response(outcome.error());
+    if (auto* answer = std::get_if<IdempotentCall::Answer>(&*outcome)) co_return std::move(*answer);
+
+    context.set_idempotent_id(call.derived_id());
+    http::Response response = co_await handler(context);
+    if (auto recorded = co_await call.finish(response); !recorded) {
+      spdlog::warn("idempotency record not written: {}", recorded.error().describe());
     }
     co_return response;
   }
@@ -88,8 +164,24 @@ class Service::ThreadHandler final : public io::RequestHandler {
     co_return http::json_response(Status::ok, {{"ready", true}, {"instance", service_.config_.instance_id}});
   }
 
+  void log_access(http::Request const& request, http::Response const& response, std::string const& request_id,
+                  int route, double seconds) {
+    std::string_view target = request.target();
+    nlohmann::json line{{"ts_ms", service_.clock_.now_ms()},
+                        {"instance", service_.config_.instance_id},
+                        {"request_id", request_id},
+                        {"method", std::string(request.method_string())},
+                        {"path", std::string(target.substr(0, target.find('?')))},
+                        {"route", route},
+                        {"status", response.result_int()},
+                        {"bytes", response.body().size()},
+                        {"duration_ms", seconds * 1000.0}};
+    service_.access_log_->info(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+
   Service& service_;
   io::HttpServer const& server_;
+  ServiceMetrics::Shard& shard_;
   std::shared_ptr<state::Store> sessions_;
   std::shared_ptr<state::Store> data_;
   ThreadServices services_;
@@ -123,6 +215,11 @@ std::vector<std::string> Service::resolve_session_keys() {
     if (io.run_one_for(std::chrono::milliseconds(50)) == 0) io.restart();
   }
   auto key = future.get();
+  // Let the store release this temporary event loop before it goes (a pool thread may still hold
+  // its executor for a moment, a redis reader its socket): bounded, it is start-up.
+  store.reset();
+  io.restart();
+  io.run_for(std::chrono::seconds(2));
   if (!key) {
     throw std::runtime_error("no sessions.keys configured and the session store could not provide one (" +
                              key.error().describe() + ")");
@@ -146,9 +243,15 @@ void Service::start() {
   }
   signer_ = std::make_unique<CookieSigner>(resolve_session_keys());
   hasher_ = std::make_unique<PasswordHasher>(config_.kdf, config_.kdf_threads);
+  metrics_ = std::make_unique<ServiceMetrics>(router_.patterns(), std::vector<std::string>{"sessions", "data"},
+                                              std::max(1, config_.server.threads));
+  if (config_.access_log) {
+    access_log_ = spdlog::stdout_logger_mt("access-" + config_.instance_id);
+    access_log_->set_pattern("%v");
+  }
   server_ = std::make_unique<io::HttpServer>(
       config_.server, [this](asio::any_io_executor executor, io::HttpServer const& server) {
-        return std::make_shared<ThreadHandler>(*this, executor, server);
+        return std::make_shared<ThreadHandler>(*this, executor, server, next_shard_++);
       });
   server_->start();
 }

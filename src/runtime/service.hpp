@@ -1,12 +1,19 @@
 #pragma once
 // A service built on the runtime: the HTTP server, the stores chosen by URL, sessions, health
 // endpoints and the middleware chain around the application's routes. `outboard serve` is one.
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
+namespace spdlog {
+class logger;
+}
+
 #include "core/clock.hpp"
 #include "io/http_server.hpp"
+#include "runtime/idempotency.hpp"
+#include "runtime/metrics.hpp"
 #include "runtime/password.hpp"
 #include "runtime/router.hpp"
 #include "runtime/session.hpp"
@@ -29,6 +36,8 @@ struct ServiceConfig {
   KdfCost kdf = KdfCost::interactive;
   int kdf_threads = 1;
   core::Millis drain_timeout{10'000};
+  IdempotencyPolicy idempotency;
+  bool access_log = false;  // one JSON line per request on stdout
 };
 
 class Service {
@@ -57,6 +66,9 @@ class Service {
   std::unique_ptr<state::BlobStore> blobs_;
   std::unique_ptr<CookieSigner> signer_;
   std::unique_ptr<PasswordHasher> hasher_;
+  std::unique_ptr<ServiceMetrics> metrics_;
+  std::shared_ptr<spdlog::logger> access_log_;
+  std::atomic<int> next_shard_{0};
   std::unique_ptr<io::HttpServer> server_;
 };
 

@@ -1,12 +1,20 @@
 #include "shop/routes.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
+
+#include <functional>
 
 #include "runtime/context.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/json_body.hpp"
 #include "runtime/password.hpp"
 #include "shop/accounts.hpp"
+#include "shop/catalog.hpp"
+#include "shop/orders.hpp"
+#include "state/blob/blob_store.hpp"
 
 namespace outboard::shop {
 namespace {
@@ -91,15 +99,188 @@ asio::awaitable<Response> me(RequestContext& ctx) {
   co_return http::json_response(Status::ok, {{"user", **user}, {"instance", ctx.services().instance_id}});
 }
 
+// The logged-in user, or the answer to send instead (401, or 503 when the store is down).
+using UserOrAnswer = std::variant<std::string, Response>;
+
+asio::awaitable<UserOrAnswer> require_user(RequestContext& ctx) {
+  auto user = co_await ctx.current_user();
+  if (!user) co_return UserOrAnswer{error_response(user.error())};
+  if (!*user) co_return UserOrAnswer{unauthorized("not logged in, or the session has expired")};
+  co_return UserOrAnswer{std::move(**user)};
+}
+
+asio::awaitable<Response> add_cart_item(ShopConfig const& config, RequestContext& ctx) {
+  auto who = co_await require_user(ctx);
+  if (auto* answer = std::get_if<Response>(&who)) co_return std::move(*answer);
+  auto body = runtime::parse_json_object(ctx.request());
+  if (!body) co_return error_response(body.error());
+  auto sku = runtime::require_string(*body, "sku", 64);
+  if (!sku) co_return error_response(sku.error());
+  auto qty = body->find("qty");
+  if (qty == body->end()) co_return http::json_error(Status::bad_request, "invalid", "missing field 'qty'");
+  if (!qty->is_number_integer()) {
+    co_return http::json_error(Status::bad_request, "invalid", "field 'qty' must be an integer");
+  }
+  // is_number_integer covers unsigned values past int64 too: read as double to range-check.
+  if (qty->get<double>() < 1 || qty->get<double>() > static_cast<double>(config.max_qty)) {
+    co_return http::json_error(Status::bad_request, "invalid",
+                               "field 'qty' must be between 1 and " + std::to_string(config.max_qty));
+  }
+  if (!find_product(*sku)) {
+    co_return http::json_error(Status::bad_request, "unknown_sku", "no product with sku '" + *sku + "'");
+  }
+  Orders orders(ctx.services().data, std::get<std::string>(who));
+  auto line = co_await orders.add_line(ctx.idempotent_id(), *sku, qty->get<std::int64_t>(), ctx.services().clock.now_ms());
+  if (!line) co_return error_response(line.error());
+  co_return http::json_response(Status::created, {{"line", *line}});
+}
+
+asio::awaitable<Response> get_cart(RequestContext& ctx) {
+  auto who = co_await require_user(ctx);
+  if (auto* answer = std::get_if<Response>(&who)) co_return std::move(*answer);
+  Orders orders(ctx.services().data, std::get<std::string>(who));
+  auto cart = co_await orders.cart();
+  if (!cart) co_return error_response(cart.error());
+  co_return http::json_response(Status::ok, *cart);
+}
+
+asio::awaitable<Response> checkout(RequestContext& ctx) {
+  auto who = co_await require_user(ctx);
+  if (auto* answer = std::get_if<Response>(&who)) co_return std::move(*answer);
+  Orders orders(ctx.services().data, std::get<std::string>(who));
+  // The order id comes from the Idempotency-Key: a second run of this checkout finds its order.
+  auto order = co_await orders.checkout(ctx.idempotent_id(), ctx.services().clock.now_ms());
+  if (!order) co_return error_response(order.error());
+  if (!*order) co_return http::json_error(Status::bad_request, "cart_empty", "there is nothing in the cart to check out");
+  auto res = http::json_response(Status::created, {{"order", **order}});
+  res.set(http::bhttp::field::location, "/orders/" + (**order).value("order_id", ""));
+  co_return res;
+}
+
+asio::awaitable<Response> list_orders(RequestContext& ctx) {
+  auto who = co_await require_user(ctx);
+  if (auto* answer = std::get_if<Response>(&who)) co_return std::move(*answer);
+  Orders orders(ctx.services().data, std::get<std::string>(who));
+  auto list = co_await orders.list();
+  if (!list) co_return error_response(list.error());
+  co_return http::json_response(Status::ok, *list);
+}
+
+Response body_error(core::Error const& e) {
+  switch (e.code) {
+    case core::Errc::too_large: return http::json_error(Status::payload_too_large, "payload_too_large", e.context);
+    case core::Errc::timeout: return http::json_error(Status::request_timeout, "request_timeout", e.context);
+    default: return http::json_error(Status::bad_request, "bad_body", e.context);
+  }
+}
+
+asio::awaitable<Response> upload(RequestContext& ctx) {
+  auto who = co_await require_user(ctx);
+  if (auto* answer = std::get_if<Response>(&who)) co_return std::move(*answer);
+  auto writer = ctx.services().blobs.begin();
+  if (!writer) co_return error_response(writer.error());
+  // Streamed: each piece goes to the blob store as it arrives; the upload is never whole here.
+  for (;;) {
+    auto piece = co_await ctx.body()->read();
+    if (!piece) co_return body_error(piece.error());
+    if (piece->empty()) break;
+    if (auto w = co_await (*writer)->write(std::move(*piece)); !w) co_return error_response(w.error());
+  }
+  auto info = co_await (*writer)->commit();
+  if (!info) co_return error_response(info.error());
+  std::string type(ctx.request()[http::bhttp::field::content_type]);
+  nlohmann::json meta{{"owner", std::get<std::string>(who)}, {"sha256", info->sha256}, {"size", info->size},
+                      {"content_type", type.empty() ? "application/octet-stream" : type},
+                      {"created_ms", ctx.services().clock.now_ms()}};
+  if (auto r = co_await ctx.services().data.set("upload:" + info->id, meta.dump()); !r) {
+    co_return error_response(r.error());
+  }
+  auto res = http::json_response(Status::created, {{"id", info->id}, {"sha256", info->sha256}, {"size", info->size}});
+  res.set(http::bhttp::field::location, "/uploads/" + info->id);
+  co_return res;
+}
+
+asio::awaitable<Response> download(RequestContext& ctx) {
+  auto who = co_await require_user(ctx);
+  if (auto* answer = std::get_if<Response>(&who)) co_return std::move(*answer);
+  std::string id = ctx.param("id");
+  auto meta_text = co_await ctx.services().data.get("upload:" + id);
+  if (!meta_text) co_return error_response(meta_text.error());
+  auto meta = *meta_text ? nlohmann::json::parse(**meta_text, nullptr, false) : nlohmann::json();
+  // Someone else's upload answers exactly like a missing one: ids are not to be probed.
+  if (!meta.is_object() || meta.value("owner", "") != std::get<std::string>(who)) {
+    co_return http::json_error(Status::not_found, "not_found", "no upload '" + id + "'");
+  }
+  auto bytes = co_await ctx.services().blobs.get(id);
+  if (!bytes) co_return error_response(bytes.error());
+  Response res{Status::ok, 11};
+  res.set(http::bhttp::field::content_type, meta.value("content_type", "application/octet-stream"));
+  res.set("X-Content-SHA256", meta.value("sha256", ""));
+  res.body() = std::move(*bytes);
+  res.prepare_payload();
+  co_return res;
+}
+
+// Deterministic per user, so a cached and a fresh answer can be compared.
+nlohmann::json compute_recommendations(std::string const& user) {
+  std::size_t seed = std::hash<std::string>{}(user);
+  nlohmann::json items = nlohmann::json::array();
+  auto products = catalog();
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto const& p = products[(seed + i * 7) % products.size()];
+    items.push_back({{"sku", p.sku}, {"name", p.name}, {"price_cents", p.price_cents}});
+  }
+  return items;
+}
+
+asio::awaitable<Response> recommendations(ShopConfig const& config, RequestContext& ctx) {
+  auto who = co_await require_user(ctx);
+  if (auto* answer = std::get_if<Response>(&who)) co_return std::move(*answer);
+  std::string const& user = std::get<std::string>(who);
+  std::string key = "reco:{" + user + "}";
+  auto cached = co_await ctx.services().data.get(key);
+  if (!cached) co_return error_response(cached.error());
+  if (*cached) {
+    auto items = nlohmann::json::parse(**cached, nullptr, false);
+    if (!items.is_discarded()) {
+      auto res = http::json_response(Status::ok, {{"items", items}, {"cache", "hit"}});
+      res.set("X-Cache", "HIT");
+      co_return res;
+    }
+  }
+  // The expensive part: waits without blocking the event loop, like a call to a slow model.
+  asio::steady_timer cost(co_await asio::this_coro::executor, config.recommendations_cost);
+  co_await cost.async_wait(asio::use_awaitable);
+  nlohmann::json items = compute_recommendations(user);
+  if (auto r = co_await ctx.services().data.set(key, items.dump(), config.recommendations_ttl); !r) {
+    co_return error_response(r.error());
+  }
+  auto res = http::json_response(Status::ok, {{"items", items}, {"cache", "miss"}});
+  res.set("X-Cache", "MISS");
+  co_return res;
+}
+
 }  // namespace
 
-runtime::Router make_router() {
+runtime::Router make_router(ShopConfig const& config) {
   using http::bhttp::verb;
   runtime::Router router;
+  runtime::RouteOptions idempotent;
+  idempotent.idempotent = true;
+  runtime::RouteOptions streamed;
+  streamed.stream_limit = config.max_upload_bytes;
+
   router.add(verb::post, "/signup", signup);
   router.add(verb::post, "/login", login);
   router.add(verb::post, "/logout", logout);
   router.add(verb::get, "/me", me);
+  router.add(verb::post, "/cart/items", [config](RequestContext& ctx) { return add_cart_item(config, ctx); }, idempotent);
+  router.add(verb::get, "/cart", get_cart);
+  router.add(verb::post, "/checkout", checkout, idempotent);
+  router.add(verb::get, "/orders", list_orders);
+  router.add(verb::post, "/uploads", upload, streamed);
+  router.add(verb::get, "/uploads/{id}", download);
+  router.add(verb::get, "/recommendations", [config](RequestContext& ctx) { return recommendations(config, ctx); });
   return router;
 }
 

@@ -40,6 +40,50 @@ using FieldMap = std::map<std::string, std::string>;
 inline constexpr std::int64_t kNoKey = -2;
 inline constexpr std::int64_t kNoExpiry = -1;
 
+// --- multi-key transactions ---
+// A guard checked and a list of writes applied as one atomic step, across keys: either every
+// condition holds and every write is applied, or nothing is written. What checkout uses to create
+// an order and empty a cart at once. Keys of one transaction should share a "{tag}" so a Redis
+// Cluster can place them on one node.
+struct Condition {
+  enum class Kind {
+    key_absent,         // no key `key` (of any type)
+    hash_field_absent,  // the hash `key` has no field `field`
+    hash_len_equals,    // the hash `key` has exactly `count` fields (0 when missing)
+  };
+  Kind kind;
+  std::string key;
+  std::string field;
+  std::int64_t count = 0;
+
+  static Condition absent(std::string k) { return {Kind::key_absent, std::move(k), {}, 0}; }
+  static Condition field_absent(std::string k, std::string f) {
+    return {Kind::hash_field_absent, std::move(k), std::move(f), 0};
+  }
+  static Condition hash_len(std::string k, std::int64_t n) { return {Kind::hash_len_equals, std::move(k), {}, n}; }
+};
+
+struct Write {
+  enum class Kind {
+    set,   // key = value (ttl as in Store::set)
+    hset,  // key.field = value (ttl, when given, as in Store::hset)
+    del,   // remove key (any type)
+  };
+  Kind kind;
+  std::string key;
+  std::string field;
+  std::string value;
+  std::optional<Millis> ttl;
+
+  static Write set(std::string k, std::string v, std::optional<Millis> t = {}) {
+    return {Kind::set, std::move(k), {}, std::move(v), t};
+  }
+  static Write hset(std::string k, std::string f, std::string v, std::optional<Millis> t = {}) {
+    return {Kind::hset, std::move(k), std::move(f), std::move(v), t};
+  }
+  static Write del(std::string k) { return {Kind::del, std::move(k), {}, {}, {}}; }
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -89,6 +133,11 @@ class Store {
   virtual Async<std::int64_t> list_push(std::string key, std::string value) = 0;
   // Every item, oldest first; empty when the key does not exist.
   virtual Async<std::vector<std::string>> list_range(std::string key) = 0;
+
+  // --- transactions ---
+  // True when every condition held and all writes were applied atomically; false (nothing
+  // written) when a condition failed. Using a key as the wrong type is Errc::invalid.
+  virtual Async<bool> commit_if(std::vector<Condition> conditions, std::vector<Write> writes) = 0;
 };
 
 // Everything a backend needs from the process that opens it; passed in, never global.

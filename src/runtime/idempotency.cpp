@@ -1,0 +1,117 @@
+#include "runtime/idempotency.hpp"
+
+#include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+
+#include "core/random.hpp"
+
+namespace outboard::runtime {
+namespace {
+
+std::string sha256(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<char*>(digest), len);
+}
+
+// Headers of the first answer that a replay must carry.
+constexpr http::bhttp::field kKeptHeaders[] = {http::bhttp::field::content_type, http::bhttp::field::location};
+
+http::Response replay(nlohmann::json const& record) {
+  http::Response res{static_cast<http::Status>(record.value("status", 500)), 11};
+  nlohmann::json headers = record.value("headers", nlohmann::json::object());  // named: items() must not outlive it
+  for (auto const& [name, value] : headers.items()) {
+    res.set(name, value.get<std::string>());
+  }
+  res.body() = record.value("body", "");
+  res.set("Idempotent-Replayed", "true");
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace
+
+std::optional<std::string> check_idempotency_key(std::string_view key) {
+  if (key.empty()) return "the Idempotency-Key header is empty";
+  if (key.size() > 255) return "the Idempotency-Key is longer than 255 characters";
+  for (char c : key) {
+    if (c < 0x21 || c > 0x7e) return "the Idempotency-Key must be printable ASCII without spaces";
+  }
+  return std::nullopt;
+}
+
+std::string request_fingerprint(http::Request const& request) {
+  std::string_view target = request.target();
+  std::string material(request.method_string());
+  material += ' ';
+  material += target.substr(0, target.find('?'));
+  material += '\n';
+  material += request.body();
+  return core::hex_encode(sha256(material));
+}
+
+IdempotentCall::IdempotentCall(state::Store& store, IdempotencyPolicy const& policy, std::string const& user,
+                               std::string_view key, std::string fingerprint)
+    : store_(store), policy_(policy), fingerprint_(std::move(fingerprint)) {
+  // Hashing keeps store keys short whatever the client sends; the user's name in a "{tag}"
+  // keeps one user's keys on one Redis Cluster slot.
+  std::string scoped = user + '\n' + std::string(key);
+  std::string digest = sha256(scoped);
+  record_key_ = "idem:{" + user + "}:" + core::base64url_encode(digest);
+  derived_id_ = core::base64url_encode(std::string_view(digest).substr(0, 16));
+  running_record_ = nlohmann::json{{"state", "running"}, {"fp", fingerprint_}, {"token", core::random_token(12)}}.dump();
+}
+
+state::Async<IdempotentCall::Outcome> IdempotentCall::begin() {
+  // Two rounds at most: a record can expire between a failed claim and the read that follows.
+  for (int round = 0; round < 2; ++round) {
+    auto claimed = co_await store_.set_if_absent(record_key_, running_record_, policy_.lease);
+    if (!claimed) co_return claimed.error();
+    if (*claimed) co_return Outcome{Proceed{}};
+
+    auto existing = co_await store_.get(record_key_);
+    if (!existing) co_return existing.error();
+    if (!*existing) continue;
+    auto record = nlohmann::json::parse(**existing, nullptr, false);
+    if (record.is_discarded() || !record.is_object()) {
+      co_return core::make_error(core::Errc::internal, "damaged idempotency record");
+    }
+    if (record.value("fp", "") != fingerprint_) {
+      co_return Outcome{http::json_error(http::Status::unprocessable_entity, "idempotency_key_reused",
+                                         "this Idempotency-Key was used with a different request body")};
+    }
+    if (record.value("state", "") == "running") {
+      auto res = http::json_error(http::Status::conflict, "request_in_progress",
+                                  "a request with this Idempotency-Key is still running; retry shortly");
+      res.set(http::bhttp::field::retry_after, "1");
+      co_return Outcome{std::move(res)};
+    }
+    co_return Outcome{replay(record)};
+  }
+  co_return core::make_error(core::Errc::unavailable, "the idempotency record keeps changing");
+}
+
+state::Async<void> IdempotentCall::finish(http::Response const& response) {
+  if (response.result_int() >= 500) {
+    // Failed: release the claim so a retry may run. (Were our lease already gone and the key
+    // taken by another run, this would release theirs early: the cost is a possible second run
+    // of a handler that is safe to re-run, never a lost answer.)
+    auto released = co_await store_.del(record_key_);
+    if (!released) co_return released.error();
+    co_return state::Result<void>{};
+  }
+  nlohmann::json headers = nlohmann::json::object();
+  for (auto field : kKeptHeaders) {
+    auto it = response.find(field);
+    if (it != response.end()) headers[std::string(it->name_string())] = std::string(it->value());
+  }
+  nlohmann::json done{{"state", "done"}, {"fp", fingerprint_}, {"status", response.result_int()},
+                      {"headers", headers}, {"body", response.body()}};
+  // Only over our own claim: if our lease ran out and another run took the key, theirs stands.
+  auto swapped = co_await store_.compare_and_set(record_key_, running_record_, done.dump(), policy_.retention);
+  if (!swapped) co_return swapped.error();
+  co_return state::Result<void>{};
+}
+
+}  // namespace outboard::runtime

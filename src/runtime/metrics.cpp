@@ -1,0 +1,126 @@
+#include "runtime/metrics.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace outboard::runtime {
+
+struct ServiceMetrics::Shard {
+  Shard(std::size_t routes, std::size_t stores)
+      : requests(routes * (kStatuses.size() + 1)),
+        latency(routes),
+        store_latency(stores * kStoreOps.size()),
+        store_errors(stores * kStoreOps.size()) {}
+  std::vector<std::atomic<std::uint64_t>> requests;  // [route][status slot]
+  std::vector<Histogram> latency;                    // [route]
+  std::vector<Histogram> store_latency;              // [store][op]
+  std::vector<std::atomic<std::uint64_t>> store_errors;
+};
+
+void Histogram::observe(double seconds) {
+  auto it = std::lower_bound(kLatencyBuckets.begin(), kLatencyBuckets.end(), seconds);
+  buckets[static_cast<std::size_t>(it - kLatencyBuckets.begin())].fetch_add(1, std::memory_order_relaxed);
+  count.fetch_add(1, std::memory_order_relaxed);
+  sum_ns.fetch_add(static_cast<std::uint64_t>(seconds * 1e9), std::memory_order_relaxed);
+}
+
+ServiceMetrics::ServiceMetrics(std::vector<std::string> routes, std::vector<std::string> stores, int threads)
+    : routes_(std::move(routes)), stores_(std::move(stores)) {
+  routes_.push_back("other");
+  for (int i = 0; i < threads; ++i) shards_.push_back(std::make_unique<Shard>(routes_.size(), stores_.size()));
+}
+
+ServiceMetrics::~ServiceMetrics() = default;
+
+ServiceMetrics::Shard& ServiceMetrics::shard(int thread) { return *shards_.at(static_cast<std::size_t>(thread)); }
+
+int ServiceMetrics::store_index(std::string const& label) const {
+  auto it = std::find(stores_.begin(), stores_.end(), label);
+  return it == stores_.end() ? -1 : static_cast<int>(it - stores_.begin());
+}
+
+void ServiceMetrics::count_request(Shard& shard, int route, unsigned status, double seconds) {
+  std::size_t r = route < 0 ? shard.latency.size() - 1 : static_cast<std::size_t>(route);
+  auto it = std::find(kStatuses.begin(), kStatuses.end(), status);
+  std::size_t slot = static_cast<std::size_t>(it - kStatuses.begin());  // == size(): "other"
+  shard.requests[r * (kStatuses.size() + 1) + slot].fetch_add(1, std::memory_order_relaxed);
+  shard.latency[r].observe(seconds);
+}
+
+void ServiceMetrics::count_store(Shard& shard, int store, std::size_t op, double seconds, bool failed) {
+  if (store < 0) return;
+  std::size_t i = static_cast<std::size_t>(store) * kStoreOps.size() + op;
+  shard.store_latency[i].observe(seconds);
+  if (failed) shard.store_errors[i].fetch_add(1, std::memory_order_relaxed);
+}
+
+namespace {
+
+std::uint64_t load(std::atomic<std::uint64_t> const& a) { return a.load(std::memory_order_relaxed); }
+
+void render_histogram(std::string& out, std::string_view name, std::string const& labels,
+                      std::vector<Histogram const*> const& parts) {
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b <= kLatencyBuckets.size(); ++b) {
+    for (auto* h : parts) cumulative += load(h->buckets[b]);
+    std::string le = b < kLatencyBuckets.size() ? fmt::format("{}", kLatencyBuckets[b]) : "+Inf";
+    out += fmt::format("{}_bucket{{{},le=\"{}\"}} {}\n", name, labels, le, cumulative);
+  }
+  std::uint64_t count = 0, sum = 0;
+  for (auto* h : parts) {
+    count += load(h->count);
+    sum += load(h->sum_ns);
+  }
+  out += fmt::format("{}_sum{{{}}} {:.9f}\n", name, labels, static_cast<double>(sum) / 1e9);
+  out += fmt::format("{}_count{{{}}} {}\n", name, labels, count);
+}
+
+}  // namespace
+
+std::string ServiceMetrics::render() const {
+  std::string out;
+  out += "# HELP outboard_http_requests_total Requests answered, by route and status.\n";
+  out += "# TYPE outboard_http_requests_total counter\n";
+  for (std::size_t r = 0; r < routes_.size(); ++r) {
+    for (std::size_t s = 0; s <= kStatuses.size(); ++s) {
+      std::uint64_t n = 0;
+      for (auto const& shard : shards_) n += load(shard->requests[r * (kStatuses.size() + 1) + s]);
+      if (n == 0) continue;
+      std::string status = s < kStatuses.size() ? std::to_string(kStatuses[s]) : "other";
+      out += fmt::format("outboard_http_requests_total{{route=\"{}\",status=\"{}\"}} {}\n", routes_[r], status, n);
+    }
+  }
+  out += "# HELP outboard_http_request_duration_seconds Time from a complete request to its answer.\n";
+  out += "# TYPE outboard_http_request_duration_seconds histogram\n";
+  for (std::size_t r = 0; r < routes_.size(); ++r) {
+    std::vector<Histogram const*> parts;
+    for (auto const& shard : shards_) parts.push_back(&shard->latency[r]);
+    render_histogram(out, "outboard_http_request_duration_seconds", fmt::format("route=\"{}\"", routes_[r]), parts);
+  }
+  out += "# HELP outboard_store_operation_duration_seconds State store operations, by store and operation.\n";
+  out += "# TYPE outboard_store_operation_duration_seconds histogram\n";
+  std::string errors;
+  for (std::size_t st = 0; st < stores_.size(); ++st) {
+    for (std::size_t op = 0; op < kStoreOps.size(); ++op) {
+      std::size_t i = st * kStoreOps.size() + op;
+      std::vector<Histogram const*> parts;
+      std::uint64_t failed = 0, count = 0;
+      for (auto const& shard : shards_) {
+        parts.push_back(&shard->store_latency[i]);
+        failed += load(shard->store_errors[i]);
+        count += load(shard->store_latency[i].count);
+      }
+      if (count == 0) continue;
+      std::string labels = fmt::format("store=\"{}\",op=\"{}\"", stores_[st], kStoreOps[op]);
+      render_histogram(out, "outboard_store_operation_duration_seconds", labels, parts);
+      errors += fmt::format("outboard_store_errors_total{{{}}} {}\n", labels, failed);
+    }
+  }
+  out += "# HELP outboard_store_errors_total State store operations that failed (unreachable, timeout, ...).\n";
+  out += "# TYPE outboard_store_errors_total counter\n";
+  out += errors;
+  return out;
+}
+
+}  // namespace outboard::runtime

@@ -1,0 +1,59 @@
+#pragma once
+// Prometheus metrics of a service. Share-nothing: every worker thread writes its own shard
+// (relaxed atomics, no contention); a scrape of /metrics sums the shards. Every slot is laid out
+// at start-up (routes and store operations are known then), so the hot path never allocates.
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace outboard::runtime {
+
+// Upper bounds in seconds, Prometheus "le" labels; +Inf is implicit.
+inline constexpr std::array<double, 12> kLatencyBuckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                        0.01,   0.025,   0.05,   0.1,   0.5,    2.5};
+
+// Status codes with a slot of their own; anything else counts as "other".
+inline constexpr std::array<unsigned, 18> kStatuses{200, 201, 204, 304, 400, 401, 403, 404, 405,
+                                                    408, 409, 413, 415, 422, 431, 500, 503, 504};
+
+class Histogram {
+ public:
+  void observe(double seconds);
+  std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size() + 1> buckets{};  // last: +Inf
+  std::atomic<std::uint64_t> count{0};
+  std::atomic<std::uint64_t> sum_ns{0};
+};
+
+// Store operations that are timed, by name.
+inline constexpr std::array<std::string_view, 16> kStoreOps{
+    "ping", "get", "set", "set_if_absent", "del", "expire", "pttl", "compare_and_set",
+    "incr_by", "hget", "hgetall", "hset", "hdel", "list_push", "list_range", "commit_if"};
+
+class ServiceMetrics {
+ public:
+  // routes: labels of the routes (Router::patterns()); "other" is added for unmatched requests.
+  // stores: the backends in use ("sessions:redis", "data:sqlite"...). One shard per thread.
+  ServiceMetrics(std::vector<std::string> routes, std::vector<std::string> stores, int threads);
+  ~ServiceMetrics();
+
+  struct Shard;
+  Shard& shard(int thread);
+
+  // route: index from Router::Match, or -1 for requests no route took.
+  static void count_request(Shard& shard, int route, unsigned status, double seconds);
+  static void count_store(Shard& shard, int store, std::size_t op, double seconds, bool failed);
+
+  int store_index(std::string const& label) const;
+  std::string render() const;  // Prometheus text exposition format 0.0.4
+
+ private:
+  std::vector<std::string> routes_;
+  std::vector<std::string> stores_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+};
+
+}  // namespace outboard::runtime

@@ -1,0 +1,39 @@
+#pragma once
+// Carts and orders in the data store, keyed so one user's keys share a Redis Cluster slot:
+//   cart:{user}    hash  line id -> line JSON   (a line id comes from the Idempotency-Key, so
+//                                               writing the same line twice changes nothing)
+//   orders:{user}  hash  order id -> order JSON
+// Checkout turns the cart into an order and empties it in one atomic commit_if, guarded by the
+// cart's size (lines are only ever added, so an unchanged size means unchanged content) and by
+// the order id being new: a concurrent add or a second run of the same checkout cannot lose a
+// line or make a second order.
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "state/store.hpp"
+
+namespace outboard::shop {
+
+class Orders {
+ public:
+  Orders(state::Store& store, std::string user) : store_(store), user_(std::move(user)) {}
+
+  // The stored line (sku, qty, line_id, added_ms). Errc::invalid for an unknown sku.
+  state::Async<nlohmann::json> add_line(std::string line_id, std::string sku, std::int64_t qty, std::int64_t now_ms);
+  // {"lines": [...oldest first], "total_cents": n}
+  state::Async<nlohmann::json> cart();
+  // The order made from the cart under `order_id`; the existing one if that id was used
+  // already; nullopt when the cart is empty.
+  state::Async<std::optional<nlohmann::json>> checkout(std::string order_id, std::int64_t now_ms);
+  // {"orders": [...oldest first]}
+  state::Async<nlohmann::json> list();
+
+ private:
+  std::string cart_key() const { return "cart:{" + user_ + "}"; }
+  std::string orders_key() const { return "orders:{" + user_ + "}"; }
+  state::Store& store_;
+  std::string user_;
+};
+
+}  // namespace outboard::shop
