@@ -32,10 +32,14 @@ auto offload(boost::asio::thread_pool& pool, Work work)
         asio::post(pool, [handler = std::move(handler), w = std::move(w), guard = std::move(guard)]() mutable {
           R result = w();
           auto target = guard.get_executor();
-          asio::post(target, [handler = std::move(handler), result = std::move(result)]() mutable {
+          // The guard travels back with the result and is released on the caller's own thread:
+          // after this post the pool thread holds nothing of the caller's event loop, which may
+          // then be destroyed as soon as the result is in.
+          asio::post(target, [handler = std::move(handler), result = std::move(result),
+                              guard = std::move(guard)]() mutable {
             std::move(handler)(std::move(result));
+            guard.reset();
           });
-          guard.reset();
         });
       },
       asio::use_awaitable, std::move(work));
