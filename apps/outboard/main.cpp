@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "core/config.hpp"
+#include "gateway_command.hpp"
 #include "serve_command.hpp"
 
 int main(int argc, char** argv) {
@@ -14,13 +15,16 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("outboard ") + OUTBOARD_VERSION);
   app.require_subcommand(1);
   auto run_serve = outboard::app::add_serve_command(app);
+  auto run_gateway = outboard::app::add_gateway_command(app);
   try {
     app.parse(argc, argv);
   } catch (CLI::ParseError const& e) {
     return app.exit(e);
   }
   try {
-    return run_serve();
+    // Each returns 0 at once when its subcommand was not the one chosen.
+    if (int rc = run_serve(); rc != 0) return rc;
+    return run_gateway();
   } catch (outboard::core::ConfigError const& e) {
     std::cerr << "outboard: configuration error: " << e.what() << "\n";
     return 2;

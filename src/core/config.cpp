@@ -98,9 +98,30 @@ void Settings::register_flags(CLI::App& app) {
     if (e.flag.empty()) continue;
     std::string help = e.help + " [" + e.key + ", " + env_name(e.key) + "]";
     Entry* entry = &e;
+    if (e.kind == Kind::list) {
+      // A list flag may be repeated (--backend a --backend b) or comma-separated.
+      app.add_option_function<std::vector<std::string>>(
+             e.flag,
+             [entry](std::vector<std::string> const& values) {
+               std::string joined;
+               for (auto const& v : values) joined += (joined.empty() ? "" : ",") + v;
+               entry->flag_value = joined;
+             },
+             help)
+          ->type_name("TEXT")
+          ->allow_extra_args(false);
+      continue;
+    }
     app.add_option_function<std::string>(
            e.flag, [entry](std::string const& v) { entry->flag_value = v; }, help)
         ->type_name(e.kind == Kind::integer ? "INT" : e.kind == Kind::boolean ? "BOOL" : "TEXT");
+  }
+}
+
+void Settings::reload_into(Settings& fresh) const {
+  fresh.config_file_ = config_file_;
+  for (auto const& e : entries_) {
+    if (Entry* other = fresh.find(e.key)) other->flag_value = e.flag_value;
   }
 }
 

@@ -54,6 +54,10 @@ class Settings {
   void load_toml_text(std::string const& text, std::string const& source_name);
   void load_environment(std::map<std::string, std::string> const& environment);
 
+  // For a reload (SIGHUP): gives `fresh` (same settings declared anew) this one's config file
+  // path and the flags the command line gave, so fresh.resolve() reads the file again.
+  void reload_into(Settings& fresh) const;
+
   static std::string env_name(std::string const& key);
   static std::map<std::string, std::string> process_environment();
 

@@ -1,0 +1,232 @@
+// `outboard gateway`: the L7 load balancer.
+#include "gateway_command.hpp"
+
+#include <CLI/CLI.hpp>
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "core/config.hpp"
+#include "gateway/admin_api.hpp"
+#include "gateway/gateway_config.hpp"
+#include "gateway/health_checker.hpp"
+#include "gateway/proxy_server.hpp"
+#include "io/http_server.hpp"
+
+namespace outboard::app {
+namespace {
+
+// The raw settings, as the config sources give them; checked and turned into GatewayConfig.
+struct GatewaySettings {
+  std::string listen = "127.0.0.1:8080";
+  std::int64_t threads = 0;
+  std::string admin = "127.0.0.1:9900";
+  std::vector<std::string> backends;
+  std::string policy = "round_robin";
+  std::string hash_key = "client";
+  std::string sticky_cookie = "ob_backend";
+  std::int64_t slow_start_ms = 0;
+  bool health_enabled = true;
+  std::string health_path = "/readyz";
+  std::int64_t health_interval_ms = 1000, health_timeout_ms = 500, health_rise = 2, health_fall = 2;
+  std::int64_t outlier_failures = 5, outlier_base_ms = 1000, outlier_max_ms = 30'000;
+  std::int64_t connect_ms = 1000, first_byte_ms = 15'000, idle_ms = 60'000, total_ms = 120'000, header_read_ms = 10'000;
+  std::int64_t max_header_bytes = 16 << 10, max_headers = 100, max_body_bytes = 64 << 20, retry_buffer_bytes = 64 << 10;
+  std::int64_t max_attempts = 2, retry_budget_percent = 20;
+  std::int64_t drain_timeout_ms = 10'000;
+  std::string log_level = "info";
+};
+
+std::optional<std::string> check_host_port(std::string const& text) {
+  if (text.empty()) return std::nullopt;
+  if (!gateway::parse_backend_address(text)) return "'" + text + "' is not host:port";
+  return std::nullopt;
+}
+
+void declare(core::Settings& s, GatewaySettings& v) {
+  s.add_string("listen", v.listen, "--listen", "address:port for traffic", check_host_port);
+  s.add_int("threads", v.threads, 0, 256, "--threads", "event-loop threads (0: one per core)");
+  s.add_string("admin.listen", v.admin, "--admin", "address:port of the admin API (empty: off)", check_host_port);
+  s.add_list("pool.backends", v.backends, "--backend", "a backend: host:port [weight=N] (repeatable)",
+             [](std::string const& spec) -> std::optional<std::string> {
+               std::pair<gateway::BackendAddress, std::uint32_t> out;
+               return gateway::parse_backend_spec(spec, out);
+             });
+  s.add_string("pool.policy", v.policy, "--policy",
+               "round_robin, least_outstanding, power_of_two, consistent_hash, cookie_sticky",
+               [](std::string const& p) -> std::optional<std::string> {
+                 if (!gateway::parse_policy(p)) return "unknown policy '" + p + "'";
+                 return std::nullopt;
+               });
+  s.add_string("pool.hash_key", v.hash_key, "--hash-key", "consistent_hash key: header:NAME, cookie:NAME, path, client",
+               [](std::string const& k) -> std::optional<std::string> {
+                 gateway::HashKeySource out;
+                 return gateway::parse_hash_key(k, out);
+               });
+  s.add_string("pool.sticky_cookie", v.sticky_cookie, "", "cookie naming the backend (cookie_sticky)");
+  s.add_int("pool.slow_start_ms", v.slow_start_ms, 0, 3'600'000, "", "ramp a (re)joining backend's weight over this");
+  s.add_bool("health.enabled", v.health_enabled, "", "active HTTP health checks");
+  s.add_string("health.path", v.health_path, "--health-path", "path checked on each backend",
+               [](std::string const& p) -> std::optional<std::string> {
+                 if (p.empty() || p.front() != '/') return "must start with '/'";
+                 return std::nullopt;
+               });
+  s.add_int("health.interval_ms", v.health_interval_ms, 10, 3'600'000, "", "time between checks");
+  s.add_int("health.timeout_ms", v.health_timeout_ms, 1, 600'000, "", "a check slower than this fails");
+  s.add_int("health.rise", v.health_rise, 1, 100, "", "successes that bring a backend up");
+  s.add_int("health.fall", v.health_fall, 1, 100, "", "failures that take a backend down");
+  s.add_int("outlier.consecutive_failures", v.outlier_failures, 0, 1000, "",
+            "connect failures or 5xx in a row that eject a backend (0: never)");
+  s.add_int("outlier.base_ejection_ms", v.outlier_base_ms, 1, 3'600'000, "", "first ejection; doubles each time");
+  s.add_int("outlier.max_ejection_ms", v.outlier_max_ms, 1, 3'600'000, "", "longest ejection");
+  s.add_int("timeouts.connect_ms", v.connect_ms, 1, 600'000, "", "connecting to a backend");
+  s.add_int("timeouts.first_byte_ms", v.first_byte_ms, 1, 3'600'000, "--first-byte-timeout-ms",
+            "from the request sent to the response header");
+  s.add_int("timeouts.idle_ms", v.idle_ms, 1, 3'600'000, "", "between two pieces of a body, and keep-alive idle");
+  s.add_int("timeouts.total_ms", v.total_ms, 1, 3'600'000, "", "cap on waiting for one response header");
+  s.add_int("timeouts.header_read_ms", v.header_read_ms, 1, 600'000, "", "a client must send its header within this");
+  s.add_int("limits.max_header_bytes", v.max_header_bytes, 1024, 1 << 20, "", "431 above");
+  s.add_int("limits.max_headers", v.max_headers, 1, 10'000, "", "431 above");
+  s.add_int("limits.max_body_bytes", v.max_body_bytes, 0, std::int64_t{1} << 40, "", "413 above");
+  s.add_int("limits.retry_buffer_bytes", v.retry_buffer_bytes, 0, 64 << 20, "",
+            "request bodies up to this size are held so they can be retried");
+  s.add_int("retries.max_attempts", v.max_attempts, 1, 10, "--max-attempts", "tries per request (1: no retries)");
+  s.add_int("retries.budget_percent", v.retry_budget_percent, 0, 100, "", "retries in flight as a share of requests");
+  s.add_int("drain_timeout_ms", v.drain_timeout_ms, 0, 3'600'000, "--drain-timeout-ms",
+            "on SIGTERM, how long requests in flight may take");
+  s.add_string("log.level", v.log_level, "--log-level", "trace, debug, info, warn, error");
+}
+
+gateway::GatewayConfig to_config(GatewaySettings const& v) {
+  gateway::GatewayConfig c;
+  auto listen = *gateway::parse_backend_address(v.listen);
+  c.listen_address = listen.host;
+  c.listen_port = listen.port;
+  c.threads = v.threads > 0 ? static_cast<int>(v.threads) : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  c.admin_enabled = !v.admin.empty();
+  if (c.admin_enabled) {
+    auto admin = *gateway::parse_backend_address(v.admin);
+    c.admin_address = admin.host;
+    c.admin_port = admin.port;
+  }
+  for (auto const& spec : v.backends) {
+    std::pair<gateway::BackendAddress, std::uint32_t> b;
+    gateway::parse_backend_spec(spec, b);
+    c.backends.push_back(b);
+  }
+  c.policy = *gateway::parse_policy(v.policy);
+  gateway::parse_hash_key(v.hash_key, c.hash_key);
+  c.sticky_cookie = v.sticky_cookie;
+  c.slow_start = core::Millis(v.slow_start_ms);
+  c.health_enabled = v.health_enabled;
+  c.health_path = v.health_path;
+  c.health_interval = core::Millis(v.health_interval_ms);
+  c.health_timeout = core::Millis(v.health_timeout_ms);
+  c.health_rise = static_cast<int>(v.health_rise);
+  c.health_fall = static_cast<int>(v.health_fall);
+  c.outlier_failures = static_cast<int>(v.outlier_failures);
+  c.outlier_base_ejection = core::Millis(v.outlier_base_ms);
+  c.outlier_max_ejection = core::Millis(v.outlier_max_ms);
+  c.connect_timeout = core::Millis(v.connect_ms);
+  c.first_byte_timeout = core::Millis(v.first_byte_ms);
+  c.idle_timeout = core::Millis(v.idle_ms);
+  c.total_timeout = core::Millis(v.total_ms);
+  c.header_read_timeout = core::Millis(v.header_read_ms);
+  c.max_header_bytes = static_cast<std::size_t>(v.max_header_bytes);
+  c.max_headers = static_cast<std::size_t>(v.max_headers);
+  c.max_body_bytes = static_cast<std::size_t>(v.max_body_bytes);
+  c.retry_buffer_bytes = static_cast<std::size_t>(v.retry_buffer_bytes);
+  c.max_attempts = static_cast<int>(v.max_attempts);
+  c.retry_budget_percent = static_cast<int>(v.retry_budget_percent);
+  c.drain_timeout = core::Millis(v.drain_timeout_ms);
+  return c;
+}
+
+int run_gateway(core::Settings& settings, GatewaySettings& v) {
+  settings.resolve(core::Settings::process_environment());
+  spdlog::set_default_logger(spdlog::stderr_color_mt("gateway"));
+  spdlog::set_level(spdlog::level::from_str(v.log_level));
+  if (v.backends.empty()) throw core::ConfigError("no backends: give --backend HOST:PORT or pool.backends in the config");
+  gateway::GatewayConfig config = to_config(v);
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  core::SystemClock clock;
+  gateway::BackendPool pool(clock);
+  pool.replace(config.backends);
+  gateway::GatewayMetrics metrics;
+  gateway::ProxyServer proxy(config, pool, metrics, clock);
+  proxy.start();
+  std::unique_ptr<io::HttpServer> admin;
+  if (config.admin_enabled) {
+    io::ServerOptions options;
+    options.address = config.admin_address;
+    options.port = config.admin_port;
+    options.threads = 1;
+    admin = std::make_unique<io::HttpServer>(options, gateway::make_admin_handler(pool, metrics, clock));
+    admin->start();
+  }
+  gateway::HealthChecker health(config, pool, clock);
+  health.start();
+
+  std::cout << "outboard gateway: listening on http://" << config.listen_address << ":" << proxy.port() << " ("
+            << config.threads << " threads, policy " << gateway::to_string(config.policy) << ", "
+            << config.backends.size() << " backends)";
+  if (admin) std::cout << ", admin on http://" << config.admin_address << ":" << admin->port();
+  std::cout << "\n" << std::flush;
+
+  for (;;) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig == SIGHUP) {
+      // Reload: backends and weights change in place; connections and in-flight requests stay.
+      try {
+        GatewaySettings fresh;
+        core::Settings reread;
+        declare(reread, fresh);
+        CLI::App scratch;
+        reread.register_flags(scratch);
+        settings.reload_into(reread);
+        reread.resolve(core::Settings::process_environment());
+        auto next = to_config(fresh);
+        pool.replace(next.backends);
+        spdlog::info("SIGHUP: reloaded, {} backends (other settings apply on restart)", next.backends.size());
+      } catch (std::exception const& e) {
+        spdlog::error("SIGHUP: reload refused, keeping the running config: {}", e.what());
+      }
+      continue;
+    }
+    spdlog::info("{}: draining (up to {} ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT", v.drain_timeout_ms);
+    health.stop();
+    bool clean = proxy.drain(config.drain_timeout);
+    if (admin) admin->stop();
+    if (!clean) spdlog::warn("drain deadline passed with requests still in flight; they were cut");
+    return 0;
+  }
+}
+
+}  // namespace
+
+std::function<int()> add_gateway_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("gateway", "run the L7 HTTP/WebSocket load balancer");
+  auto values = std::make_shared<GatewaySettings>();
+  auto settings = std::make_shared<core::Settings>();
+  declare(*settings, *values);
+  settings->register_flags(*cmd);
+  return [cmd, values, settings]() -> int {
+    if (!cmd->parsed()) return 0;
+    return run_gateway(*settings, *values);
+  };
+}
+
+}  // namespace outboard::app

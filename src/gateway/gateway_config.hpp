@@ -1,0 +1,74 @@
+#pragma once
+// Everything `outboard gateway` is configured with. Filled by apps/outboard/gateway_command.cpp
+// from TOML, OUTBOARD_* variables and flags (core::Settings); read-only once the gateway runs.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "gateway/backend_pool.hpp"
+#include "gateway/balancer.hpp"
+
+namespace outboard::gateway {
+
+// Where a consistent-hash key comes from.
+struct HashKeySource {
+  enum class Kind { header, cookie, path, client } kind = Kind::client;
+  std::string name;  // header or cookie name
+};
+
+// "header:NAME", "cookie:NAME", "path", "client"; a reason on failure.
+std::optional<std::string> parse_hash_key(std::string_view text, HashKeySource& out);
+// "host:port" or "host:port weight=N"; a reason on failure.
+std::optional<std::string> parse_backend_spec(std::string_view text, std::pair<BackendAddress, std::uint32_t>& out);
+
+struct GatewayConfig {
+  std::string listen_address = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  int threads = 1;
+  std::string admin_address = "127.0.0.1";
+  std::uint16_t admin_port = 0;  // 0 with admin_enabled: any free port
+  bool admin_enabled = true;
+
+  std::vector<std::pair<BackendAddress, std::uint32_t>> backends;
+  Policy policy = Policy::round_robin;
+  HashKeySource hash_key;
+  std::string sticky_cookie = "ob_backend";
+  core::Millis slow_start{0};
+
+  bool health_enabled = true;
+  std::string health_path = "/readyz";
+  core::Millis health_interval{1000};
+  core::Millis health_timeout{500};
+  int health_rise = 2;
+  int health_fall = 2;
+
+  int outlier_failures = 5;  // consecutive connect failures or 5xx; 0 disables ejection
+  core::Millis outlier_base_ejection{1000};
+  core::Millis outlier_max_ejection{30'000};
+
+  core::Millis connect_timeout{1000};
+  core::Millis first_byte_timeout{15'000};
+  core::Millis idle_timeout{60'000};
+  core::Millis total_timeout{120'000};
+  core::Millis header_read_timeout{10'000};
+
+  std::size_t max_header_bytes = 16 << 10;
+  std::size_t max_headers = 100;
+  std::size_t max_body_bytes = 64 << 20;
+  // Request bodies up to this size are held so a failed attempt can be retried elsewhere;
+  // bigger ones are streamed and are not retried once sending began.
+  std::size_t retry_buffer_bytes = 64 << 10;
+
+  int max_attempts = 2;       // 1 = no retries
+  int retry_budget_percent = 20;
+  int retry_budget_min = 3;   // retries always allowed in flight, whatever the load
+
+  core::Millis drain_timeout{10'000};
+  std::size_t max_idle_upstream_per_backend = 64;  // per worker thread
+  bool access_log = false;
+};
+
+}  // namespace outboard::gateway

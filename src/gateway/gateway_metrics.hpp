@@ -1,0 +1,32 @@
+#pragma once
+// Gateway-wide counters (relaxed atomics; every worker adds, /metrics reads). Per-backend
+// counters live on the Backend objects themselves.
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace outboard::gateway {
+
+class BackendPool;
+
+struct GatewayMetrics {
+  static constexpr std::array<double, 12> kBuckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                   0.01,   0.025,   0.05,   0.1,   0.5,    2.5};
+  std::array<std::atomic<std::uint64_t>, 6> responses_by_class{};  // 1xx..5xx, [0]: none sent
+  std::array<std::atomic<std::uint64_t>, kBuckets.size() + 1> latency{};
+  std::atomic<std::uint64_t> latency_count{0};
+  std::atomic<std::uint64_t> latency_sum_ns{0};
+  std::atomic<std::uint64_t> retries{0};
+  std::atomic<std::uint64_t> retries_denied_by_budget{0};
+  std::atomic<std::uint64_t> upstream_connects{0};
+  std::atomic<std::uint64_t> upstream_reuses{0};
+  std::atomic<std::int64_t> open_client_connections{0};
+  std::atomic<std::uint64_t> rejected_requests{0};  // 400/408/413/431 answered by the gateway
+  std::atomic<std::uint64_t> websocket_sessions{0};
+
+  void observe(unsigned status, double seconds);
+  std::string render(BackendPool const& pool, std::int64_t now_ms) const;
+};
+
+}  // namespace outboard::gateway
