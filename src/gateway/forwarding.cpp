@@ -82,7 +82,9 @@ std::optional<std::string> check_request_framing(RequestHeader const& header) {
   auto cls = header.equal_range(field::content_length);
   std::optional<std::string> length;
   for (auto it = cls.first; it != cls.second; ++it) {
-    for (auto const& v : comma_list(it->value())) {
+    auto values = comma_list(it->value());
+    if (values.empty()) return "malformed Content-Length";
+    for (auto const& v : values) {
       if (v.empty() || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
         return "malformed Content-Length";
       }
