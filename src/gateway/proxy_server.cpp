@@ -33,6 +33,7 @@
 #include "core/random.hpp"
 #include "gateway/forwarding.hpp"
 #include "http/cookies.hpp"
+#include "io/listener.hpp"
 
 namespace outboard::gateway {
 
@@ -584,25 +585,11 @@ ProxyServer::ProxyServer(GatewayConfig const& config, BackendPool& pool, Gateway
 ProxyServer::~ProxyServer() { stop(); }
 
 void ProxyServer::start() {
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(config_.listen_address, ec);
-  if (ec) throw std::runtime_error("listen address '" + config_.listen_address + "' is not an IP address");
   std::uint16_t port = config_.listen_port;
   int threads = std::max(1, config_.threads);
   for (int i = 0; i < threads; ++i) {
     auto w = std::make_unique<Worker>();
-    tcp::endpoint endpoint(address, port);
-    w->acceptor.open(endpoint.protocol());
-    w->acceptor.set_option(asio::socket_base::reuse_address(true));
-    int one = 1;
-    ::setsockopt(w->acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    w->acceptor.bind(endpoint, ec);
-    if (ec) {
-      throw std::runtime_error("cannot listen on " + config_.listen_address + ":" + std::to_string(port) + ": " +
-                               ec.message());
-    }
-    w->acceptor.listen(asio::socket_base::max_listen_connections);
-    port = w->acceptor.local_endpoint().port();
+    port = io::listen_reuseport(w->acceptor, config_.listen_address, port);
     w->balancer = make_balancer(config_.policy, 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(i + 1));
     workers_.push_back(std::move(w));
   }
@@ -628,15 +615,7 @@ bool ProxyServer::drain(core::Millis deadline) {
       for (auto* socket : worker->idle_clients) socket->cancel(ignored);
     });
   }
-  auto until = std::chrono::steady_clock::now() + deadline;
-  bool finished = false;
-  while (std::chrono::steady_clock::now() < until) {
-    if (open_connections_.load() == 0) {
-      finished = true;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  bool finished = io::wait_for_zero(open_connections_, deadline);
   stop();
   return finished;
 }

@@ -1,5 +1,7 @@
 #include "io/http_server.hpp"
 
+#include "io/listener.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -249,24 +251,10 @@ HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::start() {
   if (options_.threads < 1) options_.threads = 1;
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(options_.address, ec);
-  if (ec) throw std::runtime_error("listen address '" + options_.address + "' is not an IP address");
   std::uint16_t port = options_.port;
   for (int i = 0; i < options_.threads; ++i) {
     auto w = std::make_unique<Worker>();
-    tcp::endpoint endpoint(address, port);
-    w->acceptor.open(endpoint.protocol());
-    w->acceptor.set_option(asio::socket_base::reuse_address(true));
-    int one = 1;
-    ::setsockopt(w->acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    w->acceptor.bind(endpoint, ec);
-    if (ec) {
-      throw std::runtime_error("cannot listen on " + options_.address + ":" + std::to_string(port) +
-                               ": " + ec.message());
-    }
-    w->acceptor.listen(asio::socket_base::max_listen_connections);
-    port = w->acceptor.local_endpoint().port();  // the others join the port the first one got
+    port = listen_reuseport(w->acceptor, options_.address, port);  // the others join the first one's port
     workers_.push_back(std::move(w));
   }
   port_ = port;
@@ -295,15 +283,7 @@ bool HttpServer::drain(core::Millis deadline) {
       for (auto* socket : worker->idle) socket->cancel(ignored);
     });
   }
-  auto until = std::chrono::steady_clock::now() + deadline;
-  bool finished = false;
-  while (std::chrono::steady_clock::now() < until) {
-    if (open_connections_.load() == 0) {
-      finished = true;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  bool finished = wait_for_zero(open_connections_, deadline);
   stop();
   return finished;
 }
