@@ -8,14 +8,20 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
 #include <cctype>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <exception>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 
 namespace outboard::testing {
@@ -334,6 +340,61 @@ void HttpClient::update_jar(HttpResponse const& response) {
 
 std::string credentials_json(std::string const& user, std::string const& password) {
   return nlohmann::json{{"user", user}, {"password", password}}.dump();
+}
+
+std::string sha256_hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("EVP_Digest(sha256) failed");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 0x0F];
+  }
+  return out;
+}
+
+std::vector<HttpResponse> request_together(HttpClient const& client, std::vector<PortRequest> const& requests) {
+  std::vector<HttpResponse> answers(requests.size());
+  std::vector<std::exception_ptr> errors(requests.size());
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::size_t ready = 0;
+  bool go = false;
+  std::vector<std::thread> threads;
+  threads.reserve(requests.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        HttpClient own = client;  // its own jar: the threads share the cookie, not the object
+        {
+          std::unique_lock lock(mutex);
+          ++ready;
+          cv.notify_all();
+          cv.wait(lock, [&] { return go; });
+        }
+        auto const& r = requests[i];
+        answers[i] = own.request_to(r.port, r.method, r.target, r.body, r.headers);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    });
+  }
+  {
+    std::unique_lock lock(mutex);
+    // Bounded: a thread that cannot even start is a broken test machine, not a hang.
+    cv.wait_for(lock, kHttpTimeout, [&] { return ready == requests.size(); });
+    go = true;
+  }
+  cv.notify_all();
+  for (auto& t : threads) t.join();
+  for (auto const& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+  return answers;
 }
 
 }  // namespace outboard::testing

@@ -108,4 +108,22 @@ class HttpClient {
 // A JSON body for /signup and /login.
 std::string credentials_json(std::string const& user, std::string const& password);
 
+// The SHA-256 of `bytes` as 64 lowercase hex characters (what /uploads reports).
+std::string sha256_hex(std::string_view bytes);
+
+// One request for request_together: where it goes and what it is.
+struct PortRequest {
+  std::uint16_t port = 0;
+  std::string method;
+  std::string target;
+  std::string body;
+  HeaderList headers;
+};
+
+// Sends every request at (nearly) the same moment: one thread each, each with its own copy of
+// `client` (so its cookies), released together once all threads are ready. Returns the answers
+// in the order given; an exception in any thread (network error, timeout) is rethrown here after
+// every thread has finished. The cookie jar of `client` is not updated.
+std::vector<HttpResponse> request_together(HttpClient const& client, std::vector<PortRequest> const& requests);
+
 }  // namespace outboard::testing

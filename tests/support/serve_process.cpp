@@ -43,6 +43,8 @@ ServeProcess::ServeProcess(ServeOptions options)
     : keys_(options.session_keys.empty() ? std::vector<std::string>{make_session_key()} : options.session_keys),
       port_(free_port()),
       instance_(options.name + "-" + core::hex_encode(core::random_bytes(4))) {
+  std::string blobs = options.blobs.empty() ? "file://" + (dir_ / "blobs").string() : options.blobs;
+  blobs_dir_ = blobs.starts_with("file://") ? std::filesystem::path(blobs.substr(7)) : std::filesystem::path();
   std::vector<std::string> argv{OUTBOARD_BINARY,
                                 "serve",
                                 "--state", options.state,
@@ -50,7 +52,7 @@ ServeProcess::ServeProcess(ServeOptions options)
                                 "--instance", instance_,
                                 "--kdf", "min",
                                 "--threads", std::to_string(options.threads),
-                                "--blobs", "file://" + (dir_ / "blobs").string()};
+                                "--blobs", blobs};
   if (options.keys_in_store) {
     keys_.clear();
   } else {

@@ -33,6 +33,9 @@ struct ServeOptions {
   // by every instance on that store). session_keys is then ignored.
   bool keys_in_store = false;
   int threads = 2;                            // --threads
+  // --blobs URL (file://DIR). Empty: a private directory inside this process's temp dir. Give
+  // the same URL to every instance of a test that must read each other's uploads.
+  std::string blobs;
   std::vector<std::string> extra_args;        // appended after the defaults; a flag may be given once
   std::map<std::string, std::string> env;     // extra environment (OUTBOARD_* settings)
   bool wait_healthy = true;                   // wait for /healthz 200 before returning
@@ -58,6 +61,8 @@ class ServeProcess {
 
   std::string log() const;
   std::filesystem::path const& dir() const { return dir_.path(); }
+  // The blob directory this process uses (the --blobs directory, without "file://").
+  std::filesystem::path const& blobs_dir() const { return blobs_dir_; }
 
  private:
   void wait_until_healthy();
@@ -66,6 +71,7 @@ class ServeProcess {
   std::vector<std::string> keys_;
   std::uint16_t port_;
   std::string instance_;
+  std::filesystem::path blobs_dir_;
   std::unique_ptr<ChildProcess> process_;
 };
 

@@ -1,0 +1,182 @@
+// `outboard serve --access-log`: one JSON line per request on stdout, with the request's method,
+// path (without the query), status and request id: the id the client sent, or the one the
+// server generated and returned in X-Request-Id. Read from the process's log file.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "integration/http_expectations.hpp"
+#include "support/http_client.hpp"
+#include "support/serve_process.hpp"
+
+namespace outboard::testing {
+namespace {
+
+constexpr char kPassword[] = "correct-horse";
+
+// The access-log lines of `log`: every line that parses as a JSON object with a request_id.
+std::vector<nlohmann::json> access_lines(std::string const& log) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(log);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line.front() != '{') continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("request_id")) out.push_back(std::move(j));
+  }
+  return out;
+}
+
+// The access-log lines per request id, once every id in `ids` has at least one (bounded wait: the
+// line is written after the response went out).
+std::map<std::string, std::vector<nlohmann::json>> lines_for(ServeProcess const& serve,
+                                                             std::vector<std::string> const& ids) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    std::map<std::string, std::vector<nlohmann::json>> by_id;
+    for (auto& j : access_lines(serve.log())) by_id[j.value("request_id", "")].push_back(j);
+    bool all = true;
+    for (auto const& id : ids) all = all && by_id.count(id) > 0;
+    if (all || std::chrono::steady_clock::now() >= deadline) return by_id;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+struct Sent {
+  std::string id;  // as echoed in X-Request-Id
+  std::string method;
+  std::string path;
+  int status;
+};
+
+TEST(ShopAccessLog, OneJsonLinePerRequestWithMethodPathStatusAndRequestId) {
+  ServeOptions options;
+  options.name = "alog";
+  // The flag takes a value ("true"); the bare flag is tested on its own below.
+  options.extra_args = {"--access-log", "true"};
+  ServeProcess serve(options);
+  HttpClient c(serve.port());
+
+  std::vector<Sent> sent;
+  auto send = [&](std::string method, std::string target, std::string path, std::string body, HeaderList headers,
+                  std::string const& id) {
+    if (!id.empty()) headers.emplace_back("X-Request-Id", id);
+    auto res = c.request(method, target, body, headers);
+    auto echoed = res.header("X-Request-Id").value_or("");
+    if (!id.empty()) {
+      EXPECT_EQ(echoed, id);
+    }
+    EXPECT_FALSE(echoed.empty()) << method << " " << target;
+    sent.push_back({echoed, method, path, res.status});
+    return res;
+  };
+
+  send("GET", "/healthz", "/healthz", "", {}, "alog-health");
+  EXPECT_EQ(send("POST", "/signup", "/signup", credentials_json("ada", kPassword), {}, "alog-signup").status, 201);
+  EXPECT_EQ(send("POST", "/login", "/login", credentials_json("ada", kPassword), {}, "alog-login").status, 200);
+  EXPECT_EQ(send("POST", "/cart/items", "/cart/items", R"({"sku":"sku-001","qty":1})", {{"Idempotency-Key", "k1"}},
+                 "alog-add")
+                .status,
+            201);
+  EXPECT_EQ(send("POST", "/cart/items", "/cart/items", R"({"sku":"sku-001","qty":0})", {{"Idempotency-Key", "k2"}},
+                 "alog-add-bad")
+                .status,
+            400);
+  EXPECT_EQ(send("GET", "/cart?view=full&x=1", "/cart", "", {}, "alog-cart").status, 200);
+  EXPECT_EQ(send("GET", "/nowhere", "/nowhere", "", {}, "alog-404").status, 404);
+  // Without an id of its own: the generated one is logged.
+  EXPECT_EQ(send("GET", "/orders", "/orders", "", {}, "").status, 200);
+  EXPECT_EQ(send("GET", "/recommendations", "/recommendations", "", {}, "").status, 200);
+
+  std::vector<std::string> ids;
+  for (auto const& s : sent) ids.push_back(s.id);
+  auto by_id = lines_for(serve, ids);
+  for (auto const& s : sent) {
+    SCOPED_TRACE(s.method + " " + s.path + " (request id " + s.id + ")");
+    ASSERT_EQ(by_id.count(s.id), 1u) << "no access-log line for this request; log:\n" << serve.log();
+    ASSERT_EQ(by_id[s.id].size(), 1u) << "one line per request";
+    auto const& line = by_id[s.id][0];
+    EXPECT_EQ(line.value("method", ""), s.method) << line;
+    EXPECT_EQ(line.value("path", ""), s.path) << line;
+    EXPECT_EQ(line.value("status", 0), s.status) << line;
+    EXPECT_EQ(line.value("instance", ""), serve.instance()) << line;
+  }
+  // Every access line, the start-up health checks included, has the four fields.
+  for (auto const& line : access_lines(serve.log())) {
+    EXPECT_TRUE(line.contains("method") && line["method"].is_string()) << line;
+    EXPECT_TRUE(line.contains("path") && line["path"].is_string()) << line;
+    EXPECT_TRUE(line.contains("status") && line["status"].is_number_integer()) << line;
+    EXPECT_TRUE(line["request_id"].is_string() && !line["request_id"].get<std::string>().empty()) << line;
+  }
+}
+
+TEST(ShopAccessLog, EnabledFromTheEnvironmentToo) {
+  ServeOptions options;
+  options.name = "alogenv";
+  options.env = {{"OUTBOARD_LOG_ACCESS", "true"}};
+  ServeProcess serve(options);
+  HttpClient c(serve.port());
+  auto res = c.request("GET", "/me", {}, {{"X-Request-Id", "alog-env-me"}});
+  EXPECT_EQ(res.status, 401);
+  auto by_id = lines_for(serve, {"alog-env-me"});
+  ASSERT_EQ(by_id.count("alog-env-me"), 1u) << serve.log();
+  auto const& line = by_id["alog-env-me"].at(0);
+  EXPECT_EQ(line.value("method", ""), "GET");
+  EXPECT_EQ(line.value("path", ""), "/me");
+  EXPECT_EQ(line.value("status", 0), 401);
+}
+
+// `--access-log` is documented (README, --help) as a switch: given alone it must turn the log on,
+// not stop the process with "1 required BOOL missing".
+TEST(ShopAccessLog, BareFlagTurnsItOn) {
+  ServeOptions options;
+  options.name = "alogbare";
+  options.extra_args = {"--access-log"};
+  std::unique_ptr<ServeProcess> serve;
+  try {
+    serve = std::make_unique<ServeProcess>(options);
+  } catch (std::exception const& e) {
+    FAIL() << "outboard serve --access-log did not start: " << e.what();
+  }
+  HttpClient c(serve->port());
+  EXPECT_EQ(c.request("GET", "/healthz", {}, {{"X-Request-Id", "alog-bare"}}).status, 200);
+  EXPECT_EQ(lines_for(*serve, {"alog-bare"}).count("alog-bare"), 1u) << serve->log();
+}
+
+TEST(ShopAccessLog, NothingIsLoggedWithoutTheFlag) {
+  ServeOptions options;
+  options.name = "nolog";
+  ServeProcess serve(options);
+  HttpClient c(serve.port());
+  EXPECT_EQ(c.request("GET", "/healthz", {}, {{"X-Request-Id", "silent-1"}}).status, 200);
+  EXPECT_EQ(c.request("GET", "/cart", {}, {{"X-Request-Id", "silent-2"}}).status, 401);
+  // A request made after those two, so their lines (if any) would be written by now.
+  auto barrier = c.request("GET", "/healthz", {}, {{"X-Request-Id", "silent-3"}});
+  EXPECT_EQ(barrier.status, 200);
+  EXPECT_TRUE(access_lines(serve.log()).empty()) << serve.log();
+}
+
+// A request refused by the HTTP layer before any handler runs (a declared body over
+// --max-body-bytes) is still a request: it gets its line too.
+TEST(ShopAccessLog, RequestRefusedBeforeTheHandlerIsLoggedToo) {
+  ServeOptions options;
+  options.name = "alog413";
+  options.extra_args = {"--access-log", "true", "--max-body-bytes", "1024"};
+  ServeProcess serve(options);
+  HttpClient c(serve.port());
+  auto res = c.request("POST", "/signup", std::string(2048, 'x'), {{"X-Request-Id", "alog-too-big"}});
+  expect_json_error(res, 413);
+  EXPECT_EQ(res.header("X-Served-By"), serve.instance());
+  auto by_id = lines_for(serve, {"alog-too-big"});
+  ASSERT_EQ(by_id.count("alog-too-big"), 1u) << "no access-log line for the 413; log:\n" << serve.log();
+  EXPECT_EQ(by_id["alog-too-big"].at(0).value("status", 0), 413);
+}
+
+}  // namespace
+}  // namespace outboard::testing
