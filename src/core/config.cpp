@@ -112,9 +112,11 @@ void Settings::register_flags(CLI::App& app) {
           ->allow_extra_args(false);
       continue;
     }
-    app.add_option_function<std::string>(
-           e.flag, [entry](std::string const& v) { entry->flag_value = v; }, help)
-        ->type_name(e.kind == Kind::integer ? "INT" : e.kind == Kind::boolean ? "BOOL" : "TEXT");
+    auto* option = app.add_option_function<std::string>(
+        e.flag, [entry](std::string const& v) { entry->flag_value = v; }, help);
+    option->type_name(e.kind == Kind::integer ? "INT" : e.kind == Kind::boolean ? "[BOOL]" : "TEXT");
+    // A boolean flag works as a plain switch (--access-log) or with a value (--access-log false).
+    if (e.kind == Kind::boolean) option->expected(0, 1)->default_str("true");
   }
 }
 

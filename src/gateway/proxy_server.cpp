@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <thread>
@@ -83,8 +84,10 @@ struct ProxyServer::Worker {
   std::vector<Candidate> candidates;
   std::vector<bool> last_available;
   std::unique_ptr<Balancer> balancer;
-  std::unordered_map<std::string, std::uint32_t> outstanding;
-  std::unordered_map<std::string, std::vector<std::unique_ptr<Upstream>>> idle_upstreams;
+  // Keyed by the Backend object (stable while it is a member; a backend that stays through a
+  // reload keeps its object), so the hot path hashes a pointer, not a string.
+  std::unordered_map<Backend const*, std::uint32_t> outstanding;
+  std::unordered_map<Backend const*, std::vector<std::unique_ptr<Upstream>>> idle_upstreams;
   int active_requests = 0;
   int active_retries = 0;
 };
@@ -100,23 +103,28 @@ struct ClientSession {
       w.members = server.pool_.snapshot();
       w.version = w.members->version;
       w.last_available.clear();
+      w.candidates.clear();
+      for (auto const& b : w.members->backends) w.candidates.push_back(Candidate{b->id(), 1, 0, true});
+      // Pooled connections to backends no longer members are closed now.
+      std::erase_if(w.idle_upstreams, [&](auto const& entry) {
+        return std::none_of(w.members->backends.begin(), w.members->backends.end(),
+                            [&](auto const& b) { return b.get() == entry.first; });
+      });
     }
     auto const& backends = w.members->backends;
-    w.candidates.resize(backends.size());
-    std::vector<bool> available(backends.size());
+    bool changed = w.last_available.size() != backends.size();
+    w.last_available.resize(backends.size());
     for (std::size_t i = 0; i < backends.size(); ++i) {
       auto const& b = *backends[i];
       Candidate& c = w.candidates[i];
-      c.id = b.id();
       c.weight = b.effective_weight(now, server.config_.slow_start);
-      c.outstanding = w.outstanding[c.id];
+      auto it = w.outstanding.find(&b);
+      c.outstanding = it == w.outstanding.end() ? 0 : it->second;
       c.available = b.available(now);
-      available[i] = c.available;
+      if (w.last_available[i] != c.available) changed = true;
+      w.last_available[i] = c.available;
     }
-    if (available != w.last_available) {
-      w.balancer->update(w.candidates);
-      w.last_available = std::move(available);
-    }
+    if (changed) w.balancer->update(w.candidates);
   }
 
   static asio::awaitable<bool> wait_for_request(Worker& w, tcp::socket& socket, core::Millis idle) {
@@ -134,7 +142,7 @@ struct ClientSession {
   static asio::awaitable<std::unique_ptr<Upstream>> connect_upstream(ProxyServer& server, Worker& w,
                                                                      Backend const& backend, bool& reused) {
     reused = false;
-    auto& idle = w.idle_upstreams[backend.id()];
+    auto& idle = w.idle_upstreams[&backend];
     while (!idle.empty()) {
       auto up = std::move(idle.back());
       idle.pop_back();
@@ -232,12 +240,12 @@ struct ClientSession {
     Worker& w;
     Backend& backend;
     InFlight(Worker& worker, Backend& b) : w(worker), backend(b) {
-      ++w.outstanding[backend.id()];
+      ++w.outstanding[&backend];
       backend.in_flight.fetch_add(1, std::memory_order_relaxed);
       backend.requests.fetch_add(1, std::memory_order_relaxed);
     }
     ~InFlight() {
-      --w.outstanding[backend.id()];
+      --w.outstanding[&backend];
       backend.in_flight.fetch_sub(1, std::memory_order_relaxed);
     }
   };
@@ -261,7 +269,8 @@ struct ClientSession {
     }
     std::string key = config.policy == Policy::consistent_hash ? hash_key_of(server, request.base(), client_ip) : "";
 
-    ForwardInfo info{client_ip, core::hex_encode(core::random_bytes(12)), false};
+    // A request id is made only when the client sent none (RAND_bytes is not free).
+    ForwardInfo info{client_ip, request["X-Request-Id"].empty() ? core::hex_encode(core::random_bytes(12)) : "", false};
     auto content_length = parser.content_length();
     bool chunked = parser.chunked();
     prepare_upstream_request(request.base(), info);
@@ -327,12 +336,14 @@ struct ClientSession {
       // Send the request.
       beast::error_code send_ec;
       if (!body_pending) {
-        bhttp::request<bhttp::string_body> out{request.base()};
-        out.body() = held;
-        if (content_length) out.content_length(held.size());
-        out.keep_alive(true);
+        // The parsed message goes out as it is (no copy of its header); a held body is its buffer.
+        request.body().data = held.empty() ? nullptr : held.data();
+        request.body().size = held.size();
+        request.body().more = false;
+        if (content_length) request.content_length(held.size());
+        request.keep_alive(true);
         up->stream.expires_after(config.idle_timeout);
-        auto [wec, wn] = co_await bhttp::async_write(up->stream, out, use_nothrow);
+        auto [wec, wn] = co_await bhttp::async_write(up->stream, request, use_nothrow);
         send_ec = wec;
       } else {
         if (content_length) request.content_length(*content_length);
@@ -393,7 +404,7 @@ struct ClientSession {
       std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
       server.metrics_.observe(status, took.count());
       if (!relay_ec && response_parser.is_done() && upstream_keep_alive) {
-        auto& idle = w.idle_upstreams[backend.id()];
+        auto& idle = w.idle_upstreams[&backend];
         if (idle.size() < config.max_idle_upstream_per_backend) idle.push_back(std::move(up));
       }
       co_return !relay_ec && keep;
@@ -436,7 +447,7 @@ struct ClientSession {
       co_await send_error(server, client, gateway_error(http::Status::bad_gateway, "bad_gateway", "the backend is unreachable"));
       co_return;
     }
-    ForwardInfo info{client_ip, core::hex_encode(core::random_bytes(12)), true};
+    ForwardInfo info{client_ip, parser.get()["X-Request-Id"].empty() ? core::hex_encode(core::random_bytes(12)) : "", true};
     prepare_upstream_request(parser.get().base(), info);
     bhttp::request<bhttp::empty_body> handshake{parser.get().base()};
     up->stream.expires_after(config.first_byte_timeout);

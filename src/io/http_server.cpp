@@ -118,7 +118,9 @@ struct ConnectionServer {
       stream.expires_after(server.options_.read_timeout);
       auto [hec, hn] = co_await beast::http::async_read_header(stream, buffer, header_parser, use_nothrow);
       if (hec) {
-        co_await answer_error(worker, stream, hec);
+        http::Request seen;  // what arrived of the header, for the access log
+        seen.base() = header_parser.get().base();
+        co_await answer_error(worker, stream, hec, std::move(seen));
         break;
       }
 
@@ -127,7 +129,7 @@ struct ConnectionServer {
       auto limit = worker.handler->stream_limit(header);
       std::size_t body_limit = limit.value_or(server.options_.max_body_bytes);
       if (header_parser.content_length() && *header_parser.content_length() > body_limit) {
-        co_await answer_error(worker, stream, beast::http::error::body_limit);
+        co_await answer_error(worker, stream, beast::http::error::body_limit, std::move(header));
         break;
       }
       if (header[beast::http::field::expect] == "100-continue") {
@@ -152,7 +154,9 @@ struct ConnectionServer {
         if (!parser.is_done()) {
           auto [bec, bn] = co_await beast::http::async_read(stream, buffer, parser, use_nothrow);
           if (bec) {
-            co_await answer_error(worker, stream, bec);
+            http::Request seen;
+            seen.base() = parser.get().base();
+            co_await answer_error(worker, stream, bec, std::move(seen));
             break;
           }
         }
@@ -184,9 +188,9 @@ struct ConnectionServer {
   }
 
   static asio::awaitable<void> answer_error(HttpServer::Worker& worker, beast::tcp_stream& stream,
-                                            beast::error_code ec) {
+                                            beast::error_code ec, http::Request seen) {
     if (auto res = error_for(ec)) {
-      worker.handler->decorate(*res);
+      worker.handler->rejected(seen, *res);
       stream.expires_after(std::chrono::seconds(5));
       co_await beast::http::async_write(stream, *res, use_nothrow);
     }

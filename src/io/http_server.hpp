@@ -57,6 +57,12 @@ class RequestHandler {
   // Lets the application stamp headers (X-Served-By) on the errors the server answers itself
   // (400, 408, 413, 431) before any handler ran.
   virtual void decorate(http::Response& response) { (void)response; }
+  // A request refused before any handler ran; `header` holds what was read of it (possibly
+  // nothing). Default: decorate only.
+  virtual void rejected(http::Request const& header, http::Response& response) {
+    (void)header;
+    decorate(response);
+  }
 };
 
 class HttpServer;

@@ -43,11 +43,11 @@ class Service::ThreadHandler final : public io::RequestHandler {
       : service_(service),
         server_(server),
         shard_(service.metrics_->shard(shard)),
-        sessions_(instrument(service.sessions_provider_->store_for(executor), shard_,
-                             service.metrics_->store_index("sessions"))),
-        data_(service.data_provider_
-                  ? instrument(service.data_provider_->store_for(executor), shard_, service.metrics_->store_index("data"))
-                  : sessions_),
+        raw_sessions_(service.sessions_provider_->store_for(executor)),
+        // Timed by role: with one store for both, its operations still show as sessions or data.
+        sessions_(instrument(raw_sessions_, shard_, service.metrics_->store_index("sessions"))),
+        data_(instrument(service.data_provider_ ? service.data_provider_->store_for(executor) : raw_sessions_, shard_,
+                         service.metrics_->store_index("data"))),
         services_{service.config_.instance_id, *data_, *sessions_, *service.blobs_, *service.hasher_, service.clock_} {}
 
   std::optional<std::size_t> stream_limit(http::Request const& header) override {
@@ -73,6 +73,16 @@ class Service::ThreadHandler final : public io::RequestHandler {
 
   void decorate(http::Response& response) override {
     response.set("X-Served-By", service_.config_.instance_id);
+  }
+
+  // A request the server refused before it could be handled (400, 408, 413, 431): still counted,
+  // logged and given an id, so no answer goes unseen.
+  void rejected(http::Request const& header, http::Response& response) override {
+    decorate(response);
+    std::string request_id = request_id_for(header);
+    response.set("X-Request-Id", request_id);
+    ServiceMetrics::count_request(shard_, -1, response.result_int(), 0.0);
+    if (service_.config_.access_log) log_access(header, response, request_id, -1, 0.0);
   }
 
  private:
@@ -126,6 +136,10 @@ class Service::ThreadHandler final : public io::RequestHandler {
 
   // Idempotency-Key handling around a handler (see runtime/idempotency.hpp).
   asio::awaitable<http::Response> run_idempotent(RequestContext& context, Handler const& handler) {
+    // Who first: the key is scoped to the user, and an anonymous caller learns nothing about keys.
+    auto user = co_await context.current_user();
+    if (!user) co_return error_response(user.error());
+    if (!*user) co_return http::json_error(Status::unauthorized, "unauthorized", "not logged in");
     std::string_view key = context.request()["Idempotency-Key"];
     if (key.empty()) {
       co_return http::json_error(Status::bad_request, "idempotency_key_required",
@@ -134,9 +148,6 @@ class Service::ThreadHandler final : public io::RequestHandler {
     if (auto why = check_idempotency_key(key)) {
       co_return http::json_error(Status::bad_request, "invalid_idempotency_key", *why);
     }
-    auto user = co_await context.current_user();
-    if (!user) co_return error_response(user.error());
-    if (!*user) co_return http::json_error(Status::unauthorized, "unauthorized", "not logged in");
 
     IdempotentCall call(*data_, service_.config_.idempotency, **user, key, request_fingerprint(context.request()));
     auto outcome = co_await call.begin();
@@ -182,6 +193,7 @@ class Service::ThreadHandler final : public io::RequestHandler {
   Service& service_;
   io::HttpServer const& server_;
   ServiceMetrics::Shard& shard_;
+  std::shared_ptr<state::Store> raw_sessions_;
   std::shared_ptr<state::Store> sessions_;
   std::shared_ptr<state::Store> data_;
   ThreadServices services_;

@@ -76,17 +76,32 @@ state::Async<std::optional<nlohmann::json>> Orders::checkout(std::string order_i
     if (!lines) co_return lines.error();
     nlohmann::json order{{"order_id", order_id}, {"lines", *lines}, {"total_cents", total_of(*lines)},
                          {"created_ms", now_ms}};
+    // The guard: none of the lines read has gone into another order meanwhile, and the cart
+    // has no other line. Lines leave a cart only through a checkout, which records them in
+    // ordered:{user}; so "same size, and none of these lines ordered" means "the same cart",
+    // even if another checkout emptied it and new adds refilled it to the same size (ABA).
     std::vector<state::Condition> guard;
     guard.push_back(state::Condition::hash_len(cart_key(), static_cast<std::int64_t>(fields->size())));
     guard.push_back(state::Condition::field_absent(orders_key(), order_id));
+    for (auto const& [line_id, text] : *fields) guard.push_back(state::Condition::field_absent(ordered_key(), line_id));
     std::vector<state::Write> writes;
     writes.push_back(state::Write::hset(orders_key(), order_id, order.dump()));
+    for (auto const& [line_id, text] : *fields) writes.push_back(state::Write::hset(ordered_key(), line_id, order_id));
     writes.push_back(state::Write::del(cart_key()));
     auto committed = co_await store_.commit_if(std::move(guard), std::move(writes));
     if (!committed) co_return committed.error();
     if (*committed) co_return std::optional<nlohmann::json>{std::move(order)};
   }
   co_return core::make_error(core::Errc::conflict, "the cart kept changing during checkout; retry");
+}
+
+state::Async<std::optional<nlohmann::json>> Orders::find(std::string order_id) {
+  auto text = co_await store_.hget(orders_key(), order_id);
+  if (!text) co_return text.error();
+  if (!*text) co_return std::optional<nlohmann::json>{};
+  auto order = nlohmann::json::parse(**text, nullptr, false);
+  if (order.is_discarded()) co_return core::make_error(core::Errc::internal, "damaged order " + order_id);
+  co_return std::optional<nlohmann::json>{std::move(order)};
 }
 
 state::Async<nlohmann::json> Orders::list() {

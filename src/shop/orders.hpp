@@ -3,10 +3,11 @@
 //   cart:{user}    hash  line id -> line JSON   (a line id comes from the Idempotency-Key, so
 //                                               writing the same line twice changes nothing)
 //   orders:{user}  hash  order id -> order JSON
+//   ordered:{user} hash  line id -> order id     (which order took each line)
 // Checkout turns the cart into an order and empties it in one atomic commit_if, guarded by the
-// cart's size (lines are only ever added, so an unchanged size means unchanged content) and by
-// the order id being new: a concurrent add or a second run of the same checkout cannot lose a
-// line or make a second order.
+// cart's size, by none of its lines being in an order yet, and by the order id being new: a
+// concurrent add, a concurrent checkout or a second run of the same checkout can neither lose a
+// line nor put one in two orders.
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -26,12 +27,15 @@ class Orders {
   // The order made from the cart under `order_id`; the existing one if that id was used
   // already; nullopt when the cart is empty.
   state::Async<std::optional<nlohmann::json>> checkout(std::string order_id, std::int64_t now_ms);
+  // One order, or nullopt.
+  state::Async<std::optional<nlohmann::json>> find(std::string order_id);
   // {"orders": [...oldest first]}
   state::Async<nlohmann::json> list();
 
  private:
   std::string cart_key() const { return "cart:{" + user_ + "}"; }
   std::string orders_key() const { return "orders:{" + user_ + "}"; }
+  std::string ordered_key() const { return "ordered:{" + user_ + "}"; }
   state::Store& store_;
   std::string user_;
 };

@@ -166,6 +166,16 @@ asio::awaitable<Response> list_orders(RequestContext& ctx) {
   co_return http::json_response(Status::ok, *list);
 }
 
+asio::awaitable<Response> get_order(RequestContext& ctx) {
+  auto who = co_await require_user(ctx);
+  if (auto* answer = std::get_if<Response>(&who)) co_return std::move(*answer);
+  Orders orders(ctx.services().data, std::get<std::string>(who));
+  auto order = co_await orders.find(ctx.param("id"));
+  if (!order) co_return error_response(order.error());
+  if (!*order) co_return http::json_error(Status::not_found, "not_found", "no order '" + ctx.param("id") + "'");
+  co_return http::json_response(Status::ok, {{"order", **order}});
+}
+
 Response body_error(core::Error const& e) {
   switch (e.code) {
     case core::Errc::too_large: return http::json_error(Status::payload_too_large, "payload_too_large", e.context);
@@ -278,6 +288,7 @@ runtime::Router make_router(ShopConfig const& config) {
   router.add(verb::get, "/cart", get_cart);
   router.add(verb::post, "/checkout", checkout, idempotent);
   router.add(verb::get, "/orders", list_orders);
+  router.add(verb::get, "/orders/{id}", get_order);
   router.add(verb::post, "/uploads", upload, streamed);
   router.add(verb::get, "/uploads/{id}", download);
   router.add(verb::get, "/recommendations", [config](RequestContext& ctx) { return recommendations(config, ctx); });
