@@ -1,7 +1,8 @@
-// Two `outboard serve` processes on ONE private redis-server and ONE blob directory: the same
-// journeys as shop_shared_state_test.cpp (sqlite). A cart line added through A is seen through
-// B, an order made through A is listed through B, an upload made through A downloads byte for
-// byte from B, and one Idempotency-Key raced to A and B runs once.
+// Two `outboard serve` processes on ONE store (a sqlite file, or a private redis-server) and ONE
+// blob directory: a cart line added through A is in the cart seen through B, an order made
+// through A is listed through B, an upload made through A downloads byte for byte from B. And the
+// same Idempotency-Key sent to A and B at the same moment runs once: one cart line, one order,
+// whichever instance claimed the key.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -35,10 +36,16 @@ std::string random_bytes(std::size_t n, std::uint32_t seed) {
   return out;
 }
 
-class ShopSharedStateRedis : public ::testing::Test {
+class ShopSharedState : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    std::string state = redis_.url();
+    std::string state;
+    if (GetParam() == "redis") {
+      redis_ = std::make_unique<RedisServer>();
+      state = redis_->url();
+    } else {
+      state = "sqlite://" + (dir_ / "state.db").string();
+    }
     std::string blobs = "file://" + (dir_ / "blobs").string();
     auto keys = std::vector<std::string>{make_session_key()};
     for (char const* name : {"A", "B"}) {
@@ -80,13 +87,13 @@ class ShopSharedStateRedis : public ::testing::Test {
     return body[field];
   }
 
-  RedisServer redis_;
   TempDir dir_;
+  std::unique_ptr<RedisServer> redis_;  // redis only
   std::unique_ptr<ServeProcess> a_;
   std::unique_ptr<ServeProcess> b_;
 };
 
-TEST_F(ShopSharedStateRedis, CartLineAddedThroughAIsSeenThroughB) {
+TEST_P(ShopSharedState, CartLineAddedThroughAIsSeenThroughB) {
   auto c = browser("ada");
   auto added = via(c, *a_, "POST", "/cart/items", item("sku-004", 3), {{"Idempotency-Key", "a-line"}});
   ASSERT_EQ(added.status, 201) << added.body;
@@ -104,7 +111,7 @@ TEST_F(ShopSharedStateRedis, CartLineAddedThroughAIsSeenThroughB) {
   EXPECT_EQ(json_list(via(c, *a_, "GET", "/cart"), "lines").size(), 1u);
 }
 
-TEST_F(ShopSharedStateRedis, OrderMadeThroughAIsListedThroughB) {
+TEST_P(ShopSharedState, OrderMadeThroughAIsListedThroughB) {
   auto c = browser("ada");
   ASSERT_EQ(via(c, *a_, "POST", "/cart/items", item("sku-001", 1), {{"Idempotency-Key", "l1"}}).status, 201);
   // A line added through B lands in the same cart.
@@ -126,7 +133,7 @@ TEST_F(ShopSharedStateRedis, OrderMadeThroughAIsListedThroughB) {
   EXPECT_EQ(json_list(via(c, *a_, "GET", "/orders"), "orders").size(), 1u);
 }
 
-TEST_F(ShopSharedStateRedis, UploadThroughADownloadsByteIdenticalFromB) {
+TEST_P(ShopSharedState, UploadThroughADownloadsByteIdenticalFromB) {
   auto c = browser("ada");
   std::string bytes = random_bytes(300'000, 1234);
   std::string digest = sha256_hex(bytes);
@@ -159,7 +166,7 @@ HttpResponse settle(HttpClient& c, ServeProcess const& serve, std::string const&
   }
 }
 
-TEST_F(ShopSharedStateRedis, CheckoutWithOneKeyRacedToAAndBMakesOneOrder) {
+TEST_P(ShopSharedState, CheckoutWithOneKeyRacedToAAndBMakesOneOrder) {
   auto c = browser("ada");
   for (int round = 0; round < kRaces; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
@@ -200,7 +207,7 @@ TEST_F(ShopSharedStateRedis, CheckoutWithOneKeyRacedToAAndBMakesOneOrder) {
   }
 }
 
-TEST_F(ShopSharedStateRedis, CartAddWithOneKeyRacedToAAndBAddsOneLine) {
+TEST_P(ShopSharedState, CartAddWithOneKeyRacedToAAndBAddsOneLine) {
   auto c = browser("ada");
   for (int round = 0; round < kRaces; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
@@ -239,7 +246,7 @@ TEST_F(ShopSharedStateRedis, CartAddWithOneKeyRacedToAAndBAddsOneLine) {
 // race to another checkout and to a new add, must not commit its stale copy: that would put a line
 // in two orders and throw the new one away. The interleaving is up to the scheduler, so a broken
 // server fails this only most of the time; a correct one always passes.
-TEST_F(ShopSharedStateRedis, ConcurrentAddsAndCheckoutsNeitherLoseNorDuplicateALine) {
+TEST_P(ShopSharedState, ConcurrentAddsAndCheckoutsNeitherLoseNorDuplicateALine) {
   auto c = browser("ada");
   constexpr int kAdds = 400;
   std::atomic<bool> adding{true};
@@ -309,6 +316,9 @@ TEST_F(ShopSharedStateRedis, ConcurrentAddsAndCheckoutsNeitherLoseNorDuplicateAL
   EXPECT_EQ(lost, 0) << "lines added (201) but in no order, of " << kAdds << " (" << listed.size() << " orders)";
   EXPECT_EQ(duplicated, 0) << "lines in more than one order, of " << kAdds << " (" << listed.size() << " orders)";
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, ShopSharedState, ::testing::Values("sqlite", "redis"),
+                         [](::testing::TestParamInfo<std::string> const& param) { return param.param; });
 
 }  // namespace
 }  // namespace outboard::testing
