@@ -40,6 +40,7 @@ struct GatewaySettings {
   std::int64_t max_attempts = 2, retry_budget_percent = 20;
   std::int64_t drain_timeout_ms = 10'000;
   std::string log_level = "info";
+  bool access_log = false;
 };
 
 std::optional<std::string> check_host_port(std::string const& text) {
@@ -100,6 +101,8 @@ void declare(core::Settings& s, GatewaySettings& v) {
   s.add_int("drain_timeout_ms", v.drain_timeout_ms, 0, 3'600'000, "--drain-timeout-ms",
             "on SIGTERM, how long requests in flight may take");
   s.add_string("log.level", v.log_level, "--log-level", "trace, debug, info, warn, error");
+  s.add_bool("log.access", v.access_log, "--access-log",
+             "one JSON line per request on stdout: backend, status, bytes, timings, attempts");
 }
 
 gateway::GatewayConfig to_config(GatewaySettings const& v) {
@@ -144,6 +147,7 @@ gateway::GatewayConfig to_config(GatewaySettings const& v) {
   c.max_attempts = static_cast<int>(v.max_attempts);
   c.retry_budget_percent = static_cast<int>(v.retry_budget_percent);
   c.drain_timeout = core::Millis(v.drain_timeout_ms);
+  c.access_log = v.access_log;
   return c;
 }
 

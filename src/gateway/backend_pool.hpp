@@ -6,6 +6,7 @@
 //     new snapshot only when it changed;
 //   - each backend's live state (health, ejection, draining, weight) is atomics in a Backend
 //     object that every snapshot containing it shares, so health flips need no new snapshot.
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -63,6 +64,7 @@ class Backend {
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> failures{0};
   std::atomic<std::uint64_t> ejections{0};
+  std::array<std::atomic<std::uint64_t>, 6> responses{};  // by status class: [1] 1xx .. [5] 5xx
 
   std::string state_name(std::int64_t now_ms) const;
 

@@ -48,6 +48,10 @@ std::string GatewayMetrics::render(BackendPool const& pool, std::int64_t now_ms)
   for (auto const& b : members->backends) {
     std::string id = b->id();
     out += fmt::format("outboard_gateway_backend_requests_total{{backend=\"{}\"}} {}\n", id, load(b->requests));
+    for (std::size_t c = 1; c < b->responses.size(); ++c) {
+      out += fmt::format("outboard_gateway_backend_responses_total{{backend=\"{}\",class=\"{}xx\"}} {}\n", id, c,
+                         load(b->responses[c]));
+    }
     out += fmt::format("outboard_gateway_backend_failures_total{{backend=\"{}\"}} {}\n", id, load(b->failures));
     out += fmt::format("outboard_gateway_backend_ejections_total{{backend=\"{}\"}} {}\n", id, load(b->ejections));
     out += fmt::format("outboard_gateway_backend_in_flight{{backend=\"{}\"}} {}\n", id, load(b->in_flight));

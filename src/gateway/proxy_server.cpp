@@ -22,6 +22,7 @@
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 #include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -180,7 +181,7 @@ struct ClientSession {
   static asio::awaitable<beast::error_code> relay(beast::tcp_stream& out, beast::tcp_stream& in,
                                                   beast::flat_buffer& in_buffer,
                                                   bhttp::parser<isRequest, bhttp::buffer_body>& parser,
-                                                  core::Millis idle) {
+                                                  core::Millis idle, std::uint64_t* body_bytes = nullptr) {
     std::array<char, 16 * 1024> chunk{};
     bhttp::serializer<isRequest, bhttp::buffer_body> serializer{parser.get()};
     parser.get().body().data = nullptr;
@@ -198,6 +199,7 @@ struct ClientSession {
         if (rec) co_return rec;
         parser.get().body().size = chunk.size() - parser.get().body().size;
         parser.get().body().data = chunk.data();
+        if (body_bytes) *body_bytes += parser.get().body().size;
         parser.get().body().more = !parser.is_done();
       } else {
         parser.get().body().data = nullptr;
@@ -400,9 +402,27 @@ struct ClientSession {
         http::CookieAttributes attrs;
         response_parser.get().insert(bhttp::field::set_cookie, http::set_cookie(config.sticky_cookie, backend.id(), attrs));
       }
-      auto relay_ec = co_await relay<false>(client, up->stream, up->buffer, response_parser, config.idle_timeout);
+      std::chrono::duration<double> first_byte = std::chrono::steady_clock::now() - start;
+      std::uint64_t bytes = 0;
+      auto relay_ec = co_await relay<false>(client, up->stream, up->buffer, response_parser, config.idle_timeout, &bytes);
       std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
       server.metrics_.observe(status, took.count());
+      backend.responses[std::min<std::size_t>(status / 100, 5)].fetch_add(1, std::memory_order_relaxed);
+      if (server.access_log_) {
+        nlohmann::json line{{"ts_ms", server.clock_.now_ms()},
+                            {"client", client_ip},
+                            {"method", std::string(request.method_string())},
+                            {"target", std::string(request.target())},
+                            {"request_id", std::string(request["X-Request-Id"])},
+                            {"backend", backend.id()},
+                            {"status", status},
+                            {"bytes", bytes},
+                            {"attempts", attempt + 1},
+                            {"first_byte_ms", first_byte.count() * 1000.0},
+                            {"duration_ms", took.count() * 1000.0},
+                            {"complete", !relay_ec}};
+        server.access_log_->info(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      }
       if (!relay_ec && response_parser.is_done() && upstream_keep_alive) {
         auto& idle = w.idle_upstreams[&backend];
         if (idle.size() < config.max_idle_upstream_per_backend) idle.push_back(std::move(up));
@@ -591,7 +611,12 @@ struct ClientSession {
 
 ProxyServer::ProxyServer(GatewayConfig const& config, BackendPool& pool, GatewayMetrics& metrics,
                          core::Clock const& clock)
-    : config_(config), pool_(pool), metrics_(metrics), clock_(clock) {}
+    : config_(config), pool_(pool), metrics_(metrics), clock_(clock) {
+  if (config_.access_log) {
+    access_log_ = spdlog::stdout_logger_mt("gateway-access");
+    access_log_->set_pattern("%v");
+  }
+}
 
 ProxyServer::~ProxyServer() { stop(); }
 

@@ -12,6 +12,10 @@
 #include "gateway/gateway_config.hpp"
 #include "gateway/gateway_metrics.hpp"
 
+namespace spdlog {
+class logger;
+}
+
 namespace outboard::gateway {
 
 class ProxyServer {
@@ -38,6 +42,7 @@ class ProxyServer {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::uint16_t port_ = 0;
   std::atomic<int> open_connections_{0};
+  std::shared_ptr<spdlog::logger> access_log_;  // null unless log.access
 };
 
 }  // namespace outboard::gateway
