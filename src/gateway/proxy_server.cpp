@@ -181,7 +181,8 @@ struct ClientSession {
   static asio::awaitable<beast::error_code> relay(beast::tcp_stream& out, beast::tcp_stream& in,
                                                   beast::flat_buffer& in_buffer,
                                                   bhttp::parser<isRequest, bhttp::buffer_body>& parser,
-                                                  core::Millis idle, std::uint64_t* body_bytes = nullptr) {
+                                                  core::Millis idle, std::uint64_t* body_bytes = nullptr,
+                                                  std::string_view prefix = {}) {
     std::array<char, 16 * 1024> chunk{};
     bhttp::serializer<isRequest, bhttp::buffer_body> serializer{parser.get()};
     parser.get().body().data = nullptr;
@@ -189,6 +190,16 @@ struct ClientSession {
     out.expires_after(idle);
     auto [hec, hn] = co_await bhttp::async_write_header(out, serializer, use_nothrow);
     if (hec) co_return hec;
+    if (!prefix.empty()) {
+      // Body bytes read before the relay began (held for a retry that did not happen).
+      parser.get().body().data = const_cast<char*>(prefix.data());
+      parser.get().body().size = prefix.size();
+      parser.get().body().more = true;
+      out.expires_after(idle);
+      auto [pec, pn] = co_await bhttp::async_write(out, serializer, use_nothrow);
+      if (pec == bhttp::error::need_buffer) pec = {};
+      if (pec) co_return pec;
+    }
     while (!serializer.is_done()) {
       if (!parser.is_done()) {
         parser.get().body().data = chunk.data();
@@ -277,20 +288,39 @@ struct ClientSession {
     bool chunked = parser.chunked();
     prepare_upstream_request(request.base(), info);
 
-    // Small bodies are held so a failed attempt can go elsewhere; big ones stream once.
+    // The first retry_buffer_bytes of a body are read before any backend is chosen. A body that
+    // ends within them is held whole: an attempt that fails can go elsewhere, and a malformed
+    // chunk or an oversized body is answered here, never reaching a backend. A longer body is
+    // sent on from the held prefix and streamed: one attempt only.
     std::string held;
-    bool holding = !parser.is_done() && content_length && *content_length <= config.retry_buffer_bytes;
-    if (holding) {
-      bhttp::request_parser<bhttp::buffer_body>& p = parser;
-      held.resize(static_cast<std::size_t>(*content_length));
-      p.get().body().data = held.data();
-      p.get().body().size = held.size();
-      client.expires_after(config.header_read_timeout);
-      auto [ec, n] = co_await bhttp::async_read(client, client_buffer, p, use_nothrow);
-      if (ec == bhttp::error::need_buffer) ec = {};
-      if (ec) co_return false;
+    if (!parser.is_done()) {
+      if (request[bhttp::field::expect] == "100-continue") {
+        // We want the body now, so we answer the interim response ourselves.
+        bhttp::response<bhttp::empty_body> go_on{http::Status::continue_, 11};
+        auto [cec, cn] = co_await bhttp::async_write(client, go_on, use_nothrow);
+        if (cec) co_return false;
+      }
+      request.erase(bhttp::field::expect);
+      std::size_t cap = config.retry_buffer_bytes;
+      if (content_length) cap = static_cast<std::size_t>(std::min<std::uint64_t>(cap, *content_length));
+      held.resize(cap);
+      std::size_t filled = 0;
+      while (!parser.is_done() && filled < held.size()) {
+        parser.get().body().data = held.data() + filled;
+        parser.get().body().size = held.size() - filled;
+        client.expires_after(config.idle_timeout);
+        auto [ec, n] = co_await bhttp::async_read(client, client_buffer, parser, use_nothrow);
+        if (ec == bhttp::error::need_buffer) ec = {};
+        filled = held.size() - parser.get().body().size;
+        if (ec) {
+          if (auto res = read_error(ec)) co_await send_error(server, client, std::move(*res));
+          co_return false;
+        }
+      }
+      held.resize(filled);
     }
     bool body_pending = !parser.is_done();  // a streamed body: one attempt only
+
 
     std::vector<std::size_t> tried;
     ++w.active_requests;
@@ -351,13 +381,15 @@ struct ClientSession {
         if (content_length) request.content_length(*content_length);
         else if (chunked) request.chunked(true);
         request.keep_alive(true);
-        send_ec = co_await relay<true>(up->stream, client, client_buffer, parser, config.idle_timeout);
+        send_ec = co_await relay<true>(up->stream, client, client_buffer, parser, config.idle_timeout, nullptr, held);
       }
       if (send_ec) {
         backend.record_failure(config.outlier_failures, config.outlier_base_ejection, config.outlier_max_ejection, now);
         if (body_pending || !safe) {
-          co_await send_error(server, client,
-                              gateway_error(http::Status::bad_gateway, "bad_gateway", "the backend failed while receiving the request"));
+          {
+            auto answer = gateway_error(http::Status::bad_gateway, "bad_gateway", "the backend failed while receiving the request");  // named: see core/offload.hpp on g++ 12
+            co_await send_error(server, client, std::move(answer));
+          }
           co_return false;
         }
         continue;
@@ -375,11 +407,13 @@ struct ClientSession {
         backend.record_failure(config.outlier_failures, config.outlier_base_ejection, config.outlier_max_ejection, now);
         bool timed_out = rec == beast::error::timeout;
         if (safe && !body_pending) continue;  // nothing reached the client yet: try elsewhere
-        co_await send_error(server, client,
-                            timed_out ? gateway_error(http::Status::gateway_timeout, "gateway_timeout",
+        {
+          auto answer = timed_out ? gateway_error(http::Status::gateway_timeout, "gateway_timeout",
                                                       "the backend did not answer in time")
                                       : gateway_error(http::Status::bad_gateway, "bad_gateway",
-                                                      "the backend closed the connection without answering"));
+                                                      "the backend closed the connection without answering");  // named: see core/offload.hpp on g++ 12
+          co_await send_error(server, client, std::move(answer));
+        }
         co_return false;
       }
       unsigned status = response_parser.get().result_int();
@@ -433,11 +467,13 @@ struct ClientSession {
     // Every attempt failed before a response, or nothing could be picked.
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     server.metrics_.observe(503, took.count());
-    co_await send_error(server, client,
-                        tried.empty() ? gateway_error(http::Status::service_unavailable, "no_backend",
+    {
+      auto answer = tried.empty() ? gateway_error(http::Status::service_unavailable, "no_backend",
                                                       "no backend is available")
                                       : gateway_error(http::Status::bad_gateway, "bad_gateway",
-                                                      "no backend could answer this request"));
+                                                      "no backend could answer this request");  // named: see core/offload.hpp on g++ 12
+      co_await send_error(server, client, std::move(answer));
+    }
     co_return false;
   }
 
@@ -456,7 +492,10 @@ struct ClientSession {
     RequestKey rk{key, sticky};
     auto pick = w.balancer->pick(w.candidates, rk, {});
     if (!pick) {
-      co_await send_error(server, client, gateway_error(http::Status::service_unavailable, "no_backend", "no backend is available"));
+      {
+        auto answer = gateway_error(http::Status::service_unavailable, "no_backend", "no backend is available");  // named: see core/offload.hpp on g++ 12
+        co_await send_error(server, client, std::move(answer));
+      }
       co_return;
     }
     auto backend = w.members->backends[*pick];
@@ -464,7 +503,10 @@ struct ClientSession {
     bool reused = false;
     auto up = co_await connect_upstream(server, w, *backend, reused);
     if (!up) {
-      co_await send_error(server, client, gateway_error(http::Status::bad_gateway, "bad_gateway", "the backend is unreachable"));
+      {
+        auto answer = gateway_error(http::Status::bad_gateway, "bad_gateway", "the backend is unreachable");  // named: see core/offload.hpp on g++ 12
+        co_await send_error(server, client, std::move(answer));
+      }
       co_return;
     }
     ForwardInfo info{client_ip, parser.get()["X-Request-Id"].empty() ? core::hex_encode(core::random_bytes(12)) : "", true};
@@ -477,7 +519,10 @@ struct ClientSession {
     rp.skip(true);
     auto [rec, rn] = co_await bhttp::async_read_header(up->stream, up->buffer, rp, use_nothrow);
     if (rec) {
-      co_await send_error(server, client, gateway_error(http::Status::bad_gateway, "bad_gateway", "no handshake answer"));
+      {
+        auto answer = gateway_error(http::Status::bad_gateway, "bad_gateway", "no handshake answer");  // named: see core/offload.hpp on g++ 12
+        co_await send_error(server, client, std::move(answer));
+      }
       co_return;
     }
     bhttp::response<bhttp::empty_body> answer{rp.get().base()};
@@ -555,20 +600,28 @@ struct ClientSession {
       }
       // Ambiguous framing is answered here and never reaches a backend.
       if (auto why = check_request_framing(parser.get().base())) {
-        co_await send_error(server, client, gateway_error(http::Status::bad_request, "bad_request", *why));
+        {
+          auto answer = gateway_error(http::Status::bad_request, "bad_request", *why);  // named: see core/offload.hpp on g++ 12
+          co_await send_error(server, client, std::move(answer));
+        }
         break;
       }
       std::size_t count = 0;
       for (auto it = parser.get().begin(); it != parser.get().end(); ++it) ++count;
       if (count > config.max_headers) {
-        co_await send_error(server, client,
-                            gateway_error(http::Status::request_header_fields_too_large, "too_many_headers",
-                                          "more than " + std::to_string(config.max_headers) + " header fields"));
+        {
+          auto answer = gateway_error(http::Status::request_header_fields_too_large, "too_many_headers",
+                                          "more than " + std::to_string(config.max_headers) + " header fields");  // named: see core/offload.hpp on g++ 12
+          co_await send_error(server, client, std::move(answer));
+        }
         break;
       }
       if (parser.content_length() && *parser.content_length() > config.max_body_bytes) {
-        co_await send_error(server, client, gateway_error(http::Status::payload_too_large, "payload_too_large",
-                                                          "the body is over the size limit"));
+        {
+          auto answer = gateway_error(http::Status::payload_too_large, "payload_too_large",
+                                                          "the body is over the size limit");  // named: see core/offload.hpp on g++ 12
+          co_await send_error(server, client, std::move(answer));
+        }
         break;
       }
       if (is_websocket_upgrade(parser.get().base())) {
