@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Everything CI checks, from a fresh Debian 12 machine: install what is missing, then
 #   1. g++ 12 debug build, warnings as errors, every test;
-#   2. clang 14 build with ASan+UBSan, warnings as errors, every test again.
+#   2. g++ 12 with ASan+UBSan, every test again (g++ 12 has coroutine bugs that only a
+#      sanitizer shows: see src/core/offload.hpp);
+#   3. clang 14 with ASan+UBSan, warnings as errors, every test again.
 # Tests start their own redis-server and outboard processes on free loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,4 +23,5 @@ run_tests debug
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_tests asan-ubsan
-echo "== all tests passed (g++ debug, clang asan-ubsan)"
+run_tests clang-asan-ubsan
+echo "== all tests passed (g++ debug, g++ asan-ubsan, clang asan-ubsan)"
