@@ -587,8 +587,13 @@ struct ClientSession {
     std::string client_ip = ec ? "" : peer.address().to_string();
     beast::tcp_stream client(std::move(socket));
     beast::flat_buffer buffer;
+    bool first = true;
     for (;;) {
-      if (buffer.size() == 0 && !co_await wait_for_request(w, client.socket(), config.idle_timeout)) break;
+      // A new connection must start its request within header_read_ms (a connection that sends
+      // nothing is a slowloris too); between keep-alive requests it may idle for idle_ms.
+      core::Millis wait = first ? config.header_read_timeout : config.idle_timeout;
+      first = false;
+      if (buffer.size() == 0 && !co_await wait_for_request(w, client.socket(), wait)) break;
       bhttp::request_parser<bhttp::buffer_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(config.max_header_bytes));
       parser.body_limit(config.max_body_bytes);

@@ -189,6 +189,16 @@ TEST_F(GatewayFraming, SlowHeaderIsCutAfterTheHeaderReadTimeout) {
   EXPECT_EQ(backend_->count(), 0u);
 }
 
+TEST_F(GatewayFraming, SilentConnectionIsClosedAfterTheHeaderReadTimeout) {
+  // A connection that never sends a byte must not be held for the (long) keep-alive idle time.
+  RawConnection conn(gateway_->port());
+  auto start = Clock::now();
+  EXPECT_TRUE(conn.wait_closed(5s)) << "a silent connection stayed open";
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  EXPECT_LE(took, kHeaderReadMs + 2000) << "held for " << took << " ms";
+  EXPECT_EQ(backend_->count(), 0u);
+}
+
 TEST_F(GatewayFraming, DripFedHeaderIsCutToo) {
   // A byte every 50 ms keeps any per-read timer happy; only a deadline on the whole header cuts it.
   RawConnection conn(gateway_->port());
