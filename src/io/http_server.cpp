@@ -90,12 +90,12 @@ struct ConnectionServer {
 
   // Waits until the client sends something, the idle timeout passes, or drain closes us.
   // Returns false when the connection should close.
-  static asio::awaitable<bool> wait_for_request(HttpServer& server, HttpServer::Worker& worker,
-                                               tcp::socket& socket) {
+  static asio::awaitable<bool> wait_for_request(HttpServer::Worker& worker,
+                                               tcp::socket& socket, core::Millis wait) {
     using namespace asio::experimental::awaitable_operators;
     if (worker.draining) co_return false;
     worker.idle.insert(&socket);
-    asio::steady_timer timer(worker.io, server.options_.idle_timeout);
+    asio::steady_timer timer(worker.io, wait);
     auto result = co_await (socket.async_wait(tcp::socket::wait_read, use_nothrow) ||
                             timer.async_wait(use_nothrow));
     worker.idle.erase(&socket);
@@ -107,8 +107,13 @@ struct ConnectionServer {
   static asio::awaitable<void> serve(HttpServer& server, HttpServer::Worker& worker, tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
+    bool first = true;
     for (;;) {
-      if (buffer.size() == 0 && !co_await wait_for_request(server, worker, stream.socket())) break;
+      // A new connection must start its request within read_timeout (sending nothing is a
+      // slowloris too); between keep-alive requests it may idle for idle_timeout.
+      core::Millis wait = first ? server.options_.read_timeout : server.options_.idle_timeout;
+      first = false;
+      if (buffer.size() == 0 && !co_await wait_for_request(worker, stream.socket(), wait)) break;
 
       // The header first, with no body limit yet: the route decides whether the body is read
       // whole (max_body_bytes) or streamed to the handler (its own limit).
