@@ -7,6 +7,15 @@
 #   options: --rounds N  --duration S  --warmup S  --no-doc  --keep (keep the temp dir and logs)
 #            --only a,b (a subset of the contenders below; implies --no-doc)
 #            --no-build (use build/release as it is; implies --no-doc)
+#            --quiet-budget S (default 300, --quick 30): this machine is shared, so before each
+#              measurement the script waits (at most 30 s each time, at most S over the whole run)
+#              until other processes use less than 0.3 cores, and it measures again (up to twice)
+#              when other processes took more than 0.3 cores during a measurement. Every
+#              measurement reports the CPU the server, redis-server, wrk and the rest used.
+#            --nice N (default -10 as root, else 0): the priority of redis-server, the servers and
+#              wrk, all alike, so that a shared machine's other work disturbs the measurements less.
+#              Each runs in its own session, so its own scheduler autogroup, set to that nice value
+#              (with autogroups on, a plain nice value only counts within one session).
 #
 # Contenders (each one process, one thread serving HTTP):
 #   outboard-memory  outboard serve --threads 1 --state memory://
@@ -33,25 +42,41 @@ QUICK=0
 BUILD=1
 ONLY=""
 CONNECTIONS=64
+QUIET_BUDGET=300
+NICE=0
+[ "$(id -u)" -ne 0 ] || NICE=-10
+QUIET_MAX=0.3
 ARGS_TEXT="$*"
 
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) QUICK=1; ROUNDS=1; DURATION=3; WARMUP=1; WRITE_DOC=0 ;;
+    --quick) QUICK=1; ROUNDS=1; DURATION=3; WARMUP=1; WRITE_DOC=0; QUIET_BUDGET=30 ;;
     --rounds) ROUNDS=$2; shift ;;
     --duration) DURATION=$2; shift ;;
     --warmup) WARMUP=$2; shift ;;
     --no-doc) WRITE_DOC=0 ;;
     --keep) KEEP=1 ;;
+    --quiet-budget) QUIET_BUDGET=$2; shift ;;
+    --nice) NICE=$2; shift ;;
     --only) ONLY=$2; WRITE_DOC=0; shift ;;
     --no-build) BUILD=0; WRITE_DOC=0 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
-[[ "$ROUNDS" =~ ^[1-9][0-9]?$ && "$DURATION" =~ ^[1-9][0-9]{0,2}$ && "$WARMUP" =~ ^[0-9]{1,2}$ ]] ||
-  { echo "run.sh: rounds 1-99, duration 1-999 s, warmup 0-99 s" >&2; exit 2; }
+[[ "$ROUNDS" =~ ^[1-9][0-9]?$ && "$DURATION" =~ ^[1-9][0-9]{0,2}$ && "$WARMUP" =~ ^[0-9]{1,2}$ &&
+   "$QUIET_BUDGET" =~ ^[0-9]{1,5}$ && "$NICE" =~ ^-?[0-9]{1,2}$ ]] ||
+  { echo "run.sh: rounds 1-99, duration 1-999 s, warmup 0-99 s, quiet budget 0-99999 s" >&2; exit 2; }
+
+# PRIO CMD...: runs CMD at nice $NICE, in its own session whose autogroup gets the same nice value.
+if [ "$NICE" = 0 ]; then
+  PRIO=()
+elif [ -w /proc/self/autogroup ]; then
+  PRIO=(setsid bash -c 'echo "$0" >/proc/self/autogroup 2>/dev/null || true; exec nice -n "$0" "$@"' "$NICE")
+else
+  PRIO=(nice -n "$NICE")
+fi
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
@@ -171,7 +196,7 @@ KERNEL=$(uname -r)
 
 # ---------------------------------------------------------------- redis and the contenders
 REDIS_PORT=$(free_port)
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP" \
+"${PRIO[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP" \
   --daemonize no --logfile "$TMP/redis.log" &
 REDIS_PID=$!
 PIDS+=("$REDIS_PID")
@@ -204,11 +229,11 @@ start_contender() {  # start_contender NAME DIR
         outboard-sqlite) state="sqlite://$dir/state.db" ;;
         outboard-redis) state="$REDIS_URL" ;;
       esac
-      "$OUTBOARD" serve --listen 127.0.0.1 --port "$CUR_PORT" --instance bench --threads 1 --kdf min \
+      "${PRIO[@]}" "$OUTBOARD" serve --listen 127.0.0.1 --port "$CUR_PORT" --instance bench --threads 1 --kdf min \
         --state "$state" --blobs "file://$dir/blobs" --session-keys "$SESSION_KEY" >"$CUR_LOG" 2>&1 &
       ;;
     express-*)
-      node "$EXPRESS_DIR/server.js" --port "$CUR_PORT" --instance bench --store "${name#express-}" \
+      "${PRIO[@]}" node "$EXPRESS_DIR/server.js" --port "$CUR_PORT" --instance bench --store "${name#express-}" \
         --redis "$REDIS_URL" --secret "$EXPRESS_SECRET" >"$CUR_LOG" 2>&1 &
       ;;
   esac
@@ -253,15 +278,57 @@ RESULTS="$TMP/results.tsv"
 PROBLEMS="$TMP/problems.txt"
 : >"$PROBLEMS"
 
-run_wrk() {  # run_wrk NAME ROUTE SECONDS OUTFILE TAG
+# ---------------------------------------------------------------- CPU accounting (a shared machine)
+CLK_TCK=$(getconf CLK_TCK)
+busy_jiffies() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }  # all cores, not idle/iowait
+pid_jiffies() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0; }
+children_seconds() {  # CPU seconds of this shell's waited-for children, from `times` in a file
+  awk 'NR == 2 {t = 0; for (i = 1; i <= 2; i++) {split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2]} print t}' "$1"
+}
+QUIET_SPENT=0
+# Waits until processes other than ours use less than QUIET_MAX cores (sampled over 1 s while
+# our server is idle), at most QUIET_WAIT_MAX s this time and within what is left of QUIET_BUDGET
+# (so that one busy spell cannot spend the budget of the whole run). Returns 1 when it gave up.
+QUIET_WAIT_MAX=30
+wait_quiet() {
+  local b0 b1 cores tries=0 started=$QUIET_SPENT
+  while :; do
+    b0=$(busy_jiffies); sleep 1; b1=$(busy_jiffies)
+    QUIET_SPENT=$((QUIET_SPENT + 1))
+    cores=$(awk -v d=$((b1 - b0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", d / hz}')
+    if awk -v c="$cores" -v m="$QUIET_MAX" 'BEGIN {exit !(c < m)}'; then return 0; fi
+    if [ "$QUIET_SPENT" -ge "$QUIET_BUDGET" ] || [ $((QUIET_SPENT - started)) -ge "$QUIET_WAIT_MAX" ]; then return 1; fi
+    if [ $((QUIET_SPENT + 5)) -gt "$QUIET_BUDGET" ] || [ $((QUIET_SPENT + 5 - started)) -gt "$QUIET_WAIT_MAX" ]; then return 1; fi
+    tries=$((tries + 1))
+    [ $((tries % 6)) != 1 ] || log "waiting for a quiet machine: others use $cores cores (waited ${QUIET_SPENT}s of ${QUIET_BUDGET}s)"
+    sleep 4
+    QUIET_SPENT=$((QUIET_SPENT + 4))
+  done
+}
+
+LAST_SERVER_CORES=0
+LAST_OTHER_CORES=0
+LAST_REDIS_CORES=0
+LAST_WRK_CORES=0
+run_wrk() {  # run_wrk NAME ROUTE SECONDS OUTFILE TAG: sets LAST_SERVER_CORES and LAST_OTHER_CORES
   local name=$1 route=$2 secs=$3 out=$4 tag=$5
   local url="http://127.0.0.1:$CUR_PORT"
+  local b0 b1 s0 s1 r0 r1 w0 w1
+  b0=$(busy_jiffies); s0=$(pid_jiffies "$CUR_PID"); r0=$(pid_jiffies "$REDIS_PID")
+  times >"$TMP/times0"
   case "$route" in
-    me) timeout $((secs + 30)) wrk -t1 -c"$CONNECTIONS" -d"${secs}s" --latency -H "Cookie: $COOKIE" \
+    me) timeout $((secs + 30)) "${PRIO[@]}" wrk -t1 -c"$CONNECTIONS" -d"${secs}s" --latency -H "Cookie: $COOKIE" \
           -s "$BENCH/wrk/report.lua" "$url/me" >"$out" 2>&1 || true ;;
-    cart) timeout $((secs + 30)) wrk -t1 -c"$CONNECTIONS" -d"${secs}s" --latency -H "Cookie: $COOKIE" \
+    cart) timeout $((secs + 30)) "${PRIO[@]}" wrk -t1 -c"$CONNECTIONS" -d"${secs}s" --latency -H "Cookie: $COOKIE" \
           -s "$BENCH/wrk/cart.lua" "$url/cart/items" -- "$tag" >"$out" 2>&1 || true ;;
   esac
+  times >"$TMP/times1"
+  b1=$(busy_jiffies); s1=$(pid_jiffies "$CUR_PID"); r1=$(pid_jiffies "$REDIS_PID")
+  w0=$(children_seconds "$TMP/times0"); w1=$(children_seconds "$TMP/times1")
+  read -r LAST_SERVER_CORES LAST_OTHER_CORES LAST_REDIS_CORES LAST_WRK_CORES < <(awk -v b=$((b1 - b0)) \
+    -v s=$((s1 - s0)) -v r=$((r1 - r0)) -v w="$(awk -v a="$w0" -v c="$w1" 'BEGIN {print c - a}')" \
+    -v hz="$CLK_TCK" -v t="$secs" \
+    'BEGIN {o = (b - s - r) / hz - w; if (o < 0) o = 0; printf "%.2f %.2f %.2f %.2f\n", s / hz / t, o / t, r / hz / t, w / t}')
 }
 
 record() {  # record ROUND NAME ROUTE WRK_OUTPUT
@@ -276,8 +343,10 @@ record() {  # record ROUND NAME ROUTE WRK_OUTPUT
   local kv
   for kv in ${line#RESULT }; do f[${kv%%=*}]=${kv#*=}; done
   local errs=$((f[status_errors] + f[connect_errors] + f[read_errors] + f[write_errors] + f[timeouts]))
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$route" "${f[rps]}" "${f[p99_us]}" "${f[p50_us]}" \
-    "$errs" "${f[requests]}" >>"$RESULTS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$route" "${f[rps]}" "${f[p99_us]}" \
+    "${f[p50_us]}" "$errs" "${f[requests]}" "$LAST_SERVER_CORES" "$LAST_OTHER_CORES" "$ATTEMPT" \
+    "$(awk -v c="$LAST_SERVER_CORES" -v r="${f[rps]}" 'BEGIN {printf "%.1f", (r > 0 ? c * 1e6 / r : 0)}')" \
+    "$LAST_REDIS_CORES" "$LAST_WRK_CORES" >>"$RESULTS"
   if [ "$errs" != 0 ] || grep -q 'Non-2xx' "$out"; then
     {
       echo "round $round $name $route: ${f[status_errors]} non-2xx/3xx, ${f[connect_errors]} connect, ${f[read_errors]} read, ${f[write_errors]} write errors, ${f[timeouts]} timeouts of ${f[requests]} requests"
@@ -303,14 +372,23 @@ for round in $(seq "$ROUNDS"); do
       run_wrk "$name" cart "$WARMUP" "$dir/warmup-cart.txt" "w$round"
     fi
     for route in "${ROUTES[@]}"; do
-      run_wrk "$name" "$route" "$DURATION" "$dir/wrk-$route.txt" "r$round"
+      for ATTEMPT in 1 2 3; do
+        wait_quiet || true
+        run_wrk "$name" "$route" "$DURATION" "$dir/wrk-$route.txt" "r$round-a$ATTEMPT"
+        if [ "$ATTEMPT" -lt 3 ] && [ "$QUIET_SPENT" -lt "$QUIET_BUDGET" ] &&
+           awk -v c="$LAST_OTHER_CORES" -v m="$QUIET_MAX" 'BEGIN {exit !(c >= m)}'; then
+          log "round $round $name $route: other processes took $LAST_OTHER_CORES cores during the measurement; again"
+          continue
+        fi
+        break
+      done
       record "$round" "$name" "$route" "$dir/wrk-$route.txt"
       if ! kill -0 "$CUR_PID" 2>/dev/null; then
         { echo "round $round $name: the server DIED during $route; log tail:"; tail -20 "$CUR_LOG" | sed 's/^/    /'; } >>"$PROBLEMS"
         break
       fi
     done
-    last=$(awk -F'\t' -v r="$round" -v c="$name" '$1==r && $2==c {printf "%s %.0f req/s p99 %.2f ms; ", $3, $4, $5/1000}' "$RESULTS")
+    last=$(awk -F'\t' -v r="$round" -v c="$name" '$1==r && $2==c {printf "%s %.0f req/s p99 %.2f ms (cores: server %s, redis %s, wrk %s, others %s); ", $3, $4, $5/1000, $9, $13, $14, $10}' "$RESULTS")
     log "round $round/$ROUNDS $name: $last"
     stop_contender
   done
@@ -326,6 +404,7 @@ spread() {  # spread NAME ROUTE: (max-min)/median of req/s across rounds, in %
   awk -F'\t' -v c="$1" -v r="$2" '$2==c && $3==r {print $4}' "$RESULTS" | sort -g |
     awk '{v[NR]=$1} END {if (NR<2) print "-"; else {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%.0f%%", 100*(v[NR]-v[1])/m}}'
 }
+max_of() { awk -F'\t' -v c="$1" -v r="$2" -v col="$3" '$2==c && $3==r {if ($col > m) m = $col} END {printf "%.2f", m}' "$RESULTS"; }
 errors_of() { awk -F'\t' -v c="$1" -v r="$2" '$2==c && $3==r {s+=$7} END {print s+0}' "$RESULTS"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a=="nan"||b=="nan"||b==0) print "n/a"; else printf "%.2f", a/b}'; }
 verdict() { awk -v x="$1" -v t="$2" 'BEGIN {if (x=="n/a") print "no data"; else if (x+0 >= t+0) print "**met**"; else print "**not met**"}'; }
@@ -334,14 +413,14 @@ declare -A RPS P99
 for name in outboard-redis express-redis outboard-memory express-memory outboard-sqlite; do
   for route in "${ROUTES[@]}"; do RPS[$name/$route]=nan; P99[$name/$route]=nan; done
 done
-TABLE="| contender | route | req/s (median) | p99 ms (median) | req/s spread over rounds | errors |
-|---|---|---:|---:|---:|---:|"
+TABLE="| contender | route | req/s (median) | p99 ms (median) | req/s spread over rounds | errors | server CPU µs per request (median) | server CPU, cores (max) | others' CPU, cores (max) |
+|---|---|---:|---:|---:|---:|---:|---:|---:|"
 for route in "${ROUTES[@]}"; do
   case "$route" in me) label='`GET /me`' ;; cart) label='`POST /cart/items`' ;; esac
   for name in "${CONTENDERS[@]}"; do
     RPS[$name/$route]=$(median "$name" "$route" 4)
     P99[$name/$route]=$(median "$name" "$route" 5)
-    TABLE+=$'\n'"| $name | $label | $(awk -v x="${RPS[$name/$route]}" 'BEGIN{if(x=="nan")print "-"; else printf "%.0f", x}') | $(awk -v x="${P99[$name/$route]}" 'BEGIN{if(x=="nan")print "-"; else printf "%.2f", x/1000}') | $(spread "$name" "$route") | $(errors_of "$name" "$route") |"
+    TABLE+=$'\n'"| $name | $label | $(awk -v x="${RPS[$name/$route]}" 'BEGIN{if(x=="nan")print "-"; else printf "%.0f", x}') | $(awk -v x="${P99[$name/$route]}" 'BEGIN{if(x=="nan")print "-"; else printf "%.2f", x/1000}') | $(spread "$name" "$route") | $(errors_of "$name" "$route") | $(median "$name" "$route" 12) | $(max_of "$name" "$route" 9) | $(max_of "$name" "$route" 10) |"
   done
 done
 
@@ -362,11 +441,28 @@ RATIOS+=$'\n'"| outboard-memory / express-memory | ${r7}x | ${r8}x | (context) |
 r9=$(ratio "${RPS[express-redis/me]}" "${RPS[express-memory/me]}")
 r10=$(ratio "${RPS[express-redis/cart]}" "${RPS[express-memory/cart]}")
 RATIOS+=$'\n'"| express-redis / express-memory | ${r9} | ${r10} | (context) | |"
+declare -A CPU
+for name in outboard-redis express-redis outboard-memory express-memory outboard-sqlite; do
+  for route in "${ROUTES[@]}"; do CPU[$name/$route]=$(median "$name" "$route" 12); done
+done
+c1=$(ratio "${CPU[express-redis/me]}" "${CPU[outboard-redis/me]}")
+c2=$(ratio "${CPU[express-redis/cart]}" "${CPU[outboard-redis/cart]}")
+RATIOS+=$'\n'"| server CPU per request, express-redis / outboard-redis | ${c1}x | ${c2}x | (context) | |"
+c3=$(ratio "${CPU[outboard-memory/me]}" "${CPU[outboard-redis/me]}")
+c4=$(ratio "${CPU[outboard-memory/cart]}" "${CPU[outboard-redis/cart]}")
+RATIOS+=$'\n'"| server CPU per request, outboard-memory / outboard-redis | ${c3} | ${c4} | (context) | |"
 RATIOS=${RATIOS//n\/ax/n\/a}
+STANDS=$(awk -v o="${RPS[outboard-redis/me]}" -v e="${RPS[express-redis/me]}" -v oc="${CPU[outboard-redis/me]}" \
+  -v ec="${CPU[express-redis/me]}" -v r1="$r1" -v c1="$c1" -v r3="$r3" -v r4="$r4" -v r2="$r2" 'BEGIN {
+  if (o == "nan" || e == "nan") { print "Where it stands: no outboard-redis/express-redis pair in this run."; exit }
+  printf "Where it stands: on `GET /me` outboard-redis served %sx the req/s of Express + connect-redis on the same Redis (target 20x; %sx on `POST /cart/items`) and used %sx less CPU per request (%.1f µs against %.1f µs). ", r1, r2, c1, oc, ec
+  printf "20x this run'"'"'s Express, %.0f req/s, would be %.0f req/s from one thread: at most %.1f µs of CPU per request, with a core to itself. ", e, 20 * e, 1e6 / (20 * e)
+  printf "Sessions in Redis against sessions in the process: %s on `GET /me`, %s on `POST /cart/items` (target 0.95).\n", r3, r4
+}')
 P99RATIO="p99 of outboard-redis vs express-redis: $(awk -v a="${P99[outboard-redis/me]}" -v b="${P99[express-redis/me]}" 'BEGIN{if(a=="nan"||b=="nan")print "n/a"; else printf "%.2f ms vs %.2f ms", a/1000, b/1000}') on \`GET /me\`, $(awk -v a="${P99[outboard-redis/cart]}" -v b="${P99[express-redis/cart]}" 'BEGIN{if(a=="nan"||b=="nan")print "n/a"; else printf "%.2f ms vs %.2f ms", a/1000, b/1000}') on \`POST /cart/items\`."
 
-PER_ROUND=$(awk -F'\t' 'BEGIN {print "| round | contender | route | req/s | p99 ms | errors |"; print "|---:|---|---|---:|---:|---:|"}
-  {printf "| %s | %s | %s | %.0f | %.2f | %s |\n", $1, $2, ($3=="me" ? "GET /me" : "POST /cart/items"), $4, $5/1000, $7}' "$RESULTS")
+PER_ROUND=$(awk -F'\t' 'BEGIN {print "| round | contender | route | req/s | p50 ms | p99 ms | errors | server CPU µs/req | CPU cores: server | redis-server | wrk | others | attempt |"; print "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"}
+  {printf "| %s | %s | %s | %.0f | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, ($3=="me" ? "GET /me" : "POST /cart/items"), $4, $6/1000, $5/1000, $7, $12, $9, $13, $14, $10, $11}' "$RESULTS")
 
 if [ "$QUICK" = 1 ]; then CMD="bash bench/service/run.sh --quick"; else CMD="bash bench/service/run.sh${ARGS_TEXT:+ $ARGS_TEXT}"; fi
 echo
@@ -377,6 +473,8 @@ echo
 echo "$RATIOS"
 echo
 echo "$P99RATIO"
+echo
+echo "$STANDS"
 if [ -s "$PROBLEMS" ]; then
   echo
   echo "PROBLEMS:"
@@ -399,6 +497,11 @@ if [ "$WRITE_DOC" = 1 ]; then
     echo "warmed up for ${WARMUP} s per route, then measured with \`wrk -t1 -c$CONNECTIONS -d${DURATION}s --latency\` on"
     echo "\`GET /me\` (session cookie) and on \`POST /cart/items\` (\`{\"sku\":\"sku-002\",\"qty\":1}\`, a unique"
     echo "\`Idempotency-Key\` per request, \`bench/service/wrk/cart.lua\`). Medians over rounds."
+    echo "The machine is shared: before each measurement the script waited for other processes to use"
+    echo "< $QUIET_MAX cores (at most ${QUIET_WAIT_MAX} s each time) and measured again (up to twice) when they took more during it (waited ${QUIET_SPENT} s of"
+    echo "a ${QUIET_BUDGET} s budget). \"server CPU\" is the server process's CPU time during the measurement (all its"
+    echo "threads); \"others' CPU\" is what the rest of the machine used, minus the server, redis-server and wrk."
+    echo "redis-server, the servers and wrk all ran at \`nice -n $NICE\`."
     echo
     echo "- outboard: \`$V_OUTBOARD\`, commit \`$V_COMMIT\`$V_DIRTY, release build,"
     echo "  \`outboard serve --threads 1 --kdf min --session-keys <openssl rand -hex 32> --state URL\`"
@@ -413,6 +516,8 @@ if [ "$WRITE_DOC" = 1 ]; then
     echo "$RATIOS"
     echo
     echo "$P99RATIO"
+    echo
+    echo "$STANDS"
     echo
     if [ -s "$PROBLEMS" ]; then
       echo "Problems seen in this run:"
