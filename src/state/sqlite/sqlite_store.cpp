@@ -1,6 +1,7 @@
 #include "state/sqlite/sqlite_store.hpp"
 
-#include <boost/asio/co_spawn.hpp>
+#include "core/offload.hpp"
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -159,24 +160,21 @@ class SqliteStore final : public Store {
 
  private:
   // Runs work(connection) on a pool thread with a connection of its own, then resumes the
-  // caller on its executor (co_spawn + use_awaitable completes through the awaiting coroutine's
-  // executor). Lazy, like a coroutine: nothing runs until the result is awaited. The pool has as
-  // many threads as connections, so acquire() does not wait.
+  // caller on its executor, through core::offload: the caller's work guard travels back with the
+  // result and is released on the caller's thread, so the caller's io_context may be destroyed as
+  // soon as the result is in (co_spawn onto the pool kept a copy of that executor on the pool
+  // thread a moment longer: a use-after-free under ASan when a test's io_context went first).
+  // The pool has as many threads as connections, so acquire() does not wait.
   //
-  // Deliberately not a coroutine, and neither are the Store methods above: g++ 12 destroys a
-  // temporary twice when it has a non-trivial destructor and sits in a co_await expression
-  // inside a coroutine (a lambda capturing a std::string: double free). Here the lambda is only
-  // ever a parameter, which g++ handles correctly.
+  // Deliberately not a coroutine itself: the lambda is only ever a parameter (g++ 12 destroys a
+  // temporary lambda written inside a co_await expression twice; see core/offload.hpp).
   template <class F>
   auto read(F work) -> asio::awaitable<std::invoke_result_t<F&, SqliteConnection&>> {
-    using R = std::invoke_result_t<F&, SqliteConnection&>;
-    return asio::co_spawn(
-        pool_,
-        [this, work = std::move(work)]() mutable -> asio::awaitable<R> {
-          auto connection = connections_.acquire();
-          co_return work(*connection);
-        },
-        asio::use_awaitable);
+    auto task = [this, work = std::move(work)]() mutable {
+      auto connection = connections_.acquire();
+      return work(*connection);
+    };
+    return core::offload(pool_, std::move(task));
   }
 
   // As read(), and counts the write towards the next sweep.
