@@ -1,0 +1,602 @@
+// Scenario files: parsing, the built-ins and the checks made before a lab run starts.
+//
+// The format (TOML):
+//
+//   name = "crash-and-deploy"             # required
+//   description = "one line"              # optional
+//
+//   [[fault]]                             # zero or more; zero faults is a baseline run
+//   at = "20%"            # required: "12s", "1500ms" (from the start of the run) or "40%" of
+//                         # its duration (0..100, decimals allowed). Always a string.
+//   action = "kill"       # required: kill | hang | rolling-deploy | scale-out | scale-in |
+//                         # restart-store
+//   target = 1            # kill, hang: 1-based position among the servers running then, or
+//                         # "random" (seeded by --seed); default 1
+//   restart_after = "2s"  # kill only, optional: start a new server in its place after this long
+//   lasting = "2s"        # hang only, required, > 0: how long the server stays SIGSTOPped
+//   count = 2             # scale-out, scale-in: how many servers, >= 1; default 1
+//   note = "free text"    # optional, shown in the timeline
+//
+// Durations are strings: a whole number followed by "ms" or "s". A bare TOML integer is refused
+// so that nobody has to guess its unit.
+//
+// Strictness: an unknown key (a typo) and a key that does not apply to the fault's action (say
+// `lasting` on a kill) are errors, not silently ignored: a scenario that quietly does something
+// other than what its author meant would make the run's verdict meaningless. Every error reads
+// "SOURCE:LINE: key 'fault[2].at': reason" (fault numbers are 1-based, in file order).
+//
+// Scenario::faults keeps file order. Sorting by `at` needs the run's duration (a "40%" fault may
+// come before or after a "12s" one), so whoever resolves the times sorts them; the fault numbers
+// in messages therefore always match the file.
+#include "lab/scenario.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <numeric>
+#include <sstream>
+#include <string_view>
+#include <system_error>
+
+namespace outboard::lab {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// The built-ins, parsed by parse_scenario like any file (a unit test proves each one valid).
+// Shares of the run, not offsets, so each fits any --duration.
+
+constexpr std::string_view kBuiltinCrashAndDeploy = R"toml(
+name = "crash-and-deploy"
+description = "kill -9 server 1 and replace it after 1s; later redeploy every server, one at a time"
+
+[[fault]]
+at = "25%"
+action = "kill"
+target = 1
+restart_after = "1s"
+
+[[fault]]
+at = "55%"
+action = "rolling-deploy"
+)toml";
+
+constexpr std::string_view kBuiltinCrash = R"toml(
+name = "crash"
+description = "kill -9 one server chosen at random; a new one replaces it after 1s"
+
+[[fault]]
+at = "30%"
+action = "kill"
+target = "random"
+restart_after = "1s"
+)toml";
+
+constexpr std::string_view kBuiltinHungServer = R"toml(
+name = "hung-server"
+description = "freeze server 1 (SIGSTOP) for 3s: it holds connections but answers nothing"
+
+[[fault]]
+at = "30%"
+action = "hang"
+target = 1
+lasting = "3s"
+)toml";
+
+constexpr std::string_view kBuiltinRollingDeploy = R"toml(
+name = "rolling-deploy"
+description = "replace every server, one at a time: start the new one, wait ready, drain the old"
+
+[[fault]]
+at = "30%"
+action = "rolling-deploy"
+)toml";
+
+constexpr std::string_view kBuiltinScale = R"toml(
+name = "scale"
+description = "add 2 servers, later drain and stop 2"
+
+[[fault]]
+at = "25%"
+action = "scale-out"
+count = 2
+
+[[fault]]
+at = "65%"
+action = "scale-in"
+count = 2
+)toml";
+
+constexpr std::string_view kBuiltinStoreRestart = R"toml(
+name = "store-restart"
+description = "stop and restart the shared store while users keep going (needs --store redis)"
+
+[[fault]]
+at = "40%"
+action = "restart-store"
+)toml";
+
+constexpr std::string_view kBuiltinEverything = R"toml(
+name = "everything"
+description = "a kill, a hang, a scale-out, a rolling deploy and a scale-in in one run"
+
+[[fault]]
+at = "15%"
+action = "kill"
+target = 1
+restart_after = "1s"
+
+[[fault]]
+at = "35%"
+action = "hang"
+target = 2
+lasting = "2s"
+
+[[fault]]
+at = "50%"
+action = "scale-out"
+count = 1
+
+[[fault]]
+at = "65%"
+action = "rolling-deploy"
+
+[[fault]]
+at = "85%"
+action = "scale-in"
+count = 1
+)toml";
+
+constexpr std::string_view kBuiltinCalm = R"toml(
+name = "calm"
+description = "no faults: a baseline to compare the other scenarios against"
+)toml";
+
+// In the order `--scenario list` shows them; the first is the default.
+constexpr std::string_view kBuiltinTexts[] = {
+    kBuiltinCrashAndDeploy, kBuiltinCrash,        kBuiltinHungServer, kBuiltinRollingDeploy,
+    kBuiltinScale,          kBuiltinStoreRestart, kBuiltinEverything, kBuiltinCalm,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers for messages.
+
+std::string type_name(toml::node const& node) {
+  switch (node.type()) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::table: return "a table";
+    default: return "a date or time";
+  }
+}
+
+// What the node holds, for "got ..." in messages: strings quoted, numbers as written.
+std::string shown(toml::node const& node) {
+  if (auto const* s = node.as_string()) return "\"" + s->get() + "\"";
+  if (auto const* i = node.as_integer()) return type_name(node) + " (" + std::to_string(i->get()) + ")";
+  return type_name(node);
+}
+
+std::string format_ms(std::int64_t ms) {
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+// The keys a [[fault]] may hold, and the actions each applies to (for the "does not apply" message).
+struct KeyRule {
+  std::string_view key;
+  std::string_view applies_to;  // "" = every action
+};
+
+constexpr KeyRule kFaultKeys[] = {
+    {"at", ""},
+    {"action", ""},
+    {"note", ""},
+    {"target", "kill and hang"},
+    {"restart_after", "kill"},
+    {"lasting", "hang"},
+    {"count", "scale-out and scale-in"},
+};
+
+bool key_applies(std::string_view key, FaultKind kind) {
+  if (key == "target") return kind == FaultKind::kill || kind == FaultKind::hang;
+  if (key == "restart_after") return kind == FaultKind::kill;
+  if (key == "lasting") return kind == FaultKind::hang;
+  if (key == "count") return kind == FaultKind::scale_out || kind == FaultKind::scale_in;
+  return true;
+}
+
+std::optional<FaultKind> kind_from_string(std::string_view text) {
+  for (auto kind : {FaultKind::kill, FaultKind::hang, FaultKind::rolling_deploy, FaultKind::scale_out,
+                    FaultKind::scale_in, FaultKind::restart_store}) {
+    if (to_string(kind) == text) return kind;
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value grammars. Each returns nullopt on anything outside it; the caller words the error,
+// because it knows which key it is reading.
+
+bool all_digits(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// "12s" or "1500ms": a whole number of seconds or milliseconds, nothing else (no sign, no spaces).
+std::optional<std::int64_t> parse_duration_ms(std::string_view text) {
+  std::int64_t scale = 0;
+  if (text.ends_with("ms")) {
+    scale = 1;
+    text.remove_suffix(2);
+  } else if (text.ends_with("s")) {
+    scale = 1000;
+    text.remove_suffix(1);
+  } else {
+    return std::nullopt;
+  }
+  if (!all_digits(text)) return std::nullopt;
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  if (value > std::numeric_limits<std::int64_t>::max() / scale) return std::nullopt;
+  return value * scale;
+}
+
+// "40%" or "12.5%" -> the percentage as written (40, 12.5); the range is checked by the caller.
+std::optional<double> parse_percent(std::string_view text) {
+  if (!text.ends_with("%")) return std::nullopt;
+  text.remove_suffix(1);
+  auto dot = text.find('.');
+  std::string_view whole = text.substr(0, dot);
+  if (!all_digits(whole)) return std::nullopt;
+  if (dot != std::string_view::npos && !all_digits(text.substr(dot + 1))) return std::nullopt;
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parser proper. One instance per document, so every message gets the same source name.
+
+class ScenarioParser {
+ public:
+  explicit ScenarioParser(std::string const& source) : source_(source) {}
+
+  Scenario parse(std::string const& text) {
+    toml::table root;
+    try {
+      root = toml::parse(text, source_);
+    } catch (toml::parse_error const& err) {
+      throw ScenarioError(source_ + ":" + std::to_string(err.source().begin.line) + ": " +
+                          std::string(err.description()));
+    }
+    Scenario scenario;
+    check_top_level_keys(root);
+    scenario.name = read_name(root);
+    if (auto const* node = root.get("description")) scenario.description = read_string(*node, "description");
+    if (auto const* node = root.get("fault")) scenario.faults = read_faults(*node);
+    return scenario;
+  }
+
+ private:
+  [[noreturn]] void fail(int line, std::string_view key, std::string_view reason) const {
+    throw ScenarioError(source_ + ":" + std::to_string(line) + ": key '" + std::string(key) + "': " +
+                        std::string(reason));
+  }
+  [[noreturn]] void fail(toml::node const& node, std::string_view key, std::string_view reason) const {
+    fail(static_cast<int>(node.source().begin.line), key, reason);
+  }
+
+  // toml::table iterates in key order, not file order; report the first offender in the file.
+  template <class IsKnown>
+  void check_unknown_keys(toml::table const& table, std::string const& prefix, IsKnown is_known,
+                          std::string_view expected) const {
+    toml::node const* first = nullptr;
+    std::string first_key;
+    for (auto const& [key, node] : table) {
+      if (is_known(key.str())) continue;
+      if (!first || node.source().begin.line < first->source().begin.line) {
+        first = &node;
+        first_key = std::string(key.str());
+      }
+    }
+    if (first) fail(*first, prefix + first_key, "unknown key; expected " + std::string(expected));
+  }
+
+  void check_top_level_keys(toml::table const& root) const {
+    check_unknown_keys(
+        root, "",
+        [](std::string_view key) { return key == "name" || key == "description" || key == "fault"; },
+        "name, description or [[fault]] tables");
+  }
+
+  std::string read_string(toml::node const& node, std::string const& key) const {
+    auto const* s = node.as_string();
+    if (!s) fail(node, key, "expected a string, got " + shown(node));
+    return s->get();
+  }
+
+  std::string read_name(toml::table const& root) const {
+    auto const* node = root.get("name");
+    // A missing key has no line of its own; the top of the file is where it belongs.
+    if (!node) fail(1, "name", "missing; every scenario needs a name");
+    std::string name = read_string(*node, "name");
+    if (name.empty()) fail(*node, "name", "must not be empty");
+    return name;
+  }
+
+  std::vector<FaultSpec> read_faults(toml::node const& node) const {
+    auto const* array = node.as_array();
+    if (!array) fail(node, "fault", "expected [[fault]] tables, got " + type_name(node));
+    std::vector<FaultSpec> faults;
+    faults.reserve(array->size());
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      std::string prefix = "fault[" + std::to_string(i + 1) + "]";
+      auto const& element = *array->get(i);
+      auto const* table = element.as_table();
+      if (!table) fail(element, prefix, "expected a table, got " + type_name(element));
+      faults.push_back(read_fault(*table, prefix));
+    }
+    return faults;
+  }
+
+  FaultSpec read_fault(toml::table const& table, std::string const& prefix) const {
+    check_unknown_keys(
+        table, prefix + ".",
+        [](std::string_view key) {
+          return std::any_of(std::begin(kFaultKeys), std::end(kFaultKeys),
+                             [&](KeyRule const& rule) { return rule.key == key; });
+        },
+        "at, action, target, restart_after, lasting, count or note");
+
+    FaultSpec fault;
+    fault.kind = read_action(table, prefix);
+    check_keys_apply(table, prefix, fault.kind);
+
+    auto const* at = table.get("at");
+    if (!at) fail(table, prefix + ".at", "missing; every fault needs a time like \"12s\", \"1500ms\" or \"40%\"");
+    fault.at = read_time(*at, prefix + ".at");
+
+    if (auto const* node = table.get("target")) fault.target = read_target(*node, prefix + ".target");
+    if (auto const* node = table.get("restart_after")) {
+      fault.restart_after_ms = read_duration(*node, prefix + ".restart_after");
+    }
+    if (fault.kind == FaultKind::hang) {
+      auto const* lasting = table.get("lasting");
+      if (!lasting) fail(table, prefix + ".lasting", "missing; a hang needs to know how long, like \"2s\"");
+      fault.lasting_ms = read_duration(*lasting, prefix + ".lasting");
+      if (fault.lasting_ms <= 0) fail(*lasting, prefix + ".lasting", "must be longer than 0");
+    }
+    if (auto const* node = table.get("count")) fault.count = read_count(*node, prefix + ".count");
+    if (auto const* node = table.get("note")) fault.note = read_string(*node, prefix + ".note");
+    return fault;
+  }
+
+  FaultKind read_action(toml::table const& table, std::string const& prefix) const {
+    std::string key = prefix + ".action";
+    auto const* node = table.get("action");
+    if (!node) fail(table, key, "missing; expected kill, hang, rolling-deploy, scale-out, scale-in or restart-store");
+    std::string text = read_string(*node, key);
+    auto kind = kind_from_string(text);
+    if (!kind) {
+      fail(*node, key,
+           "unknown action \"" + text + "\"; expected kill, hang, rolling-deploy, scale-out, scale-in or restart-store");
+    }
+    return *kind;
+  }
+
+  void check_keys_apply(toml::table const& table, std::string const& prefix, FaultKind kind) const {
+    for (auto const& rule : kFaultKeys) {
+      auto const* node = table.get(rule.key);
+      if (!node || key_applies(rule.key, kind)) continue;
+      fail(*node, prefix + "." + std::string(rule.key),
+           "does not apply to a " + std::string(to_string(kind)) + " fault (only to " +
+               std::string(rule.applies_to) + ")");
+    }
+  }
+
+  FaultTime read_time(toml::node const& node, std::string const& key) const {
+    constexpr std::string_view expected = R"(expected a duration like "12s", "1500ms" or "40%")";
+    auto const* s = node.as_string();
+    if (!s) fail(node, key, std::string(expected) + ", got " + shown(node));
+    FaultTime time;
+    if (auto ms = parse_duration_ms(s->get())) {
+      time.offset_ms = *ms;
+      return time;
+    }
+    if (auto percent = parse_percent(s->get())) {
+      if (*percent > 100.0) fail(node, key, "a share of the run must be 0% to 100%, got \"" + s->get() + "\"");
+      time.fraction = *percent / 100.0;
+      return time;
+    }
+    fail(node, key, std::string(expected) + ", got " + shown(node));
+  }
+
+  std::int64_t read_duration(toml::node const& node, std::string const& key) const {
+    constexpr std::string_view expected = R"(expected a duration like "2s" or "1500ms")";
+    auto const* s = node.as_string();
+    if (!s) fail(node, key, std::string(expected) + ", got " + shown(node));
+    if (auto ms = parse_duration_ms(s->get())) return *ms;
+    if (parse_percent(s->get())) {
+      fail(node, key, std::string(expected) + " (a share of the run only works for 'at'), got " + shown(node));
+    }
+    fail(node, key, std::string(expected) + ", got " + shown(node));
+  }
+
+  FaultTarget read_target(toml::node const& node, std::string const& key) const {
+    constexpr std::string_view expected = R"(expected a server position (1, 2, ...) or "random")";
+    FaultTarget target;
+    if (auto const* s = node.as_string()) {
+      if (s->get() != "random") fail(node, key, std::string(expected) + ", got " + shown(node));
+      target.random = true;
+      return target;
+    }
+    auto const* i = node.as_integer();
+    if (!i) fail(node, key, std::string(expected) + ", got " + shown(node));
+    if (i->get() < 1 || i->get() > std::numeric_limits<int>::max()) {
+      fail(node, key, "server positions start at 1, got " + std::to_string(i->get()));
+    }
+    target.index = static_cast<int>(i->get());
+    return target;
+  }
+
+  int read_count(toml::node const& node, std::string const& key) const {
+    auto const* i = node.as_integer();
+    if (!i) fail(node, key, "expected a whole number of servers, got " + shown(node));
+    if (i->get() < 1 || i->get() > std::numeric_limits<int>::max()) {
+      fail(node, key, "must be at least 1, got " + std::to_string(i->get()));
+    }
+    return static_cast<int>(i->get());
+  }
+
+  std::string source_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// check_scenario_fits helpers.
+
+// "kill server 2", "hang a random server", "scale-in 3", "rolling-deploy".
+std::string describe(FaultSpec const& fault) {
+  std::string action(to_string(fault.kind));
+  switch (fault.kind) {
+    case FaultKind::kill:
+    case FaultKind::hang:
+      return action + (fault.target.random ? " a random server" : " server " + std::to_string(fault.target.index));
+    case FaultKind::scale_out:
+    case FaultKind::scale_in: return action + " " + std::to_string(fault.count);
+    case FaultKind::rolling_deploy:
+    case FaultKind::restart_store: return action;
+  }
+  return action;
+}
+
+}  // namespace
+
+std::string_view to_string(FaultKind kind) {
+  switch (kind) {
+    case FaultKind::kill: return "kill";
+    case FaultKind::hang: return "hang";
+    case FaultKind::rolling_deploy: return "rolling-deploy";
+    case FaultKind::scale_out: return "scale-out";
+    case FaultKind::scale_in: return "scale-in";
+    case FaultKind::restart_store: return "restart-store";
+  }
+  return "unknown";
+}
+
+std::int64_t FaultTime::resolve(std::int64_t duration_ms) const {
+  if (offset_ms) return *offset_ms;
+  if (fraction) return std::llround(*fraction * static_cast<double>(duration_ms));
+  return 0;
+}
+
+Scenario parse_scenario(std::string const& toml_text, std::string const& source_name) {
+  return ScenarioParser(source_name).parse(toml_text);
+}
+
+Scenario load_scenario_file(std::string const& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw ScenarioError(path + ": no such scenario file");
+  if (std::filesystem::is_directory(path, ec)) throw ScenarioError(path + ": is a directory, not a scenario file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ScenarioError(path + ": cannot open the scenario file");
+  std::stringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw ScenarioError(path + ": cannot read the scenario file");
+  return parse_scenario(text.str(), path);
+}
+
+std::vector<Scenario> const& builtin_scenarios() {
+  // Parsed once, on first use; a bad built-in would throw here (and fail the unit test first).
+  static std::vector<Scenario> const builtins = [] {
+    std::vector<Scenario> out;
+    for (std::size_t i = 0; i < std::size(kBuiltinTexts); ++i) {
+      out.push_back(parse_scenario(std::string(kBuiltinTexts[i]), "built-in scenario " + std::to_string(i + 1)));
+    }
+    return out;
+  }();
+  return builtins;
+}
+
+Scenario find_scenario(std::string const& name_or_path) {
+  for (auto const& scenario : builtin_scenarios()) {
+    if (scenario.name == name_or_path) return scenario;
+  }
+  if (name_or_path.find('/') != std::string::npos || name_or_path.ends_with(".toml")) {
+    return load_scenario_file(name_or_path);
+  }
+  std::string names;
+  for (auto const& scenario : builtin_scenarios()) {
+    if (!names.empty()) names += ", ";
+    names += scenario.name;
+  }
+  throw ScenarioError("unknown scenario '" + name_or_path + "'; built-ins: " + names +
+                      " (or give a path to a .toml file)");
+}
+
+void check_scenario_fits(Scenario const& scenario, int servers, std::int64_t duration_ms,
+                         bool store_is_a_process) {
+  std::string const who = "scenario '" + scenario.name + "'";
+  if (servers < 1) throw ScenarioError(who + ": need at least 1 server, got " + std::to_string(servers));
+  if (duration_ms <= 0) throw ScenarioError(who + ": the run must last longer than 0ms");
+
+  // Walk the faults in the order they will fire (ties keep file order), tracking how many
+  // servers run at each moment. Cost: O(n log n) in the number of faults.
+  std::vector<std::size_t> order(scenario.faults.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return scenario.faults[a].at.resolve(duration_ms) < scenario.faults[b].at.resolve(duration_ms);
+  });
+
+  std::int64_t running = servers;
+  for (std::size_t i : order) {
+    FaultSpec const& fault = scenario.faults[i];
+    std::string const what = who + ": fault " + std::to_string(i + 1) + " (" + describe(fault) + ")";
+    std::int64_t when = fault.at.resolve(duration_ms);
+    if (when >= duration_ms) {
+      throw ScenarioError(what + " fires at " + format_ms(when) + " but the run lasts " + format_ms(duration_ms));
+    }
+    switch (fault.kind) {
+      case FaultKind::kill:
+      case FaultKind::hang:
+        if (!fault.target.random && fault.target.index > running) {
+          throw ScenarioError(what + " fires when " + std::to_string(running) +
+                              " server(s) run; there is no server " + std::to_string(fault.target.index));
+        }
+        // A kill with restart_after is replaced, so only a plain kill lowers the count (the
+        // moment between the kill and the restart is the point of the fault, not an error).
+        if (fault.kind == FaultKind::kill && !fault.restart_after_ms) {
+          if (running - 1 < 1) throw ScenarioError(what + " would leave 0 servers; at least 1 must stay");
+          running -= 1;
+        }
+        break;
+      case FaultKind::scale_in:
+        if (running - fault.count == 0) {
+          throw ScenarioError(what + " would leave 0 servers; at least 1 must stay");
+        }
+        if (running - fault.count < 0) {
+          throw ScenarioError(what + " would stop " + std::to_string(fault.count) + " servers but only " +
+                              std::to_string(running) + " run then; at least 1 must stay");
+        }
+        running -= fault.count;
+        break;
+      case FaultKind::scale_out: running += fault.count; break;
+      case FaultKind::restart_store:
+        if (!store_is_a_process) {
+          throw ScenarioError(what + ": the sqlite store is embedded in each server; restart-store needs --store redis");
+        }
+        break;
+      case FaultKind::rolling_deploy: break;
+    }
+  }
+}
+
+}  // namespace outboard::lab
