@@ -6,6 +6,7 @@
 
 #include "core/config.hpp"
 #include "gateway_command.hpp"
+#include "lab_command.hpp"
 #include "serve_command.hpp"
 
 int main(int argc, char** argv) {
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   auto run_serve = outboard::app::add_serve_command(app);
   auto run_gateway = outboard::app::add_gateway_command(app);
+  auto run_lab = outboard::app::add_lab_command(app);
   try {
     app.parse(argc, argv);
   } catch (CLI::ParseError const& e) {
@@ -24,7 +26,8 @@ int main(int argc, char** argv) {
   try {
     // Each returns 0 at once when its subcommand was not the one chosen.
     if (int rc = run_serve(); rc != 0) return rc;
-    return run_gateway();
+    if (int rc = run_gateway(); rc != 0) return rc;
+    return run_lab();
   } catch (outboard::core::ConfigError const& e) {
     std::cerr << "outboard: configuration error: " << e.what() << "\n";
     return 2;

@@ -1,0 +1,69 @@
+#include "lab/child_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+
+namespace outboard::lab {
+
+ChildProcess::ChildProcess(std::vector<std::string> argv, std::filesystem::path log_file)
+    : log_file_(std::move(log_file)) {
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_t parent = getpid();
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed starting " + argv.at(0));
+  if (pid_ == 0) {
+    // Only async-signal-safe calls from here to exec.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // the lab died between fork and prctl
+    setpgid(0, 0);
+    int out = open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (out >= 0) {
+      dup2(out, 1);
+      dup2(out, 2);
+    }
+    int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (in >= 0) dup2(in, 0);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+}
+
+ChildProcess::~ChildProcess() { kill_now(); }
+
+void ChildProcess::signal(int sig) const {
+  if (pid_ > 0 && !status_) ::kill(pid_, sig);
+}
+
+std::optional<int> ChildProcess::poll() {
+  if (status_ || pid_ <= 0) return status_;
+  int st = 0;
+  if (waitpid(pid_, &st, WNOHANG) == pid_) status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return status_;
+}
+
+void ChildProcess::kill_now() {
+  if (pid_ <= 0 || status_) return;
+  ::kill(pid_, SIGKILL);
+  ::kill(pid_, SIGCONT);  // a stopped process takes SIGKILL anyway; this is belt and braces
+  int st = 0;
+  if (waitpid(pid_, &st, 0) == pid_) status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+std::string log_tail(std::filesystem::path const& file, std::size_t bytes) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return "(no log at " + file.string() + ")";
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.size() > bytes) text = "..." + text.substr(text.size() - bytes);
+  return text;
+}
+
+}  // namespace outboard::lab

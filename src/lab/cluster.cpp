@@ -1,0 +1,404 @@
+#include "lab/cluster.hpp"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <fstream>
+
+#include "lab/user_agent.hpp"
+
+namespace outboard::lab {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+using verb = boost::beast::http::verb;
+
+// Generous: under sanitizers a server takes a while to come up.
+constexpr auto kReadyDeadline = 30s;
+constexpr auto kPollEvery = 25ms;
+constexpr std::int64_t kServerDrainMs = 2000;
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds how_long) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, how_long);
+  co_await timer.async_wait(kNoThrow);
+}
+
+std::string address_of(std::uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
+
+void write_file(std::filesystem::path const& path, std::string const& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out) throw ClusterError("cannot write " + path.string());
+}
+
+// One GET; true for a 200.
+asio::awaitable<bool> answers_ok(std::uint16_t port, std::string target) {
+  UserAgent agent(co_await asio::this_coro::executor, port, 1000ms);
+  Call call;
+  call.target = std::move(target);
+  Reply reply = co_await agent.send(call);
+  co_return reply.status == 200;
+}
+
+// One PING over a fresh connection; true only for +PONG (a redis still loading answers -LOADING).
+asio::awaitable<bool> redis_answers_ping(std::uint16_t port) {
+  asio::ip::tcp::socket socket(co_await asio::this_coro::executor);
+  asio::ip::tcp::endpoint where(asio::ip::address_v4::loopback(), port);
+  auto [cec] = co_await socket.async_connect(where, kNoThrow);
+  if (cec) co_return false;
+  static constexpr std::string_view kPing = "*1\r\n$4\r\nPING\r\n";
+  auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(kPing), kNoThrow);
+  if (wec) co_return false;
+  std::array<char, 7> got{};
+  auto [rec, rn] = co_await asio::async_read(socket, asio::buffer(got), kNoThrow);
+  co_return !rec && std::string_view(got.data(), rn) == "+PONG\r\n";
+}
+
+ClusterError start_failure(std::string const& what, ChildProcess& process) {
+  return ClusterError(fmt::format("{} did not start (pid {}); the end of {}:\n{}", what, process.pid(),
+                                  process.log_file().string(), log_tail(process.log_file())));
+}
+
+// Waits until `ready` says yes, the process dies, or the deadline passes.
+template <typename Probe>
+asio::awaitable<void> wait_ready(std::string what, ChildProcess& process, Probe ready) {
+  auto deadline = std::chrono::steady_clock::now() + kReadyDeadline;
+  for (;;) {
+    if (!process.running()) throw start_failure(what, process);
+    bool yes = co_await ready();
+    if (yes) co_return;
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw ClusterError(fmt::format("{} (pid {}) was not ready after {} s; the end of {}:\n{}", what, process.pid(),
+                                     std::chrono::duration_cast<std::chrono::seconds>(kReadyDeadline).count(),
+                                     process.log_file().string(), log_tail(process.log_file())));
+    }
+    co_await sleep_for(kPollEvery);
+  }
+}
+
+// SIGTERM, then up to `grace_ms` for a clean exit, then SIGKILL.
+asio::awaitable<void> stop_gracefully(ChildProcess& process, std::int64_t grace_ms) {
+  process.signal(SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
+  while (process.running() && std::chrono::steady_clock::now() < deadline) co_await sleep_for(kPollEvery);
+  process.kill_now();
+}
+
+}  // namespace
+
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw ClusterError("socket() failed looking for a free port");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  // sockaddr_in -> sockaddr is how the socket API is spelled.
+  void* raw = &addr;
+  socklen_t len = sizeof addr;
+  if (::bind(fd, static_cast<sockaddr*>(raw), sizeof addr) != 0 ||
+      ::getsockname(fd, static_cast<sockaddr*>(raw), &len) != 0) {
+    ::close(fd);
+    throw ClusterError("no free loopback port");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+Cluster::Cluster(asio::any_io_executor executor, ClusterSettings settings, EventSink events)
+    : executor_(std::move(executor)), settings_(std::move(settings)), events_(std::move(events)) {}
+
+Cluster::~Cluster() { teardown(); }
+
+void Cluster::teardown() {
+  if (gateway_) gateway_->kill_now();
+  for (auto& s : servers_) {
+    if (s->process) s->process->kill_now();
+  }
+  if (store_) store_->kill_now();
+}
+
+std::string Cluster::state_url() const {
+  switch (settings_.store) {
+    case StoreKind::sqlite: return "sqlite://" + (settings_.work_dir / "state.db").string();
+    case StoreKind::private_redis: return "redis://127.0.0.1:" + std::to_string(store_port_) + "/0";
+    case StoreKind::external_redis: return settings_.external_redis_url;
+  }
+  return {};
+}
+
+std::string Cluster::next_server_id() { return "s" + std::to_string(++servers_started_); }
+
+std::filesystem::path Cluster::fresh_blob_dir(std::string const& id) const {
+  // A server with its own disk gets a new, empty one: a replacement is a new machine.
+  if (settings_.mode.blobs_on_local_disk) return settings_.work_dir / ("uploads-" + id);
+  return settings_.work_dir / "uploads";
+}
+
+std::vector<std::string> Cluster::server_argv(Server const& server) const {
+  std::vector<std::string> argv{settings_.outboard_binary.string(),
+                                "serve",
+                                "--config",
+                                (settings_.work_dir / "serve.toml").string(),
+                                "--port",
+                                std::to_string(server.port),
+                                "--instance",
+                                server.id,
+                                "--state",
+                                state_url(),
+                                "--blobs",
+                                "file://" + server.blob_dir.string(),
+                                "--session-keys",
+                                settings_.session_key_hex};
+  if (settings_.mode.sessions_in_memory) {
+    argv.emplace_back("--sessions");
+    argv.emplace_back("memory://");
+  }
+  return argv;
+}
+
+asio::awaitable<void> Cluster::start() {
+  std::filesystem::create_directories(settings_.work_dir);
+  // What every server shares: small thread counts (the lab shares the machine with the whole
+  // cluster), the cheapest password hashing (sign-ups are not what is measured), and a short
+  // idempotency lease, so a retry after a crash need not wait 30 s for a dead server's claim.
+  write_file(settings_.work_dir / "serve.toml",
+             "[server]\nthreads = 1\ndrain_timeout_ms = " + std::to_string(kServerDrainMs) +
+                 "\n[auth]\nkdf = \"min\"\n[idempotency]\nlease_s = 2\n[log]\nlevel = \"warn\"\n");
+  co_await start_store();
+  for (int i = 0; i < settings_.servers; ++i) {
+    std::string id = next_server_id();
+    auto blob_dir = fresh_blob_dir(id);
+    auto server = co_await launch_server(id, 0, blob_dir);
+    servers_.push_back(std::move(server));
+  }
+  co_await start_gateway();
+}
+
+asio::awaitable<void> Cluster::start_store() {
+  if (settings_.store != StoreKind::private_redis) co_return;
+  if (!std::filesystem::exists(settings_.redis_server)) {
+    throw ClusterError(settings_.redis_server.string() + " is missing: install Debian's redis-server (scripts/setup.sh)");
+  }
+  if (store_port_ == 0) store_port_ = free_port();
+  auto dir = settings_.work_dir / "redis";
+  std::filesystem::create_directories(dir);
+  // Every write is fsynced before redis answers, so a kill -9 of the store loses nothing that
+  // was acknowledged: what the lab measures is the design, not a cache configuration.
+  std::vector<std::string> argv{settings_.redis_server.string(), "--port", std::to_string(store_port_), "--bind",
+                                "127.0.0.1", "--dir", dir.string(), "--save", "", "--appendonly", "yes",
+                                "--appendfsync", "always", "--daemonize", "no", "--protected-mode", "no"};
+  store_ = std::make_unique<ChildProcess>(argv, settings_.work_dir / "redis.log");
+  std::uint16_t port = store_port_;
+  auto probe = [port]() { return redis_answers_ping(port); };
+  std::string what = "redis-server on port " + std::to_string(port);
+  co_await wait_ready(what, *store_, probe);
+}
+
+asio::awaitable<std::unique_ptr<Cluster::Server>> Cluster::launch_server(std::string id, std::uint16_t port,
+                                                                         std::filesystem::path blob_dir) {
+  std::filesystem::create_directories(blob_dir);
+  bool fixed_port = port != 0;
+  for (int attempt = 1;; ++attempt) {
+    auto server = std::make_unique<Server>();
+    server->id = id;
+    server->port = fixed_port ? port : free_port();
+    server->blob_dir = blob_dir;
+    server->process = std::make_unique<ChildProcess>(server_argv(*server), settings_.work_dir / (id + ".log"));
+    std::uint16_t p = server->port;
+    auto probe = [p]() { return answers_ok(p, "/readyz"); };
+    std::string what = "outboard serve " + id + " on port " + std::to_string(p);
+    try {
+      co_await wait_ready(what, *server->process, probe);
+      co_return server;
+    } catch (ClusterError const&) {
+      // Someone took the free port between our look and the server's bind: try another.
+      bool port_taken = log_tail(server->process->log_file()).find("in use") != std::string::npos;
+      if (fixed_port || !port_taken || attempt >= 3) throw;
+    }
+  }
+}
+
+asio::awaitable<void> Cluster::start_gateway() {
+  gateway_port_ = free_port();
+  admin_port_ = free_port();
+  std::string backends;
+  for (auto const& s : servers_) backends += (backends.empty() ? "\"" : ", \"") + address_of(s->port) + "\"";
+  // Health checks on /readyz, so a draining or store-less server leaves rotation; retries for
+  // what is safe; a hung server is given up on after 1.5 s without a first byte.
+  std::string config = fmt::format(
+      "listen = \"{}\"\nthreads = 1\ndrain_timeout_ms = 1000\n"
+      "[admin]\nlisten = \"{}\"\n"
+      "[pool]\nbackends = [{}]\npolicy = \"{}\"\n"
+      "[health]\npath = \"/readyz\"\ninterval_ms = 200\ntimeout_ms = 500\nrise = 1\nfall = 2\n"
+      "[timeouts]\nconnect_ms = 500\nfirst_byte_ms = 1500\n"
+      "[retries]\nmax_attempts = 3\n"
+      "[log]\nlevel = \"warn\"\n",
+      address_of(gateway_port_), address_of(admin_port_), backends, settings_.mode.policy);
+  write_file(settings_.work_dir / "gateway.toml", config);
+  std::vector<std::string> argv{settings_.outboard_binary.string(), "gateway", "--config",
+                                (settings_.work_dir / "gateway.toml").string()};
+  gateway_ = std::make_unique<ChildProcess>(argv, settings_.work_dir / "gateway.log");
+  std::uint16_t admin = admin_port_;
+  auto probe = [admin]() { return answers_ok(admin, "/healthz"); };
+  std::string what = "outboard gateway on port " + std::to_string(gateway_port_);
+  co_await wait_ready(what, *gateway_, probe);
+  for (auto const& s : servers_) {
+    std::string address = address_of(s->port);
+    co_await wait_backend_up(address);
+  }
+}
+
+asio::awaitable<void> Cluster::admin(verb method, std::string target, std::string body) {
+  UserAgent agent(executor_, admin_port_, 2000ms);
+  Call call;
+  call.method = method;
+  call.target = std::move(target);
+  call.body = std::move(body);
+  if (!call.body.empty()) call.content_type = "application/json";
+  Reply reply = co_await agent.send(call);
+  if (!reply.ok()) {
+    throw ClusterError(fmt::format("gateway admin {} {} answered {} {}{}", boost::beast::http::to_string(method), call.target, reply.status,
+                                   reply.body, reply.error));
+  }
+}
+
+asio::awaitable<void> Cluster::wait_backend_up(std::string address) {
+  auto deadline = std::chrono::steady_clock::now() + kReadyDeadline;
+  for (;;) {
+    UserAgent agent(executor_, admin_port_, 1000ms);
+    Call call;
+    call.target = "/backends/" + address;
+    Reply reply = co_await agent.send(call);
+    if (reply.ok()) {
+      auto doc = nlohmann::json::parse(reply.body, nullptr, false);
+      if (doc.is_object() && doc.value("state", "") == "up") co_return;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw ClusterError("the gateway never saw backend " + address + " up; see " +
+                         (settings_.work_dir / "gateway.log").string());
+    }
+    co_await sleep_for(kPollEvery);
+  }
+}
+
+std::size_t Cluster::index_of(int position) const {
+  if (position < 1 || position > server_count()) {
+    throw ClusterError(fmt::format("no server at position {} (there are {})", position, server_count()));
+  }
+  return static_cast<std::size_t>(position - 1);
+}
+
+asio::awaitable<void> Cluster::relaunch_in_place(Server& server) {
+  auto fresh = co_await launch_server(server.id, server.port, server.blob_dir);
+  server.process = std::move(fresh->process);
+}
+
+asio::awaitable<void> Cluster::retire_server(std::unique_ptr<Server> server) {
+  std::string address = address_of(server->port);
+  std::string drain = "/backends/" + address + "/drain";
+  std::string no_body;
+  co_await admin(verb::post, drain, no_body);
+  co_await stop_gracefully(*server->process, kServerDrainMs + 3000);
+  std::string backend = "/backends/" + address;
+  co_await admin(verb::delete_, backend, no_body);
+}
+
+asio::awaitable<void> Cluster::kill_server(int position, std::optional<std::int64_t> restart_after_ms) {
+  Server& server = *servers_[index_of(position)];
+  pid_t pid = server.process->pid();
+  server.process->kill_now();
+  events_("kill", fmt::format("kill -9 {} (pid {})", server.id, pid));
+  if (!restart_after_ms) {
+    // Gone for good: the gateway forgets it, as an orchestrator would tell it to.
+    std::string address = address_of(server.port);
+    servers_.erase(servers_.begin() + static_cast<std::ptrdiff_t>(index_of(position)));
+    std::string backend = "/backends/" + address;
+    std::string no_body;
+    co_await admin(verb::delete_, backend, no_body);
+    co_return;
+  }
+  co_await sleep_for(std::chrono::milliseconds(*restart_after_ms));
+  co_await relaunch_in_place(server);
+  events_("restart", fmt::format("{} restarted on the same port and disk (pid {})", server.id, server.process->pid()));
+}
+
+asio::awaitable<void> Cluster::hang_server(int position, std::int64_t lasting_ms) {
+  Server& server = *servers_[index_of(position)];
+  server.process->signal(SIGSTOP);
+  events_("hang", fmt::format("SIGSTOP {} (pid {}) for {} ms", server.id, server.process->pid(), lasting_ms));
+  co_await sleep_for(std::chrono::milliseconds(lasting_ms));
+  server.process->signal(SIGCONT);
+  events_("resume", fmt::format("SIGCONT {}", server.id));
+}
+
+asio::awaitable<void> Cluster::rolling_deploy() {
+  std::size_t count = servers_.size();
+  events_("deploy", fmt::format("rolling deploy of {} servers begins", count));
+  for (std::size_t i = 0; i < count; ++i) {
+    std::string id = next_server_id();
+    auto blob_dir = fresh_blob_dir(id);
+    auto replacement = co_await launch_server(id, 0, blob_dir);
+    std::string address = address_of(replacement->port);
+    std::string body = nlohmann::json{{"address", address}}.dump();
+    std::string backends = "/backends";
+    co_await admin(verb::post, backends, body);
+    co_await wait_backend_up(address);
+    std::string old_id = servers_[i]->id;
+    auto old = std::move(servers_[i]);
+    servers_[i] = std::move(replacement);
+    co_await retire_server(std::move(old));
+    events_("replace", fmt::format("{} replaced {} (drained, SIGTERM)", servers_[i]->id, old_id));
+  }
+}
+
+asio::awaitable<void> Cluster::scale_out(int count) {
+  for (int i = 0; i < count; ++i) {
+    std::string id = next_server_id();
+    auto blob_dir = fresh_blob_dir(id);
+    auto server = co_await launch_server(id, 0, blob_dir);
+    std::string address = address_of(server->port);
+    std::string body = nlohmann::json{{"address", address}}.dump();
+    std::string backends = "/backends";
+    co_await admin(verb::post, backends, body);
+    co_await wait_backend_up(address);
+    events_("scale-out", fmt::format("{} joined ({} servers)", server->id, servers_.size() + 1));
+    servers_.push_back(std::move(server));
+  }
+}
+
+asio::awaitable<void> Cluster::scale_in(int count) {
+  for (int i = 0; i < count && servers_.size() > 1; ++i) {
+    auto server = std::move(servers_.back());
+    servers_.pop_back();
+    std::string id = server->id;
+    co_await retire_server(std::move(server));
+    events_("scale-in", fmt::format("{} drained and stopped ({} servers)", id, servers_.size()));
+  }
+}
+
+asio::awaitable<void> Cluster::restart_store() {
+  if (!store_) throw ClusterError("restart-store needs a store process (--store redis)");
+  pid_t pid = store_->pid();
+  store_->kill_now();
+  events_("store-down", fmt::format("kill -9 redis-server (pid {})", pid));
+  co_await sleep_for(500ms);
+  co_await start_store();
+  events_("store-up", fmt::format("redis-server back on port {} (pid {})", store_port_, store_->pid()));
+}
+
+}  // namespace outboard::lab

@@ -1,0 +1,115 @@
+#pragma once
+// The topology of one lab run: the store (a private redis-server when asked for), N `outboard
+// serve` processes and one `outboard gateway` in front of them, all on free loopback ports, all
+// owned by the lab (lab/child_process.hpp). It is also where the faults act: the lab changes the
+// cluster only through these operations, each of which reports what it did as an event.
+//
+// Single-threaded: every call runs on the lab's one event loop.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "lab/child_process.hpp"
+#include "lab/modes.hpp"
+
+namespace outboard::lab {
+
+// A cluster that cannot start (a process exits, a port never answers): the message says which
+// and carries the tail of its log.
+class ClusterError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class StoreKind { sqlite, private_redis, external_redis };
+
+struct ClusterSettings {
+  std::filesystem::path outboard_binary;
+  std::filesystem::path redis_server = "/usr/bin/redis-server";
+  std::filesystem::path work_dir;  // this run's own directory: configs, logs, sqlite file, uploads
+  ModeSpec mode;
+  StoreKind store = StoreKind::sqlite;
+  std::string external_redis_url;  // when store == external_redis
+  int servers = 3;
+  std::string session_key_hex;     // shared by every server: the secret a deployment would share
+};
+
+// Something the cluster did, for the timeline: kind ("kill", "restart", ...) and detail.
+using EventSink = std::function<void(std::string kind, std::string detail)>;
+
+class Cluster {
+ public:
+  Cluster(boost::asio::any_io_executor executor, ClusterSettings settings, EventSink events);
+  ~Cluster();
+  Cluster(Cluster const&) = delete;
+  Cluster& operator=(Cluster const&) = delete;
+
+  // Starts the store, the servers and the gateway, and waits until the gateway sees every server
+  // up. Throws ClusterError.
+  boost::asio::awaitable<void> start();
+
+  std::uint16_t gateway_port() const { return gateway_port_; }
+  int server_count() const { return static_cast<int>(servers_.size()); }
+  bool store_is_a_process() const { return settings_.store == StoreKind::private_redis; }
+
+  // The faults. `position` is 1-based among the running servers. Each emits its events and
+  // returns when the fault has fully played out (a hang has been resumed, a deploy finished).
+  boost::asio::awaitable<void> kill_server(int position, std::optional<std::int64_t> restart_after_ms);
+  boost::asio::awaitable<void> hang_server(int position, std::int64_t lasting_ms);
+  boost::asio::awaitable<void> rolling_deploy();
+  boost::asio::awaitable<void> scale_out(int count);
+  boost::asio::awaitable<void> scale_in(int count);
+  boost::asio::awaitable<void> restart_store();
+
+  // SIGKILLs everything, servers and gateway first, and reaps it. Idempotent.
+  void teardown();
+
+ private:
+  struct Server {
+    std::string id;
+    std::uint16_t port = 0;
+    std::filesystem::path blob_dir;
+    std::unique_ptr<ChildProcess> process;
+  };
+
+  boost::asio::awaitable<void> start_store();
+  boost::asio::awaitable<void> start_gateway();
+  // Starts server `id` on `port` (0: a free one) and waits for /readyz.
+  boost::asio::awaitable<std::unique_ptr<Server>> launch_server(std::string id, std::uint16_t port,
+                                                              std::filesystem::path blob_dir);
+  boost::asio::awaitable<void> relaunch_in_place(Server& server);
+  boost::asio::awaitable<void> retire_server(std::unique_ptr<Server> server);
+  boost::asio::awaitable<void> admin(boost::beast::http::verb method, std::string target, std::string body);
+  boost::asio::awaitable<void> wait_backend_up(std::string address);
+  std::vector<std::string> server_argv(Server const& server) const;
+  std::string state_url() const;
+  std::string next_server_id();
+  std::filesystem::path fresh_blob_dir(std::string const& id) const;
+  std::size_t index_of(int position) const;
+
+  boost::asio::any_io_executor executor_;
+  ClusterSettings settings_;
+  EventSink events_;
+  std::unique_ptr<ChildProcess> store_;
+  std::uint16_t store_port_ = 0;
+  std::vector<std::unique_ptr<Server>> servers_;
+  std::unique_ptr<ChildProcess> gateway_;
+  std::uint16_t gateway_port_ = 0;
+  std::uint16_t admin_port_ = 0;
+  int servers_started_ = 0;
+};
+
+// A port nobody listens on right now (bind to 0, read it, close). Another process could take it
+// before we do; a server that fails to bind is then started again on another.
+std::uint16_t free_port();
+
+}  // namespace outboard::lab

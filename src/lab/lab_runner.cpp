@@ -1,0 +1,365 @@
+#include "lab/lab_runner.hpp"
+
+#include <signal.h>
+#include <stdlib.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <ctime>
+#include <memory>
+#include <ostream>
+#include <random>
+
+#include "core/random.hpp"
+#include "lab/run_stats.hpp"
+#include "lab/summary.hpp"
+#include "lab/virtual_user.hpp"
+
+namespace outboard::lab {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+std::string utc_now_iso() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string store_name(LabSettings const& s) {
+  switch (s.store) {
+    case StoreKind::sqlite: return "sqlite";
+    case StoreKind::private_redis: return "redis";
+    case StoreKind::external_redis: return s.external_redis_url;
+  }
+  return {};
+}
+
+asio::awaitable<void> sleep_until_ms(std::int64_t when_ms) {
+  asio::steady_timer timer(co_await asio::this_coro::executor,
+                           std::chrono::milliseconds(std::max<std::int64_t>(0, when_ms - lab_now_ms())));
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+// A scenario's faults at their times for this run, in firing order (ties keep file order).
+std::vector<std::pair<std::int64_t, FaultSpec>> schedule_of(Scenario const& scenario, std::int64_t duration_ms) {
+  std::vector<std::pair<std::int64_t, FaultSpec>> out;
+  for (auto const& f : scenario.faults) out.emplace_back(f.at.resolve(duration_ms), f);
+  std::stable_sort(out.begin(), out.end(), [](auto const& a, auto const& b) { return a.first < b.first; });
+  return out;
+}
+
+// Everything one mode's run needs, owned outside the coroutines that use it.
+struct ModeRun {
+  LabSettings const& lab;
+  ModeSpec mode;
+  std::ostream& out;
+  asio::io_context& io;
+  StopFlag stop;
+  RunStats stats;
+  UserSettings user_settings;
+  Cluster cluster;
+  std::vector<std::unique_ptr<VirtualUser>> users;
+  int active_users = 0;
+  std::int64_t start_ms = 0;
+  std::string last_event;
+  bool faults_done = false;
+
+  ModeRun(LabSettings const& l, ModeSpec m, std::ostream& o, asio::io_context& context, ClusterSettings cs)
+      : lab(l),
+        mode(std::move(m)),
+        out(o),
+        io(context),
+        stats(lab_now_ms()),
+        cluster(context.get_executor(), std::move(cs),
+                [this](std::string kind, std::string detail) { note_event(std::move(kind), std::move(detail)); }) {}
+
+  void note_event(std::string kind, std::string detail) {
+    last_event = kind + ": " + detail;
+    stats.record_event(lab_now_ms(), std::move(kind), std::move(detail));
+  }
+};
+
+std::uint64_t user_seed(std::uint64_t seed, int index) {
+  std::seed_seq seq{seed, static_cast<std::uint64_t>(index)};
+  std::mt19937_64 mix(seq);
+  return mix();
+}
+
+asio::awaitable<void> drive_user(ModeRun* run, VirtualUser* user, bool one_journey) {
+  ++run->active_users;
+  if (one_journey) {
+    co_await user->run_one_journey();
+  } else {
+    co_await user->run_journeys();
+  }
+  --run->active_users;
+}
+
+asio::awaitable<void> audit_user(ModeRun* run, VirtualUser* user) {
+  ++run->active_users;
+  co_await user->audit();
+  --run->active_users;
+}
+
+void spawn_user(ModeRun& run, bool one_journey) {
+  int index = static_cast<int>(run.users.size());
+  run.users.push_back(std::make_unique<VirtualUser>(run.io.get_executor(), index, run.user_settings, run.stats,
+                                                    run.stop, user_seed(run.lab.seed, index)));
+  asio::co_spawn(run.io, drive_user(&run, run.users.back().get(), one_journey), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);  // a bug in the lab itself: let it surface
+  });
+}
+
+// Closed loop: every user starts within the first second, then loops on its own.
+asio::awaitable<void> start_closed_loop(ModeRun* run) {
+  auto gap = std::chrono::microseconds(1'000'000 / std::max(1, run->lab.users));
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (int i = 0; i < run->lab.users && !run->stop.stopping; ++i) {
+    spawn_user(*run, false);
+    timer.expires_after(gap);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+// Open loop: new users arrive at the given rate whatever the cluster's speed; arrivals beyond
+// the concurrency cap are turned away and counted.
+asio::awaitable<void> start_open_loop(ModeRun* run, std::int64_t* turned_away) {
+  auto gap = std::chrono::microseconds(static_cast<std::int64_t>(1'000'000 / run->lab.arrival_rate));
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  auto next = std::chrono::steady_clock::now();
+  while (!run->stop.stopping) {
+    if (run->active_users < run->lab.users) {
+      spawn_user(*run, true);
+    } else {
+      ++*turned_away;
+    }
+    next += gap;
+    timer.expires_at(next);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+asio::awaitable<void> run_fault(ModeRun* run, FaultSpec fault, std::mt19937_64* rng) {
+  auto pick = [&]() {
+    if (!fault.target.random) return fault.target.index;
+    std::uniform_int_distribution<int> any(1, std::max(1, run->cluster.server_count()));
+    return any(*rng);
+  };
+  switch (fault.kind) {
+    case FaultKind::kill: {
+      int position = pick();
+      co_await run->cluster.kill_server(position, fault.restart_after_ms);
+      break;
+    }
+    case FaultKind::hang: {
+      int position = pick();
+      co_await run->cluster.hang_server(position, fault.lasting_ms);
+      break;
+    }
+    case FaultKind::rolling_deploy: co_await run->cluster.rolling_deploy(); break;
+    case FaultKind::scale_out: co_await run->cluster.scale_out(fault.count); break;
+    case FaultKind::scale_in: co_await run->cluster.scale_in(fault.count); break;
+    case FaultKind::restart_store: co_await run->cluster.restart_store(); break;
+  }
+}
+
+asio::awaitable<void> run_faults(ModeRun* run) {
+  std::mt19937_64 rng(user_seed(run->lab.seed, -1));
+  auto schedule = schedule_of(run->lab.scenario, run->lab.duration_ms);
+  for (auto const& [at_ms, fault] : schedule) {
+    co_await sleep_until_ms(run->start_ms + at_ms);
+    if (!fault.note.empty()) run->note_event("note", fault.note);
+    co_await run_fault(run, fault, &rng);
+  }
+  run->faults_done = true;
+}
+
+std::string progress_line(ModeRun const& run, std::int64_t now_ms, double rate) {
+  auto const& inv = run.stats.invariants();
+  return fmt::format("[{} {:>3}s/{}s] {} users, {:.0f} req/s, {} failed attempts, {} logouts, {} losses{}{}",
+                     run.mode.name, (now_ms - run.start_ms) / 1000, run.lab.duration_ms / 1000, run.active_users,
+                     rate, run.stats.failures().total(), inv.unexpected_logouts, inv.losses(),
+                     run.last_event.empty() ? "" : " | ", run.last_event);
+}
+
+// A line a second on a terminal (redrawn in place), one every five seconds otherwise.
+asio::awaitable<void> show_progress(ModeRun* run) {
+  std::int64_t last_count = run->stats.succeeded();
+  std::int64_t last_ms = lab_now_ms();
+  int ticks = 0;
+  while (!run->stop.stopping) {
+    co_await sleep_until_ms(last_ms + 1000);
+    std::int64_t now = lab_now_ms();
+    double rate = static_cast<double>(run->stats.succeeded() - last_count) * 1000.0 /
+                  static_cast<double>(std::max<std::int64_t>(1, now - last_ms));
+    last_count = run->stats.succeeded();
+    last_ms = now;
+    ++ticks;
+    if (run->stop.stopping) break;
+    if (run->lab.live_progress) {
+      std::string line = progress_line(*run, now, rate);
+      if (line.size() > 150) line.resize(150);
+      run->out << "\r\033[K" << line << std::flush;
+    } else if (ticks % 5 == 0) {
+      run->out << progress_line(*run, now, rate) << "\n" << std::flush;
+    }
+  }
+  if (run->lab.live_progress) run->out << "\r\033[K" << std::flush;
+}
+
+asio::awaitable<void> wait_users_done(ModeRun* run) {
+  // Each request ends within its timeout times its attempts; this bounds the wait for stragglers.
+  auto deadline = lab_now_ms() + 60'000;
+  while (run->active_users > 0 && lab_now_ms() < deadline) co_await sleep_until_ms(lab_now_ms() + 20);
+}
+
+asio::awaitable<void> run_mode(ModeRun* run, std::int64_t* turned_away, std::exception_ptr* failure) {
+  try {
+    run->out << fmt::format("{}: {} servers ({}), starting\n", run->mode.name, run->lab.servers,
+                            run->mode.description)
+             << std::flush;
+    co_await run->cluster.start();
+    run->user_settings.gateway_port = run->cluster.gateway_port();
+    run->start_ms = lab_now_ms();
+    run->stats = RunStats(run->start_ms);
+    auto ex = co_await asio::this_coro::executor;
+    auto rethrow = [](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+    };
+    asio::co_spawn(ex, show_progress(run), rethrow);
+    if (run->lab.arrival_rate > 0) {
+      asio::co_spawn(ex, start_open_loop(run, turned_away), rethrow);
+    } else {
+      asio::co_spawn(ex, start_closed_loop(run), rethrow);
+    }
+    co_await run_faults(run);
+    // The run lasts its duration, or until the last fault has played out if that is later.
+    co_await sleep_until_ms(run->start_ms + run->lab.duration_ms);
+    run->stop.stopping = true;
+    co_await wait_users_done(run);
+    // Every user checks its ledger once more, all at once, against the cluster as the faults left it.
+    for (auto& user : run->users) {
+      asio::co_spawn(ex, audit_user(run, user.get()), rethrow);
+    }
+    co_await wait_users_done(run);
+  } catch (...) {
+    *failure = std::current_exception();
+  }
+  run->stop.stopping = true;
+  run->cluster.teardown();
+}
+
+std::filesystem::path make_work_root(LabSettings const& s) {
+  if (!s.work_root.empty()) {
+    std::filesystem::create_directories(s.work_root);
+    return s.work_root;
+  }
+  std::string pattern = (std::filesystem::temp_directory_path() / "outboard-lab-XXXXXX").string();
+  if (!mkdtemp(pattern.data())) throw ClusterError("cannot make a work directory under " + pattern);
+  return pattern;
+}
+
+json run_one_mode(LabSettings const& lab, ModeSpec const& mode, std::filesystem::path const& work,
+                  std::string const& session_key, std::string const& prefix, std::ostream& out) {
+  asio::io_context io;
+  ClusterSettings cs;
+  cs.outboard_binary = lab.outboard_binary;
+  cs.work_dir = work / mode.name;
+  cs.mode = mode;
+  cs.store = lab.store;
+  cs.external_redis_url = lab.external_redis_url;
+  cs.servers = lab.servers;
+  cs.session_key_hex = session_key;
+  ModeRun run(lab, mode, out, io, cs);
+  run.user_settings.name_prefix = prefix + mode.name.substr(0, 2);
+  run.user_settings.think_min = lab.think_min;
+  run.user_settings.think_max = lab.think_max;
+
+  // Ctrl-C or SIGTERM: everything the lab started goes at once, then the lab stops.
+  bool interrupted = false;
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int) {
+    if (ec) return;
+    interrupted = true;
+    run.stop.stopping = true;
+    run.cluster.teardown();
+    io.stop();
+  });
+  std::int64_t turned_away = 0;
+  std::exception_ptr failure;
+  asio::co_spawn(io, run_mode(&run, &turned_away, &failure), [&](std::exception_ptr e) {
+    if (e) failure = e;
+    signals.cancel();
+  });
+  io.run();
+  run.cluster.teardown();
+  if (interrupted) throw Interrupted("interrupted: every process the lab started has been stopped");
+  if (failure) std::rethrow_exception(failure);
+
+  std::int64_t lasted = std::max<std::int64_t>(lab.duration_ms, lab_now_ms() - run.start_ms);
+  json result = {{"mode", mode.name}, {"description", mode.description}};
+  result.update(run.stats.to_json(lasted));
+  result["lasted_ms"] = lasted;
+  result["users_started"] = run.users.size();
+  if (lab.arrival_rate > 0) result["arrivals_turned_away"] = turned_away;
+  result["verdict"] = judge(result);
+  return result;
+}
+
+}  // namespace
+
+json run_lab(LabSettings const& lab, std::ostream& out) {
+  auto work = make_work_root(lab);
+  std::string session_key = core::hex_encode(core::random_bytes(32));
+  std::string prefix = "lab" + core::hex_encode(core::random_bytes(3)) + "-";
+  json faults = json::array();
+  for (auto const& [at_ms, f] : schedule_of(lab.scenario, lab.duration_ms)) {
+    faults.push_back({{"at_ms", at_ms}, {"kind", to_string(f.kind)}});
+  }
+  json results = {
+      {"outboard_lab", 1},
+      {"started_at", utc_now_iso()},
+      {"scenario", {{"name", lab.scenario.name}, {"description", lab.scenario.description}, {"faults", faults}}},
+      {"settings",
+       {{"servers", lab.servers},
+        {"users", lab.users},
+        {"duration_s", static_cast<double>(lab.duration_ms) / 1000.0},
+        {"store", store_name(lab)},
+        {"seed", lab.seed},
+        {"arrival", lab.arrival_rate > 0 ? "open" : "closed"},
+        {"rate_per_s", lab.arrival_rate}}},
+      {"modes", json::array()},
+  };
+  try {
+    for (auto const& mode : lab.modes) {
+      results["modes"].push_back(run_one_mode(lab, mode, work, session_key, prefix, out));
+      auto const& last = results["modes"].back();
+      out << fmt::format("{}: {}\n", mode.name, last["verdict"].value("text", "")) << std::flush;
+    }
+  } catch (...) {
+    out << "the lab's files (configs, logs) are kept in " << work.string() << "\n";
+    throw;
+  }
+  if (!lab.keep_work) {
+    std::error_code ignored;
+    std::filesystem::remove_all(work, ignored);
+  } else {
+    out << "the lab's files (configs, logs) are in " << work.string() << "\n";
+  }
+  return results;
+}
+
+}  // namespace outboard::lab

@@ -1,0 +1,29 @@
+#include "lab/modes.hpp"
+
+namespace outboard::lab {
+
+std::vector<ModeSpec> const& known_modes() {
+  static std::vector<ModeSpec> const modes{
+      {"stateful", "sessions in each server's memory, uploads on its own disk; round robin", "round_robin", true,
+       true},
+      {"sticky", "as stateful, but the gateway pins each browser to one server with a cookie", "cookie_sticky", true,
+       true},
+      {"stateless", "sessions, data and uploads in the shared store; round robin", "round_robin", false, false},
+  };
+  return modes;
+}
+
+std::optional<ModeSpec> find_mode(std::string_view name) {
+  for (auto const& m : known_modes()) {
+    if (m.name == name) return m;
+  }
+  return std::nullopt;
+}
+
+std::string mode_names() {
+  std::string out;
+  for (auto const& m : known_modes()) out += (out.empty() ? "" : ", ") + m.name;
+  return out;
+}
+
+}  // namespace outboard::lab

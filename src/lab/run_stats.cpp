@@ -1,0 +1,109 @@
+#include "lab/run_stats.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace outboard::lab {
+
+std::int64_t Invariants::losses() const {
+  return unexpected_logouts + lost_cart_lines + duplicated_cart_lines + duplicate_orders + lost_orders +
+         upload_mismatches + failed_retryable;
+}
+
+double quantile(std::vector<float> samples, double q) {
+  if (samples.empty()) return 0;
+  std::sort(samples.begin(), samples.end());
+  auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(samples.size())));
+  if (rank > 0) --rank;
+  return samples[std::min(rank, samples.size() - 1)];
+}
+
+RunStats::Second& RunStats::second_at(std::int64_t now_ms) {
+  auto index = static_cast<std::size_t>(std::max<std::int64_t>(0, now_ms - start_ms_) / 1000);
+  if (seconds_.size() <= index) seconds_.resize(index + 1);
+  return seconds_[index];
+}
+
+void RunStats::record_attempt(std::int64_t now_ms, Reply const& reply) {
+  if (!reply.served_by.empty()) ++served_by_[reply.served_by];
+  bool failed = true;
+  switch (reply.failure) {
+    case Failure::connect: ++failures_.connect; break;
+    case Failure::timeout:
+    case Failure::broken: ++failures_.timeout; break;
+    case Failure::none:
+      failed = reply.status >= 500;
+      if (failed) ++failures_.server_5xx;
+      break;
+  }
+  if (failed) ++second_at(now_ms).errors;
+}
+
+void RunStats::record_request(std::int64_t now_ms, double latency_ms, bool succeeded) {
+  ++requests_;
+  auto& second = second_at(now_ms);
+  if (succeeded) {
+    ++succeeded_;
+    ++second.requests;
+  }
+  latencies_ms_.push_back(static_cast<float>(latency_ms));
+  second.latencies_ms.push_back(static_cast<float>(latency_ms));
+}
+
+void RunStats::record_logout(std::int64_t now_ms) {
+  ++invariants_.unexpected_logouts;
+  ++second_at(now_ms).logouts;
+}
+
+void RunStats::record_event(std::int64_t now_ms, std::string kind, std::string detail) {
+  events_.push_back({now_ms - start_ms_, std::move(kind), std::move(detail)});
+}
+
+void RunStats::record_unexpected(std::string what) { ++unexpected_[std::move(what)]; }
+
+nlohmann::json RunStats::to_json(std::int64_t duration_ms) const {
+  nlohmann::json timeline = nlohmann::json::array();
+  for (std::size_t i = 0; i < seconds_.size(); ++i) {
+    auto const& s = seconds_[i];
+    timeline.push_back({{"t", i},
+                        {"requests", s.requests},
+                        {"errors", s.errors},
+                        {"logouts", s.logouts},
+                        {"p99_ms", quantile(s.latencies_ms, 0.99)}});
+  }
+  nlohmann::json faults = nlohmann::json::array();
+  for (auto const& e : events_) faults.push_back({{"t_ms", e.t_ms}, {"kind", e.kind}, {"detail", e.detail}});
+  double seconds = static_cast<double>(std::max<std::int64_t>(duration_ms, 1)) / 1000.0;
+  double max_ms = latencies_ms_.empty() ? 0.0 : *std::max_element(latencies_ms_.begin(), latencies_ms_.end());
+  return {
+      {"invariants",
+       {{"unexpected_logouts", invariants_.unexpected_logouts},
+        {"lost_cart_lines", invariants_.lost_cart_lines},
+        {"duplicated_cart_lines", invariants_.duplicated_cart_lines},
+        {"duplicate_orders", invariants_.duplicate_orders},
+        {"lost_orders", invariants_.lost_orders},
+        {"upload_mismatches", invariants_.upload_mismatches},
+        {"failed_retryable", invariants_.failed_retryable}}},
+      {"failures",
+       {{"connect", failures_.connect},
+        {"server_5xx", failures_.server_5xx},
+        {"timeout", failures_.timeout},
+        {"total", failures_.total()}}},
+      {"journeys", {{"completed", journeys_completed_}, {"abandoned", journeys_abandoned_}}},
+      {"requests",
+       {{"total", requests_},
+        {"succeeded", succeeded_},
+        {"retries", retries_},
+        {"per_second", static_cast<double>(succeeded_) / seconds}}},
+      {"latency_ms",
+       {{"p50", quantile(latencies_ms_, 0.50)}, {"p99", quantile(latencies_ms_, 0.99)}, {"max", max_ms}}},
+      {"served_by", served_by_},
+      {"unexpected_answers", unexpected_},
+      {"timeline", std::move(timeline)},
+      {"faults", std::move(faults)},
+  };
+}
+
+}  // namespace outboard::lab

@@ -1,0 +1,94 @@
+#pragma once
+// Everything one mode's run counts: the client-side ledger's verdicts (the invariants), failed
+// attempts by class, journeys, latency, and a per-second timeline with the faults on it.
+// Single-threaded: the virtual users and the faults all run on the lab's one event loop.
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lab/user_agent.hpp"
+
+namespace outboard::lab {
+
+// The losses. Each is a count of things a user was promised and did not get.
+struct Invariants {
+  std::int64_t unexpected_logouts = 0;     // a 401 while the user held a live session
+  std::int64_t lost_cart_lines = 0;        // a line added (2xx) missing from the cart later
+  std::int64_t duplicated_cart_lines = 0;  // a line in the cart more often than it was added
+  std::int64_t duplicate_orders = 0;       // one Idempotency-Key, more than one order
+  std::int64_t lost_orders = 0;            // an order confirmed (2xx) missing from /orders later
+  std::int64_t upload_mismatches = 0;      // an upload read back different, or not at all
+  std::int64_t failed_retryable = 0;       // safe to retry, retried, and still failed
+  std::int64_t losses() const;             // the sum of the above
+};
+
+struct FailureCounts {
+  std::int64_t connect = 0;
+  std::int64_t server_5xx = 0;
+  std::int64_t timeout = 0;  // includes connections broken mid-request
+  std::int64_t total() const { return connect + server_5xx + timeout; }
+};
+
+struct Event {
+  std::int64_t t_ms = 0;
+  std::string kind;
+  std::string detail;
+};
+
+class RunStats {
+ public:
+  explicit RunStats(std::int64_t start_ms) : start_ms_(start_ms) {}
+
+  // One try of a request, whatever came back.
+  void record_attempt(std::int64_t now_ms, Reply const& reply);
+  // One request as the user saw it, retries included.
+  void record_request(std::int64_t now_ms, double latency_ms, bool succeeded);
+  void record_retry() { ++retries_; }
+  void record_logout(std::int64_t now_ms);
+  void record_event(std::int64_t now_ms, std::string kind, std::string detail);
+  void journey_completed() { ++journeys_completed_; }
+  void journey_abandoned() { ++journeys_abandoned_; }
+  // A 2xx/4xx answer the ledger did not expect (a data bug more than a failure); kept for the reader.
+  void record_unexpected(std::string what);
+
+  Invariants& invariants() { return invariants_; }
+  Invariants const& invariants() const { return invariants_; }
+  FailureCounts const& failures() const { return failures_; }
+  std::vector<Event> const& events() const { return events_; }
+  std::int64_t requests() const { return requests_; }
+  std::int64_t succeeded() const { return succeeded_; }
+
+  // The "modes[i]" document of html_report.hpp without mode, description and verdict.
+  nlohmann::json to_json(std::int64_t duration_ms) const;
+
+ private:
+  struct Second {
+    std::int64_t requests = 0;
+    std::int64_t errors = 0;
+    std::int64_t logouts = 0;
+    std::vector<float> latencies_ms;
+  };
+  Second& second_at(std::int64_t now_ms);
+
+  std::int64_t start_ms_;
+  Invariants invariants_;
+  FailureCounts failures_;
+  std::int64_t requests_ = 0;
+  std::int64_t succeeded_ = 0;
+  std::int64_t retries_ = 0;
+  std::int64_t journeys_completed_ = 0;
+  std::int64_t journeys_abandoned_ = 0;
+  std::vector<float> latencies_ms_;
+  std::vector<Second> seconds_;
+  std::map<std::string, std::int64_t> served_by_;
+  std::vector<Event> events_;
+  std::map<std::string, std::int64_t> unexpected_;
+};
+
+// The q-quantile (0..1) of samples, by nearest rank; 0 for none. Sorts a copy.
+double quantile(std::vector<float> samples, double q);
+
+}  // namespace outboard::lab

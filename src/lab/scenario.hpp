@@ -1,0 +1,84 @@
+#pragma once
+// A lab scenario: the faults to inject, each at a moment of the run. Scenarios are TOML files
+// (docs/LAB.md shows the format); a few are built in and listed by `outboard lab --scenario list`.
+//
+// Parsing never starts anything: a bad file is a ScenarioError naming the file, the line and the
+// key, raised before the lab launches a single process.
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace outboard::lab {
+
+class ScenarioError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class FaultKind {
+  kill,           // kill -9 a server; optionally the supervisor starts a new one after `restart_after`
+  hang,           // SIGSTOP a server, SIGCONT after `lasting`
+  rolling_deploy, // start a replacement, wait ready, drain and SIGTERM the old: one server at a time
+  scale_out,      // start `count` more servers and add them to the gateway
+  scale_in,       // drain then stop `count` servers
+  restart_store,  // stop and start the shared store (redis); nothing to do for embedded sqlite
+};
+
+// "kill", "hang", "rolling-deploy", "scale-out", "scale-in", "restart-store".
+std::string_view to_string(FaultKind kind);
+
+// When a fault fires: a fixed offset from the start of the run, or a share of its duration
+// (built-ins use shares, so they fit any --duration).
+struct FaultTime {
+  std::optional<std::int64_t> offset_ms;  // at = "12s" / "1500ms"
+  std::optional<double> fraction;         // at = "40%"  -> 0.4
+  // The offset for a run lasting duration_ms.
+  std::int64_t resolve(std::int64_t duration_ms) const;
+};
+
+// Which server a fault hits: a 1-based position among the servers running when it fires, or
+// one chosen at random (seeded by --seed).
+struct FaultTarget {
+  bool random = false;
+  int index = 1;  // used when !random
+};
+
+struct FaultSpec {
+  FaultKind kind = FaultKind::kill;
+  FaultTime at;
+  FaultTarget target;                          // kill, hang
+  std::optional<std::int64_t> restart_after_ms; // kill: replace the dead server after this long
+  std::int64_t lasting_ms = 0;                  // hang: how long it stays stopped (> 0 required)
+  int count = 1;                                // scale-out, scale-in: how many servers (>= 1)
+  std::string note;                             // optional free text shown in the timeline
+};
+
+struct Scenario {
+  std::string name;
+  std::string description;
+  std::vector<FaultSpec> faults;  // sorted by `at` for the duration they are resolved against
+};
+
+// Parses a scenario from TOML text. source_name ("my.toml") prefixes every error message:
+// "my.toml:7: key 'fault[2].at': expected a duration like \"12s\", \"1500ms\" or \"40%\"".
+Scenario parse_scenario(std::string const& toml_text, std::string const& source_name);
+
+// Reads and parses a file; a missing or unreadable file is a ScenarioError naming it.
+Scenario load_scenario_file(std::string const& path);
+
+// The built-in scenarios, in the order `--scenario list` shows them.
+std::vector<Scenario> const& builtin_scenarios();
+
+// A built-in by name, else a file path (anything with '/' or ending in ".toml"). An unknown name
+// is a ScenarioError that lists the built-ins.
+Scenario find_scenario(std::string const& name_or_path);
+
+// Checks a scenario against a planned run before anything starts: servers >= 1, scale-in never
+// takes the cluster below 1 server, restart-store needs a store process, every fault falls within
+// the run. Throws ScenarioError with a message naming the scenario and the fault.
+void check_scenario_fits(Scenario const& scenario, int servers, std::int64_t duration_ms,
+                         bool store_is_a_process);
+
+}  // namespace outboard::lab

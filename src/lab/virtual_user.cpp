@@ -1,0 +1,386 @@
+#include "lab/virtual_user.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+namespace outboard::lab {
+namespace {
+
+namespace asio = boost::asio;
+using verb = boost::beast::http::verb;
+using nlohmann::json;
+
+constexpr int kSkus = 10;  // the shop's catalog: sku-001 .. sku-010
+
+// What a browser-side client may safely send again: nothing reached a server that answered,
+// or the answer says "not now" (a gateway or a store in trouble, a retry still running).
+bool retriable(Reply const& reply) {
+  if (reply.failure != Failure::none) return true;
+  if (reply.status == 502 || reply.status == 503 || reply.status == 504) return true;
+  return reply.status == 409 && reply.body.find("request_in_progress") != std::string::npos;
+}
+
+json body_json(Reply const& reply) { return json::parse(reply.body, nullptr, false); }
+
+// Line ids of an order or a cart document's "lines" array.
+std::vector<std::string> line_ids(json const& lines) {
+  std::vector<std::string> out;
+  if (!lines.is_array()) return out;
+  for (auto const& line : lines) {
+    if (line.is_object()) out.push_back(line.value("line_id", ""));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::int64_t lab_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+VirtualUser::VirtualUser(asio::any_io_executor executor, int index, UserSettings const& settings, RunStats& stats,
+                         StopFlag const& stop, std::uint64_t seed)
+    : executor_(executor),
+      settings_(settings),
+      stats_(stats),
+      stop_(stop),
+      agent_(executor, settings.gateway_port, settings.request_timeout),
+      rng_(seed),
+      name_(fmt::format("{}u{}", settings.name_prefix, index)),
+      password_(fmt::format("pw-{:016x}", rng_())) {}
+
+std::int64_t VirtualUser::random_between(std::int64_t lo, std::int64_t hi) {
+  std::uniform_int_distribution<std::int64_t> pick(lo, std::max(lo, hi));
+  return pick(rng_);
+}
+
+std::string VirtualUser::next_key() { return fmt::format("{}-k{}", name_, ++keys_issued_); }
+
+Call VirtualUser::json_post(std::string target, std::string body) const {
+  Call call;
+  call.method = verb::post;
+  call.target = std::move(target);
+  call.body = std::move(body);
+  call.content_type = "application/json";
+  return call;
+}
+
+asio::awaitable<void> VirtualUser::pause(std::chrono::milliseconds how_long) {
+  asio::steady_timer timer(executor_, how_long);
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+asio::awaitable<void> VirtualUser::think() {
+  std::chrono::milliseconds how_long(random_between(settings_.think_min.count(), settings_.think_max.count()));
+  co_await pause(how_long);
+}
+
+asio::awaitable<VirtualUser::Outcome> VirtualUser::request(Call call) {
+  Outcome out;
+  auto started = std::chrono::steady_clock::now();
+  std::chrono::milliseconds backoff(100);
+  for (;;) {
+    ++out.attempts;
+    out.reply = co_await agent_.send(call);
+    stats_.record_attempt(lab_now_ms(), out.reply);
+    if (!retriable(out.reply)) break;
+    if (out.attempts >= settings_.max_attempts) {
+      out.gave_up = true;
+      break;
+    }
+    stats_.record_retry();
+    // Exponential backoff with jitter, capped at one second: about 5 s over 8 attempts, enough
+    // to ride out a crash, a hung server's 1.5 s gateway timeout or a store restart.
+    auto jittered = std::chrono::milliseconds(random_between(backoff.count() / 2, backoff.count()));
+    co_await pause(jittered);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
+  }
+  auto waited = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
+  bool answered = !out.gave_up && out.reply.failure == Failure::none && out.reply.status < 500;
+  stats_.record_request(lab_now_ms(), waited.count(), answered);
+  if (out.gave_up) ++stats_.invariants().failed_retryable;
+  co_return out;
+}
+
+asio::awaitable<VirtualUser::Outcome> VirtualUser::as_user(Call call) {
+  int relogins = 0;
+  for (;;) {
+    Outcome out = co_await request(call);
+    if (out.reply.status != 401 || !logged_in_) co_return out;
+    logged_in_ = false;
+    if (!auditing_) stats_.record_logout(lab_now_ms());
+    int allowed = auditing_ ? 6 : settings_.relogins_per_step;
+    if (relogins++ >= allowed || call.target == "/logout") co_return out;
+    Step again = co_await log_in();
+    if (again != Step::ok) co_return out;
+  }
+}
+
+asio::awaitable<void> VirtualUser::run_journeys() {
+  while (!stop_.stopping) {
+    Step step = co_await journey();
+    if (stop_.stopping) break;  // cut short by the end of the run: neither done nor abandoned
+    if (step == Step::ok) {
+      stats_.journey_completed();
+    } else {
+      stats_.journey_abandoned();
+      logged_in_ = false;
+      agent_.forget_cookies();
+    }
+    co_await think();
+  }
+}
+
+asio::awaitable<void> VirtualUser::run_one_journey() {
+  Step step = co_await journey();
+  if (stop_.stopping) co_return;
+  if (step == Step::ok) {
+    stats_.journey_completed();
+  } else {
+    stats_.journey_abandoned();
+  }
+}
+
+asio::awaitable<VirtualUser::Step> VirtualUser::journey() {
+  // Each step is a member coroutine taking no arguments: nothing temporary inside co_await.
+  using StepFn = asio::awaitable<Step> (VirtualUser::*)();
+  std::vector<StepFn> steps;
+  if (!signed_up_) steps.push_back(&VirtualUser::sign_up);
+  if (!logged_in_) steps.push_back(&VirtualUser::log_in);
+  steps.push_back(&VirtualUser::check_me);
+  auto lines = random_between(1, 3);
+  for (std::int64_t i = 0; i < lines; ++i) steps.push_back(&VirtualUser::add_cart_line);
+  steps.push_back(&VirtualUser::upload_and_read_back);
+  steps.push_back(&VirtualUser::check_cart);
+  steps.push_back(&VirtualUser::check_out);
+  steps.push_back(&VirtualUser::check_orders);
+  steps.push_back(&VirtualUser::recommendations);
+  steps.push_back(&VirtualUser::log_out);
+  for (auto step : steps) {
+    if (stop_.stopping) co_return Step::abandon;
+    Step result = co_await (this->*step)();
+    if (result != Step::ok) co_return result;
+    co_await think();
+  }
+  co_return Step::ok;
+}
+
+asio::awaitable<VirtualUser::Step> VirtualUser::sign_up() {
+  std::string body = json{{"user", name_}, {"password", password_}}.dump();
+  Call call = json_post("/signup", body);
+  Outcome out = co_await request(call);
+  int status = out.reply.status;
+  // 409 after a retry: an earlier attempt got through, its answer was lost on the way.
+  if (status == 201 || (status == 409 && out.attempts > 1)) {
+    signed_up_ = true;
+    co_return Step::ok;
+  }
+  if (!out.gave_up) stats_.record_unexpected(fmt::format("signup answered {}", status));
+  co_return Step::abandon;
+}
+
+asio::awaitable<VirtualUser::Step> VirtualUser::log_in() {
+  std::string body = json{{"user", name_}, {"password", password_}}.dump();
+  Call call = json_post("/login", body);
+  Outcome out = co_await request(call);
+  if (out.reply.status == 200) {
+    logged_in_ = true;
+    co_return Step::ok;
+  }
+  if (!out.gave_up) stats_.record_unexpected(fmt::format("login answered {}", out.reply.status));
+  co_return Step::abandon;
+}
+
+asio::awaitable<VirtualUser::Step> VirtualUser::check_me() {
+  Call call;
+  call.target = "/me";
+  Outcome out = co_await as_user(call);
+  if (out.reply.status != 200) co_return Step::abandon;
+  if (body_json(out.reply).value("user", "") != name_) stats_.record_unexpected("/me named someone else");
+  co_return Step::ok;
+}
+
+asio::awaitable<VirtualUser::Step> VirtualUser::add_cart_line() {
+  std::string sku = fmt::format("sku-{:03}", random_between(1, kSkus));
+  std::string body = json{{"sku", sku}, {"qty", random_between(1, 3)}}.dump();
+  Call call = json_post("/cart/items", body);
+  std::string key = next_key();
+  call.headers.emplace_back("Idempotency-Key", key);
+  Outcome out = co_await as_user(call);
+  if (out.reply.status == 201) {
+    std::string line_id = body_json(out.reply)["line"].value("line_id", "");
+    cart_lines_.insert(line_id);
+    co_return Step::ok;
+  }
+  if (out.gave_up || out.reply.status == 401) {
+    // Unknown: the line may have been written before the answer was lost. The cart will tell.
+    maybe_cart_lines_.insert("key:" + key);
+    co_return Step::abandon;
+  }
+  stats_.record_unexpected(fmt::format("POST /cart/items answered {}", out.reply.status));
+  co_return Step::abandon;
+}
+
+asio::awaitable<VirtualUser::Step> VirtualUser::upload_and_read_back() {
+  std::string bytes(static_cast<std::size_t>(random_between(1024, 32 * 1024)), '\0');
+  for (auto& b : bytes) b = static_cast<char>(rng_() & 0xff);
+  Call post;
+  post.method = verb::post;
+  post.target = "/uploads";
+  post.body = bytes;
+  post.content_type = "application/octet-stream";
+  Outcome stored = co_await as_user(post);
+  if (stored.reply.status != 201) {
+    if (!stored.gave_up && stored.reply.status != 401) {
+      stats_.record_unexpected(fmt::format("POST /uploads answered {}", stored.reply.status));
+    }
+    co_return Step::abandon;
+  }
+  std::string id = body_json(stored.reply).value("id", "");
+  co_await think();
+  Call get;
+  get.target = "/uploads/" + id;
+  Outcome read = co_await as_user(get);
+  if (read.gave_up || read.reply.status == 401) co_return Step::abandon;
+  if (read.reply.status != 200 || read.reply.body != bytes) {
+    ++stats_.invariants().upload_mismatches;
+    co_return Step::ok;  // the user saw a broken upload, and carries on
+  }
+  co_return Step::ok;
+}
+
+asio::awaitable<VirtualUser::Step> VirtualUser::check_cart() {
+  Call call;
+  call.target = "/cart";
+  Outcome out = co_await as_user(call);
+  if (out.reply.status != 200) co_return Step::abandon;
+  auto present = line_ids(body_json(out.reply)["lines"]);
+  std::map<std::string, int> seen;
+  for (auto const& id : present) ++seen[id];
+  auto& inv = stats_.invariants();
+  for (auto it = cart_lines_.begin(); it != cart_lines_.end();) {
+    if (!seen.contains(*it)) {
+      ++inv.lost_cart_lines;
+      it = cart_lines_.erase(it);  // reported once
+    } else {
+      ++it;
+    }
+  }
+  // Lines of unknown outcome: adopt as many as there were unknowns, count the rest as extra.
+  auto unknown = static_cast<int>(maybe_cart_lines_.size());
+  for (auto const& [id, count] : seen) {
+    if (count > 1) inv.duplicated_cart_lines += count - 1;
+    if (cart_lines_.contains(id)) continue;
+    if (unknown > 0) {
+      --unknown;
+      cart_lines_.insert(id);
+    } else {
+      ++inv.duplicated_cart_lines;
+      cart_lines_.insert(id);  // counted once; from now on it is expected
+    }
+  }
+  maybe_cart_lines_.clear();
+  co_return Step::ok;
+}
+
+asio::awaitable<VirtualUser::Step> VirtualUser::check_out() {
+  Call call;
+  call.method = verb::post;
+  call.target = "/checkout";
+  std::string key = next_key();
+  call.headers.emplace_back("Idempotency-Key", key);
+  Outcome out = co_await as_user(call);
+  if (out.reply.status == 201) {
+    json order = body_json(out.reply)["order"];
+    std::string id = order.value("order_id", "");
+    auto ids = line_ids(order["lines"]);
+    orders_[id] = std::set<std::string>(ids.begin(), ids.end());
+    cart_lines_.clear();
+    co_return Step::ok;
+  }
+  if (out.gave_up || out.reply.status == 401) {
+    ++maybe_orders_;
+    for (auto const& l : cart_lines_) maybe_cart_lines_.insert(l);
+    cart_lines_.clear();
+    co_return Step::abandon;
+  }
+  if (out.reply.status == 400 && !cart_lines_.empty()) {
+    // "cart_empty" while the ledger says there are lines: they were lost.
+    stats_.invariants().lost_cart_lines += static_cast<std::int64_t>(cart_lines_.size());
+    cart_lines_.clear();
+    co_return Step::abandon;
+  }
+  stats_.record_unexpected(fmt::format("POST /checkout answered {}", out.reply.status));
+  co_return Step::abandon;
+}
+
+asio::awaitable<VirtualUser::Step> VirtualUser::check_orders() {
+  Call call;
+  call.target = "/orders";
+  Outcome out = co_await as_user(call);
+  if (out.reply.status != 200) co_return Step::abandon;
+  json listed = body_json(out.reply)["orders"];
+  std::map<std::string, int> seen;
+  std::map<std::string, int> line_in_orders;
+  if (listed.is_array()) {
+    for (auto const& order : listed) {
+      if (!order.is_object()) continue;
+      ++seen[order.value("order_id", "")];
+      for (auto const& l : line_ids(order["lines"])) ++line_in_orders[l];
+    }
+  }
+  auto& inv = stats_.invariants();
+  for (auto const& [id, lines] : orders_) {
+    if (!seen.contains(id) && reported_missing_orders_.insert(id).second) ++inv.lost_orders;
+  }
+  for (auto const& [id, count] : seen) {
+    if (count > 1) inv.duplicate_orders += count - 1;
+    if (orders_.contains(id)) continue;
+    if (maybe_orders_ > 0) {
+      --maybe_orders_;
+    } else {
+      ++inv.duplicate_orders;  // an order nobody confirmed to this user
+    }
+    orders_[id] = {};  // known from now on
+  }
+  for (auto const& [line, count] : line_in_orders) {
+    if (count > 1) inv.duplicate_orders += count - 1;  // one cart line ordered twice
+  }
+  // Lines of an order whose checkout answer was lost are in that order now, not in the cart.
+  for (auto const& [line, count] : line_in_orders) maybe_cart_lines_.erase(line);
+  co_return Step::ok;
+}
+
+asio::awaitable<VirtualUser::Step> VirtualUser::recommendations() {
+  Call call;
+  call.target = "/recommendations";
+  Outcome out = co_await as_user(call);
+  co_return out.reply.status == 200 ? Step::ok : Step::abandon;
+}
+
+asio::awaitable<VirtualUser::Step> VirtualUser::log_out() {
+  Call call = json_post("/logout", "");
+  call.content_type.clear();
+  Outcome out = co_await as_user(call);
+  logged_in_ = false;
+  co_return out.reply.status == 200 ? Step::ok : Step::abandon;
+}
+
+asio::awaitable<void> VirtualUser::audit() {
+  if (!signed_up_) co_return;
+  auditing_ = true;
+  if (!logged_in_) {
+    Step in = co_await log_in();
+    if (in != Step::ok) co_return;
+  }
+  co_await check_cart();
+  co_await check_orders();
+}
+
+}  // namespace outboard::lab

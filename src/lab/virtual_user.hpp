@@ -1,0 +1,107 @@
+#pragma once
+// One virtual user: a browser walking the shop's journey through the gateway, keeping a ledger
+// of what it did and what it was told, and checking every later answer against it.
+//
+// The journey: sign up (once), log in, /me, add 1-3 cart lines (each with an Idempotency-Key),
+// upload a blob and read it back, /cart, checkout (Idempotency-Key), /orders, recommendations,
+// log out; a think time between steps. Network errors, 502/503/504 and "request in progress"
+// are retried with backoff, with the same Idempotency-Key. A 401 while holding a session is an
+// unexpected logout: it is counted, and the user logs in again and carries on (a person would).
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+
+#include "lab/run_stats.hpp"
+#include "lab/user_agent.hpp"
+
+namespace outboard::lab {
+
+struct UserSettings {
+  std::uint16_t gateway_port = 0;
+  std::string name_prefix;  // unique per run, so users of two runs never collide in a shared store
+  std::chrono::milliseconds think_min{100};
+  std::chrono::milliseconds think_max{500};
+  std::chrono::milliseconds request_timeout{5000};
+  int max_attempts = 8;       // per request, first try included
+  int relogins_per_step = 2;  // unexpected logouts tolerated in one step before the journey is abandoned
+};
+
+// Set by the runner when the run's time is up: users finish the request in hand and stop.
+struct StopFlag {
+  bool stopping = false;
+};
+
+class VirtualUser {
+ public:
+  VirtualUser(boost::asio::any_io_executor executor, int index, UserSettings const& settings, RunStats& stats,
+              StopFlag const& stop, std::uint64_t seed);
+
+  // Journeys, one after another, until the stop flag is raised (closed loop).
+  boost::asio::awaitable<void> run_journeys();
+  // One journey, then done (open loop: a new user arrives for each).
+  boost::asio::awaitable<void> run_one_journey();
+  // After the run: log in once more and check the cart and the orders against the ledger.
+  // Logouts met here are not counted: the faults are over, this only reads what survived.
+  boost::asio::awaitable<void> audit();
+
+  bool has_ledger() const { return signed_up_; }
+
+ private:
+  enum class Step { ok, abandon };
+  struct Outcome {
+    Reply reply;
+    int attempts = 0;
+    bool gave_up = false;  // retriable every time, and out of attempts
+  };
+
+  boost::asio::awaitable<Step> journey();
+  boost::asio::awaitable<Outcome> request(Call call);
+  // request(), plus: a 401 on a live session is an unexpected logout; log in again, send again.
+  boost::asio::awaitable<Outcome> as_user(Call call);
+  boost::asio::awaitable<Step> sign_up();
+  boost::asio::awaitable<Step> log_in();
+  boost::asio::awaitable<Step> check_me();
+  boost::asio::awaitable<Step> add_cart_line();
+  boost::asio::awaitable<Step> upload_and_read_back();
+  boost::asio::awaitable<Step> check_cart();
+  boost::asio::awaitable<Step> check_out();
+  boost::asio::awaitable<Step> check_orders();
+  boost::asio::awaitable<Step> recommendations();
+  boost::asio::awaitable<Step> log_out();
+  boost::asio::awaitable<void> think();
+  boost::asio::awaitable<void> pause(std::chrono::milliseconds how_long);
+
+  Call json_post(std::string target, std::string body) const;
+  std::string next_key();
+  std::int64_t random_between(std::int64_t lo, std::int64_t hi);
+
+  boost::asio::any_io_executor executor_;
+  UserSettings const& settings_;
+  RunStats& stats_;
+  StopFlag const& stop_;
+  UserAgent agent_;
+  std::mt19937_64 rng_;
+  std::string name_;
+  std::string password_;
+  std::int64_t keys_issued_ = 0;
+  bool signed_up_ = false;
+  bool logged_in_ = false;
+  bool auditing_ = false;
+
+  // The ledger.
+  std::set<std::string> cart_lines_;             // added (2xx), not yet checked out
+  std::set<std::string> maybe_cart_lines_;       // outcome unknown: may or may not be there
+  std::map<std::string, std::set<std::string>> orders_;  // confirmed order id -> its line ids
+  int maybe_orders_ = 0;                          // checkouts whose outcome is unknown
+  std::set<std::string> reported_missing_orders_;
+};
+
+std::int64_t lab_now_ms();
+
+}  // namespace outboard::lab
