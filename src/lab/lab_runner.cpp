@@ -29,6 +29,8 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
+constexpr std::int64_t kAfterLastFault = 2000;
+
 std::string utc_now_iso() {
   std::time_t now = std::time(nullptr);
   std::tm tm{};
@@ -246,8 +248,11 @@ asio::awaitable<void> run_mode(ModeRun* run, std::int64_t* turned_away, std::exc
       asio::co_spawn(ex, start_closed_loop(run), rethrow);
     }
     co_await run_faults(run);
-    // The run lasts its duration, or until the last fault has played out if that is later.
-    co_await sleep_until_ms(run->start_ms + run->lab.duration_ms);
+    // The run lasts its duration, and at least kAfterLastFault past the last fault's end, so the
+    // users always meet the cluster the faults left behind.
+    std::int64_t end = std::max(run->start_ms + run->lab.duration_ms, lab_now_ms() + kAfterLastFault);
+    if (run->lab.scenario.faults.empty()) end = run->start_ms + run->lab.duration_ms;
+    co_await sleep_until_ms(end);
     run->stop.stopping = true;
     co_await wait_users_done(run);
     // Every user checks its ledger once more, all at once, against the cluster as the faults left it.

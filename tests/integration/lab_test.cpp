@@ -1,0 +1,257 @@
+// `outboard lab` end to end: a short crash-and-deploy run must find loss in the stateful and
+// sticky designs and none in the stateless one (the checker is proven to see loss and to see
+// none); bad input stops it before anything starts; and nothing it starts outlives it.
+//
+// Nothing here waits on a clock for its verdict: a run's faults are scheduled, but what is
+// asserted (round robin over memory sessions logs users out; a rolling deploy replaces every
+// server, so each sticky session is lost; a shared store keeps everything) holds however fast
+// or slow the machine is. Waits are bounded only so a broken lab fails instead of hanging.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "support/child_process.hpp"
+#include "support/serve_process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace outboard::testing {
+namespace {
+
+using nlohmann::json;
+
+std::string read_text(std::filesystem::path const& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+json mode_named(json const& results, std::string const& name) {
+  for (auto const& m : results.at("modes")) {
+    if (m.value("mode", "") == name) return m;
+  }
+  ADD_FAILURE() << "no mode " << name << " in the results";
+  return json::object();
+}
+
+std::int64_t invariant(json const& mode, char const* name) { return mode.at("invariants").at(name).get<std::int64_t>(); }
+
+// The first second of the run in which a user was logged out unexpectedly, or -1.
+int first_logout_second(json const& mode) {
+  for (auto const& s : mode.at("timeline")) {
+    if (s.value("logouts", 0) > 0) return s.value("t", 0);
+  }
+  return -1;
+}
+
+std::int64_t first_event_ms(json const& mode, std::string const& kind) {
+  for (auto const& e : mode.at("faults")) {
+    if (e.value("kind", "") == kind) return e.value("t_ms", std::int64_t{-1});
+  }
+  return -1;
+}
+
+TEST(LabRun, StatelessLosesNothingWhereStatefulAndStickyLoseSessions) {
+  TempDir dir;
+  auto results_file = dir / "results.json";
+  auto report_dir = dir / "report";
+  auto r = run_outboard({"lab", "--users", "20", "--duration", "5", "--seed", "7", "--json", results_file.string(),
+                         "--report", report_dir.string()},
+                        {}, 240'000);
+  ASSERT_TRUE(r.exit_code.has_value()) << "the lab did not finish in time:\n" << r.output;
+  ASSERT_EQ(*r.exit_code, 0) << r.output;
+  json results = json::parse(read_text(results_file));
+  ASSERT_EQ(results.at("modes").size(), 3u);
+  EXPECT_EQ(results.at("scenario").value("name", ""), "crash-and-deploy");
+
+  json stateless = mode_named(results, "stateless");
+  for (char const* name : {"unexpected_logouts", "lost_cart_lines", "duplicated_cart_lines", "duplicate_orders",
+                           "lost_orders", "upload_mismatches", "failed_retryable"}) {
+    EXPECT_EQ(invariant(stateless, name), 0) << "stateless " << name << "\n" << r.output;
+  }
+  EXPECT_TRUE(stateless.value("unexpected_answers", json::object()).empty()) << stateless.dump(2);
+  EXPECT_GT(stateless.at("journeys").value("completed", 0), 0) << r.output;
+  EXPECT_TRUE(stateless.at("verdict").value("ok", false)) << r.output;
+  EXPECT_GE(first_event_ms(stateless, "kill"), 0) << "the kill fault did not happen";
+  EXPECT_GE(first_event_ms(stateless, "deploy"), 0) << "the deploy fault did not happen";
+
+  json stateful = mode_named(results, "stateful");
+  EXPECT_GT(invariant(stateful, "unexpected_logouts"), 0) << r.output;
+  EXPECT_FALSE(stateful.at("verdict").value("ok", true));
+
+  // Sticky hides the problem until a server goes: no logout before the kill, some after.
+  json sticky = mode_named(results, "sticky");
+  EXPECT_GT(invariant(sticky, "unexpected_logouts"), 0) << r.output;
+  EXPECT_FALSE(sticky.at("verdict").value("ok", true));
+  auto kill_ms = first_event_ms(sticky, "kill");
+  ASSERT_GE(kill_ms, 0);
+  EXPECT_GE(first_logout_second(sticky), kill_ms / 1000) << sticky.at("timeline").dump();
+
+  // The table and the report came out too.
+  EXPECT_NE(r.output.find("stateless  PASS"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("unexpected logouts"), std::string::npos) << r.output;
+  ASSERT_TRUE(std::filesystem::exists(report_dir));
+  auto pages = std::distance(std::filesystem::directory_iterator(report_dir), std::filesystem::directory_iterator());
+  EXPECT_EQ(pages, 1);
+}
+
+// ---- bad input: a clear message and exit code 2, and nothing started ----------------------
+
+void expect_refused(CommandResult const& r, std::vector<std::string> const& mentions) {
+  ASSERT_TRUE(r.exit_code.has_value()) << r.output;
+  EXPECT_EQ(*r.exit_code, 2) << r.output;
+  for (auto const& m : mentions) EXPECT_NE(r.output.find(m), std::string::npos) << "missing '" << m << "' in:\n" << r.output;
+  EXPECT_EQ(r.output.find("starting"), std::string::npos) << "a cluster was started:\n" << r.output;
+}
+
+std::string write_file(TempDir const& dir, std::string const& name, std::string const& text) {
+  auto path = dir / name;
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+TEST(LabInput, UnknownScenarioListsTheBuiltIns) {
+  expect_refused(run_outboard({"lab", "--scenario", "meteor-strike"}),
+                 {"unknown scenario 'meteor-strike'", "crash-and-deploy", "hung-server"});
+}
+
+TEST(LabInput, ScenarioListNamesEveryBuiltIn) {
+  auto r = run_outboard({"lab", "--scenario", "list"});
+  ASSERT_TRUE(r.exit_code.has_value());
+  EXPECT_EQ(*r.exit_code, 0) << r.output;
+  for (char const* name : {"crash-and-deploy", "hung-server", "rolling-deploy", "scale", "store-restart"}) {
+    EXPECT_NE(r.output.find(name), std::string::npos) << r.output;
+  }
+}
+
+TEST(LabInput, MalformedScenarioNamesFileLineAndKey) {
+  TempDir dir;
+  auto path = write_file(dir, "broken.toml",
+                         "name = \"broken\"\n\n[[fault]]\nat = \"2s\"\naction = \"kill\"\nrestart_afterr = \"1s\"\n");
+  expect_refused(run_outboard({"lab", "--scenario", path}), {"broken.toml:6", "restart_afterr"});
+}
+
+TEST(LabInput, ZeroServersIsRefused) {
+  expect_refused(run_outboard({"lab", "--servers", "0"}), {"--servers 0", "at least 1 server"});
+}
+
+TEST(LabInput, ScalingBelowOneServerIsRefused) {
+  TempDir dir;
+  auto path = write_file(dir, "shrink.toml",
+                         "name = \"shrink\"\n[[fault]]\nat = \"50%\"\naction = \"scale-in\"\ncount = 2\n");
+  expect_refused(run_outboard({"lab", "--scenario", path, "--servers", "2"}), {"shrink", "0 servers"});
+}
+
+TEST(LabInput, UnknownModeAndStoreAreRefused) {
+  expect_refused(run_outboard({"lab", "--modes", "stateless,psychic"}), {"unknown mode 'psychic'", "stateful"});
+  expect_refused(run_outboard({"lab", "--store", "floppy"}), {"--store 'floppy'"});
+}
+
+TEST(LabInput, StoreRestartNeedsAStoreProcess) {
+  expect_refused(run_outboard({"lab", "--scenario", "store-restart"}), {"--store redis"});
+}
+
+// ---- lifecycle: nothing the lab starts outlives it -----------------------------------------
+
+// Every process whose parent is `parent` (from /proc/*/stat).
+std::set<pid_t> children_of(pid_t parent) {
+  std::set<pid_t> out;
+  for (auto const& entry : std::filesystem::directory_iterator("/proc")) {
+    auto name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string stat = read_text(entry.path() / "stat");
+    auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    char state = 0;
+    int ppid = 0;
+    if (std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) == 2 && ppid == parent && state != 'Z') {
+      out.insert(std::stoi(name));
+    }
+  }
+  return out;
+}
+
+bool alive(pid_t pid) {
+  std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+  if (stat.empty()) return false;
+  auto close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+}
+
+// Starts a long lab and waits (bounded) until it runs its store-less cluster: servers and gateway.
+std::set<pid_t> start_long_lab(std::unique_ptr<ChildProcess>& lab, TempDir const& dir, int servers) {
+  std::vector<std::string> argv{OUTBOARD_BINARY, "lab", "--modes", "stateless", "--scenario", "calm",
+                                "--servers", std::to_string(servers), "--users", "5", "--duration", "120",
+                                "--work-dir", (dir / "work").string()};
+  lab = std::make_unique<ChildProcess>(argv, std::map<std::string, std::string>{}, dir / "lab.log");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::set<pid_t> kids;
+  while (std::chrono::steady_clock::now() < deadline) {
+    kids = children_of(lab->pid());
+    bool running = read_text(dir / "lab.log").find("[stateless") != std::string::npos ||
+                   std::filesystem::exists(dir / "work" / "stateless" / "gateway.log");
+    if (running && static_cast<int>(kids.size()) == servers + 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return kids;
+}
+
+void expect_all_gone(std::set<pid_t> const& pids) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (pid_t pid : pids) {
+    while (alive(pid) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_FALSE(alive(pid)) << "pid " << pid << " outlived the lab";
+  }
+}
+
+TEST(LabLifecycle, ChildrenDieWhenTheLabIsKilled) {
+  TempDir dir;
+  std::unique_ptr<ChildProcess> lab;
+  auto kids = start_long_lab(lab, dir, 2);
+  ASSERT_EQ(kids.size(), 3u) << read_text(dir / "lab.log");
+  lab->signal(SIGKILL);
+  ASSERT_TRUE(lab->wait(20'000).has_value());
+  expect_all_gone(kids);
+}
+
+TEST(LabLifecycle, CtrlCStopsEverythingAndExits130) {
+  TempDir dir;
+  std::unique_ptr<ChildProcess> lab;
+  auto kids = start_long_lab(lab, dir, 1);
+  ASSERT_EQ(kids.size(), 2u) << read_text(dir / "lab.log");
+  lab->signal(SIGINT);
+  auto code = lab->wait(30'000);
+  ASSERT_TRUE(code.has_value()) << "the lab ignored SIGINT:\n" << read_text(dir / "lab.log");
+  EXPECT_EQ(*code, 130) << read_text(dir / "lab.log");
+  expect_all_gone(kids);
+  EXPECT_NE(read_text(dir / "lab.log").find("interrupted"), std::string::npos);
+}
+
+TEST(LabLifecycle, TwoLabsRunAtOnce) {
+  TempDir dir;
+  auto argv = [&](std::string const& name) {
+    return std::vector<std::string>{OUTBOARD_BINARY, "lab", "--modes", "stateless", "--scenario", "crash",
+                                    "--servers", "2", "--users", "5", "--duration", "3",
+                                    "--json", (dir / (name + ".json")).string()};
+  };
+  ChildProcess a(argv("a"), {}, dir / "a.log");
+  ChildProcess b(argv("b"), {}, dir / "b.log");
+  auto code_a = a.wait(180'000);
+  auto code_b = b.wait(180'000);
+  ASSERT_TRUE(code_a && code_b);
+  EXPECT_EQ(*code_a, 0) << read_text(dir / "a.log");
+  EXPECT_EQ(*code_b, 0) << read_text(dir / "b.log");
+  for (char const* name : {"a.json", "b.json"}) {
+    json results = json::parse(read_text(dir / name));
+    EXPECT_TRUE(results.at("modes").at(0).at("verdict").value("ok", false)) << results.dump(2);
+  }
+}
+
+}  // namespace
+}  // namespace outboard::testing
