@@ -59,7 +59,9 @@ TEST(LabRun, StatelessLosesNothingWhereStatefulAndStickyLoseSessions) {
   TempDir dir;
   auto results_file = dir / "results.json";
   auto report_dir = dir / "report";
-  auto r = run_outboard({"lab", "--users", "20", "--duration", "5", "--seed", "7", "--json", results_file.string(),
+  // Short think times, so that even a sanitizer build completes journeys within 5 s.
+  auto r = run_outboard({"lab", "--users", "20", "--duration", "5", "--seed", "7", "--think-min-ms", "20",
+                         "--think-max-ms", "150", "--json", results_file.string(),
                          "--report", report_dir.string()},
                         {}, 240'000);
   ASSERT_TRUE(r.exit_code.has_value()) << "the lab did not finish in time:\n" << r.output;
@@ -238,6 +240,7 @@ TEST(LabLifecycle, TwoLabsRunAtOnce) {
   auto argv = [&](std::string const& name) {
     return std::vector<std::string>{OUTBOARD_BINARY, "lab", "--modes", "stateless", "--scenario", "crash",
                                     "--servers", "2", "--users", "5", "--duration", "3",
+                                    "--think-min-ms", "20", "--think-max-ms", "100",
                                     "--json", (dir / (name + ".json")).string()};
   };
   ChildProcess a(argv("a"), {}, dir / "a.log");
