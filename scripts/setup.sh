@@ -14,6 +14,7 @@ packages=(
   libclang-rt-14-dev
   # real peers used by tests
   redis-server curl procps
+  chromium  # the lab's HTML report test renders in Debian's headless Chromium
 )
 
 missing=()
