@@ -9,22 +9,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/toml_names.hpp"
+
 extern char** environ;
 
 namespace outboard::core {
 namespace {
-
-std::string type_name(toml::node const& node) {
-  switch (node.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::table: return "a table";
-    default: return "a date or time";
-  }
-}
 
 std::string at(std::string const& source, toml::node const& node, std::string const& key) {
   return source + ":" + std::to_string(node.source().begin.line) + ": key '" + key + "'";
@@ -229,24 +219,24 @@ void Settings::load_toml_text(std::string const& text, std::string const& source
           std::string where = at(source_name, node, key);
           switch (entry->kind) {
             case Kind::string:
-              if (!node.is_string()) throw ConfigError(where + ": expected a string, got " + type_name(node));
+              if (!node.is_string()) throw ConfigError(where + ": expected a string, got " + toml_type_name(node));
               assign_text(*entry, *node.value<std::string>(), where);
               break;
             case Kind::integer:
-              if (!node.is_integer()) throw ConfigError(where + ": expected an integer, got " + type_name(node));
+              if (!node.is_integer()) throw ConfigError(where + ": expected an integer, got " + toml_type_name(node));
               assign_text(*entry, std::to_string(*node.value<std::int64_t>()), where);
               break;
             case Kind::boolean:
-              if (!node.is_boolean()) throw ConfigError(where + ": expected a boolean, got " + type_name(node));
+              if (!node.is_boolean()) throw ConfigError(where + ": expected a boolean, got " + toml_type_name(node));
               *std::get<bool*>(entry->target) = *node.value<bool>();
               break;
             case Kind::list: {
               auto const* arr = node.as_array();
-              if (!arr) throw ConfigError(where + ": expected an array of strings, got " + type_name(node));
+              if (!arr) throw ConfigError(where + ": expected an array of strings, got " + toml_type_name(node));
               std::vector<std::string> items;
               for (auto const& item : *arr) {
                 if (!item.is_string()) {
-                  throw ConfigError(where + ": expected an array of strings, found " + type_name(item));
+                  throw ConfigError(where + ": expected an array of strings, found " + toml_type_name(item));
                 }
                 items.push_back(*item.value<std::string>());
                 check_string(*entry, items.back(), where);
@@ -258,6 +248,18 @@ void Settings::load_toml_text(std::string const& text, std::string const& source
         }
       };
   walk(root, "");
+}
+
+std::string toml_type_name(toml::node const& node) {
+  switch (node.type()) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::table: return "a table";
+    default: return "a date or time";
+  }
 }
 
 }  // namespace outboard::core

@@ -346,18 +346,23 @@ asio::awaitable<void> Cluster::hang_server(int position, std::int64_t lasting_ms
   events_("resume", fmt::format("SIGCONT {}", server.id));
 }
 
+asio::awaitable<std::unique_ptr<Cluster::Server>> Cluster::join_new_server() {
+  std::string id = next_server_id();
+  auto blob_dir = fresh_blob_dir(id);
+  auto server = co_await launch_server(id, 0, blob_dir);
+  std::string address = address_of(server->port);
+  std::string body = nlohmann::json{{"address", address}}.dump();
+  std::string backends = "/backends";
+  co_await admin(verb::post, backends, body);
+  co_await wait_backend_up(address);
+  co_return server;
+}
+
 asio::awaitable<void> Cluster::rolling_deploy() {
   std::size_t count = servers_.size();
   events_("deploy", fmt::format("rolling deploy of {} servers begins", count));
   for (std::size_t i = 0; i < count; ++i) {
-    std::string id = next_server_id();
-    auto blob_dir = fresh_blob_dir(id);
-    auto replacement = co_await launch_server(id, 0, blob_dir);
-    std::string address = address_of(replacement->port);
-    std::string body = nlohmann::json{{"address", address}}.dump();
-    std::string backends = "/backends";
-    co_await admin(verb::post, backends, body);
-    co_await wait_backend_up(address);
+    auto replacement = co_await join_new_server();
     std::string old_id = servers_[i]->id;
     auto old = std::move(servers_[i]);
     servers_[i] = std::move(replacement);
@@ -368,14 +373,7 @@ asio::awaitable<void> Cluster::rolling_deploy() {
 
 asio::awaitable<void> Cluster::scale_out(int count) {
   for (int i = 0; i < count; ++i) {
-    std::string id = next_server_id();
-    auto blob_dir = fresh_blob_dir(id);
-    auto server = co_await launch_server(id, 0, blob_dir);
-    std::string address = address_of(server->port);
-    std::string body = nlohmann::json{{"address", address}}.dump();
-    std::string backends = "/backends";
-    co_await admin(verb::post, backends, body);
-    co_await wait_backend_up(address);
+    auto server = co_await join_new_server();
     events_("scale-out", fmt::format("{} joined ({} servers)", server->id, servers_.size() + 1));
     servers_.push_back(std::move(server));
   }

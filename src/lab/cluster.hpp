@@ -86,6 +86,8 @@ class Cluster {
   // Starts server `id` on `port` (0: a free one) and waits for /readyz.
   boost::asio::awaitable<std::unique_ptr<Server>> launch_server(std::string id, std::uint16_t port,
                                                               std::filesystem::path blob_dir);
+  // A new server, started, added to the gateway, and seen up by it.
+  boost::asio::awaitable<std::unique_ptr<Server>> join_new_server();
   boost::asio::awaitable<void> relaunch_in_place(Server& server);
   boost::asio::awaitable<void> retire_server(std::unique_ptr<Server> server);
   boost::asio::awaitable<void> admin(boost::beast::http::verb method, std::string target, std::string body);

@@ -43,6 +43,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "core/toml_names.hpp"
+
 namespace outboard::lab {
 namespace {
 
@@ -165,23 +167,11 @@ constexpr std::string_view kBuiltinTexts[] = {
 // ---------------------------------------------------------------------------------------------
 // Small helpers for messages.
 
-std::string type_name(toml::node const& node) {
-  switch (node.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::table: return "a table";
-    default: return "a date or time";
-  }
-}
-
 // What the node holds, for "got ..." in messages: strings quoted, numbers as written.
 std::string shown(toml::node const& node) {
   if (auto const* s = node.as_string()) return "\"" + s->get() + "\"";
-  if (auto const* i = node.as_integer()) return type_name(node) + " (" + std::to_string(i->get()) + ")";
-  return type_name(node);
+  if (auto const* i = node.as_integer()) return core::toml_type_name(node) + " (" + std::to_string(i->get()) + ")";
+  return core::toml_type_name(node);
 }
 
 std::string format_ms(std::int64_t ms) {
@@ -335,14 +325,14 @@ class ScenarioParser {
 
   std::vector<FaultSpec> read_faults(toml::node const& node) const {
     auto const* array = node.as_array();
-    if (!array) fail(node, "fault", "expected [[fault]] tables, got " + type_name(node));
+    if (!array) fail(node, "fault", "expected [[fault]] tables, got " + core::toml_type_name(node));
     std::vector<FaultSpec> faults;
     faults.reserve(array->size());
     for (std::size_t i = 0; i < array->size(); ++i) {
       std::string prefix = "fault[" + std::to_string(i + 1) + "]";
       auto const& element = *array->get(i);
       auto const* table = element.as_table();
-      if (!table) fail(element, prefix, "expected a table, got " + type_name(element));
+      if (!table) fail(element, prefix, "expected a table, got " + core::toml_type_name(element));
       faults.push_back(read_fault(*table, prefix));
     }
     return faults;
