@@ -3,6 +3,7 @@
 #include "lab_command.hpp"
 
 #include <CLI/CLI.hpp>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -112,6 +113,16 @@ void write_json(std::string const& path, nlohmann::json const& results) {
   if (!out) throw std::runtime_error("cannot write --json file " + path);
 }
 
+// Thousands of virtual users hold thousands of connections, and the gateway (a child, which
+// inherits the limit) as many again: take the whole allowance the system gives.
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 int run_lab_command(LabFlags const& flags) {
   if (flags.scenario == "list") {
     list_scenarios();
@@ -127,6 +138,7 @@ int run_lab_command(LabFlags const& flags) {
     std::cerr << "outboard lab: " << e.what() << "\n";
     return 2;
   }
+  raise_open_file_limit();
   nlohmann::json results;
   try {
     results = lab::run_lab(settings, std::cout);

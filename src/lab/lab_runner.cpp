@@ -30,6 +30,7 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 constexpr std::int64_t kAfterLastFault = 2000;
+constexpr std::size_t kAuditsAtOnce = 256;
 
 std::string utc_now_iso() {
   std::time_t now = std::time(nullptr);
@@ -110,9 +111,12 @@ asio::awaitable<void> drive_user(ModeRun* run, VirtualUser* user, bool one_journ
   --run->active_users;
 }
 
-asio::awaitable<void> audit_user(ModeRun* run, VirtualUser* user) {
+asio::awaitable<void> audit_users(ModeRun* run, std::size_t* next) {
   ++run->active_users;
-  co_await user->audit();
+  while (*next < run->users.size()) {
+    VirtualUser* user = run->users[(*next)++].get();
+    co_await user->audit();
+  }
   --run->active_users;
 }
 
@@ -255,10 +259,11 @@ asio::awaitable<void> run_mode(ModeRun* run, std::int64_t* turned_away, std::exc
     co_await sleep_until_ms(end);
     run->stop.stopping = true;
     co_await wait_users_done(run);
-    // Every user checks its ledger once more, all at once, against the cluster as the faults left it.
-    for (auto& user : run->users) {
-      asio::co_spawn(ex, audit_user(run, user.get()), rethrow);
-    }
+    // Every user checks its ledger once more against the cluster as the faults left it, a few
+    // hundred at a time (an open-loop run may have had tens of thousands of users).
+    std::size_t next_audit = 0;
+    std::size_t workers = std::min<std::size_t>(run->users.size(), kAuditsAtOnce);
+    for (std::size_t i = 0; i < workers; ++i) asio::co_spawn(ex, audit_users(run, &next_audit), rethrow);
     co_await wait_users_done(run);
   } catch (...) {
     *failure = std::current_exception();

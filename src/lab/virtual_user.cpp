@@ -25,15 +25,29 @@ bool retriable(Reply const& reply) {
   return reply.status == 409 && reply.body.find("request_in_progress") != std::string::npos;
 }
 
-json body_json(Reply const& reply) { return json::parse(reply.body, nullptr, false); }
+// The answer's JSON body; anything else reads as an empty object, so a malformed answer shows
+// up as missing data in the ledger rather than as an exception in the lab.
+json body_json(Reply const& reply) {
+  auto doc = json::parse(reply.body, nullptr, false);
+  return doc.is_object() ? doc : json::object();
+}
+
+json member(json const& doc, char const* key) {
+  if (!doc.is_object()) return json();
+  auto it = doc.find(key);
+  return it == doc.end() ? json() : *it;
+}
+
+std::string text_of(json const& doc, char const* key) {
+  json value = member(doc, key);
+  return value.is_string() ? value.get<std::string>() : std::string();
+}
 
 // Line ids of an order or a cart document's "lines" array.
 std::vector<std::string> line_ids(json const& lines) {
   std::vector<std::string> out;
   if (!lines.is_array()) return out;
-  for (auto const& line : lines) {
-    if (line.is_object()) out.push_back(line.value("line_id", ""));
-  }
+  for (auto const& line : lines) out.push_back(text_of(line, "line_id"));
   return out;
 }
 
@@ -139,6 +153,7 @@ asio::awaitable<void> VirtualUser::run_journeys() {
 
 asio::awaitable<void> VirtualUser::run_one_journey() {
   Step step = co_await journey();
+  agent_.close();  // an open-loop user leaves: its connection must not pile up with thousands more
   if (stop_.stopping) co_return;
   if (step == Step::ok) {
     stats_.journey_completed();
@@ -202,7 +217,7 @@ asio::awaitable<VirtualUser::Step> VirtualUser::check_me() {
   call.target = "/me";
   Outcome out = co_await as_user(call);
   if (out.reply.status != 200) co_return Step::abandon;
-  if (body_json(out.reply).value("user", "") != name_) stats_.record_unexpected("/me named someone else");
+  if (text_of(body_json(out.reply), "user") != name_) stats_.record_unexpected("/me named someone else");
   co_return Step::ok;
 }
 
@@ -214,7 +229,7 @@ asio::awaitable<VirtualUser::Step> VirtualUser::add_cart_line() {
   call.headers.emplace_back("Idempotency-Key", key);
   Outcome out = co_await as_user(call);
   if (out.reply.status == 201) {
-    std::string line_id = body_json(out.reply)["line"].value("line_id", "");
+    std::string line_id = text_of(member(body_json(out.reply), "line"), "line_id");
     cart_lines_.insert(line_id);
     co_return Step::ok;
   }
@@ -242,7 +257,7 @@ asio::awaitable<VirtualUser::Step> VirtualUser::upload_and_read_back() {
     }
     co_return Step::abandon;
   }
-  std::string id = body_json(stored.reply).value("id", "");
+  std::string id = text_of(body_json(stored.reply), "id");
   co_await think();
   Call get;
   get.target = "/uploads/" + id;
@@ -260,7 +275,7 @@ asio::awaitable<VirtualUser::Step> VirtualUser::check_cart() {
   call.target = "/cart";
   Outcome out = co_await as_user(call);
   if (out.reply.status != 200) co_return Step::abandon;
-  auto present = line_ids(body_json(out.reply)["lines"]);
+  auto present = line_ids(member(body_json(out.reply), "lines"));
   std::map<std::string, int> seen;
   for (auto const& id : present) ++seen[id];
   auto& inv = stats_.invariants();
@@ -297,9 +312,9 @@ asio::awaitable<VirtualUser::Step> VirtualUser::check_out() {
   call.headers.emplace_back("Idempotency-Key", key);
   Outcome out = co_await as_user(call);
   if (out.reply.status == 201) {
-    json order = body_json(out.reply)["order"];
-    std::string id = order.value("order_id", "");
-    auto ids = line_ids(order["lines"]);
+    json order = member(body_json(out.reply), "order");
+    std::string id = text_of(order, "order_id");
+    auto ids = line_ids(member(order, "lines"));
     orders_[id] = std::set<std::string>(ids.begin(), ids.end());
     cart_lines_.clear();
     co_return Step::ok;
@@ -325,14 +340,14 @@ asio::awaitable<VirtualUser::Step> VirtualUser::check_orders() {
   call.target = "/orders";
   Outcome out = co_await as_user(call);
   if (out.reply.status != 200) co_return Step::abandon;
-  json listed = body_json(out.reply)["orders"];
+  json listed = member(body_json(out.reply), "orders");
   std::map<std::string, int> seen;
   std::map<std::string, int> line_in_orders;
   if (listed.is_array()) {
     for (auto const& order : listed) {
       if (!order.is_object()) continue;
-      ++seen[order.value("order_id", "")];
-      for (auto const& l : line_ids(order["lines"])) ++line_in_orders[l];
+      ++seen[text_of(order, "order_id")];
+      for (auto const& l : line_ids(member(order, "lines"))) ++line_in_orders[l];
     }
   }
   auto& inv = stats_.invariants();
@@ -381,6 +396,7 @@ asio::awaitable<void> VirtualUser::audit() {
   }
   co_await check_cart();
   co_await check_orders();
+  agent_.close();
 }
 
 }  // namespace outboard::lab
