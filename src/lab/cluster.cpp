@@ -238,13 +238,14 @@ asio::awaitable<void> Cluster::start_gateway() {
   admin_port_ = free_port();
   std::string backends;
   for (auto const& s : servers_) backends += (backends.empty() ? "\"" : ", \"") + address_of(s->port) + "\"";
-  // Health checks on /readyz, so a draining or store-less server leaves rotation; retries for
+  // Health checks on /readyz, so a draining or store-less server leaves rotation (tolerant
+  // enough that a busy machine does not eject a healthy server: 3 misses of 1 s); retries for
   // what is safe; a hung server is given up on after 1.5 s without a first byte.
   std::string config = fmt::format(
       "listen = \"{}\"\nthreads = 1\ndrain_timeout_ms = 1000\n"
       "[admin]\nlisten = \"{}\"\n"
       "[pool]\nbackends = [{}]\npolicy = \"{}\"\n"
-      "[health]\npath = \"/readyz\"\ninterval_ms = 200\ntimeout_ms = 500\nrise = 1\nfall = 2\n"
+      "[health]\npath = \"/readyz\"\ninterval_ms = 200\ntimeout_ms = 1000\nrise = 1\nfall = 3\n"
       "[timeouts]\nconnect_ms = 500\nfirst_byte_ms = 1500\n"
       "[retries]\nmax_attempts = 3\n"
       "[log]\nlevel = \"warn\"\n",
