@@ -67,6 +67,22 @@ void choose_store(std::string const& store, lab::LabSettings& out) {
   }
 }
 
+// The outputs are checked before the run, not after a minute of it.
+void check_outputs_writable(LabFlags const& f) {
+  if (!f.json_file.empty()) {
+    std::ofstream probe(f.json_file, std::ios::app);
+    if (!probe) throw BadInput("--json " + f.json_file + ": cannot write there");
+  }
+  if (!f.report_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(f.report_dir, ec);
+    auto probe_path = std::filesystem::path(f.report_dir) / ".outboard-lab-write-test";
+    bool ok = !ec && static_cast<bool>(std::ofstream(probe_path));
+    std::filesystem::remove(probe_path, ec);
+    if (!ok) throw BadInput("--report " + f.report_dir + ": cannot write into that directory");
+  }
+}
+
 lab::LabSettings settings_from(LabFlags const& f) {
   lab::LabSettings s;
   if (f.servers < 1) throw BadInput("--servers " + std::to_string(f.servers) + ": at least 1 server is needed");
@@ -102,6 +118,7 @@ lab::LabSettings settings_from(LabFlags const& f) {
   s.work_root = f.work_dir;
   s.keep_work = f.keep_work || !f.work_dir.empty();
   lab::check_scenario_fits(s.scenario, s.servers, s.duration_ms, s.store == lab::StoreKind::private_redis);
+  check_outputs_writable(f);
   s.outboard_binary = std::filesystem::read_symlink("/proc/self/exe");
   s.live_progress = isatty(STDOUT_FILENO) != 0;
   return s;

@@ -158,6 +158,13 @@ TEST(LabInput, UnknownModeAndStoreAreRefused) {
   expect_refused(run_outboard({"lab", "--store", "floppy"}), {"--store 'floppy'"});
 }
 
+TEST(LabInput, UnwritableOutputsAreRefusedBeforeTheRun) {
+  TempDir dir;
+  auto file = write_file(dir, "a-file", "not a directory");
+  expect_refused(run_outboard({"lab", "--json", file + "/results.json"}), {"--json", "cannot write"});
+  expect_refused(run_outboard({"lab", "--report", file + "/report"}), {"--report", "cannot write"});
+}
+
 TEST(LabInput, StoreRestartNeedsAStoreProcess) {
   expect_refused(run_outboard({"lab", "--scenario", "store-restart"}), {"--store redis"});
 }
