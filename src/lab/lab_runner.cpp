@@ -294,7 +294,7 @@ json run_one_mode(LabSettings const& lab, ModeSpec const& mode, std::filesystem:
   cs.servers = lab.servers;
   cs.session_key_hex = session_key;
   ModeRun run(lab, mode, out, io, cs);
-  run.user_settings.name_prefix = prefix + mode.name.substr(0, 2);
+  run.user_settings.name_prefix = prefix + mode.name + "-";
   run.user_settings.think_min = lab.think_min;
   run.user_settings.think_max = lab.think_max;
 
