@@ -323,16 +323,18 @@ asio::awaitable<void> Cluster::kill_server(int position, std::optional<std::int6
   Server& server = *servers_[index_of(position)];
   pid_t pid = server.process->pid();
   server.process->kill_now();
-  events_("kill", fmt::format("kill -9 {} (pid {})", server.id, pid));
+  std::string what = fmt::format("kill -9 {} (pid {})", server.id, pid);
   if (!restart_after_ms) {
     // Gone for good: the gateway forgets it, as an orchestrator would tell it to.
     std::string address = address_of(server.port);
     servers_.erase(servers_.begin() + static_cast<std::ptrdiff_t>(index_of(position)));
+    events_("kill", what + ", not replaced");
     std::string backend = "/backends/" + address;
     std::string no_body;
     co_await admin(verb::delete_, backend, no_body);
     co_return;
   }
+  events_("kill", what);
   co_await sleep_for(std::chrono::milliseconds(*restart_after_ms));
   co_await relaunch_in_place(server);
   events_("restart", fmt::format("{} restarted on the same port and disk (pid {})", server.id, server.process->pid()));
@@ -375,8 +377,9 @@ asio::awaitable<void> Cluster::rolling_deploy() {
 asio::awaitable<void> Cluster::scale_out(int count) {
   for (int i = 0; i < count; ++i) {
     auto server = co_await join_new_server();
-    events_("scale-out", fmt::format("{} joined ({} servers)", server->id, servers_.size() + 1));
+    std::string id = server->id;
     servers_.push_back(std::move(server));
+    events_("scale-out", fmt::format("{} joined ({} servers)", id, servers_.size()));
   }
 }
 

@@ -180,6 +180,8 @@ std::vector<RowGroup> const& table_rows() {
            {"journeys abandoned", "journeys", "abandoned", RowKind::attempt, 0},
            {"requests", "requests", "total", RowKind::volume, 0},
            {"retries", "requests", "retries", RowKind::volume, 0},
+           {"busiest server / fair share", "load", "imbalance", RowKind::volume, 2},
+           {"  at the worst second", "load", "peak_imbalance", RowKind::volume, 2},
            {"requests/s", "requests", "per_second", RowKind::volume, 1},
            {"p50 latency (ms)", "latency_ms", "p50", RowKind::volume, 1},
            {"p99 latency (ms)", "latency_ms", "p99", RowKind::volume, 1},

@@ -21,6 +21,7 @@
 //     "requests": {"total": 0, "retries": 0, "per_second": 0.0},
 //     "latency_ms": {"p50": 0.0, "p99": 0.0, "max": 0.0},
 //     "served_by": {"s1": 0, "s2": 0},                      // responses per server instance
+//     "load": {"imbalance": 1.0, "peak_imbalance": 1.0},     // busiest server's share x servers
 //     "timeline": [{"t": 0, "requests": 0, "errors": 0, "logouts": 0, "p99_ms": 0.0}],  // 1/s
 //     "faults": [{"t_ms": 4000, "kind": "kill", "detail": "kill -9 s2 (pid 1234)"}]
 //   }]

@@ -91,7 +91,9 @@ struct ModeRun {
 
   void note_event(std::string kind, std::string detail) {
     last_event = kind + ": " + detail;
-    stats.record_event(lab_now_ms(), std::move(kind), std::move(detail));
+    std::int64_t now = lab_now_ms();
+    stats.record_event(now, std::move(kind), std::move(detail));
+    stats.record_servers(now, cluster.server_count());
   }
 };
 
@@ -241,6 +243,7 @@ asio::awaitable<void> run_mode(ModeRun* run, std::int64_t* turned_away, std::exc
     run->user_settings.gateway_port = run->cluster.gateway_port();
     run->start_ms = lab_now_ms();
     run->stats = RunStats(run->start_ms);
+    run->stats.record_servers(run->start_ms, run->cluster.server_count());
     auto ex = co_await asio::this_coro::executor;
     auto rethrow = [](std::exception_ptr e) {
       if (e) std::rethrow_exception(e);

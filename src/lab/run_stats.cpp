@@ -27,7 +27,10 @@ RunStats::Second& RunStats::second_at(std::int64_t now_ms) {
 }
 
 void RunStats::record_attempt(std::int64_t now_ms, Reply const& reply) {
-  if (!reply.served_by.empty()) ++served_by_[reply.served_by];
+  if (!reply.served_by.empty()) {
+    ++served_by_[reply.served_by];
+    ++second_at(now_ms).served_by[reply.served_by];
+  }
   bool failed = true;
   switch (reply.failure) {
     case Failure::connect: ++failures_.connect; break;
@@ -61,17 +64,50 @@ void RunStats::record_event(std::int64_t now_ms, std::string kind, std::string d
   events_.push_back({now_ms - start_ms_, std::move(kind), std::move(detail)});
 }
 
+void RunStats::record_servers(std::int64_t now_ms, int count) { second_at(now_ms).servers = count; }
+
+std::vector<double> RunStats::load_imbalance() const {
+  std::vector<double> out;
+  int servers = 0;
+  for (auto const& s : seconds_) {
+    if (s.servers > 0) servers = s.servers;
+    std::int64_t total = 0;
+    std::int64_t busiest = 0;
+    for (auto const& [id, n] : s.served_by) {
+      total += n;
+      busiest = std::max(busiest, n);
+    }
+    if (total == 0 || servers == 0) {
+      out.push_back(-1);
+    } else {
+      out.push_back(static_cast<double>(busiest) / static_cast<double>(total) * servers);
+    }
+  }
+  return out;
+}
+
 void RunStats::record_unexpected(std::string what) { ++unexpected_[std::move(what)]; }
 
 nlohmann::json RunStats::to_json(std::int64_t duration_ms) const {
   nlohmann::json timeline = nlohmann::json::array();
+  auto imbalance = load_imbalance();
+  double imbalance_sum = 0;
+  double imbalance_peak = 0;
+  int imbalance_seconds = 0;
   for (std::size_t i = 0; i < seconds_.size(); ++i) {
     auto const& s = seconds_[i];
-    timeline.push_back({{"t", i},
-                        {"requests", s.requests},
-                        {"errors", s.errors},
-                        {"logouts", s.logouts},
-                        {"p99_ms", quantile(s.latencies_ms, 0.99)}});
+    nlohmann::json second{{"t", i},
+                          {"requests", s.requests},
+                          {"errors", s.errors},
+                          {"logouts", s.logouts},
+                          {"p99_ms", quantile(s.latencies_ms, 0.99)}};
+    if (imbalance[i] >= 0) {
+      second["load_imbalance"] = imbalance[i];
+      imbalance_sum += imbalance[i];
+      imbalance_peak = std::max(imbalance_peak, imbalance[i]);
+      ++imbalance_seconds;
+    }
+    timeline.push_back(std::move(second));
   }
   nlohmann::json faults = nlohmann::json::array();
   for (auto const& e : events_) faults.push_back({{"t_ms", e.t_ms}, {"kind", e.kind}, {"detail", e.detail}});
@@ -100,6 +136,9 @@ nlohmann::json RunStats::to_json(std::int64_t duration_ms) const {
       {"latency_ms",
        {{"p50", quantile(latencies_ms_, 0.50)}, {"p99", quantile(latencies_ms_, 0.99)}, {"max", max_ms}}},
       {"served_by", served_by_},
+      {"load",
+       {{"imbalance", imbalance_seconds > 0 ? imbalance_sum / imbalance_seconds : 0.0},
+        {"peak_imbalance", imbalance_peak}}},
       {"unexpected_answers", unexpected_},
       {"timeline", std::move(timeline)},
       {"faults", std::move(faults)},

@@ -49,6 +49,8 @@ class RunStats {
   void record_retry() { ++retries_; }
   void record_logout(std::int64_t now_ms);
   void record_event(std::int64_t now_ms, std::string kind, std::string detail);
+  // How many servers are in the cluster from now on (for the load balance of each second).
+  void record_servers(std::int64_t now_ms, int count);
   void journey_completed() { ++journeys_completed_; }
   void journey_abandoned() { ++journeys_abandoned_; }
   // A 2xx/4xx answer the ledger did not expect (a data bug more than a failure); kept for the reader.
@@ -70,7 +72,12 @@ class RunStats {
     std::int64_t errors = 0;
     std::int64_t logouts = 0;
     std::vector<float> latencies_ms;
+    std::map<std::string, std::int64_t> served_by;
+    int servers = 0;  // 0: unchanged since the second before
   };
+  // Per second, the busiest server's share of answers times the servers in the cluster: 1.0 is
+  // an even spread, 2.0 means one server did twice its fair part. -1 for a second without answers.
+  std::vector<double> load_imbalance() const;
   Second& second_at(std::int64_t now_ms);
 
   std::int64_t start_ms_;

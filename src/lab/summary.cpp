@@ -10,6 +10,8 @@ namespace {
 
 using nlohmann::json;
 
+constexpr double kUnevenLoad = 1.5;
+
 struct Row {
   char const* label;
   char const* group;  // the object in a mode's results
@@ -111,10 +113,16 @@ json judge(json const& mode) {
   if (odd > 0) lost.push_back(fmt::format("{} unexplained answers", odd));
   auto journeys = count_at(mode, "journeys", "completed");
   std::string faults = fault_list(mode);
+  // Not a loss, but what stickiness costs even when nothing is lost: servers that idle while
+  // others carry their share.
+  double peak = number_at(mode, "load", "peak_imbalance");
+  std::string uneven = peak >= kUnevenLoad
+                           ? fmt::format("; uneven load: the busiest server carried up to {:.1f}x its fair share", peak)
+                           : "";
   if (lost.empty() && journeys > 0) {
     return {{"ok", true},
-            {"text", fmt::format("lost nothing: zero on every invariant over {} journeys{}", journeys,
-                                 faults.empty() ? "" : " through " + faults)}};
+            {"text", fmt::format("lost nothing: zero on every invariant over {} journeys{}{}", journeys,
+                                 faults.empty() ? "" : " through " + faults, uneven)}};
   }
   if (lost.empty()) return {{"ok", false}, {"text", "no journey completed: nothing was proven"}};
   std::string text = "LOST " + fmt::format("{}", fmt::join(lost, ", "));
@@ -122,7 +130,7 @@ json judge(json const& mode) {
     text += fmt::format("; logouts in second {}", when);
     if (!faults.empty()) text += fmt::format(" (faults: {})", faults);
   }
-  return {{"ok", false}, {"text", text}};
+  return {{"ok", false}, {"text", text + uneven}};
 }
 
 std::string render_table(json const& results) {
@@ -146,10 +154,13 @@ std::string render_table(json const& results) {
   auto metric = [&](char const* label, char const* group, char const* field, char const* unit) {
     out += fmt::format("{:<{}}", label, kLabel);
     for (auto const& m : modes) {
-      out += fmt::format("{:>{}}", fmt::format("{:.1f}{}", number_at(m, group, field), unit), kColumn);
+      int decimals = unit[0] == 'x' ? 2 : 1;
+      out += fmt::format("{:>{}}", fmt::format("{:.{}f}{}", number_at(m, group, field), decimals, unit), kColumn);
     }
     out += "\n";
   };
+  metric("busiest server / fair", "load", "imbalance", "x");
+  metric("  at the worst second", "load", "peak_imbalance", "x");
   metric("requests/s", "requests", "per_second", "");
   metric("latency p50", "latency_ms", "p50", " ms");
   metric("latency p99", "latency_ms", "p99", " ms");

@@ -112,6 +112,33 @@ TEST(RunStats, AttemptsAreClassifiedAndTheTimelineIsPerSecond) {
   EXPECT_DOUBLE_EQ(j["requests"]["per_second"].get<double>(), 0.5);
 }
 
+TEST(RunStats, LoadImbalanceIsTheBusiestShareTimesTheServers) {
+  RunStats stats(0);
+  stats.record_servers(0, 2);
+  Reply s1;
+  s1.status = 200;
+  s1.served_by = "s1";
+  Reply s2 = s1;
+  s2.served_by = "s2";
+  // Second 0: even. Second 1: s1 takes three of four answers. Second 2: a third server joins, idle.
+  stats.record_attempt(100, s1);
+  stats.record_attempt(200, s2);
+  for (int i = 0; i < 3; ++i) stats.record_attempt(1100, s1);
+  stats.record_attempt(1200, s2);
+  stats.record_servers(2000, 3);
+  stats.record_attempt(2100, s1);
+  stats.record_attempt(2200, s2);
+  stats.journey_completed();
+  json j = stats.to_json(3000);
+  EXPECT_DOUBLE_EQ(j["timeline"][0]["load_imbalance"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(j["timeline"][1]["load_imbalance"].get<double>(), 1.5);
+  EXPECT_DOUBLE_EQ(j["timeline"][2]["load_imbalance"].get<double>(), 1.5);
+  EXPECT_DOUBLE_EQ(j["load"]["peak_imbalance"].get<double>(), 1.5);
+  EXPECT_NEAR(j["load"]["imbalance"].get<double>(), 4.0 / 3.0, 1e-9);
+  std::string text = judge(j).at("text").get<std::string>();
+  EXPECT_NE(text.find("uneven load"), std::string::npos) << text;
+}
+
 TEST(RunStats, QuantileIsNearestRank) {
   std::vector<float> samples;
   for (int i = 1; i <= 100; ++i) samples.push_back(static_cast<float>(i));
