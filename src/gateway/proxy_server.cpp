@@ -224,9 +224,32 @@ struct ClientSession {
     co_return beast::error_code{};
   }
 
+  // An answer the gateway gives itself (a refused request, no backend, a backend that failed)
+  // gets its access-log line too: these are the ones an operator most needs to see. `request` is
+  // null when the header could not be read.
+  static void log_own_answer(ProxyServer& server, beast::tcp_stream& client,
+                             bhttp::response<bhttp::string_body> const& res, RequestHeader const* request) {
+    boost::system::error_code ec;
+    auto peer = client.socket().remote_endpoint(ec);
+    auto body = nlohmann::json::parse(res.body(), nullptr, false);
+    nlohmann::json line{{"ts_ms", server.clock_.now_ms()},
+                        {"client", ec ? std::string() : peer.address().to_string()},
+                        {"backend", nullptr},
+                        {"status", res.result_int()},
+                        {"error", body.is_object() ? body.value("error", "") : ""}};
+    if (request) {
+      line["method"] = std::string(request->method_string());
+      line["target"] = std::string(request->target());
+      line["request_id"] = std::string((*request)["X-Request-Id"]);
+    }
+    server.access_log_->info(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+
   static asio::awaitable<void> send_error(ProxyServer& server, beast::tcp_stream& client,
-                                          bhttp::response<bhttp::string_body> res) {
+                                          bhttp::response<bhttp::string_body> res,
+                                          RequestHeader const* request = nullptr) {
     server.metrics_.rejected_requests.fetch_add(1, std::memory_order_relaxed);
+    if (server.access_log_) log_own_answer(server, client, res, request);
     client.expires_after(std::chrono::seconds(5));
     co_await bhttp::async_write(client, res, use_nothrow);
   }
@@ -313,7 +336,7 @@ struct ClientSession {
         if (ec == bhttp::error::need_buffer) ec = {};
         filled = held.size() - parser.get().body().size;
         if (ec) {
-          if (auto res = read_error(ec)) co_await send_error(server, client, std::move(*res));
+          if (auto res = read_error(ec)) co_await send_error(server, client, std::move(*res), &request.base());
           co_return false;
         }
       }
@@ -388,7 +411,7 @@ struct ClientSession {
         if (body_pending || !safe) {
           {
             auto answer = gateway_error(http::Status::bad_gateway, "bad_gateway", "the backend failed while receiving the request");  // named: see core/offload.hpp on g++ 12
-            co_await send_error(server, client, std::move(answer));
+            co_await send_error(server, client, std::move(answer), &request.base());
           }
           co_return false;
         }
@@ -412,7 +435,7 @@ struct ClientSession {
                                                       "the backend did not answer in time")
                                       : gateway_error(http::Status::bad_gateway, "bad_gateway",
                                                       "the backend closed the connection without answering");  // named: see core/offload.hpp on g++ 12
-          co_await send_error(server, client, std::move(answer));
+          co_await send_error(server, client, std::move(answer), &request.base());
         }
         co_return false;
       }
@@ -472,7 +495,7 @@ struct ClientSession {
                                                       "no backend is available")
                                       : gateway_error(http::Status::bad_gateway, "bad_gateway",
                                                       "no backend could answer this request");  // named: see core/offload.hpp on g++ 12
-      co_await send_error(server, client, std::move(answer));
+      co_await send_error(server, client, std::move(answer), &request.base());
     }
     co_return false;
   }
@@ -494,7 +517,7 @@ struct ClientSession {
     if (!pick) {
       {
         auto answer = gateway_error(http::Status::service_unavailable, "no_backend", "no backend is available");  // named: see core/offload.hpp on g++ 12
-        co_await send_error(server, client, std::move(answer));
+        co_await send_error(server, client, std::move(answer), &parser.get().base());
       }
       co_return;
     }
@@ -505,7 +528,7 @@ struct ClientSession {
     if (!up) {
       {
         auto answer = gateway_error(http::Status::bad_gateway, "bad_gateway", "the backend is unreachable");  // named: see core/offload.hpp on g++ 12
-        co_await send_error(server, client, std::move(answer));
+        co_await send_error(server, client, std::move(answer), &parser.get().base());
       }
       co_return;
     }
@@ -521,7 +544,7 @@ struct ClientSession {
     if (rec) {
       {
         auto answer = gateway_error(http::Status::bad_gateway, "bad_gateway", "no handshake answer");  // named: see core/offload.hpp on g++ 12
-        co_await send_error(server, client, std::move(answer));
+        co_await send_error(server, client, std::move(answer), &parser.get().base());
       }
       co_return;
     }
@@ -596,18 +619,21 @@ struct ClientSession {
       if (buffer.size() == 0 && !co_await wait_for_request(w, client.socket(), wait)) break;
       bhttp::request_parser<bhttp::buffer_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(config.max_header_bytes));
-      parser.body_limit(config.max_body_bytes);
+      // No body limit while the header is read: a Content-Length over the limit is refused below,
+      // where the header is whole and can be logged. Chunked bodies get the limit after that.
+      parser.body_limit(boost::none);
       client.expires_after(config.header_read_timeout);  // slowloris: the whole header in time
       auto [hec, hn] = co_await bhttp::async_read_header(client, buffer, parser, use_nothrow);
       if (hec) {
         if (auto res = read_error(hec)) co_await send_error(server, client, std::move(*res));
         break;
       }
+      parser.body_limit(config.max_body_bytes);
       // Ambiguous framing is answered here and never reaches a backend.
       if (auto why = check_request_framing(parser.get().base())) {
         {
           auto answer = gateway_error(http::Status::bad_request, "bad_request", *why);  // named: see core/offload.hpp on g++ 12
-          co_await send_error(server, client, std::move(answer));
+          co_await send_error(server, client, std::move(answer), &parser.get().base());
         }
         break;
       }
@@ -617,7 +643,7 @@ struct ClientSession {
         {
           auto answer = gateway_error(http::Status::request_header_fields_too_large, "too_many_headers",
                                           "more than " + std::to_string(config.max_headers) + " header fields");  // named: see core/offload.hpp on g++ 12
-          co_await send_error(server, client, std::move(answer));
+          co_await send_error(server, client, std::move(answer), &parser.get().base());
         }
         break;
       }
@@ -625,7 +651,7 @@ struct ClientSession {
         {
           auto answer = gateway_error(http::Status::payload_too_large, "payload_too_large",
                                                           "the body is over the size limit");  // named: see core/offload.hpp on g++ 12
-          co_await send_error(server, client, std::move(answer));
+          co_await send_error(server, client, std::move(answer), &parser.get().base());
         }
         break;
       }
