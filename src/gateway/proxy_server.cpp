@@ -176,7 +176,9 @@ struct ClientSession {
   }
 
   // Copies a message body from `in` to `out` piece by piece (Beast's relay pattern): the body is
-  // never held whole. The header is written first. Returns the first error, if any.
+  // never held whole. The header is written first, and each piece is passed on as soon as it
+  // arrives (read_some, not read: a read would wait for 16 KiB or the end, and hold back a
+  // stream of server-sent events or a long poll). Returns the first error, if any.
   template <bool isRequest>
   static asio::awaitable<beast::error_code> relay(beast::tcp_stream& out, beast::tcp_stream& in,
                                                   beast::flat_buffer& in_buffer,
@@ -205,13 +207,20 @@ struct ClientSession {
         parser.get().body().data = chunk.data();
         parser.get().body().size = chunk.size();
         in.expires_after(idle);
-        auto [rec, rn] = co_await bhttp::async_read(in, in_buffer, parser, use_nothrow);
+        auto [rec, rn] = co_await bhttp::async_read_some(in, in_buffer, parser, use_nothrow);
         if (rec == bhttp::error::need_buffer) rec = {};
         if (rec) co_return rec;
         parser.get().body().size = chunk.size() - parser.get().body().size;
         parser.get().body().data = chunk.data();
         if (body_bytes) *body_bytes += parser.get().body().size;
         parser.get().body().more = !parser.is_done();
+        if (parser.get().body().size == 0) {
+          // Only framing was read (a chunk header, the last chunk): no data to pass on. An empty
+          // buffer must not reach a chunked serializer, which would write it as "0\r\n\r\n", the
+          // end of the body, and then end the body again.
+          parser.get().body().data = nullptr;
+          if (!parser.is_done()) continue;
+        }
       } else {
         parser.get().body().data = nullptr;
         parser.get().body().size = 0;

@@ -200,6 +200,13 @@ bool RawConnection::receive_more() {
   }
 }
 
+bool RawConnection::receive_until(std::string_view needle) {
+  while (buffer_.find(needle) == std::string::npos) {
+    if (!receive_more()) return false;
+  }
+  return true;
+}
+
 HttpResponse RawConnection::read_response(bool head_request) {
   bhttp::response_parser<bhttp::string_body> parser;
   parser.skip(head_request);

@@ -57,6 +57,9 @@ class RawConnection {
   // the connection closes before a whole response arrived. A response to HEAD has no body
   // whatever its Content-Length says: pass head_request = true.
   HttpResponse read_response(bool head_request = false);
+  // Receives until the bytes not yet read as a response contain `needle` (they stay there for
+  // read_response). False on EOF first; throws on timeout, like every wait here.
+  bool receive_until(std::string_view needle);
   // Waits until the peer closes the connection (EOF or reset), discarding anything it sends.
   // False when it is still open after `timeout`.
   bool wait_closed(std::chrono::milliseconds timeout = kHttpTimeout);

@@ -15,6 +15,10 @@
 //   /hop                   200 with hop-by-hop headers in the response (Keep-Alive, a header named
 //                          in Connection), to check the gateway drops them
 //   /bytes?n=N[&chunked=1] N bytes of a fixed pattern (byte i is 'a' + i % 26), chunked or not
+//   /trickle               a chunked stream: "first\n" at once, "last\n" only after POST /_release
+//                          (or after 30 s), so a test can see whether the first piece got through
+//                          while the rest was still being held, with no clock involved
+//   POST /_release         lets every waiting /trickle finish
 //   /_count                JSON {"total": n, "paths": {"/x": n, ...}}: requests received (counted
 //                          when their header arrived); control routes and /readyz are not counted
 //   POST /_reset_counts    forgets the counts
@@ -39,6 +43,7 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -58,6 +63,9 @@ using tcp = asio::ip::tcp;
 std::string g_name = "backend";
 std::atomic<bool> g_ready{true};
 std::mutex g_count_mutex;
+std::mutex g_release_mutex;
+std::condition_variable g_release_cv;
+std::uint64_t g_releases = 0;  // POST /_release calls so far
 std::map<std::string, std::uint64_t> g_counts;
 
 std::string hex(unsigned char const* data, std::size_t n) {
@@ -119,6 +127,7 @@ std::uint64_t to_number(std::optional<std::string> const& text, std::uint64_t fa
 
 bool is_control(std::string const& path) {
   return path == "/_count" || path == "/_reset_counts" || path == "/_unready" || path == "/_ready" ||
+         path == "/_release" ||
          path == "/readyz";
 }
 
@@ -246,6 +255,38 @@ void serve_connection(tcp::socket socket) {
     } else if (path == "/_ready") {
       g_ready = true;
       res = make_response(req, 200, "ready");
+    } else if (path == "/_release") {
+      {
+        std::lock_guard lock(g_release_mutex);
+        ++g_releases;
+      }
+      g_release_cv.notify_all();
+      res = make_response(req, 200, "released");
+    } else if (path == "/trickle") {
+      bhttp::response<bhttp::empty_body> head{bhttp::status::ok, req.version()};
+      head.set("X-Served-By", g_name);
+      head.set(bhttp::field::content_type, "text/event-stream");
+      head.keep_alive(req.keep_alive());
+      head.chunked(true);
+      bhttp::response_serializer<bhttp::empty_body> sr{head};
+      std::uint64_t seen = 0;
+      {
+        std::lock_guard lock(g_release_mutex);
+        seen = g_releases;
+      }
+      bhttp::write_header(socket, sr, ec);
+      std::string first = "first\n";
+      if (!ec) asio::write(socket, bhttp::make_chunk(asio::buffer(first)), ec);
+      if (ec) break;
+      {
+        std::unique_lock lock(g_release_mutex);
+        g_release_cv.wait_for(lock, std::chrono::seconds(30), [&] { return g_releases != seen; });
+      }
+      std::string last = "last\n";
+      asio::write(socket, bhttp::make_chunk(asio::buffer(last)), ec);
+      if (!ec) asio::write(socket, bhttp::make_chunk_last(), ec);
+      if (ec || !req.keep_alive()) break;
+      continue;
     } else if (path == "/_count") {
       res = make_response(req, 200, counts_json().dump(), "application/json");
     } else if (path == "/_reset_counts") {
