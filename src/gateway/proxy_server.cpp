@@ -175,23 +175,38 @@ struct ClientSession {
     co_return up;
   }
 
+  template <bool isRequest>
+  static asio::awaitable<beast::error_code> write_header_alone(
+      beast::tcp_stream& out, bhttp::serializer<isRequest, bhttp::buffer_body>& serializer,
+      bhttp::parser<isRequest, bhttp::buffer_body>& parser, core::Millis idle) {
+    parser.get().body().data = nullptr;
+    parser.get().body().more = !parser.is_done();
+    out.expires_after(idle);
+    auto [hec, hn] = co_await bhttp::async_write_header(out, serializer, use_nothrow);
+    co_return hec;
+  }
+
   // Copies a message body from `in` to `out` piece by piece (Beast's relay pattern): the body is
-  // never held whole. The header is written first, and each piece is passed on as soon as it
-  // arrives (read_some, not read: a read would wait for 16 KiB or the end, and hold back a
-  // stream of server-sent events or a long poll). Returns the first error, if any.
+  // never held whole. Each piece is passed on as soon as it arrives (read_some, not read: a read
+  // would wait for 16 KiB or the end, and hold back a stream of server-sent events or a long
+  // poll). The header goes out with the first piece when that piece has already arrived (a small
+  // response usually comes in one segment with its header): one send instead of two. When no
+  // body byte is here yet, the header goes out alone at once, so a stream's client sees it
+  // without waiting for the first event. Returns the first error, if any.
   template <bool isRequest>
   static asio::awaitable<beast::error_code> relay(beast::tcp_stream& out, beast::tcp_stream& in,
                                                   beast::flat_buffer& in_buffer,
                                                   bhttp::parser<isRequest, bhttp::buffer_body>& parser,
                                                   core::Millis idle, std::uint64_t* body_bytes = nullptr,
                                                   std::string_view prefix = {}) {
-    std::array<char, 16 * 1024> chunk{};
+    std::array<char, 16 * 1024> chunk;  // not zero-filled: only bytes just read are ever sent from it
     bhttp::serializer<isRequest, bhttp::buffer_body> serializer{parser.get()};
-    parser.get().body().data = nullptr;
-    parser.get().body().more = !parser.is_done();
-    out.expires_after(idle);
-    auto [hec, hn] = co_await bhttp::async_write_header(out, serializer, use_nothrow);
-    if (hec) co_return hec;
+    bool header_sent = false;
+    if (!prefix.empty() || (!parser.is_done() && in_buffer.size() == 0)) {
+      auto hec = co_await write_header_alone(out, serializer, parser, idle);
+      header_sent = true;
+      if (hec) co_return hec;
+    }
     if (!prefix.empty()) {
       // Body bytes read before the relay began (held for a retry that did not happen).
       parser.get().body().data = const_cast<char*>(prefix.data());
@@ -219,14 +234,23 @@ struct ClientSession {
           // buffer must not reach a chunked serializer, which would write it as "0\r\n\r\n", the
           // end of the body, and then end the body again.
           parser.get().body().data = nullptr;
-          if (!parser.is_done()) continue;
+          if (!parser.is_done()) {
+            if (!header_sent) {
+              auto hec = co_await write_header_alone(out, serializer, parser, idle);
+              header_sent = true;
+              if (hec) co_return hec;
+            }
+            continue;
+          }
         }
       } else {
         parser.get().body().data = nullptr;
         parser.get().body().size = 0;
+        parser.get().body().more = false;
       }
       out.expires_after(idle);
       auto [wec, wn] = co_await bhttp::async_write(out, serializer, use_nothrow);
+      header_sent = true;
       if (wec == bhttp::error::need_buffer) wec = {};
       if (wec) co_return wec;
     }
