@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lab/summary.hpp"
+
 namespace outboard::lab {
 
 namespace {
@@ -139,58 +141,6 @@ std::string settings_line(json const& results) {
   return line;
 }
 
-// How a non-zero value is judged: a loss is what the lab exists to catch (red); a failed attempt
-// may have been retried successfully (amber); volume is just a measurement (no colour).
-enum class RowKind { loss, attempt, volume };
-
-struct Row {
-  std::string_view label;
-  std::string_view group;  // the object in a mode ("invariants", "failures", ...)
-  std::string_view key;
-  RowKind kind;
-  int decimals;
-};
-
-struct RowGroup {
-  std::string_view heading;
-  std::vector<Row> rows;
-};
-
-std::vector<RowGroup> const& table_rows() {
-  static std::vector<RowGroup> const kGroups = {
-      {"must never happen",
-       {
-           {"unexpected logouts", "invariants", "unexpected_logouts", RowKind::loss, 0},
-           {"lost cart lines", "invariants", "lost_cart_lines", RowKind::loss, 0},
-           {"duplicated cart lines", "invariants", "duplicated_cart_lines", RowKind::loss, 0},
-           {"duplicate orders", "invariants", "duplicate_orders", RowKind::loss, 0},
-           {"lost orders", "invariants", "lost_orders", RowKind::loss, 0},
-           {"uploads read back wrong", "invariants", "upload_mismatches", RowKind::loss, 0},
-           {"failed retryable requests", "invariants", "failed_retryable", RowKind::loss, 0},
-       }},
-      {"failed attempts (a retry may have saved them)",
-       {
-           {"connect", "failures", "connect", RowKind::attempt, 0},
-           {"5xx", "failures", "server_5xx", RowKind::attempt, 0},
-           {"timeout", "failures", "timeout", RowKind::attempt, 0},
-       }},
-      {"journeys and load",
-       {
-           {"journeys completed", "journeys", "completed", RowKind::volume, 0},
-           {"journeys abandoned", "journeys", "abandoned", RowKind::attempt, 0},
-           {"requests", "requests", "total", RowKind::volume, 0},
-           {"retries", "requests", "retries", RowKind::volume, 0},
-           {"busiest server / fair share", "load", "imbalance", RowKind::volume, 2},
-           {"  at the worst second", "load", "peak_imbalance", RowKind::volume, 2},
-           {"requests/s", "requests", "per_second", RowKind::volume, 1},
-           {"p50 latency (ms)", "latency_ms", "p50", RowKind::volume, 1},
-           {"p99 latency (ms)", "latency_ms", "p99", RowKind::volume, 1},
-           {"max latency (ms)", "latency_ms", "max", RowKind::volume, 1},
-       }},
-  };
-  return kGroups;
-}
-
 std::string_view cell_class(RowKind kind, double value) {
   if (kind == RowKind::volume) return "";
   if (value == 0.0) return "zero";
@@ -231,10 +181,10 @@ void append_summary_table(std::string& page, std::vector<json const*> const& mod
                         verdict_badge(mode));
   }
   page += "</tr></thead>\n";
-  for (RowGroup const& group : table_rows()) {
+  for (TableSection const& group : table_sections()) {
     page += fmt::format("<tbody><tr class=\"group\"><th colspan=\"{}\">{}</th></tr>\n", modes.size() + 1,
                         html_escape(group.heading));
-    for (Row const& row : group.rows) {
+    for (TableRow const& row : group.rows) {
       page += fmt::format("<tr><th scope=\"row\">{}</th>", html_escape(row.label));
       for (json const* mode : modes) {
         double const value = number(member(*mode, row.group), row.key);

@@ -12,42 +12,14 @@ using nlohmann::json;
 
 constexpr double kUnevenLoad = 1.5;
 
-struct Row {
-  char const* label;
-  char const* group;  // the object in a mode's results
-  char const* field;
-  bool is_loss;       // counts against the verdict
-};
-
-// The order of the table; the losses first, as they are what the lab is for.
-std::vector<Row> const& rows() {
-  static std::vector<Row> const r{
-      {"unexpected logouts", "invariants", "unexpected_logouts", true},
-      {"lost cart lines", "invariants", "lost_cart_lines", true},
-      {"duplicated cart lines", "invariants", "duplicated_cart_lines", true},
-      {"duplicate orders", "invariants", "duplicate_orders", true},
-      {"lost orders", "invariants", "lost_orders", true},
-      {"uploads read back wrong", "invariants", "upload_mismatches", true},
-      {"failed after retries", "invariants", "failed_retryable", true},
-      {"failed attempts: connect", "failures", "connect", false},
-      {"failed attempts: 5xx", "failures", "server_5xx", false},
-      {"failed attempts: timeout", "failures", "timeout", false},
-      {"journeys completed", "journeys", "completed", false},
-      {"journeys abandoned", "journeys", "abandoned", false},
-      {"requests", "requests", "total", false},
-      {"retries", "requests", "retries", false},
-  };
-  return r;
-}
-
-double number_at(json const& mode, char const* group, char const* field) {
-  auto g = mode.find(group);
+double number_at(json const& mode, std::string_view group, std::string_view field) {
+  auto g = mode.find(std::string(group));
   if (g == mode.end() || !g->is_object()) return 0;
-  auto f = g->find(field);
+  auto f = g->find(std::string(field));
   return f != g->end() && f->is_number() ? f->get<double>() : 0;
 }
 
-std::int64_t count_at(json const& mode, char const* group, char const* field) {
+std::int64_t count_at(json const& mode, std::string_view group, std::string_view field) {
   return static_cast<std::int64_t>(number_at(mode, group, field));
 }
 
@@ -102,12 +74,49 @@ std::string fault_list(json const& mode) {
 
 }  // namespace
 
+std::vector<TableSection> const& table_sections() {
+  static std::vector<TableSection> const sections = {
+      {"must never happen",
+       {
+           {"unexpected logouts", "invariants", "unexpected_logouts", RowKind::loss, 0},
+           {"lost cart lines", "invariants", "lost_cart_lines", RowKind::loss, 0},
+           {"duplicated cart lines", "invariants", "duplicated_cart_lines", RowKind::loss, 0},
+           {"duplicate orders", "invariants", "duplicate_orders", RowKind::loss, 0},
+           {"lost orders", "invariants", "lost_orders", RowKind::loss, 0},
+           {"uploads read back wrong", "invariants", "upload_mismatches", RowKind::loss, 0},
+           {"failed retryable requests", "invariants", "failed_retryable", RowKind::loss, 0},
+       }},
+      {"failed attempts (a retry may have saved them)",
+       {
+           {"connect", "failures", "connect", RowKind::attempt, 0},
+           {"5xx", "failures", "server_5xx", RowKind::attempt, 0},
+           {"timeout", "failures", "timeout", RowKind::attempt, 0},
+       }},
+      {"journeys and load",
+       {
+           {"journeys completed", "journeys", "completed", RowKind::volume, 0},
+           {"journeys abandoned", "journeys", "abandoned", RowKind::attempt, 0},
+           {"requests", "requests", "total", RowKind::volume, 0},
+           {"retries", "requests", "retries", RowKind::volume, 0},
+           {"busiest server / fair share", "load", "imbalance", RowKind::volume, 2},
+           {"  at the worst second", "load", "peak_imbalance", RowKind::volume, 2},
+           {"requests/s", "requests", "per_second", RowKind::volume, 1},
+           {"p50 latency (ms)", "latency_ms", "p50", RowKind::volume, 1},
+           {"p99 latency (ms)", "latency_ms", "p99", RowKind::volume, 1},
+           {"max latency (ms)", "latency_ms", "max", RowKind::volume, 1},
+       }},
+  };
+  return sections;
+}
+
 json judge(json const& mode) {
   std::vector<std::string> lost;
-  for (auto const& row : rows()) {
-    if (!row.is_loss) continue;
-    auto n = count_at(mode, row.group, row.field);
-    if (n > 0) lost.push_back(fmt::format("{} {}", n, row.label));
+  for (auto const& section : table_sections()) {
+    for (auto const& row : section.rows) {
+      if (row.kind != RowKind::loss) continue;
+      auto n = count_at(mode, row.group, row.key);
+      if (n > 0) lost.push_back(fmt::format("{} {}", n, row.label));
+    }
   }
   auto odd = unexplained(mode);
   if (odd > 0) lost.push_back(fmt::format("{} unexplained answers", odd));
@@ -141,30 +150,21 @@ std::string render_table(json const& results) {
       results.value("scenario", json::object()).value("name", "?"), settings.value("servers", 0),
       settings.value("users", 0), settings.value("duration_s", 0.0), settings.value("store", "?"),
       settings.value("seed", 0));
-  constexpr int kLabel = 26;
+  constexpr int kLabel = 30;
   constexpr int kColumn = 12;
   out += fmt::format("{:<{}}", "", kLabel);
   for (auto const& m : modes) out += fmt::format("{:>{}}", m.value("mode", "?"), kColumn);
   out += "\n";
-  for (auto const& row : rows()) {
-    out += fmt::format("{:<{}}", row.label, kLabel);
-    for (auto const& m : modes) out += fmt::format("{:>{}}", count_at(m, row.group, row.field), kColumn);
-    out += "\n";
-  }
-  auto metric = [&](char const* label, char const* group, char const* field, char const* unit) {
-    out += fmt::format("{:<{}}", label, kLabel);
-    for (auto const& m : modes) {
-      int decimals = unit[0] == 'x' ? 2 : 1;
-      out += fmt::format("{:>{}}", fmt::format("{:.{}f}{}", number_at(m, group, field), decimals, unit), kColumn);
+  for (auto const& section : table_sections()) {
+    out += fmt::format("{}\n", section.heading);
+    for (auto const& row : section.rows) {
+      out += fmt::format("  {:<{}}", row.label, kLabel - 2);
+      for (auto const& m : modes) {
+        out += fmt::format("{:>{}.{}f}", number_at(m, row.group, row.key), kColumn, row.decimals);
+      }
+      out += "\n";
     }
-    out += "\n";
-  };
-  metric("busiest server / fair", "load", "imbalance", "x");
-  metric("  at the worst second", "load", "peak_imbalance", "x");
-  metric("requests/s", "requests", "per_second", "");
-  metric("latency p50", "latency_ms", "p50", " ms");
-  metric("latency p99", "latency_ms", "p99", " ms");
-  metric("latency max", "latency_ms", "max", " ms");
+  }
   out += "\n";
   for (auto const& m : modes) {
     json verdict = m.value("verdict", json::object());

@@ -3,8 +3,32 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace outboard::lab {
+
+// How a non-zero value is judged: a loss is what the lab exists to catch (it fails the verdict);
+// a failed attempt may have been retried successfully; volume is just a measurement.
+enum class RowKind { loss, attempt, volume };
+
+// One row of the side-by-side table: where its value is in a mode's results.
+struct TableRow {
+  std::string_view label;
+  std::string_view group;  // the object in a mode ("invariants", "failures", ...)
+  std::string_view key;
+  RowKind kind;
+  int decimals;
+};
+
+struct TableSection {
+  std::string_view heading;
+  std::vector<TableRow> rows;
+};
+
+// The table, in order, losses first: the one list the terminal table, the HTML report and the
+// verdict all read.
+std::vector<TableSection> const& table_sections();
 
 // The verdict for one mode's results ("modes[i]" without the verdict): {"ok": bool, "text"}.
 // ok means zero on every loss invariant, no request that was safe to retry failed, no answer
