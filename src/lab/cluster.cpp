@@ -1,11 +1,9 @@
 #include "lab/cluster.hpp"
 
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -101,22 +99,9 @@ asio::awaitable<void> stop_gracefully(ChildProcess& process, std::int64_t grace_
 }  // namespace
 
 std::uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw ClusterError("socket() failed looking for a free port");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  // sockaddr_in -> sockaddr is how the socket API is spelled.
-  void* raw = &addr;
-  socklen_t len = sizeof addr;
-  if (::bind(fd, static_cast<sockaddr*>(raw), sizeof addr) != 0 ||
-      ::getsockname(fd, static_cast<sockaddr*>(raw), &len) != 0) {
-    ::close(fd);
-    throw ClusterError("no free loopback port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), 0));
+  return acceptor.local_endpoint().port();
 }
 
 Cluster::Cluster(asio::any_io_executor executor, ClusterSettings settings, EventSink events)

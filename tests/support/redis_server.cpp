@@ -7,12 +7,11 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
-#include <iterator>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
+#include "lab/child_process.hpp"
 #include "support/free_port.hpp"
 
 namespace outboard::testing {
@@ -21,16 +20,6 @@ namespace {
 constexpr char const* kRedisServer = "/usr/bin/redis-server";
 constexpr auto kStartTimeout = std::chrono::seconds(10);
 constexpr char const* kLogName = "redis.log";
-
-// The last few lines of the server's log, so a failed start explains itself.
-std::string log_tail(std::filesystem::path const& log) {
-  std::ifstream in(log, std::ios::binary);
-  if (!in) return "(no log at " + log.string() + ")";
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  constexpr std::size_t kTail = 2000;
-  if (text.size() > kTail) text = "..." + text.substr(text.size() - kTail);
-  return text;
-}
 
 // One PING over a plain blocking loopback socket, each step bounded by 200 ms. True only for
 // +PONG: a server still loading its AOF answers -LOADING and is not ready yet.
@@ -103,12 +92,12 @@ void RedisServer::start() {
     if (answers_ping(port_)) return;
     if (!process_->running()) {
       throw std::runtime_error("redis-server on port " + std::to_string(port_) +
-                               " exited during start-up; log:\n" + log_tail(log));
+                               " exited during start-up; log:\n" + lab::log_tail(log, 2000));
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       process_.reset();  // SIGKILL + reap
       throw std::runtime_error("redis-server on port " + std::to_string(port_) +
-                               " did not answer PING within 10 s; log:\n" + log_tail(log));
+                               " did not answer PING within 10 s; log:\n" + lab::log_tail(log, 2000));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
