@@ -78,50 +78,9 @@ else
   PRIO=(nice -n "$NICE")
 fi
 
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "FAILED: $*"; exit 1; }
-
-# ---------------------------------------------------------------- processes and clean-up
-TMP=$(mktemp -d /tmp/outboard-bench-service.XXXXXX)
-PIDS=()
-
-stop_pid() {  # stop_pid PID: SIGTERM, up to 5 s, then SIGKILL
-  local pid=$1 i
-  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-  kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "pid $pid did not stop on SIGTERM in 5 s: SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-  local rc=$? pid
-  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
-  if [ "$KEEP" = 1 ] || [ "$rc" != 0 ]; then
-    log "logs kept in $TMP"
-  else
-    rm -rf "$TMP"
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-forget_pid() {  # removes a stopped pid from PIDS
-  local gone=$1 kept=() p
-  for p in "${PIDS[@]}"; do [ "$p" = "$gone" ] || kept+=("$p"); done
-  PIDS=("${kept[@]}")
-}
-
-free_port() {  # a port free on 127.0.0.1 right now (the kernel picks it)
-  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
+BENCH_NAME=service
+# shellcheck source=../lib.sh
+source "$ROOT/bench/lib.sh"
 
 wait_http() {  # wait_http URL PID LOG: up to 15 s for a 200
   local url=$1 pid=$2 logf=$3 i

@@ -1,0 +1,52 @@
+# Shared by the bench/*/run.sh scripts: logging, the temp dir, and the processes a run starts,
+# each stopped by its pid on exit. Source it after option parsing, with BENCH_NAME (for log
+# lines and the temp dir's name) and KEEP (1: keep the temp dir) set.
+
+log() { printf '[bench/%s %s] %s\n' "$BENCH_NAME" "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "FAILED: $*"; exit 1; }
+
+# ---------------------------------------------------------------- processes and clean-up
+TMP=$(mktemp -d "/tmp/outboard-bench-$BENCH_NAME.XXXXXX")
+PIDS=()
+
+stop_pid() {  # stop_pid PID: SIGTERM, up to 5 s, then SIGKILL
+  local pid=$1 i
+  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "pid $pid did not stop on SIGTERM in 5 s: SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$? pid
+  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+  if [ "$KEEP" = 1 ] || [ "$rc" != 0 ]; then
+    log "logs kept in $TMP"
+  else
+    rm -rf "$TMP"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+forget_pid() {  # removes a stopped pid from PIDS
+  local gone=$1 kept=() p
+  for p in "${PIDS[@]}"; do [ "$p" = "$gone" ] || kept+=("$p"); done
+  PIDS=("${kept[@]}")
+}
+
+free_port() {  # a port free on 127.0.0.1 right now (the kernel picks it)
+  if command -v python3 >/dev/null; then
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  else
+    node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+  fi
+}
