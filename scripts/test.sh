@@ -3,7 +3,9 @@
 #   1. g++ 12 debug build, warnings as errors, every test;
 #   2. g++ 12 with ASan+UBSan, every test again (g++ 12 has coroutine bugs that only a
 #      sanitizer shows: see src/core/offload.hpp);
-#   3. clang 14 with ASan+UBSan, warnings as errors, every test again.
+#   3. clang 14 with ASan+UBSan, warnings as errors, every test again, plus the libFuzzer
+#      targets (OUTBOARD_FUZZ): each reruns its checked-in corpus, then fuzzes for 10 s
+#      (tests/fuzz/run_fuzz_ci.sh, docs/FUZZING.md).
 # Tests start their own redis-server and outboard processes on free loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
