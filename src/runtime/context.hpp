@@ -8,6 +8,7 @@
 #include "io/http_server.hpp"
 #include "runtime/router.hpp"
 #include "runtime/session.hpp"
+#include "runtime/throttle.hpp"
 
 namespace outboard::state {
 class BlobStore;
@@ -25,6 +26,7 @@ struct ThreadServices {
   state::BlobStore& blobs;
   PasswordHasher& hasher;
   core::Clock const& clock;
+  ThrottlePolicy const& throttle;  // login and sign-up limits, counted in `data`
 };
 
 class RequestContext {
@@ -39,6 +41,9 @@ class RequestContext {
   ThreadServices& services() { return services_; }
   // The streamed body, for routes registered with a stream_limit; null otherwise.
   io::BodyStream* body() { return body_; }
+  // The client's address (see runtime/client_address.hpp), for per-client limits.
+  std::string const& client_address() const { return client_address_; }
+  void set_client_address(std::string address) { client_address_ = std::move(address); }
   // For idempotent routes: an id derived from the user and the Idempotency-Key, the same on
   // every retry, so a handler can make "one thing per key" (an order) even if it runs twice.
   std::string const& idempotent_id() const { return idempotent_id_; }
@@ -55,6 +60,7 @@ class RequestContext {
   ThreadServices& services_;
   io::BodyStream* body_;
   std::string idempotent_id_;
+  std::string client_address_ = "unknown";
 };
 
 }  // namespace outboard::runtime

@@ -42,10 +42,10 @@ std::optional<std::string> check_idempotency_key(std::string_view key) {
 }
 
 std::string request_fingerprint(http::Request const& request) {
-  std::string_view target = request.target();
+  // The whole target: a query string changes what is asked (POST /checkout?coupon=X).
   std::string material(request.method_string());
   material += ' ';
-  material += target.substr(0, target.find('?'));
+  material += request.target();
   material += '\n';
   material += request.body();
   return core::hex_encode(sha256(material));
@@ -79,7 +79,7 @@ state::Async<IdempotentCall::Outcome> IdempotentCall::begin() {
     }
     if (record.value("fp", "") != fingerprint_) {
       co_return Outcome{http::json_error(http::Status::unprocessable_entity, "idempotency_key_reused",
-                                         "this Idempotency-Key was used with a different request body")};
+                                         "this Idempotency-Key was used with a different request (method, path, query or body)")};
     }
     if (record.value("state", "") == "running") {
       auto res = http::json_error(http::Status::conflict, "request_in_progress",

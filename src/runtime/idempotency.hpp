@@ -6,8 +6,10 @@
 //   - the first answer's status, the headers that matter and the body are kept (24 h default);
 //     a replay gets them unchanged, marked "Idempotent-Replayed: true";
 //   - while the first request is still running, the same key gets 409;
-//   - the same key with another request body gets 422;
-//   - a handler that fails with a 5xx releases the claim so a retry may run.
+//   - the same key with another request (method, path, query string or body) gets 422;
+//   - a handler that fails with a 5xx releases the claim so a retry may run; the caller calls
+//     finish() only after the handler's writes and the session commit, so a commit that fails
+//     (a 5xx) releases the claim too and never leaves a 2xx recorded for a request that failed.
 // A claim is a lease: if the instance running it dies, the key unlocks after `lease` and a
 // retry runs the handler again. Handlers behind idempotency are written to be safe to re-run
 // (checkout derives the order id from the key), so that never duplicates anything.
@@ -30,7 +32,7 @@ struct IdempotencyPolicy {
 // A reason when the header value is not a usable key (1-255 printable ASCII characters).
 std::optional<std::string> check_idempotency_key(std::string_view key);
 
-// sha256 of what makes two requests "the same": method, path and body.
+// sha256 of what makes two requests "the same": method, target (path and query) and body.
 std::string request_fingerprint(http::Request const& request);
 
 class IdempotentCall {

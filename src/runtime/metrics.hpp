@@ -17,8 +17,8 @@ inline constexpr std::array<double, 12> kLatencyBuckets{0.0001, 0.00025, 0.0005,
                                                         0.01,   0.025,   0.05,   0.1,   0.5,    2.5};
 
 // Status codes with a slot of their own; anything else counts as "other".
-inline constexpr std::array<unsigned, 18> kStatuses{200, 201, 204, 304, 400, 401, 403, 404, 405,
-                                                    408, 409, 413, 415, 422, 431, 500, 503, 504};
+inline constexpr std::array<unsigned, 19> kStatuses{200, 201, 204, 304, 400, 401, 403, 404, 405, 408,
+                                                    409, 413, 415, 422, 429, 431, 500, 503, 504};
 
 class Histogram {
  public:

@@ -8,7 +8,9 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
 #include <stdexcept>
+#include <variant>
 
 #include "core/random.hpp"
 #include "runtime/context.hpp"
@@ -32,6 +34,28 @@ std::string request_id_for(http::Request const& request) {
   return usable ? std::string(given) : core::hex_encode(core::random_bytes(12));
 }
 
+// The peer address as far as it is known without the socket. io::RequestHandler does not hand
+// the connection's remote address to the handler yet; on a loopback listener every peer is a
+// loopback address, so the listener's own address stands for it. On any other listener the peer
+// is unknown: per-client limits then see every client as "unknown".
+std::optional<asio::ip::address> peer_known_from_listener(std::string const& listen) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(listen, ec);
+  if (ec || !address.is_loopback()) return std::nullopt;
+  return address;
+}
+
+void render_kdf_counts(std::string& out, KdfCounts counts) {
+  out += "# HELP outboard_kdf_hashes_total Passwords hashed (sign-ups).\n# TYPE outboard_kdf_hashes_total counter\n";
+  out += "outboard_kdf_hashes_total " + std::to_string(counts.hashes) + "\n";
+  out += "# HELP outboard_kdf_verifications_total Password checks, unknown users' dummy checks included.\n"
+         "# TYPE outboard_kdf_verifications_total counter\n";
+  out += "outboard_kdf_verifications_total " + std::to_string(counts.verifications) + "\n";
+  out += "# HELP outboard_kdf_busy_total KDF calls refused (503 kdf_busy) because the queue was full.\n"
+         "# TYPE outboard_kdf_busy_total counter\n";
+  out += "outboard_kdf_busy_total " + std::to_string(counts.busy) + "\n";
+}
+
 }  // namespace
 
 // The middleware chain of one worker thread, in order: request id, access log, sessions,
@@ -48,7 +72,9 @@ class Service::ThreadHandler final : public io::RequestHandler {
         sessions_(instrument(raw_sessions_, shard_, service.metrics_->store_index("sessions"))),
         data_(instrument(service.data_provider_ ? service.data_provider_->store_for(executor) : raw_sessions_, shard_,
                          service.metrics_->store_index("data"))),
-        services_{service.config_.instance_id, *data_, *sessions_, *service.blobs_, *service.hasher_, service.clock_} {}
+        services_{service.config_.instance_id, *data_, *sessions_, *service.blobs_, *service.hasher_, service.clock_,
+                  service.config_.throttle},
+        peer_(peer_known_from_listener(service.config_.server.address)) {}
 
   std::optional<std::size_t> stream_limit(http::Request const& header) override {
     auto match = service_.router_.match(header.method(), header.target());
@@ -97,6 +123,7 @@ class Service::ThreadHandler final : public io::RequestHandler {
       http::Response res{Status::ok, 11};
       res.set(http::bhttp::field::content_type, "text/plain; version=0.0.4");
       res.body() = service_.metrics_->render();
+      render_kdf_counts(res.body(), service_.hasher_->counts());
       res.prepare_payload();
       co_return res;
     }
@@ -117,49 +144,81 @@ class Service::ThreadHandler final : public io::RequestHandler {
     Session session(SessionEnv{*sessions_, *service_.signer_, service_.config_.sessions, service_.clock_},
                     request[http::bhttp::field::cookie]);
     RequestContext context(request, session, std::move(match.params), services_, body);
+    context.set_client_address(
+        client_address(peer_, request["X-Forwarded-For"], service_.config_.trusted_proxies));
     // if/else, not ?: with a co_await in each arm: g++ 12 destroys that temporary twice.
     http::Response response;
     if (match.options->idempotent) {
       response = co_await run_idempotent(context, *match.handler);
     } else {
-      response = co_await (*match.handler)(context);
-    }
-    if (response.result_int() < 500) {
-      // The session is written after the handler, once, with only what changed. A failed
-      // write fails the request: the client must not believe a login that was not stored.
-      if (auto committed = co_await session.commit(response); !committed) {
-        co_return error_response(committed.error());
-      }
+      response = co_await run_and_commit(context, *match.handler);
     }
     co_return response;
   }
 
-  // Idempotency-Key handling around a handler (see runtime/idempotency.hpp).
-  asio::awaitable<http::Response> run_idempotent(RequestContext& context, Handler const& handler) {
-    // Who first: the key is scoped to the user, and an anonymous caller learns nothing about keys.
-    auto user = co_await context.current_user();
-    if (!user) co_return error_response(user.error());
-    if (!*user) co_return http::json_error(Status::unauthorized, "unauthorized", "not logged in");
-    std::string_view key = context.request()["Idempotency-Key"];
-    if (key.empty()) {
-      co_return http::json_error(Status::bad_request, "idempotency_key_required",
-                                 "this route needs an Idempotency-Key header");
-    }
-    if (auto why = check_idempotency_key(key)) {
-      co_return http::json_error(Status::bad_request, "invalid_idempotency_key", *why);
-    }
+  // The handler, then the session's writes (only what changed, once). A failed write fails the
+  // request: the client must not believe a login that was not stored.
+  asio::awaitable<http::Response> run_and_commit(RequestContext& context, Handler const& handler) {
+    http::Response response = co_await handler(context);
+    co_return co_await commit_session(context.session(), std::move(response));
+  }
 
-    IdempotentCall call(*data_, service_.config_.idempotency, **user, key, request_fingerprint(context.request()));
+  static asio::awaitable<http::Response> commit_session(Session& session, http::Response response) {
+    if (response.result_int() >= 500) co_return response;
+    auto committed = co_await session.commit(response);
+    if (committed) co_return response;
+    auto const& error = committed.error();
+    if (error.code == core::Errc::unavailable || error.code == core::Errc::timeout) co_return error_response(error);
+    // Any other store failure is still "not saved, try again": the request's writes are safe
+    // to repeat (idempotent routes re-run with the same key), a 2xx without the session is not.
+    auto failed = http::json_error(Status::service_unavailable, "session_not_saved",
+                                   "the session could not be saved (" + error.describe() + "); retry shortly");
+    failed.set(http::bhttp::field::retry_after, "1");
+    co_return failed;
+  }
+
+  // Idempotency-Key handling around a handler (see runtime/idempotency.hpp). The answer is
+  // recorded only after the handler's writes and the session commit both succeeded: recorded
+  // before the commit, a failed commit would answer 503 while the record kept a 2xx for replays.
+  asio::awaitable<http::Response> run_idempotent(RequestContext& context, Handler const& handler) {
+    auto gate = co_await idempotency_gate(context);
+    if (auto* early = std::get_if<http::Response>(&gate)) {
+      co_return co_await commit_session(context.session(), std::move(*early));
+    }
+    IdempotentCall call(*data_, service_.config_.idempotency, std::get<std::string>(gate),
+                        context.request()["Idempotency-Key"],
+                        request_fingerprint(context.request()));
     auto outcome = co_await call.begin();
     if (!outcome) co_return error_response(outcome.error());
-    if (auto* answer = std::get_if<IdempotentCall::Answer>(&*outcome)) co_return std::move(*answer);
+    if (auto* answer = std::get_if<IdempotentCall::Answer>(&*outcome)) {
+      co_return co_await commit_session(context.session(), std::move(*answer));
+    }
 
     context.set_idempotent_id(call.derived_id());
-    http::Response response = co_await handler(context);
+    // A 5xx here, the handler's or the commit's, makes finish() release the claim.
+    http::Response response = co_await run_and_commit(context, handler);
     if (auto recorded = co_await call.finish(response); !recorded) {
       spdlog::warn("idempotency record not written: {}", recorded.error().describe());
     }
     co_return response;
+  }
+
+  // Before any claim: the user (keys are scoped to the user, and an anonymous caller learns
+  // nothing about keys) and the key's format. The user, or the answer to send instead.
+  using UserOrAnswer = std::variant<std::string, http::Response>;
+  static asio::awaitable<UserOrAnswer> idempotency_gate(RequestContext& context) {
+    auto user = co_await context.current_user();
+    if (!user) co_return UserOrAnswer{error_response(user.error())};
+    if (!*user) co_return UserOrAnswer{http::json_error(Status::unauthorized, "unauthorized", "not logged in")};
+    std::string_view key = context.request()["Idempotency-Key"];
+    if (key.empty()) {
+      co_return UserOrAnswer{http::json_error(Status::bad_request, "idempotency_key_required",
+                                              "this route needs an Idempotency-Key header")};
+    }
+    if (auto why = check_idempotency_key(key)) {
+      co_return UserOrAnswer{http::json_error(Status::bad_request, "invalid_idempotency_key", *why)};
+    }
+    co_return UserOrAnswer{std::move(**user)};
   }
 
   asio::awaitable<http::Response> readiness() {
@@ -197,6 +256,7 @@ class Service::ThreadHandler final : public io::RequestHandler {
   std::shared_ptr<state::Store> sessions_;
   std::shared_ptr<state::Store> data_;
   ThreadServices services_;
+  std::optional<asio::ip::address> peer_;
 };
 
 Service::Service(ServiceConfig config, core::Clock const& clock, Router routes)
@@ -254,7 +314,7 @@ void Service::start() {
     throw std::runtime_error(e.what());
   }
   signer_ = std::make_unique<CookieSigner>(resolve_session_keys());
-  hasher_ = std::make_unique<PasswordHasher>(config_.kdf, config_.kdf_threads);
+  hasher_ = std::make_unique<PasswordHasher>(config_.kdf, config_.kdf_threads, config_.kdf_queue);
   metrics_ = std::make_unique<ServiceMetrics>(router_.patterns(), std::vector<std::string>{"sessions", "data"},
                                               std::max(1, config_.server.threads));
   if (config_.access_log) {

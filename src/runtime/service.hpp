@@ -12,11 +12,13 @@ class logger;
 
 #include "core/clock.hpp"
 #include "io/http_server.hpp"
+#include "runtime/client_address.hpp"
 #include "runtime/idempotency.hpp"
 #include "runtime/metrics.hpp"
 #include "runtime/password.hpp"
 #include "runtime/router.hpp"
 #include "runtime/session.hpp"
+#include "runtime/throttle.hpp"
 #include "state/blob/blob_store.hpp"
 #include "state/store.hpp"
 
@@ -35,6 +37,10 @@ struct ServiceConfig {
   std::vector<std::string> session_keys;
   KdfCost kdf = KdfCost::interactive;
   int kdf_threads = 1;
+  int kdf_queue = 32;  // password checks that may wait beyond those running; more get 503 kdf_busy
+  ThrottlePolicy throttle;
+  // Peers whose X-Forwarded-For is believed (see runtime/client_address.hpp).
+  std::vector<AddressBlock> trusted_proxies;
   core::Millis drain_timeout{10'000};
   IdempotencyPolicy idempotency;
   bool access_log = false;  // one JSON line per request on stdout

@@ -11,6 +11,7 @@
 #include "runtime/errors.hpp"
 #include "runtime/json_body.hpp"
 #include "runtime/password.hpp"
+#include "runtime/throttle.hpp"
 #include "shop/accounts.hpp"
 #include "shop/catalog.hpp"
 #include "shop/orders.hpp"
@@ -26,7 +27,6 @@ using runtime::RequestContext;
 using runtime::error_response;
 
 constexpr std::size_t kMaxPassword = 1024;
-constexpr std::size_t kMinPassword = 8;
 
 struct Credentials {
   std::string user;
@@ -48,12 +48,20 @@ Response unauthorized(std::string_view detail) {
   return http::json_error(Status::unauthorized, "unauthorized", detail);
 }
 
-asio::awaitable<Response> signup(RequestContext& ctx) {
+asio::awaitable<Response> signup(ShopConfig const& config, RequestContext& ctx) {
   auto creds = read_credentials(ctx.request());
   if (!creds) co_return error_response(creds.error());
-  if (creds->password.size() < kMinPassword) {
-    co_return http::json_error(Status::bad_request, "invalid",
-                               "password must be at least " + std::to_string(kMinPassword) + " characters");
+  if (creds->password.size() < config.min_password_length) {
+    co_return http::json_error(Status::bad_request, "password_too_short",
+                               "password must be at least " + std::to_string(config.min_password_length) +
+                                   " characters");
+  }
+  // Counted before the existence check and the KDF: both are what a flood of sign-ups costs.
+  runtime::AuthThrottle throttle(ctx.services().data, ctx.services().throttle);
+  auto wait = co_await throttle.signup_wait(ctx.client_address());
+  if (!wait) co_return error_response(wait.error());
+  if (*wait) {
+    co_return runtime::too_many_requests("signup_throttled", "too many sign-ups from this address; retry later", **wait);
   }
   Accounts accounts(ctx.services().data);
   // Checked before hashing so a taken name costs no KDF time; create() is still the atomic check.
@@ -61,7 +69,7 @@ asio::awaitable<Response> signup(RequestContext& ctx) {
   if (!existing) co_return error_response(existing.error());
   if (*existing) co_return http::json_error(Status::conflict, "user_exists", "user '" + creds->user + "' already exists");
   auto hash = co_await ctx.services().hasher.hash(creds->password);
-  if (!hash) co_return error_response(hash.error());
+  if (!hash) co_return runtime::kdf_error_response(hash.error());
   Account account{creds->user, *hash, 0};  // named: no temporaries inside co_await (g++ 12)
   auto created = co_await accounts.create(std::move(account));
   if (!created) {
@@ -73,15 +81,32 @@ asio::awaitable<Response> signup(RequestContext& ctx) {
   co_return http::json_response(Status::created, {{"user", creds->user}});
 }
 
+// The same work whether the name exists or not: an unknown name's password is checked against
+// the hasher's dummy hash, and its failures are throttled like any account's, so neither the
+// response time nor a lockout tells which accounts exist.
 asio::awaitable<Response> login(RequestContext& ctx) {
   auto creds = read_credentials(ctx.request());
   if (!creds) co_return error_response(creds.error());
+  runtime::AuthThrottle throttle(ctx.services().data, ctx.services().throttle);
+  auto wait = co_await throttle.login_wait(creds->user, ctx.client_address());
+  if (!wait) co_return error_response(wait.error());
+  if (*wait) {
+    co_return runtime::too_many_requests("login_throttled", "too many failed logins; retry later", **wait);
+  }
   Accounts accounts(ctx.services().data);
   auto account = co_await accounts.find(creds->user);
   if (!account) co_return error_response(account.error());
-  if (!*account || !co_await ctx.services().hasher.verify((*account)->password_hash, creds->password)) {
+  std::optional<std::string> stored_hash;
+  if (*account) stored_hash = std::move((*account)->password_hash);
+  auto matched = co_await ctx.services().hasher.verify(std::move(stored_hash), creds->password);
+  if (!matched) co_return runtime::kdf_error_response(matched.error());
+  if (!*matched) {
+    if (auto counted = co_await throttle.login_failed(creds->user, ctx.client_address()); !counted) {
+      co_return error_response(counted.error());
+    }
     co_return unauthorized("wrong user or password");
   }
+  if (auto cleared = co_await throttle.login_succeeded(creds->user); !cleared) co_return error_response(cleared.error());
   ctx.session().set("user", creds->user);
   ctx.session().regenerate();
   co_return http::json_response(Status::ok, {{"user", creds->user}, {"instance", ctx.services().instance_id}});
@@ -280,7 +305,7 @@ runtime::Router make_router(ShopConfig const& config) {
   runtime::RouteOptions streamed;
   streamed.stream_limit = config.max_upload_bytes;
 
-  router.add(verb::post, "/signup", signup);
+  router.add(verb::post, "/signup", [config](RequestContext& ctx) { return signup(config, ctx); });
   router.add(verb::post, "/login", login);
   router.add(verb::post, "/logout", logout);
   router.add(verb::get, "/me", me);

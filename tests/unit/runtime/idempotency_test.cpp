@@ -171,7 +171,7 @@ TEST(IdempotencyKey, FormatIsChecked) {
   EXPECT_EQ(check_idempotency_key(std::string(255, 'a')), std::nullopt);
 }
 
-TEST(IdempotencyKey, FingerprintCoversMethodPathAndBody) {
+TEST(IdempotencyKey, FingerprintCoversMethodPathQueryAndBody) {
   http::Request a{http::bhttp::verb::post, "/cart/items", 11};
   a.body() = R"({"sku":"sku-001","qty":1})";
   http::Request b = a;
@@ -182,8 +182,11 @@ TEST(IdempotencyKey, FingerprintCoversMethodPathAndBody) {
   c.target("/checkout");
   EXPECT_NE(request_fingerprint(a), request_fingerprint(c));
   http::Request d = a;
-  d.target("/cart/items?x=1");  // the query string is not part of the identity
-  EXPECT_EQ(request_fingerprint(a), request_fingerprint(d));
+  d.target("/cart/items?x=1");  // a query string changes what is asked
+  EXPECT_NE(request_fingerprint(a), request_fingerprint(d));
+  http::Request e = d;
+  e.target("/cart/items?x=2");
+  EXPECT_NE(request_fingerprint(d), request_fingerprint(e));
 }
 
 }  // namespace

@@ -1,0 +1,32 @@
+#pragma once
+// Who the client is, for per-client throttling. `outboard serve` usually sits behind `outboard
+// gateway`, which appends the address it saw to X-Forwarded-For; any client can also write that
+// header itself. So the header is believed only as far as it was written by proxies we trust:
+// walking it from the right (the entry our own peer appended), every trusted address is a hop of
+// ours, and the first untrusted one is the client. A peer that is not a trusted proxy is the
+// client, whatever the header says.
+#include <boost/asio/ip/address.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace outboard::runtime {
+
+// An address block, "10.0.0.0/8", "::1/128"; a bare address is a block of one.
+struct AddressBlock {
+  boost::asio::ip::address base;
+  int prefix = 0;
+  bool contains(boost::asio::ip::address const& address) const;
+};
+
+// nullopt when `text` is not an address or block.
+std::optional<AddressBlock> parse_address_block(std::string_view text);
+
+// The client's address as text. `peer` is the connection's remote address, nullopt when
+// unknown, which gives "unknown" (every such request shares one bucket).
+std::string client_address(std::optional<boost::asio::ip::address> const& peer, std::string_view forwarded_for,
+                           std::vector<AddressBlock> const& trusted_proxies);
+
+}  // namespace outboard::runtime
