@@ -1,6 +1,7 @@
 #include "gateway/admin_api.hpp"
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 namespace outboard::gateway {
 namespace {
@@ -11,14 +12,39 @@ using verb = http::bhttp::verb;
 
 class AdminHandler final : public io::RequestHandler {
  public:
-  AdminHandler(BackendPool& pool, GatewayMetrics& metrics, core::Clock const& clock)
-      : pool_(pool), metrics_(metrics), clock_(clock) {}
+  AdminHandler(BackendPool& pool, GatewayMetrics& metrics, core::Clock const& clock,
+               std::shared_ptr<AdminAuth const> auth)
+      : pool_(pool), metrics_(metrics), clock_(clock), auth_(std::move(auth)) {}
 
   asio::awaitable<http::Response> handle(http::Request request, io::BodyStream*) override {
-    co_return answer(request);
+    if (auth_) {
+      if (auto refusal = auth_->check(request)) {
+        auto res = http::json_error(refusal->status, refusal->error, refusal->detail);
+        if (refusal->status == Status::unauthorized) res.set(http::bhttp::field::www_authenticate, "Bearer");
+        audit(request, res);
+        co_return res;
+      }
+    }
+    auto res = answer(request);
+    if (admin_changes_state(request.method())) audit(request, res);
+    co_return res;
   }
 
  private:
+  // One line per change and per refused request: who may have moved traffic, and when. The
+  // body is logged (backend addresses and weights are not secrets); headers are not, since the
+  // Authorization header is.
+  void audit(http::Request const& request, http::Response const& res) const {
+    nlohmann::json line{{"audit", "admin"},
+                        {"ts_ms", clock_.now_ms()},
+                        {"method", std::string(request.method_string())},
+                        {"target", std::string(request.target())},
+                        {"status", res.result_int()},
+                        {"body", request.body().substr(0, 512)},
+                        {"request_id", std::string(request["X-Request-Id"])}};
+    spdlog::info("{}", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+
   http::Response answer(http::Request const& request) {
     std::string_view target = request.target();
     std::string path(target.substr(0, target.find('?')));
@@ -127,13 +153,22 @@ class AdminHandler final : public io::RequestHandler {
   BackendPool& pool_;
   GatewayMetrics& metrics_;
   core::Clock const& clock_;
+  std::shared_ptr<AdminAuth const> auth_;  // null only for the legacy unauthenticated factory
 };
 
 }  // namespace
 
+io::HandlerFactory make_admin_handler(BackendPool& pool, GatewayMetrics& metrics, core::Clock const& clock,
+                                      AdminAuth auth) {
+  auto shared = std::make_shared<AdminAuth const>(std::move(auth));
+  return [&pool, &metrics, &clock, shared](asio::any_io_executor, io::HttpServer const&) {
+    return std::make_shared<AdminHandler>(pool, metrics, clock, shared);
+  };
+}
+
 io::HandlerFactory make_admin_handler(BackendPool& pool, GatewayMetrics& metrics, core::Clock const& clock) {
   return [&pool, &metrics, &clock](asio::any_io_executor, io::HttpServer const&) {
-    return std::make_shared<AdminHandler>(pool, metrics, clock);
+    return std::make_shared<AdminHandler>(pool, metrics, clock, nullptr);
   };
 }
 

@@ -7,15 +7,21 @@
 //   POST   /backends/{id}/drain      no new requests; in-flight ones finish
 //   POST   /backends/{id}/undrain    take traffic again
 //   GET    /metrics, GET /healthz
+// Every route but GET /healthz needs the bearer token; see admin_auth.hpp for the rules that
+// keep a web page in the operator's browser out. Every change is audit-logged.
 #include <memory>
 
 #include "core/clock.hpp"
+#include "gateway/admin_auth.hpp"
 #include "gateway/backend_pool.hpp"
 #include "gateway/gateway_metrics.hpp"
 #include "io/http_server.hpp"
 
 namespace outboard::gateway {
 
+io::HandlerFactory make_admin_handler(BackendPool& pool, GatewayMetrics& metrics, core::Clock const& clock,
+                                      AdminAuth auth);
+// TEMPORARY (until gateway_command.cpp passes the token): no authentication.
 io::HandlerFactory make_admin_handler(BackendPool& pool, GatewayMetrics& metrics, core::Clock const& clock);
 
 }  // namespace outboard::gateway
