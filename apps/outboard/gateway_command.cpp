@@ -7,7 +7,10 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cctype>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <thread>
 
@@ -37,6 +40,12 @@ struct GatewaySettings {
   std::int64_t outlier_failures = 5, outlier_base_ms = 1000, outlier_max_ms = 30'000;
   std::int64_t connect_ms = 1000, first_byte_ms = 15'000, idle_ms = 60'000, total_ms = 120'000, header_read_ms = 10'000;
   std::int64_t max_header_bytes = 16 << 10, max_headers = 100, max_body_bytes = 64 << 20, retry_buffer_bytes = 64 << 10;
+  std::int64_t body_read_ms = 10'000, body_min_rate = 1024, queue_ms = 1000;
+  std::int64_t max_connections = 10'000, max_connections_per_client = 0, max_in_flight_per_backend = 0,
+               queue_size = 100, retry_after_s = 1;
+  std::vector<std::string> trusted_proxies;
+  std::string sticky_key_file;
+  std::string sticky_key;  // a secret: OUTBOARD_STICKY_KEY (or the file); no flag, never logged
   std::int64_t max_attempts = 2, retry_budget_percent = 20;
   std::int64_t drain_timeout_ms = 10'000;
   std::string log_level = "info";
@@ -89,13 +98,42 @@ void declare(core::Settings& s, GatewaySettings& v) {
   s.add_int("timeouts.first_byte_ms", v.first_byte_ms, 1, 3'600'000, "--first-byte-timeout-ms",
             "from the request sent to the response header");
   s.add_int("timeouts.idle_ms", v.idle_ms, 1, 3'600'000, "", "between two pieces of a body, and keep-alive idle");
-  s.add_int("timeouts.total_ms", v.total_ms, 1, 3'600'000, "", "cap on waiting for one response header");
+  s.add_int("timeouts.total_ms", v.total_ms, 0, 3'600'000, "",
+            "from the request header read to the last response byte (0: no cap)");
+  s.add_int("timeouts.body_read_ms", v.body_read_ms, 1, 3'600'000, "",
+            "grace before a request body must keep up timeouts.body_min_rate");
+  s.add_int("timeouts.body_min_rate", v.body_min_rate, 0, std::int64_t{1} << 40, "",
+            "bytes/s a request body must average after body_read_ms, else 408 (0: off)");
+  s.add_int("timeouts.queue_ms", v.queue_ms, 1, 3'600'000, "", "longest wait for a backend slot, then 503");
   s.add_int("timeouts.header_read_ms", v.header_read_ms, 1, 600'000, "", "a client must send its header within this");
   s.add_int("limits.max_header_bytes", v.max_header_bytes, 1024, 1 << 20, "", "431 above");
   s.add_int("limits.max_headers", v.max_headers, 1, 10'000, "", "431 above");
   s.add_int("limits.max_body_bytes", v.max_body_bytes, 0, std::int64_t{1} << 40, "", "413 above");
   s.add_int("limits.retry_buffer_bytes", v.retry_buffer_bytes, 0, 64 << 20, "",
             "request bodies up to this size are held so they can be retried");
+  s.add_int("limits.max_connections", v.max_connections, 0, 10'000'000, "",
+            "open client connections, all threads (0: no cap); 503 beyond");
+  s.add_int("limits.max_connections_per_client", v.max_connections_per_client, 0, 10'000'000, "",
+            "open connections from one client address (0: no cap); 503 beyond");
+  s.add_int("limits.max_in_flight_per_backend", v.max_in_flight_per_backend, 0, 10'000'000, "",
+            "requests in flight on one backend (0: no cap); beyond, requests queue");
+  s.add_int("limits.queue_size", v.queue_size, 0, 10'000'000, "",
+            "requests waiting for one backend, per thread; 503 beyond");
+  s.add_int("limits.retry_after_s", v.retry_after_s, 0, 3600, "", "Retry-After of a 503 from a limit");
+  s.add_list("forwarding.trusted_proxies", v.trusted_proxies, "",
+             "CIDRs whose X-Forwarded-For/Forwarded/X-Forwarded-Proto are kept and appended to",
+             [](std::string const& cidr) -> std::optional<std::string> {
+               gateway::TrustedProxies probe;
+               return probe.add(cidr);
+             });
+  s.add_string("sticky.key_file", v.sticky_key_file, "",
+               "file holding the HMAC key of the sticky cookie (or OUTBOARD_STICKY_KEY; none: random per process)");
+  s.add_string("sticky.key", v.sticky_key, "", "the HMAC key itself (use OUTBOARD_STICKY_KEY, not a flag)",
+               [](std::string const& key) -> std::optional<std::string> {
+                 // The message must not quote the value: it is a secret.
+                 if (!key.empty() && key.size() < 16) return "the key is shorter than 16 bytes";
+                 return std::nullopt;
+               });
   s.add_int("retries.max_attempts", v.max_attempts, 1, 10, "--max-attempts", "tries per request (1: no retries)");
   s.add_int("retries.budget_percent", v.retry_budget_percent, 0, 100, "", "retries in flight as a share of requests");
   s.add_int("drain_timeout_ms", v.drain_timeout_ms, 0, 3'600'000, "--drain-timeout-ms",
@@ -147,8 +185,29 @@ gateway::GatewayConfig to_config(GatewaySettings const& v) {
   c.max_attempts = static_cast<int>(v.max_attempts);
   c.retry_budget_percent = static_cast<int>(v.retry_budget_percent);
   c.drain_timeout = core::Millis(v.drain_timeout_ms);
+  c.body_read_timeout = core::Millis(v.body_read_ms);
+  c.body_min_rate = static_cast<std::uint64_t>(v.body_min_rate);
+  c.queue_timeout = core::Millis(v.queue_ms);
+  c.max_connections = static_cast<std::size_t>(v.max_connections);
+  c.max_connections_per_client = static_cast<std::size_t>(v.max_connections_per_client);
+  c.max_in_flight_per_backend = v.max_in_flight_per_backend;
+  c.queue_size = static_cast<std::size_t>(v.queue_size);
+  c.retry_after_seconds = static_cast<int>(v.retry_after_s);
+  for (auto const& cidr : v.trusted_proxies) c.trusted_proxies.add(cidr);  // checked when declared
   c.access_log = v.access_log;
   return c;
+}
+
+// The cookie_sticky HMAC key: sticky.key_file, else sticky.key (OUTBOARD_STICKY_KEY), else ""
+// (ProxyServer then makes a random one). A secret: never a flag, never in a message.
+std::string sticky_key(GatewaySettings const& v) {
+  if (v.sticky_key_file.empty()) return v.sticky_key;
+  std::ifstream in(v.sticky_key_file, std::ios::binary);
+  if (!in) throw core::ConfigError("sticky.key_file: cannot read '" + v.sticky_key_file + "'");
+  std::string key{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
+  if (key.size() < 16) throw core::ConfigError("sticky.key_file: '" + v.sticky_key_file + "' holds fewer than 16 bytes");
+  return key;
 }
 
 int run_gateway(core::Settings& settings, GatewaySettings& v) {
@@ -157,6 +216,7 @@ int run_gateway(core::Settings& settings, GatewaySettings& v) {
   spdlog::set_level(spdlog::level::from_str(v.log_level));
   if (v.backends.empty()) throw core::ConfigError("no backends: give --backend HOST:PORT or pool.backends in the config");
   gateway::GatewayConfig config = to_config(v);
+  config.sticky_key = sticky_key(v);
 
   sigset_t signals;
   sigemptyset(&signals);

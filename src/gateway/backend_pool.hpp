@@ -28,7 +28,8 @@ struct BackendAddress {
 // "host:port" → address; nullopt when malformed.
 std::optional<BackendAddress> parse_backend_address(std::string_view text);
 
-class Backend {
+// Shared (std::shared_ptr, made by BackendPool): a waiter woken on another thread keeps it alive.
+class Backend : public std::enable_shared_from_this<Backend> {
  public:
   Backend(BackendAddress address, std::uint32_t weight, std::int64_t now_ms);
 
@@ -59,8 +60,25 @@ class Backend {
   std::uint32_t effective_weight(std::int64_t now_ms, core::Millis slow_start) const;
   bool available(std::int64_t now_ms) const { return healthy() && !ejected(now_ms) && !draining(); }
 
+  // A slot for one more request in flight when fewer than `limit` are (limit 0: no limit). The
+  // check and the count are one compare-and-swap, so worker threads never overshoot the limit
+  // together. A slot taken must be given back with leave().
+  bool try_enter(std::int64_t limit) {
+    if (limit <= 0) {
+      in_flight.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+    auto current = in_flight.load(std::memory_order_relaxed);
+    while (current < limit) {
+      if (in_flight.compare_exchange_weak(current, current + 1, std::memory_order_relaxed)) return true;
+    }
+    return false;
+  }
+  void leave() { in_flight.fetch_sub(1, std::memory_order_relaxed); }
+
   // Live counters for the admin API and metrics (all threads add to them).
   std::atomic<std::int64_t> in_flight{0};
+  std::atomic<std::int64_t> queued{0};  // requests waiting for a slot (limits.max_in_flight_per_backend)
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> failures{0};
   std::atomic<std::uint64_t> ejections{0};

@@ -114,11 +114,41 @@ bool is_websocket_upgrade(RequestHeader const& header) {
   return upgrade_token && lower(header[field::upgrade]) == "websocket";
 }
 
+namespace {
+
+// Every line of a header that may repeat, as one comma-joined list ("" when absent).
+std::string joined(RequestHeader const& header, std::string_view name) {
+  std::string out;
+  auto lines = header.equal_range(name);
+  for (auto it = lines.first; it != lines.second; ++it) {
+    auto value = trim(it->value());
+    if (value.empty()) continue;
+    if (!out.empty()) out += ", ";
+    out += value;
+  }
+  return out;
+}
+
+// The peer as a Forwarded "for=" node (RFC 7239 section 6): an IPv6 address in quotes and brackets.
+std::string forwarded_element(std::string const& address) {
+  std::string node = address.find(':') == std::string::npos ? address : "\"[" + address + "]\"";
+  return "for=" + node + ";proto=http";
+}
+
+}  // namespace
+
 void prepare_upstream_request(RequestHeader& header, ForwardInfo const& info) {
   drop_hop_by_hop(header, info.websocket);
-  std::string forwarded(header["X-Forwarded-For"]);
-  header.set("X-Forwarded-For", forwarded.empty() ? info.client_address : forwarded + ", " + info.client_address);
-  header.set("X-Forwarded-Proto", "http");
+  std::string chain = info.peer_trusted ? joined(header, "X-Forwarded-For") : "";
+  std::string forwarded = info.peer_trusted ? joined(header, "Forwarded") : "";
+  if (!info.peer_trusted) {
+    header.erase("X-Forwarded-Proto");
+    header.erase("X-Forwarded-Host");
+  }
+  header.set("X-Forwarded-For", chain.empty() ? info.client_address : chain + ", " + info.client_address);
+  std::string element = forwarded_element(info.client_address);
+  header.set(field::forwarded, forwarded.empty() ? element : forwarded + ", " + element);
+  if (header["X-Forwarded-Proto"].empty()) header.set("X-Forwarded-Proto", "http");
   if (header["X-Request-Id"].empty()) header.set("X-Request-Id", info.request_id);
 }
 

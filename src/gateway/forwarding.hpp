@@ -26,11 +26,16 @@ struct ForwardInfo {
   std::string client_address;  // the peer's IP
   std::string request_id;      // generated when the client sent none
   bool websocket = false;      // keep Upgrade/Connection for the handshake
+  bool peer_trusted = false;   // the peer is in forwarding.trusted_proxies
 };
 
 // Rewrites a client's request header for the upstream: drops hop-by-hop headers (and those the
-// Connection header names), appends X-Forwarded-For, sets X-Forwarded-Proto and X-Request-Id
-// (when absent); traceparent passes unchanged.
+// Connection header names), sets X-Request-Id (when absent); traceparent passes unchanged.
+// Forwarding headers: from an untrusted peer, whatever the client sent in X-Forwarded-For,
+// Forwarded, X-Forwarded-Proto and X-Forwarded-Host is a claim nobody checked, so it is dropped
+// and X-Forwarded-For / Forwarded name the peer alone. From a trusted proxy the chain is kept and
+// the peer appended, and its X-Forwarded-Proto (the scheme it was reached by) is kept.
+// X-Forwarded-Proto is otherwise "http": the gateway's listener is plain HTTP.
 void prepare_upstream_request(RequestHeader& header, ForwardInfo const& info);
 
 // Drops hop-by-hop headers from an upstream response before it goes to the client (except for

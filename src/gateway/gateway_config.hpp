@@ -10,6 +10,7 @@
 #include "core/clock.hpp"
 #include "gateway/backend_pool.hpp"
 #include "gateway/balancer.hpp"
+#include "gateway/trusted_proxies.hpp"
 
 namespace outboard::gateway {
 
@@ -52,8 +53,29 @@ struct GatewayConfig {
   core::Millis connect_timeout{1000};
   core::Millis first_byte_timeout{15'000};
   core::Millis idle_timeout{60'000};
+  // From the whole request header read to the last response byte sent: body upload, queue
+  // wait, connects, retries and the response relay all count. 0: no total cap.
   core::Millis total_timeout{120'000};
   core::Millis header_read_timeout{10'000};
+  // The request body must average body_min_rate bytes/s after body_read_timeout (body_pace.hpp).
+  core::Millis body_read_timeout{10'000};
+  std::uint64_t body_min_rate = 1024;
+  // How long a request may wait for a backend slot (limits.max_in_flight_per_backend).
+  core::Millis queue_timeout{1000};
+
+  // Caps (0: off). Beyond a cap: 503 with Retry-After: retry_after_seconds and a JSON reason.
+  std::size_t max_connections = 10'000;          // client connections, all worker threads
+  std::size_t max_connections_per_client = 0;    // from one client address
+  std::int64_t max_in_flight_per_backend = 0;    // requests on one backend (HAProxy server maxconn)
+  std::size_t queue_size = 100;                  // requests waiting per backend, per worker thread
+  int retry_after_seconds = 1;
+
+  // Peers whose X-Forwarded-For / Forwarded / X-Forwarded-Proto are believed (appended to);
+  // from any other peer they are replaced. Empty: nobody is trusted.
+  TrustedProxies trusted_proxies;
+  // HMAC key for the cookie_sticky token (sticky_token.hpp); empty: a random key per process.
+  // A secret: never logged.
+  std::string sticky_key;
 
   std::size_t max_header_bytes = 16 << 10;
   std::size_t max_headers = 100;

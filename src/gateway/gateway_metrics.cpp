@@ -43,6 +43,19 @@ std::string GatewayMetrics::render(BackendPool const& pool, std::int64_t now_ms)
   out += fmt::format("outboard_gateway_open_connections {}\n", load(open_client_connections));
   out += fmt::format("outboard_gateway_rejected_requests_total {}\n", load(rejected_requests));
   out += fmt::format("outboard_gateway_websocket_sessions_total {}\n", load(websocket_sessions));
+  out += "# TYPE outboard_gateway_refused_connections_total counter\n";
+  out += fmt::format("outboard_gateway_refused_connections_total{{rule=\"max_connections\"}} {}\n",
+                     load(refused_connections_total_cap));
+  out += fmt::format("outboard_gateway_refused_connections_total{{rule=\"max_connections_per_client\"}} {}\n",
+                     load(refused_connections_per_client_cap));
+  out += "# TYPE outboard_gateway_limit_rejections_total counter\n";
+  out += fmt::format("outboard_gateway_limit_rejections_total{{rule=\"queue_full\"}} {}\n", load(queue_full));
+  out += fmt::format("outboard_gateway_limit_rejections_total{{rule=\"queue_timeout\"}} {}\n", load(queue_timeouts));
+  out += fmt::format("outboard_gateway_limit_rejections_total{{rule=\"body_timeout\"}} {}\n", load(body_timeouts));
+  out += fmt::format("outboard_gateway_limit_rejections_total{{rule=\"total_timeout\"}} {}\n", load(total_timeouts));
+  out += "# TYPE outboard_gateway_queue_wait_seconds summary\n";
+  out += fmt::format("outboard_gateway_queue_wait_seconds_sum {:.9f}\n", static_cast<double>(load(queue_wait_ns)) / 1e9);
+  out += fmt::format("outboard_gateway_queue_wait_seconds_count {}\n", load(queued_requests));
   out += "# TYPE outboard_gateway_backend_requests_total counter\n";
   auto members = pool.snapshot();
   for (auto const& b : members->backends) {
@@ -55,6 +68,7 @@ std::string GatewayMetrics::render(BackendPool const& pool, std::int64_t now_ms)
     out += fmt::format("outboard_gateway_backend_failures_total{{backend=\"{}\"}} {}\n", id, load(b->failures));
     out += fmt::format("outboard_gateway_backend_ejections_total{{backend=\"{}\"}} {}\n", id, load(b->ejections));
     out += fmt::format("outboard_gateway_backend_in_flight{{backend=\"{}\"}} {}\n", id, load(b->in_flight));
+    out += fmt::format("outboard_gateway_backend_queued{{backend=\"{}\"}} {}\n", id, load(b->queued));
     out += fmt::format("outboard_gateway_backend_up{{backend=\"{}\",state=\"{}\"}} {}\n", id, b->state_name(now_ms),
                        b->available(now_ms) ? 1 : 0);
   }

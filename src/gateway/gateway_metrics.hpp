@@ -24,6 +24,16 @@ struct GatewayMetrics {
   std::atomic<std::int64_t> open_client_connections{0};
   std::atomic<std::uint64_t> rejected_requests{0};  // 400/408/413/431 answered by the gateway
   std::atomic<std::uint64_t> websocket_sessions{0};
+  // Limits (connection_limits.hpp, backend_queue.hpp, body_pace.hpp), one counter per rule; each
+  // rejection is also one access-log line whose "error" names the rule.
+  std::atomic<std::uint64_t> refused_connections_total_cap{0};       // limits.max_connections
+  std::atomic<std::uint64_t> refused_connections_per_client_cap{0};  // limits.max_connections_per_client
+  std::atomic<std::uint64_t> queue_full{0};                          // limits.queue_size
+  std::atomic<std::uint64_t> queue_timeouts{0};                      // timeouts.queue_ms
+  std::atomic<std::uint64_t> queued_requests{0};                     // requests that had to wait
+  std::atomic<std::uint64_t> queue_wait_ns{0};                       // their time waiting, summed
+  std::atomic<std::uint64_t> body_timeouts{0};                       // timeouts.body_*
+  std::atomic<std::uint64_t> total_timeouts{0};                      // timeouts.total_ms
 
   void observe(unsigned status, double seconds);
   std::string render(BackendPool const& pool, std::int64_t now_ms) const;

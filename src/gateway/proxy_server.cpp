@@ -36,6 +36,8 @@
 #include <unordered_set>
 
 #include "core/random.hpp"
+#include "gateway/backend_queue.hpp"
+#include "gateway/body_pace.hpp"
 #include "gateway/forwarding.hpp"
 #include "http/cookies.hpp"
 #include "io/listener.hpp"
@@ -47,6 +49,7 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+using TimePoint = std::chrono::steady_clock::time_point;
 
 namespace {
 
@@ -73,6 +76,60 @@ bhttp::response<bhttp::string_body> gateway_error(http::Status status, std::stri
   return res;
 }
 
+// A 503 from a limit (connections, backend queue): the client may come back after a while.
+// `rule` is the JSON "error" and so the access log's, naming the limit that refused.
+bhttp::response<bhttp::string_body> overloaded(std::string_view rule, std::string_view why, int retry_after_s) {
+  auto res = gateway_error(http::Status::service_unavailable, rule, why);
+  res.set(bhttp::field::retry_after, std::to_string(retry_after_s));
+  return res;
+}
+
+// The earliest of now + idle and the request's own deadlines: the expiry for one network wait.
+TimePoint expiry(core::Millis idle, TimePoint deadline, TimePoint other = TimePoint::max()) {
+  return std::min({std::chrono::steady_clock::now() + idle, deadline, other});
+}
+
+// A deadline for one read from a client, kept without the tcp_stream's own timeout: on expiry
+// that closes the socket, and the 408 owed to the client could no longer be written. This timer
+// cancels the read instead (operation_aborted), leaving the socket open; fired() then says the
+// deadline, not the client, ended it. Scope it tightly around one co_await: the timer's handler
+// touches the stream only while `done` is false, i.e. while the read is still pending.
+class ReadWatchdog {
+ public:
+  ReadWatchdog(beast::tcp_stream& stream, TimePoint until)
+      : state_(std::make_shared<State>()), timer_(stream.get_executor(), until) {
+    stream.expires_never();
+    timer_.async_wait([state = state_, &stream](beast::error_code ec) {
+      if (ec || state->done) return;
+      state->fired = true;
+      beast::error_code ignored;
+      stream.socket().cancel(ignored);
+    });
+  }
+  ~ReadWatchdog() {
+    state_->done = true;
+    timer_.cancel();
+  }
+  ReadWatchdog(ReadWatchdog const&) = delete;
+  ReadWatchdog& operator=(ReadWatchdog const&) = delete;
+  bool fired() const { return state_->fired; }
+
+ private:
+  struct State {
+    bool done = false;
+    bool fired = false;
+  };
+  std::shared_ptr<State> state_;
+  asio::steady_timer timer_;
+};
+
+// How a relay ended: the first error, and whether it came from the side being read (for a request
+// body: the client) rather than the side written to.
+struct RelayResult {
+  beast::error_code ec;
+  bool reading = false;
+};
+
 }  // namespace
 
 struct ProxyServer::Worker {
@@ -92,6 +149,9 @@ struct ProxyServer::Worker {
   // reload keeps its object), so the hot path hashes a pointer, not a string.
   std::unordered_map<Backend const*, std::uint32_t> outstanding;
   std::unordered_map<Backend const*, std::vector<std::unique_ptr<Upstream>>> idle_upstreams;
+  BackendQueue queue{io.get_executor()};
+  StickyTokenMap sticky_tokens;  // cookie_sticky: token -> backend id for `members`
+  ProxyServer* server = nullptr;
   int active_requests = 0;
   int active_retries = 0;
 
@@ -130,6 +190,8 @@ struct ClientSession {
         return std::none_of(w.members->backends.begin(), w.members->backends.end(),
                             [&](auto const& b) { return b.get() == entry.first; });
       });
+      w.queue.forget_empty();
+      if (server.config_.policy == Policy::cookie_sticky) w.sticky_tokens.rebuild(server.sticky_signer_, w.members->backends);
     }
     auto const& backends = w.members->backends;
     bool changed = w.last_available.size() != backends.size();
@@ -197,13 +259,26 @@ struct ClientSession {
   template <bool isRequest>
   static asio::awaitable<beast::error_code> write_header_alone(
       beast::tcp_stream& out, bhttp::serializer<isRequest, bhttp::buffer_body>& serializer,
-      bhttp::parser<isRequest, bhttp::buffer_body>& parser, core::Millis idle) {
+      bhttp::parser<isRequest, bhttp::buffer_body>& parser, TimePoint until) {
     parser.get().body().data = nullptr;
     parser.get().body().more = !parser.is_done();
-    out.expires_after(idle);
+    out.expires_at(until);
     auto [hec, hn] = co_await bhttp::async_write_header(out, serializer, use_nothrow);
     co_return hec;
   }
+
+  // The clocks a relay runs under: `idle` for each wait, never past `deadline` (the request's
+  // total deadline); reads also never past the body pace's deadline when there is one (a request
+  // body). `body_bytes`, when given, counts the body bytes passed on.
+  struct RelayLimits {
+    core::Millis idle;
+    TimePoint deadline = TimePoint::max();
+    BodyPace* pace = nullptr;
+    std::uint64_t* body_bytes = nullptr;
+
+    TimePoint read_until() const { return expiry(idle, deadline, pace ? pace->deadline() : TimePoint::max()); }
+    TimePoint write_until() const { return expiry(idle, deadline); }
+  };
 
   // Copies a message body from `in` to `out` piece by piece (Beast's relay pattern): the body is
   // never held whole. Each piece is passed on as soon as it arrives (read_some, not read: a read
@@ -211,42 +286,51 @@ struct ClientSession {
   // poll). The header goes out with the first piece when that piece has already arrived (a small
   // response usually comes in one segment with its header): one send instead of two. When no
   // body byte is here yet, the header goes out alone at once, so a stream's client sees it
-  // without waiting for the first event. Returns the first error, if any.
+  // without waiting for the first event. Returns the first error, if any, and its side.
   template <bool isRequest>
-  static asio::awaitable<beast::error_code> relay(beast::tcp_stream& out, beast::tcp_stream& in,
-                                                  beast::flat_buffer& in_buffer,
-                                                  bhttp::parser<isRequest, bhttp::buffer_body>& parser,
-                                                  core::Millis idle, std::uint64_t* body_bytes = nullptr,
-                                                  std::string_view prefix = {}) {
+  static asio::awaitable<RelayResult> relay(beast::tcp_stream& out, beast::tcp_stream& in,
+                                            beast::flat_buffer& in_buffer,
+                                            bhttp::parser<isRequest, bhttp::buffer_body>& parser,
+                                            RelayLimits limits, std::string_view prefix = {}) {
     std::array<char, 16 * 1024> chunk;  // not zero-filled: only bytes just read are ever sent from it
     bhttp::serializer<isRequest, bhttp::buffer_body> serializer{parser.get()};
     bool header_sent = false;
     if (!prefix.empty() || (!parser.is_done() && in_buffer.size() == 0)) {
-      auto hec = co_await write_header_alone(out, serializer, parser, idle);
+      auto hec = co_await write_header_alone(out, serializer, parser, limits.write_until());
       header_sent = true;
-      if (hec) co_return hec;
+      if (hec) co_return RelayResult{hec, false};
     }
     if (!prefix.empty()) {
       // Body bytes read before the relay began (held for a retry that did not happen).
       parser.get().body().data = const_cast<char*>(prefix.data());
       parser.get().body().size = prefix.size();
       parser.get().body().more = true;
-      out.expires_after(idle);
+      out.expires_at(limits.write_until());
       auto [pec, pn] = co_await bhttp::async_write(out, serializer, use_nothrow);
       if (pec == bhttp::error::need_buffer) pec = {};
-      if (pec) co_return pec;
+      if (pec) co_return RelayResult{pec, false};
     }
     while (!serializer.is_done()) {
       if (!parser.is_done()) {
         parser.get().body().data = chunk.data();
         parser.get().body().size = chunk.size();
-        in.expires_after(idle);
-        auto [rec, rn] = co_await bhttp::async_read_some(in, in_buffer, parser, use_nothrow);
+        beast::error_code rec;
+        if constexpr (isRequest) {
+          // From a client: a late body is owed a 408, so its socket must stay open.
+          ReadWatchdog watchdog(in, limits.read_until());
+          auto [ec, rn] = co_await bhttp::async_read_some(in, in_buffer, parser, use_nothrow);
+          rec = watchdog.fired() ? beast::error::timeout : ec;
+        } else {
+          in.expires_at(limits.read_until());
+          auto [ec, rn] = co_await bhttp::async_read_some(in, in_buffer, parser, use_nothrow);
+          rec = ec;
+        }
         if (rec == bhttp::error::need_buffer) rec = {};
-        if (rec) co_return rec;
+        if (rec) co_return RelayResult{rec, true};
         parser.get().body().size = chunk.size() - parser.get().body().size;
         parser.get().body().data = chunk.data();
-        if (body_bytes) *body_bytes += parser.get().body().size;
+        if (limits.body_bytes) *limits.body_bytes += parser.get().body().size;
+        if (limits.pace) limits.pace->received += parser.get().body().size;
         parser.get().body().more = !parser.is_done();
         if (parser.get().body().size == 0) {
           // Only framing was read (a chunk header, the last chunk): no data to pass on. An empty
@@ -255,9 +339,9 @@ struct ClientSession {
           parser.get().body().data = nullptr;
           if (!parser.is_done()) {
             if (!header_sent) {
-              auto hec = co_await write_header_alone(out, serializer, parser, idle);
+              auto hec = co_await write_header_alone(out, serializer, parser, limits.write_until());
               header_sent = true;
-              if (hec) co_return hec;
+              if (hec) co_return RelayResult{hec, false};
             }
             continue;
           }
@@ -267,13 +351,13 @@ struct ClientSession {
         parser.get().body().size = 0;
         parser.get().body().more = false;
       }
-      out.expires_after(idle);
+      out.expires_at(limits.write_until());
       auto [wec, wn] = co_await bhttp::async_write(out, serializer, use_nothrow);
       header_sent = true;
       if (wec == bhttp::error::need_buffer) wec = {};
-      if (wec) co_return wec;
+      if (wec) co_return RelayResult{wec, false};
     }
-    co_return beast::error_code{};
+    co_return RelayResult{};
   }
 
   // An answer the gateway gives itself (a refused request, no backend, a backend that failed)
@@ -323,20 +407,136 @@ struct ClientSession {
     return {};
   }
 
-  // Decrements the per-thread outstanding count and the backend's in-flight count on any exit.
+  // Holds one slot on a backend: the per-thread outstanding count and the backend's in-flight
+  // count, both given back on any exit (which wakes a request queued for the slot). `slot_taken`:
+  // BackendQueue::acquire already counted it in in_flight; otherwise it is counted here (a
+  // WebSocket tunnel: counted against the limit, never queued).
   struct InFlight {
     Worker& w;
     Backend& backend;
-    InFlight(Worker& worker, Backend& b) : w(worker), backend(b) {
+    InFlight(Worker& worker, Backend& b, bool slot_taken = false) : w(worker), backend(b) {
       ++w.outstanding[&backend];
-      backend.in_flight.fetch_add(1, std::memory_order_relaxed);
+      if (!slot_taken) backend.try_enter(0);
       backend.requests.fetch_add(1, std::memory_order_relaxed);
     }
     ~InFlight() {
       --w.outstanding[&backend];
-      backend.in_flight.fetch_sub(1, std::memory_order_relaxed);
+      backend.leave();
+      w.server->slot_freed(w, backend);
     }
   };
+
+  // Reads the first retry_buffer_bytes of a request body (all of a body that ends within them)
+  // into `held`, under the body pace and the total deadline. Answers the client itself on a bad
+  // or late body; false then (the connection ends).
+  static asio::awaitable<bool> read_held_body(ProxyServer& server, beast::tcp_stream& client,
+                                              beast::flat_buffer& client_buffer,
+                                              bhttp::request_parser<bhttp::buffer_body>& parser,
+                                              RelayLimits const& limits, std::string& held) {
+    auto const& config = server.config_;
+    auto& request = parser.get();
+    if (request[bhttp::field::expect] == "100-continue") {
+      // We want the body now, so we answer the interim response ourselves (RFC 9110 section
+      // 10.1.1); the backend never sees the Expect, so a 100 from it is not for the client.
+      bhttp::response<bhttp::empty_body> go_on{http::Status::continue_, 11};
+      client.expires_at(limits.write_until());
+      auto [cec, cn] = co_await bhttp::async_write(client, go_on, use_nothrow);
+      if (cec) co_return false;
+    }
+    request.erase(bhttp::field::expect);
+    std::size_t cap = config.retry_buffer_bytes;
+    if (auto length = parser.content_length()) cap = static_cast<std::size_t>(std::min<std::uint64_t>(cap, *length));
+    held.resize(cap);
+    std::size_t filled = 0;
+    while (!parser.is_done() && filled < held.size()) {
+      parser.get().body().data = held.data() + filled;
+      parser.get().body().size = held.size() - filled;
+      beast::error_code ec;
+      {
+        ReadWatchdog watchdog(client, limits.read_until());
+        auto [rec, n] = co_await bhttp::async_read(client, client_buffer, parser, use_nothrow);
+        ec = watchdog.fired() ? beast::error::timeout : rec;
+      }
+      if (ec == bhttp::error::need_buffer) ec = {};
+      filled = held.size() - parser.get().body().size;
+      limits.pace->received = filled;
+      if (ec) {
+        if (ec == beast::error::timeout) {
+          co_await answer_slow_body(server, client, request.base());
+        } else if (auto res = read_error(ec)) {
+          co_await send_error(server, client, std::move(*res), &request.base());
+        }
+        co_return false;
+      }
+    }
+    held.resize(filled);
+    co_return true;
+  }
+
+  // A request body that fell behind its pace (or the total deadline): 408, and the connection
+  // closes (what was sent of the body is unread; the backend connection, if any, is dropped).
+  static asio::awaitable<void> answer_slow_body(ProxyServer& server, beast::tcp_stream& client,
+                                                RequestHeader const& request) {
+    server.metrics_.body_timeouts.fetch_add(1, std::memory_order_relaxed);
+    auto answer = gateway_error(http::Status::request_timeout, "body_timeout",
+                                "the request body did not arrive in time");  // named: see core/offload.hpp on g++ 12
+    co_await send_error(server, client, std::move(answer), &request);
+  }
+
+  // Waits for a slot on `backend` (limits.max_in_flight_per_backend); answers 503 itself when the
+  // queue is full or the wait timed out, and returns false then.
+  static asio::awaitable<bool> acquire_slot(ProxyServer& server, Worker& w, beast::tcp_stream& client,
+                                            Backend& backend, TimePoint deadline, RequestHeader const& request) {
+    auto const& config = server.config_;
+    auto queued_at = std::chrono::steady_clock::now();
+    auto outcome = co_await w.queue.acquire(backend, config.max_in_flight_per_backend, config.queue_size,
+                                            std::min(queued_at + config.queue_timeout, deadline));
+    if (outcome == BackendQueue::Outcome::granted) co_return true;
+    if (outcome == BackendQueue::Outcome::granted_after_wait || outcome == BackendQueue::Outcome::timed_out) {
+      std::chrono::nanoseconds waited = std::chrono::steady_clock::now() - queued_at;
+      server.metrics_.queued_requests.fetch_add(1, std::memory_order_relaxed);
+      server.metrics_.queue_wait_ns.fetch_add(static_cast<std::uint64_t>(waited.count()), std::memory_order_relaxed);
+    }
+    if (outcome == BackendQueue::Outcome::granted_after_wait) co_return true;
+    bool full = outcome == BackendQueue::Outcome::queue_full;
+    (full ? server.metrics_.queue_full : server.metrics_.queue_timeouts).fetch_add(1, std::memory_order_relaxed);
+    {
+      auto answer = full ? overloaded("queue_full", "the backend is at its limit and its queue is full",
+                                      config.retry_after_seconds)
+                         : overloaded("queue_timeout", "the backend stayed at its limit for the whole queue timeout",
+                                      config.retry_after_seconds);  // named: see core/offload.hpp on g++ 12
+      co_await send_error(server, client, std::move(answer), &request);
+    }
+    co_return false;
+  }
+
+  // Reads the backend's response header into `slot`, past interim responses: a 100 Continue is
+  // consumed (the gateway answered the client's Expect itself), a 103 Early Hints or any other
+  // 1xx but 101 is passed on to the client (not to an HTTP/1.0 client, RFC 9110 section 15.2),
+  // and the final header is what the caller relays. All of it within `first_byte_until`.
+  // Returns the error and whether it was the client's side (an interim response could not be
+  // written to it).
+  static asio::awaitable<RelayResult> read_final_header(
+      beast::tcp_stream& client, Upstream& up, std::optional<bhttp::response_parser<bhttp::buffer_body>>& slot,
+      RequestHeader const& request, TimePoint first_byte_until, RelayLimits const& limits) {
+    for (;;) {
+      slot.emplace();
+      slot->body_limit(boost::none);
+      slot->header_limit(64 * 1024);
+      if (request.method() == bhttp::verb::head) slot->skip(true);
+      up.stream.expires_at(first_byte_until);
+      auto [rec, rn] = co_await bhttp::async_read_header(up.stream, up.buffer, *slot, use_nothrow);
+      if (rec) co_return RelayResult{rec, true};
+      unsigned status = slot->get().result_int();
+      if (status >= 200 || status == 101) co_return RelayResult{};
+      if (status == 100 || request.version() < 11) continue;
+      bhttp::response<bhttp::empty_body> interim{slot->get().base()};
+      prepare_client_response(interim.base());
+      client.expires_at(limits.write_until());
+      auto [wec, wn] = co_await bhttp::async_write(client, interim, use_nothrow);
+      if (wec) co_return RelayResult{wec, false};
+    }
+  }
 
   // Proxies one request whose header is in `parser`. Returns whether the client connection may
   // carry another request.
@@ -346,19 +546,28 @@ struct ClientSession {
                                              std::string const& client_ip) {
     auto const& config = server.config_;
     auto start = std::chrono::steady_clock::now();
+    // timeouts.total_ms: from here (the header is read) to the last response byte.
+    TimePoint deadline = config.total_timeout.count() > 0 ? start + config.total_timeout : TimePoint::max();
+    BodyPace pace{start, config.body_read_timeout, config.body_min_rate, 0};
+    RelayLimits limits{config.idle_timeout, deadline, &pace, nullptr};
     auto& request = parser.get();
     bool client_keep_alive = request.keep_alive();
-    bool head = request.method() == bhttp::verb::head;
     bool safe = retry_safe(request.base());
 
+    refresh(server, w);
+    // The cookie holds an opaque token: one that is not ours for a current member (forged, stale,
+    // a plain address) maps to "" and the request is balanced as if it had no cookie.
     std::string sticky;
     if (config.policy == Policy::cookie_sticky) {
-      if (auto v = http::find_cookie(request[bhttp::field::cookie], config.sticky_cookie)) sticky = std::string(*v);
+      if (auto v = http::find_cookie(request[bhttp::field::cookie], config.sticky_cookie)) {
+        sticky = w.sticky_tokens.backend_for(*v);
+      }
     }
     std::string key = config.policy == Policy::consistent_hash ? hash_key_of(server, request.base(), client_ip) : "";
 
     // A request id is made only when the client sent none.
-    ForwardInfo info{client_ip, request["X-Request-Id"].empty() ? w.next_request_id() : "", false};
+    ForwardInfo info{client_ip, request["X-Request-Id"].empty() ? w.next_request_id() : "", false,
+                     config.trusted_proxies.contains(client_ip)};
     auto content_length = parser.content_length();
     bool chunked = parser.chunked();
     prepare_upstream_request(request.base(), info);
@@ -368,34 +577,10 @@ struct ClientSession {
     // chunk or an oversized body is answered here, never reaching a backend. A longer body is
     // sent on from the held prefix and streamed: one attempt only.
     std::string held;
-    if (!parser.is_done()) {
-      if (request[bhttp::field::expect] == "100-continue") {
-        // We want the body now, so we answer the interim response ourselves.
-        bhttp::response<bhttp::empty_body> go_on{http::Status::continue_, 11};
-        auto [cec, cn] = co_await bhttp::async_write(client, go_on, use_nothrow);
-        if (cec) co_return false;
-      }
-      request.erase(bhttp::field::expect);
-      std::size_t cap = config.retry_buffer_bytes;
-      if (content_length) cap = static_cast<std::size_t>(std::min<std::uint64_t>(cap, *content_length));
-      held.resize(cap);
-      std::size_t filled = 0;
-      while (!parser.is_done() && filled < held.size()) {
-        parser.get().body().data = held.data() + filled;
-        parser.get().body().size = held.size() - filled;
-        client.expires_after(config.idle_timeout);
-        auto [ec, n] = co_await bhttp::async_read(client, client_buffer, parser, use_nothrow);
-        if (ec == bhttp::error::need_buffer) ec = {};
-        filled = held.size() - parser.get().body().size;
-        if (ec) {
-          if (auto res = read_error(ec)) co_await send_error(server, client, std::move(*res), &request.base());
-          co_return false;
-        }
-      }
-      held.resize(filled);
+    if (!parser.is_done() && !co_await read_held_body(server, client, client_buffer, parser, limits, held)) {
+      co_return false;
     }
     bool body_pending = !parser.is_done();  // a streamed body: one attempt only
-
 
     std::vector<std::size_t> tried;
     ++w.active_requests;
@@ -405,6 +590,7 @@ struct ClientSession {
     } active{w};
 
     for (int attempt = 0; attempt < std::max(1, config.max_attempts); ++attempt) {
+      if (std::chrono::steady_clock::now() >= deadline) break;
       if (attempt > 0) {
         int budget = std::max(config.retry_budget_min, w.active_requests * config.retry_budget_percent / 100);
         if (w.active_retries >= budget) {
@@ -420,7 +606,8 @@ struct ClientSession {
       tried.push_back(*pick);
       auto backend_ptr = w.members->backends[*pick];
       Backend& backend = *backend_ptr;
-      InFlight in_flight(w, backend);
+      if (!co_await acquire_slot(server, w, client, backend, deadline, request.base())) co_return false;
+      InFlight in_flight(w, backend, true);
       bool is_retry = attempt > 0;
       if (is_retry) ++w.active_retries;
       struct RetryCount {
@@ -441,7 +628,7 @@ struct ClientSession {
       }
 
       // Send the request.
-      beast::error_code send_ec;
+      RelayResult sent;
       if (!body_pending) {
         // The parsed message goes out as it is (no copy of its header); a held body is its buffer.
         request.body().data = held.empty() ? nullptr : held.data();
@@ -449,16 +636,22 @@ struct ClientSession {
         request.body().more = false;
         if (content_length) request.content_length(held.size());
         request.keep_alive(true);
-        up->stream.expires_after(config.idle_timeout);
+        up->stream.expires_at(limits.write_until());
         auto [wec, wn] = co_await bhttp::async_write(up->stream, request, use_nothrow);
-        send_ec = wec;
+        sent.ec = wec;
       } else {
         if (content_length) request.content_length(*content_length);
         else if (chunked) request.chunked(true);
         request.keep_alive(true);
-        send_ec = co_await relay<true>(up->stream, client, client_buffer, parser, config.idle_timeout, nullptr, held);
+        sent = co_await relay<true>(up->stream, client, client_buffer, parser, limits, held);
       }
-      if (send_ec) {
+      if (sent.ec && sent.reading) {
+        // The client's body failed, not the backend: a late body is answered 408; a client that
+        // went away gets nothing. The half-sent upstream connection is dropped with `up`.
+        if (sent.ec == beast::error::timeout) co_await answer_slow_body(server, client, request.base());
+        co_return false;
+      }
+      if (sent.ec) {
         backend.record_failure(config.outlier_failures, config.outlier_base_ejection, config.outlier_max_ejection, now);
         if (body_pending || !safe) {
           {
@@ -471,17 +664,18 @@ struct ClientSession {
       }
 
       // The response header: the first byte must come within first_byte_timeout.
-      bhttp::response_parser<bhttp::buffer_body> response_parser;
-      response_parser.body_limit(boost::none);
-      response_parser.header_limit(64 * 1024);
-      if (head) response_parser.skip(true);
-      up->stream.expires_after(std::min(config.first_byte_timeout, config.total_timeout));
-      auto [rec, rn] = co_await bhttp::async_read_header(up->stream, up->buffer, response_parser, use_nothrow);
+      std::optional<bhttp::response_parser<bhttp::buffer_body>> response_slot;
+      auto header = co_await read_final_header(client, *up, response_slot, request.base(),
+                                               expiry(config.first_byte_timeout, deadline), limits);
       now = server.clock_.now_ms();
-      if (rec) {
+      if (header.ec && !header.reading) co_return false;  // the client went away during an interim response
+      if (header.ec) {
         backend.record_failure(config.outlier_failures, config.outlier_base_ejection, config.outlier_max_ejection, now);
-        bool timed_out = rec == beast::error::timeout;
+        bool timed_out = header.ec == beast::error::timeout;
         if (safe && !body_pending) continue;  // nothing reached the client yet: try elsewhere
+        if (timed_out && std::chrono::steady_clock::now() >= deadline) {
+          server.metrics_.total_timeouts.fetch_add(1, std::memory_order_relaxed);
+        }
         {
           auto answer = timed_out ? gateway_error(http::Status::gateway_timeout, "gateway_timeout",
                                                       "the backend did not answer in time")
@@ -491,6 +685,7 @@ struct ClientSession {
         }
         co_return false;
       }
+      auto& response_parser = *response_slot;
       unsigned status = response_parser.get().result_int();
       if (status >= 500) {
         backend.record_failure(config.outlier_failures, config.outlier_base_ejection, config.outlier_max_ejection, now);
@@ -507,13 +702,18 @@ struct ClientSession {
       bool keep = client_keep_alive && !w.draining && !body_pending_after(parser);
       response_parser.get().keep_alive(keep);
       if (config.policy == Policy::cookie_sticky && sticky != backend.id()) {
-        // The backend the cookie named is gone (or there was none): point the client at the new one.
+        // The cookie named no current backend, or one that cannot take the request: point the
+        // client at the one that did, by its token (never its address).
         http::CookieAttributes attrs;
-        response_parser.get().insert(bhttp::field::set_cookie, http::set_cookie(config.sticky_cookie, backend.id(), attrs));
+        response_parser.get().insert(bhttp::field::set_cookie,
+                                     http::set_cookie(config.sticky_cookie, w.sticky_tokens.token_for(backend.id()), attrs));
       }
       std::chrono::duration<double> first_byte = std::chrono::steady_clock::now() - start;
       std::uint64_t bytes = 0;
-      auto relay_ec = co_await relay<false>(client, up->stream, up->buffer, response_parser, config.idle_timeout, &bytes);
+      RelayLimits response_limits{config.idle_timeout, deadline, nullptr, &bytes};
+      auto relayed = co_await relay<false>(client, up->stream, up->buffer, response_parser, response_limits);
+      bool cut_by_deadline = relayed.ec == beast::error::timeout && std::chrono::steady_clock::now() >= deadline;
+      if (cut_by_deadline) server.metrics_.total_timeouts.fetch_add(1, std::memory_order_relaxed);
       std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
       server.metrics_.observe(status, took.count());
       backend.responses[std::min<std::size_t>(status / 100, 5)].fetch_add(1, std::memory_order_relaxed);
@@ -529,21 +729,27 @@ struct ClientSession {
                             {"attempts", attempt + 1},
                             {"first_byte_ms", first_byte.count() * 1000.0},
                             {"duration_ms", took.count() * 1000.0},
-                            {"complete", !relay_ec}};
+                            {"complete", !relayed.ec}};
+        if (cut_by_deadline) line["error"] = "total_timeout";
         server.access_log_->info(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       }
-      if (!relay_ec && response_parser.is_done() && upstream_keep_alive) {
+      if (!relayed.ec && response_parser.is_done() && upstream_keep_alive) {
         auto& idle = w.idle_upstreams[&backend];
         if (idle.size() < config.max_idle_upstream_per_backend) idle.push_back(std::move(up));
       }
-      co_return !relay_ec && keep;
+      co_return !relayed.ec && keep;
     }
 
-    // Every attempt failed before a response, or nothing could be picked.
+    // Every attempt failed before a response, or nothing could be picked, or the total deadline
+    // passed between attempts.
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-    server.metrics_.observe(503, took.count());
+    bool late = std::chrono::steady_clock::now() >= deadline;
+    if (late) server.metrics_.total_timeouts.fetch_add(1, std::memory_order_relaxed);
+    server.metrics_.observe(late ? 504 : 503, took.count());
     {
-      auto answer = tried.empty() ? gateway_error(http::Status::service_unavailable, "no_backend",
+      auto answer = late ? gateway_error(http::Status::gateway_timeout, "total_timeout",
+                                         "the request ran out of its total time (timeouts.total_ms)")
+                    : tried.empty() ? gateway_error(http::Status::service_unavailable, "no_backend",
                                                       "no backend is available")
                                       : gateway_error(http::Status::bad_gateway, "bad_gateway",
                                                       "no backend could answer this request");  // named: see core/offload.hpp on g++ 12
@@ -718,6 +924,41 @@ struct ClientSession {
     client.close();
   }
 
+  // A connection over a cap: 503 with Retry-After and a JSON reason, then closed. What the client
+  // sent meanwhile is read and dropped for a moment after our half-close, so closing does not
+  // reset the connection and destroy the answer before the client read it.
+  static asio::awaitable<void> refuse_connection(ProxyServer& server, tcp::socket socket, ConnectionLimits::Verdict why) {
+    beast::tcp_stream client(std::move(socket));
+    bool per_client = why == ConnectionLimits::Verdict::over_per_client;
+    (per_client ? server.metrics_.refused_connections_per_client_cap : server.metrics_.refused_connections_total_cap)
+        .fetch_add(1, std::memory_order_relaxed);
+    {
+      auto answer = per_client ? overloaded("max_connections_per_client", "too many connections from this client address",
+                                            server.config_.retry_after_seconds)
+                               : overloaded("max_connections", "the gateway is at its connection limit",
+                                            server.config_.retry_after_seconds);  // named: see core/offload.hpp on g++ 12
+      co_await send_error(server, client, std::move(answer));
+    }
+    beast::error_code ignored;
+    client.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    std::array<char, 4096> sink;
+    client.expires_after(std::chrono::seconds(1));
+    for (;;) {
+      auto [ec, n] = co_await client.async_read_some(asio::buffer(sink), use_nothrow);
+      if (ec) break;
+    }
+    client.close();
+  }
+
+  static void log_exception(std::exception_ptr e, char const* what) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (std::exception const& ex) {
+      spdlog::error("{} ended by exception: {}", what, ex.what());
+    }
+  }
+
   static asio::awaitable<void> accept_loop(ProxyServer& server, Worker& w) {
     for (;;) {
       auto [ec, socket] = co_await w.acceptor.async_accept(use_nothrow);
@@ -728,18 +969,22 @@ struct ClientSession {
         continue;
       }
       socket.set_option(tcp::no_delay(true));
+      boost::system::error_code pec;
+      auto peer = socket.remote_endpoint(pec);
+      std::string client_ip = pec ? "" : peer.address().to_string();
+      auto verdict = server.connection_limits_.admit(client_ip);
+      if (verdict != ConnectionLimits::Verdict::admitted) {
+        asio::co_spawn(w.io, refuse_connection(server, std::move(socket), verdict),
+                       [](std::exception_ptr e) { log_exception(e, "refused connection"); });
+        continue;
+      }
       ++server.open_connections_;
       server.metrics_.open_client_connections.fetch_add(1, std::memory_order_relaxed);
-      asio::co_spawn(w.io, serve(server, w, std::move(socket)), [&server](std::exception_ptr e) {
+      asio::co_spawn(w.io, serve(server, w, std::move(socket)), [&server, client_ip](std::exception_ptr e) {
         --server.open_connections_;
         server.metrics_.open_client_connections.fetch_sub(1, std::memory_order_relaxed);
-        if (e) {
-          try {
-            std::rethrow_exception(e);
-          } catch (std::exception const& ex) {
-            spdlog::error("client connection ended by exception: {}", ex.what());
-          }
-        }
+        server.connection_limits_.release(client_ip);
+        log_exception(e, "client connection");
       });
     }
   }
@@ -747,7 +992,12 @@ struct ClientSession {
 
 ProxyServer::ProxyServer(GatewayConfig const& config, BackendPool& pool, GatewayMetrics& metrics,
                          core::Clock const& clock)
-    : config_(config), pool_(pool), metrics_(metrics), clock_(clock) {
+    : config_(config),
+      pool_(pool),
+      metrics_(metrics),
+      clock_(clock),
+      connection_limits_(config.max_connections, config.max_connections_per_client),
+      sticky_signer_(config.sticky_key) {
   if (config_.access_log) {
     access_log_ = spdlog::stdout_logger_mt("gateway-access");
     access_log_->set_pattern("%v");
@@ -761,6 +1011,7 @@ void ProxyServer::start() {
   int threads = std::max(1, config_.threads);
   for (int i = 0; i < threads; ++i) {
     auto w = std::make_unique<Worker>();
+    w->server = this;
     port = io::listen_reuseport(w->acceptor, config_.listen_address, port);
     w->balancer = make_balancer(config_.policy, 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(i + 1));
     workers_.push_back(std::move(w));
@@ -774,6 +1025,21 @@ void ProxyServer::start() {
       });
       worker->io.run();
     });
+  }
+}
+
+void ProxyServer::slot_freed(Worker& from, Backend& backend) {
+  if (config_.max_in_flight_per_backend <= 0) return;
+  from.queue.wake(backend);
+  if (backend.queued.load(std::memory_order_relaxed) == 0) return;
+  // Someone may queue on another thread: each thread's first waiter tries; the first to run takes
+  // the slot, the others wait on. The shared_ptr keeps the backend alive until they ran, even if
+  // it left the pool meanwhile.
+  auto keep = backend.shared_from_this();
+  for (auto& other : workers_) {
+    Worker* worker = other.get();
+    if (worker == &from) continue;
+    asio::post(worker->io, [worker, keep] { worker->queue.wake(*keep); });
   }
 }
 

@@ -9,8 +9,10 @@
 
 #include "core/clock.hpp"
 #include "gateway/backend_pool.hpp"
+#include "gateway/connection_limits.hpp"
 #include "gateway/gateway_config.hpp"
 #include "gateway/gateway_metrics.hpp"
+#include "gateway/sticky_token.hpp"
 
 namespace spdlog {
 class logger;
@@ -35,6 +37,9 @@ class ProxyServer {
  private:
   struct Worker;
   friend struct ClientSession;
+  // A slot on `backend` was freed on `from`'s thread: wakes the first waiter for it there, and
+  // on the other workers when requests queue for it anywhere.
+  void slot_freed(Worker& from, Backend& backend);
   GatewayConfig const& config_;
   BackendPool& pool_;
   GatewayMetrics& metrics_;
@@ -43,6 +48,8 @@ class ProxyServer {
   std::uint16_t port_ = 0;
   std::atomic<int> open_connections_{0};
   std::shared_ptr<spdlog::logger> access_log_;  // null unless log.access
+  ConnectionLimits connection_limits_;
+  StickySigner sticky_signer_;
 };
 
 }  // namespace outboard::gateway

@@ -47,7 +47,7 @@ void expect_still_serving(GatewayProcess& gateway) {
 
 TEST(GatewayFailover, CookieStickinessAndItsFallback) {
   TestBackend a("a"), b("b"), c("c");
-  std::map<std::string, TestBackend*> by_address{{a.address(), &a}, {b.address(), &b}, {c.address(), &c}};
+  std::map<std::string, TestBackend*> by_name{{a.name(), &a}, {b.name(), &b}, {c.name(), &c}};
   GatewayOptions o;
   o.backends = {a.address(), b.address(), c.address()};
   o.policy = "cookie_sticky";
@@ -56,11 +56,12 @@ TEST(GatewayFailover, CookieStickinessAndItsFallback) {
   HttpClient client(gateway.port());
   auto first = client.get("/");
   ASSERT_EQ(first.status, 200) << first.body;
+  // The cookie is an opaque token (sticky_token.hpp); which backend it pins is the one that answered.
   std::string cookie = sticky_cookie_in(first);
-  ASSERT_TRUE(by_address.count(cookie)) << "the first answer did not set ob_backend to a backend id: "
-                                        << first.header("Set-Cookie").value_or("(no Set-Cookie)");
-  TestBackend* home = by_address[cookie];
-  EXPECT_EQ(first.header("X-Served-By"), home->name()) << "the cookie names another backend than the one that answered";
+  ASSERT_FALSE(cookie.empty()) << "the first answer did not set ob_backend";
+  ASSERT_TRUE(by_name.count(first.header("X-Served-By").value_or("")));
+  TestBackend* home = by_name[*first.header("X-Served-By")];
+  EXPECT_EQ(cookie.find("127.0.0.1"), std::string::npos) << "the cookie shows the backend's address: " << cookie;
 
   for (int i = 0; i < 20; ++i) {
     auto res = client.get("/");
@@ -82,11 +83,11 @@ TEST(GatewayFailover, CookieStickinessAndItsFallback) {
   auto moved = client.get("/");
   ASSERT_EQ(moved.status, 200) << "the request for a dead sticky backend failed: " << moved.body;
   std::string new_cookie = sticky_cookie_in(moved);
-  ASSERT_TRUE(by_address.count(new_cookie)) << "the cookie was not rewritten: "
-                                            << moved.header("Set-Cookie").value_or("(no Set-Cookie)");
+  ASSERT_FALSE(new_cookie.empty()) << "the cookie was not rewritten";
   ASSERT_NE(new_cookie, cookie);
-  TestBackend* new_home = by_address[new_cookie];
-  EXPECT_EQ(moved.header("X-Served-By"), new_home->name());
+  ASSERT_TRUE(by_name.count(moved.header("X-Served-By").value_or("")));
+  TestBackend* new_home = by_name[*moved.header("X-Served-By")];
+  ASSERT_NE(new_home, home);
   for (int i = 0; i < 10; ++i) {
     auto res = client.get("/");
     ASSERT_EQ(res.status, 200) << res.body;

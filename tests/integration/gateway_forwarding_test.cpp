@@ -68,17 +68,45 @@ TEST_F(GatewayForwarding, AddsForwardedForProtoAndRequestId) {
   EXPECT_NE(id, other) << "two requests got the same generated X-Request-Id";
 }
 
-TEST_F(GatewayForwarding, KeepsAClientRequestIdAndTraceparentAndAppendsToForwardedFor) {
+// The client (127.0.0.1) is not in forwarding.trusted_proxies (empty by default): what it says
+// about who it is or how it came is replaced, not appended to.
+TEST_F(GatewayForwarding, KeepsAClientRequestIdAndTraceparentAndReplacesItsForwardedFor) {
   std::string traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
   auto seen = echo({{"X-Request-Id", "client-chosen-id-42"},
                     {"traceparent", traceparent},
                     {"tracestate", "vendor=abc"},
-                    {"X-Forwarded-For", "10.1.2.3"}});
+                    {"X-Forwarded-For", "10.1.2.3"},
+                    {"Forwarded", "for=10.1.2.3;proto=https"},
+                    {"X-Forwarded-Proto", "https"},
+                    {"X-Forwarded-Host", "admin.internal"}});
   auto const& h = seen["headers"];
   EXPECT_EQ(h.value("x-request-id", ""), "client-chosen-id-42") << seen.dump();
   EXPECT_EQ(h.value("traceparent", ""), traceparent) << seen.dump();
   EXPECT_EQ(h.value("tracestate", ""), "vendor=abc") << seen.dump();
-  EXPECT_EQ(h.value("x-forwarded-for", ""), "10.1.2.3, 127.0.0.1") << seen.dump();
+  EXPECT_EQ(h.value("x-forwarded-for", ""), "127.0.0.1") << seen.dump();
+  EXPECT_EQ(h.value("forwarded", ""), "for=127.0.0.1;proto=http") << seen.dump();
+  EXPECT_EQ(h.value("x-forwarded-proto", ""), "http") << seen.dump();
+  EXPECT_FALSE(h.contains("x-forwarded-host")) << seen.dump();
+}
+
+// Behind a trusted proxy (127.0.0.0/8 listed), its chain is kept and the peer appended, and the
+// scheme it was reached by stays.
+TEST_F(GatewayForwarding, AppendsToATrustedProxysForwardedFor) {
+  GatewayOptions o;
+  o.backends = {backend_->address()};
+  o.config = "[forwarding]\ntrusted_proxies = [\"10.0.0.0/8\", \"127.0.0.0/8\"]\n";
+  GatewayProcess trusting(o);
+  HttpClient client(trusting.port());
+  auto res = client.request("GET", "/echo", {},
+                            {{"X-Forwarded-For", "203.0.113.9"},
+                             {"Forwarded", "for=203.0.113.9;proto=https"},
+                             {"X-Forwarded-Proto", "https"}});
+  ASSERT_EQ(res.status, 200) << res.body;
+  auto seen = res.json();
+  auto const& h = seen["headers"];
+  EXPECT_EQ(h.value("x-forwarded-for", ""), "203.0.113.9, 127.0.0.1") << seen.dump();
+  EXPECT_EQ(h.value("forwarded", ""), "for=203.0.113.9;proto=https, for=127.0.0.1;proto=http") << seen.dump();
+  EXPECT_EQ(h.value("x-forwarded-proto", ""), "https") << seen.dump();
 }
 
 TEST_F(GatewayForwarding, DropsHopByHopRequestHeaders) {

@@ -19,6 +19,9 @@
 //                          (or after 30 s), so a test can see whether the first piece got through
 //                          while the rest was still being held, with no clock involved
 //   POST /_release         lets every waiting /trickle finish
+//   /early-hints           a 100 Continue and a 103 Early Hints (Link: </style.css>; rel=preload),
+//                          then 200 "final"; the 100 was not asked for, as the gateway never
+//                          forwards Expect
 //   /_count                JSON {"total": n, "paths": {"/x": n, ...}}: requests received (counted
 //                          when their header arrived); control routes and /readyz are not counted
 //   POST /_reset_counts    forgets the counts
@@ -287,6 +290,13 @@ void serve_connection(tcp::socket socket) {
       if (!ec) asio::write(socket, bhttp::make_chunk_last(), ec);
       if (ec || !req.keep_alive()) break;
       continue;
+    } else if (path == "/early-hints") {
+      std::string interim =
+          "HTTP/1.1 100 Continue\r\n\r\n"
+          "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n";
+      asio::write(socket, asio::buffer(interim), ec);
+      if (ec) break;
+      res = make_response(req, 200, "final");
     } else if (path == "/_count") {
       res = make_response(req, 200, counts_json().dump(), "application/json");
     } else if (path == "/_reset_counts") {
