@@ -163,6 +163,26 @@ TEST(GatewayLimits, ASlowBodyIsCutAtItsDeadline) {
   EXPECT_EQ(client.get("/").status, 200) << "the gateway stopped serving after cutting slow bodies";
 }
 
+// timeouts.total_ms covers the whole exchange: a backend too slow to answer gets 504, and a
+// response still streaming at the deadline is cut (the stream waits for POST /_release, which
+// never comes here).
+TEST(GatewayLimits, TheTotalDeadlineCoversTheWholeExchange) {
+  TestBackend backend("total");
+  GatewayProcess gateway(logged_gateway(backend, {{"OUTBOARD_TIMEOUTS_TOTAL_MS", "50"}}));
+
+  HttpClient client(gateway.port());
+  auto late = client.get("/slow?ms=5000");
+  EXPECT_EQ(late.status, 504) << late.body;
+  EXPECT_EQ(late.json().value("error", ""), "total_timeout") << late.body;
+
+  RawConnection stream(gateway.port());
+  stream.send(get_request("/trickle"));
+  ASSERT_TRUE(stream.receive_until("first"));
+  EXPECT_TRUE(stream.wait_closed()) << "a response past the total deadline was not cut";
+  EXPECT_GE(metric(gateway, "outboard_gateway_limit_rejections_total{rule=\"total_timeout\"}").value_or(0), 2);
+  EXPECT_TRUE(logged_rule(gateway, "total_timeout")) << gateway.log();
+}
+
 // The sticky cookie is an opaque token: a cookie naming a backend's address (what the cookie
 // used to hold) or junk is not obeyed but rebalanced, with a fresh token, never an error.
 TEST(GatewayLimits, AForgedStickyCookieIsRebalanced) {
