@@ -2,7 +2,8 @@
 # Runs the libFuzzer targets (tests/fuzz, docs/FUZZING.md): scripts/fuzz.sh [TARGET] [SECONDS]
 #   TARGET   cookie, session_cookie, ... or cookie_fuzz; all targets in turn when omitted or "all"
 #   SECONDS  how long each target fuzzes (default 60)
-# Builds the `fuzz` preset (clang 14, -O1, ASan+UBSan, coverage on all code; fuzz targets only).
+# Builds the `fuzz` preset (clang 14, -O1, ASan+UBSan, coverage on all code): the named target,
+# or all fuzz targets.
 # Each run starts from the checked-in corpus (read only) plus a working corpus kept in
 # build/fuzz/corpus-work/NAME, where new inputs go. Prints exec/s from libFuzzer's final stats.
 # On a crash the input is copied to tests/fuzz/corpus/NAME/regress-<kind>-<hash>, so it is
@@ -13,15 +14,16 @@ target=${1:-all}
 seconds=${2:-60}
 [[ $seconds =~ ^[0-9]+$ ]] || { echo "fuzz.sh: SECONDS must be a whole number, got '$seconds'" >&2; exit 2; }
 
-cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz
-
 if [ "$target" = all ]; then
   names=()
   for f in tests/fuzz/*_fuzz.cpp; do names+=("$(basename "$f" _fuzz.cpp)"); done
+  build_targets=(fuzz_targets)
 else
   names=("${target%_fuzz}")
+  build_targets=("${names[0]}_fuzz")  # only what this run needs
 fi
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz --target "${build_targets[@]}"
 
 # Sanitizers stop at the first error; libFuzzer turns that into a crash input.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
@@ -45,6 +47,8 @@ for name in "${names[@]}"; do
   set -e
   execs=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  # crash-, leak-, timeout-, oom-: failures. slow-unit- files are only slow inputs, not kept.
+  rm -f "$artifacts"/slow-unit-*
   crashes=("$artifacts"/*)
   if [ "$status" -ne 0 ] || [ -e "${crashes[0]}" ]; then
     failed=1

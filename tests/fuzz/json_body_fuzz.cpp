@@ -44,7 +44,9 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
   request.body() = std::string(rest);
 
   auto body = outboard::runtime::parse_json_object(request);
-  if (!content_type.empty() && !content_type.starts_with("application/json")) {
+  // As stored: Beast trims blanks around a value, as its parser does for a received header.
+  auto stored_type = request[outboard::http::bhttp::field::content_type];
+  if (!stored_type.empty() && !stored_type.starts_with("application/json")) {
     FUZZ_CHECK(!body);  // the content type is checked before the body is looked at
   }
   if (!body) {
