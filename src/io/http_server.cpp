@@ -1,6 +1,7 @@
 #include "io/http_server.hpp"
 
 #include "io/listener.hpp"
+#include "io/strict_read.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -16,7 +17,6 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
@@ -50,7 +50,7 @@ class StreamedBody final : public BodyStream {
  public:
   StreamedBody(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                beast::http::request_parser<beast::http::buffer_body>& parser, core::Millis timeout)
-      : stream_(stream), buffer_(buffer), parser_(parser), timeout_(timeout) {}
+      : stream_(stream), buffer_(buffer), parser_(parser), guard_(parser.chunked()), timeout_(timeout) {}
 
   asio::awaitable<core::Result<std::string>> read() override {
     using he = beast::http::error;
@@ -58,7 +58,11 @@ class StreamedBody final : public BodyStream {
       parser_.get().body().data = chunk_.data();
       parser_.get().body().size = chunk_.size();
       stream_.expires_after(timeout_);  // per piece: a slow upload is fine, a stalled one is not
-      auto [ec, n] = co_await beast::http::async_read_some(stream_, buffer_, parser_, use_nothrow);
+      auto read = co_await async_read_body_some_strict(stream_, buffer_, parser_, guard_);
+      if (read.rejection) {
+        co_return core::make_error(core::Errc::invalid, read.rejection->rule + ": " + read.rejection->detail);
+      }
+      auto ec = read.ec;
       if (ec == he::need_buffer) ec = {};
       if (ec == he::body_limit) co_return core::make_error(core::Errc::too_large, "the body is over the size limit");
       if (ec == beast::error::timeout) co_return core::make_error(core::Errc::timeout, "the body stopped arriving");
@@ -74,6 +78,7 @@ class StreamedBody final : public BodyStream {
   beast::tcp_stream& stream_;
   beast::flat_buffer& buffer_;
   beast::http::request_parser<beast::http::buffer_body>& parser_;
+  ChunkGuard guard_;  // the chunk rules, before the parser sees the bytes
   core::Millis timeout_;
   std::array<char, 64 * 1024> chunk_{};
 };
@@ -117,11 +122,16 @@ struct ConnectionServer {
 
       // The header first, with no body limit yet: the route decides whether the body is read
       // whole (max_body_bytes) or streamed to the handler (its own limit).
+      // The strict layer decides on the raw head before Beast parses it (io/strict_read.hpp).
       beast::http::request_parser<beast::http::empty_body> header_parser;
       header_parser.body_limit(boost::none);
-      header_parser.header_limit(static_cast<std::uint32_t>(server.options_.max_header_bytes));
-      stream.expires_after(server.options_.read_timeout);
-      auto [hec, hn] = co_await beast::http::async_read_header(stream, buffer, header_parser, use_nothrow);
+      auto head = co_await async_read_head_strict(stream, buffer, header_parser, head_limits(server.options_),
+                                                  server.options_.read_timeout);
+      if (head.rejection) {
+        co_await answer_rejection(worker, stream, std::move(*head.rejection), http::Request{});
+        break;
+      }
+      auto hec = head.ec;
       if (hec) {
         http::Request seen;  // what arrived of the header, for the access log
         seen.base() = header_parser.get().base();
@@ -156,14 +166,17 @@ struct ConnectionServer {
       } else {
         beast::http::request_parser<beast::http::string_body> parser{std::move(header_parser)};
         parser.body_limit(body_limit);
-        if (!parser.is_done()) {
-          auto [bec, bn] = co_await beast::http::async_read(stream, buffer, parser, use_nothrow);
-          if (bec) {
-            http::Request seen;
-            seen.base() = parser.get().base();
-            co_await answer_error(worker, stream, bec, std::move(seen));
-            break;
+        ChunkGuard guard(parser.chunked());
+        auto got = co_await async_read_body_strict(stream, buffer, parser, guard);
+        if (got.rejection || got.ec) {
+          http::Request seen;
+          seen.base() = parser.get().base();
+          if (got.rejection) {
+            co_await answer_rejection(worker, stream, std::move(*got.rejection), std::move(seen));
+          } else {
+            co_await answer_error(worker, stream, got.ec, std::move(seen));
           }
+          break;
         }
         stream.expires_never();
         http::Request request = parser.release();
@@ -174,9 +187,35 @@ struct ConnectionServer {
       auto [wec, wn] = co_await beast::http::async_write(stream, response, use_nothrow);
       if (wec || !response.keep_alive()) break;
     }
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    close_gently(stream.socket());
     stream.close();
+  }
+
+  // Half-closes, then discards what the client already sent and we never read: closing a socket
+  // with unread bytes sends a reset, which can destroy our last answer in the client's buffers
+  // before it reads it. Only what has arrived is read (no waiting), at most 64 KiB.
+  static void close_gently(tcp::socket& socket) {
+    beast::error_code ec;
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    std::array<char, 4096> sink{};
+    for (std::size_t total = 0; !ec && total < (64u << 10);) {
+      auto ready = socket.available(ec);
+      if (ec || ready == 0) break;
+      total += socket.read_some(asio::buffer(sink.data(), std::min(ready, sink.size())), ec);
+    }
+  }
+
+  static http::HeadLimits head_limits(ServerOptions const& options) {
+    return http::HeadLimits{options.max_header_bytes, options.max_header_fields, options.max_target_bytes};
+  }
+
+  // A request a rule of the strict layer refused: its status and {"error": rule, "detail"}.
+  static asio::awaitable<void> answer_rejection(HttpServer::Worker& worker, beast::tcp_stream& stream,
+                                                http::Rejection rejection, http::Request seen) {
+    auto res = http::rejection_response(rejection);
+    worker.handler->refused(seen, res, rejection.rule);
+    stream.expires_after(std::chrono::seconds(5));
+    co_await beast::http::async_write(stream, res, use_nothrow);
   }
 
   static asio::awaitable<http::Response> call_handler(HttpServer::Worker& worker, http::Request request,

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -26,7 +27,9 @@ struct ServerOptions {
   std::uint16_t port = 0;  // 0: the kernel picks one; port() tells which
   int threads = 1;
   std::size_t max_body_bytes = 1 << 20;
-  std::size_t max_header_bytes = 16 << 10;
+  std::size_t max_header_bytes = 16 << 10;  // the whole head (431)
+  std::size_t max_header_fields = 100;      // field lines in the head (431)
+  std::size_t max_target_bytes = 8 << 10;   // the request-target (414)
   core::Millis read_timeout{30'000};  // a whole request must arrive within this (slowloris)
   core::Millis idle_timeout{60'000};  // a keep-alive connection with no request is closed
 };
@@ -62,6 +65,14 @@ class RequestHandler {
   virtual void rejected(http::Request const& header, http::Response& response) {
     (void)header;
     decorate(response);
+  }
+  // A request refused by a rule of the strict HTTP layer (http/strict.hpp): `rule` is its stable
+  // id (docs/HTTP.md), also the "error" of the JSON answer, for access logs and counters.
+  // `header` is empty when the head itself was refused (nothing of it was parsed).
+  // Default: rejected().
+  virtual void refused(http::Request const& header, http::Response& response, std::string_view rule) {
+    (void)rule;
+    rejected(header, response);
   }
 };
 
