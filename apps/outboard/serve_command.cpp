@@ -15,7 +15,9 @@
 #include <thread>
 
 #include "core/config.hpp"
+#include "runtime/client_address.hpp"
 #include "runtime/service.hpp"
+#include "runtime/session_keys.hpp"
 #include "shop/routes.hpp"
 #include "state/store_url.hpp"
 
@@ -46,8 +48,21 @@ struct ServeSettings {
   std::int64_t absolute_timeout_s = 24 * 60 * 60;
   std::int64_t touch_interval_s = 60;
   std::vector<std::string> session_keys;
+  std::string session_keys_file;
+  // The text given to the refused --session-keys flag (never used, never printed).
+  std::optional<std::string> session_keys_on_argv;
+  std::vector<std::string> trusted_proxies{"127.0.0.0/8", "::1"};
   std::string kdf = "interactive";
   std::int64_t kdf_threads = 1;
+  std::int64_t kdf_queue = 32;
+  std::int64_t min_password_length = 8;
+  std::int64_t login_failures_per_account = 5;
+  std::int64_t login_failures_per_client = 100;
+  std::int64_t failure_window_s = 15 * 60;
+  std::int64_t lockout_base_s = 60;
+  std::int64_t lockout_max_s = 15 * 60;
+  std::int64_t signups_per_client = 20;
+  std::int64_t signup_window_s = 60 * 60;
   std::string log_level = "info";
   bool access_log = false;
   std::int64_t idempotency_retention_s = 24 * 60 * 60;
@@ -118,10 +133,19 @@ void declare(core::Settings& s, ServeSettings& v) {
   s.add_int("sessions.absolute_timeout_s", v.absolute_timeout_s, 1, 365LL * 86400, "",
             "a session ends this long after login whatever its use");
   s.add_int("sessions.touch_interval_s", v.touch_interval_s, 0, 86400, "", "how often reads refresh the idle expiry");
-  s.add_list("sessions.keys", v.session_keys, "--session-keys",
+  // No flag: keys on argv are readable by every local user (ps, /proc/PID/cmdline).
+  s.add_list("sessions.keys", v.session_keys, "",
              "cookie signing keys, newest first (hex, 32+ bytes); empty: kept in the session store",
              [](std::string const& k) -> std::optional<std::string> {
                if (!runtime::CookieSigner::decode_key(k)) return "a key must be 64+ hex characters (32+ bytes)";
+               return std::nullopt;
+             });
+  s.add_string("sessions.keys_file", v.session_keys_file, "--session-keys-file",
+               "file of cookie signing keys, one per line, newest first (mode 0600)");
+  s.add_list("server.trusted_proxies", v.trusted_proxies, "--trusted-proxies",
+             "addresses or blocks whose X-Forwarded-For is believed (default loopback)",
+             [](std::string const& b) -> std::optional<std::string> {
+               if (!runtime::parse_address_block(b)) return "'" + b + "' is not an address or address/prefix";
                return std::nullopt;
              });
   s.add_string("auth.kdf", v.kdf, "--kdf", "password hashing cost: interactive, moderate, or min (tests)",
@@ -130,6 +154,20 @@ void declare(core::Settings& s, ServeSettings& v) {
                  return std::nullopt;
                });
   s.add_int("auth.kdf_threads", v.kdf_threads, 1, 64, "", "threads that hash passwords");
+  s.add_int("auth.kdf_queue", v.kdf_queue, 0, 100'000, "",
+            "password checks that may wait beyond those running (more: 503 kdf_busy)");
+  s.add_int("auth.min_password_length", v.min_password_length, 1, 1024, "", "sign-up refuses shorter passwords");
+  s.add_int("throttle.login_failures_per_account", v.login_failures_per_account, 0, 1'000'000, "",
+            "failed logins of one name within the window before it is locked (0: no limit)");
+  s.add_int("throttle.login_failures_per_client", v.login_failures_per_client, 0, 1'000'000, "",
+            "failed logins from one client address within the window before 429 (0: no limit)");
+  s.add_int("throttle.failure_window_s", v.failure_window_s, 1, 7LL * 86400, "", "window for failed logins");
+  s.add_int("throttle.lockout_base_s", v.lockout_base_s, 1, 86400, "",
+            "first lockout of a name; doubles with each further failure");
+  s.add_int("throttle.lockout_max_s", v.lockout_max_s, 1, 7LL * 86400, "", "longest lockout of a name");
+  s.add_int("throttle.signups_per_client", v.signups_per_client, 0, 1'000'000'000, "",
+            "sign-up attempts from one client address per window (0: no limit)");
+  s.add_int("throttle.signup_window_s", v.signup_window_s, 1, 7LL * 86400, "", "window for sign-ups");
   s.add_int("idempotency.retention_s", v.idempotency_retention_s, 1, 30LL * 86400, "",
             "how long the answer to an Idempotency-Key is kept for replays");
   s.add_int("idempotency.lease_s", v.idempotency_lease_s, 1, 3600, "",
@@ -170,14 +208,27 @@ runtime::ServiceConfig to_service_config(ServeSettings const& v) {
   c.data_url = v.data.empty() ? v.state : v.data;
   c.blobs_url = v.blobs.empty() ? default_blobs(v.state) : v.blobs;
   c.store_timeout = core::Millis(v.store_timeout_ms);
-  c.sessions.cookie_name = v.cookie_name;
+  // With Secure, the __Host- prefix: browsers then refuse the cookie unless it is Secure, has
+  // Path=/ and no Domain, so a sibling subdomain or a plain-HTTP page cannot plant or overwrite it.
+  bool prefixed = v.cookie_name.starts_with("__Host-");
+  c.sessions.cookie_name = v.secure_cookie && !prefixed ? "__Host-" + v.cookie_name : v.cookie_name;
   c.sessions.secure_cookie = v.secure_cookie;
   c.sessions.idle_timeout = core::Millis(v.idle_timeout_s * 1000);
   c.sessions.absolute_timeout = core::Millis(v.absolute_timeout_s * 1000);
   c.sessions.touch_interval = core::Millis(v.touch_interval_s * 1000);
   for (auto const& k : v.session_keys) c.session_keys.push_back(*runtime::CookieSigner::decode_key(k));
+  if (!v.session_keys_file.empty()) c.session_keys = runtime::load_session_keys_file(v.session_keys_file);
+  for (auto const& b : v.trusted_proxies) c.trusted_proxies.push_back(*runtime::parse_address_block(b));
   c.kdf = *runtime::parse_kdf_cost(v.kdf);
   c.kdf_threads = static_cast<int>(v.kdf_threads);
+  c.kdf_queue = static_cast<int>(v.kdf_queue);
+  c.throttle.account_failures = v.login_failures_per_account;
+  c.throttle.client_failures = v.login_failures_per_client;
+  c.throttle.failure_window = core::Millis(v.failure_window_s * 1000);
+  c.throttle.lockout_base = core::Millis(v.lockout_base_s * 1000);
+  c.throttle.lockout_max = core::Millis(v.lockout_max_s * 1000);
+  c.throttle.signups_per_client = v.signups_per_client;
+  c.throttle.signup_window = core::Millis(v.signup_window_s * 1000);
   c.idempotency.retention = core::Millis(v.idempotency_retention_s * 1000);
   c.idempotency.lease = core::Millis(v.idempotency_lease_s * 1000);
   c.access_log = v.access_log;
@@ -191,8 +242,30 @@ runtime::ServiceConfig to_service_config(ServeSettings const& v) {
   return c;
 }
 
+// Settings that are each fine alone but not together, and the refused --session-keys.
+void check_combinations(ServeSettings const& v) {
+  if (v.session_keys_on_argv) {
+    throw core::ConfigError(
+        "flag --session-keys: signing keys on the command line are readable by every local user (ps, "
+        "/proc/PID/cmdline); put them in a file given with --session-keys-file PATH (one key per line, "
+        "mode 0600) or in the environment variable OUTBOARD_SESSIONS_KEYS");
+  }
+  if (!v.session_keys.empty() && !v.session_keys_file.empty()) {
+    throw core::ConfigError("sessions.keys and sessions.keys_file are both set: give the keys one way");
+  }
+  bool prefixed = v.cookie_name.starts_with("__Host-") || v.cookie_name.starts_with("__Secure-");
+  if (prefixed && !v.secure_cookie) {
+    throw core::ConfigError("sessions.cookie_name '" + v.cookie_name +
+                            "': browsers drop a __Host- or __Secure- cookie without Secure; set sessions.secure_cookie");
+  }
+  if (v.lockout_max_s < v.lockout_base_s) {
+    throw core::ConfigError("throttle.lockout_max_s is shorter than throttle.lockout_base_s");
+  }
+}
+
 int run_serve(core::Settings& settings, ServeSettings& v) {
   settings.resolve(core::Settings::process_environment());
+  check_combinations(v);
   spdlog::set_default_logger(spdlog::stderr_color_mt("serve"));
   spdlog::set_level(spdlog::level::from_str(v.log_level));
 
@@ -210,6 +283,7 @@ int run_serve(core::Settings& settings, ServeSettings& v) {
   core::SystemClock clock;
   shop::ShopConfig shop_config;
   shop_config.max_upload_bytes = static_cast<std::size_t>(v.max_upload_bytes);
+  shop_config.min_password_length = static_cast<std::size_t>(v.min_password_length);
   shop_config.recommendations_ttl = std::chrono::seconds(v.recommendations_ttl_s);
   runtime::Service service(config, clock, shop::make_router(shop_config));
   service.start();
@@ -239,6 +313,11 @@ std::function<int()> add_serve_command(CLI::App& app) {
   auto settings = std::make_shared<core::Settings>();
   declare(*settings, *values);
   settings->register_flags(*cmd);
+  // Taken only to be refused with a clear message (check_combinations), not as an unknown flag.
+  cmd->add_option_function<std::string>(
+         "--session-keys", [values](std::string const& text) { values->session_keys_on_argv = text; },
+         "REFUSED: keys on argv are readable by every local user; use --session-keys-file or OUTBOARD_SESSIONS_KEYS")
+      ->type_name("");
   return [cmd, values, settings]() -> int {
     if (!cmd->parsed()) return 0;
     return run_serve(*settings, *values);

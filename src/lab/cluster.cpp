@@ -15,6 +15,7 @@
 #include <chrono>
 #include <fstream>
 
+#include "core/secret_file.hpp"
 #include "lab/user_agent.hpp"
 
 namespace outboard::lab {
@@ -147,8 +148,8 @@ std::vector<std::string> Cluster::server_argv(Server const& server) const {
                                 state_url(),
                                 "--blobs",
                                 "file://" + server.blob_dir.string(),
-                                "--session-keys",
-                                settings_.session_key_hex};
+                                "--session-keys-file",
+                                (settings_.work_dir / "session-keys").string()};
   if (settings_.mode.sessions_in_memory) {
     argv.emplace_back("--sessions");
     argv.emplace_back("memory://");
@@ -161,9 +162,17 @@ asio::awaitable<void> Cluster::start() {
   // What every server shares: small thread counts (the lab shares the machine with the whole
   // cluster), the cheapest password hashing (sign-ups are not what is measured), and a short
   // idempotency lease, so a retry after a crash need not wait 30 s for a dead server's claim.
+  // The lab's hundreds of users all come from 127.0.0.1 through one gateway and sign up at once:
+  // no per-address sign-up limit and a deep KDF queue, or the lab would measure its own throttle.
+  // Failed-login limits stay at their defaults (an honest virtual user never fails a login).
   write_file(settings_.work_dir / "serve.toml",
              "[server]\nthreads = 1\ndrain_timeout_ms = " + std::to_string(kServerDrainMs) +
-                 "\n[auth]\nkdf = \"min\"\n[idempotency]\nlease_s = 2\n[log]\nlevel = \"warn\"\n");
+                 "\n[auth]\nkdf = \"min\"\nkdf_queue = 10000\n[throttle]\nsignups_per_client = 0\n"
+                 "[idempotency]\nlease_s = 2\n[log]\nlevel = \"warn\"\n");
+  // The signing key goes to the servers in a 0600 file, never on their command lines.
+  auto keys_file = settings_.work_dir / "session-keys";
+  std::filesystem::remove(keys_file);
+  core::create_secret_file(keys_file, settings_.session_key_hex);
   co_await start_store();
   for (int i = 0; i < settings_.servers; ++i) {
     std::string id = next_server_id();

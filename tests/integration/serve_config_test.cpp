@@ -4,6 +4,7 @@
 // failing is killed and the test fails.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -128,9 +129,34 @@ TEST(ServeConfig, BadFlagValuesAreRejected) {
   expect_config_error(run_outboard({"serve", "--state", "memory://", "--port", "70000"}), {"--port", "70000"});
   expect_config_error(run_outboard({"serve", "--state", "memory://", "--port", "-1"}), {"--port"});
   expect_config_error(serve_with({"--threads", "x"}), {"--threads"});
-  expect_config_error(serve_with({"--session-keys", "tooshort"}), {"--session-keys"});
   expect_config_error(serve_with({"--listen", "not-an-ip"}), {"--listen", "not-an-ip"});
   expect_config_error(serve_with({"--bogus-flag", "1"}), {"--bogus-flag"});
+}
+
+// Keys on argv are readable by every local user: refused, with the way to do it instead, and
+// without repeating the key in the message.
+TEST(ServeConfig, SessionKeysOnTheCommandLineAreRefused) {
+  std::string key = make_session_key();
+  auto r = serve_with({"--session-keys", key});
+  expect_config_error(r, {"--session-keys", "--session-keys-file", "OUTBOARD_SESSIONS_KEYS"});
+  EXPECT_EQ(r.output.find(key), std::string::npos) << "the key was printed:\n" << r.output;
+}
+
+TEST(ServeConfig, SessionKeysFileOthersMayReadIsRefused) {
+  TempDir dir;
+  std::string key = make_session_key();
+  auto file = write_file(dir, "keys", key + "\n");  // created with the umask's mode, 0644 here
+  std::filesystem::permissions(file, std::filesystem::perms::others_read, std::filesystem::perm_options::add);
+  auto r = serve_with({"--session-keys-file", file});
+  expect_config_error(r, {file, "chmod 600"});
+  EXPECT_EQ(r.output.find(key), std::string::npos) << r.output;
+}
+
+TEST(ServeConfig, SessionKeysFileWithABadLineNamesTheLine) {
+  TempDir dir;
+  auto file = write_file(dir, "keys", "# keys\n" + make_session_key() + "\nnot-a-key\n");
+  std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  expect_config_error(serve_with({"--session-keys-file", file}), {file + ":3"});
 }
 
 // Later sources win: file < environment < flag. Observed through --max-body-bytes (a 413 or not).

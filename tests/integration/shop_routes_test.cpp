@@ -327,6 +327,21 @@ TEST_P(ShopRoutes, SameKeyWithAnotherBodyIs422AndChangesNothing) {
   EXPECT_EQ(again.header("Idempotent-Replayed"), "true");
 }
 
+// The query string is part of what was asked: same key, same body, another query is another
+// request (422), and the first one still replays.
+TEST_P(ShopRoutes, SameKeyWithAnotherQueryStringIs422) {
+  auto c = user("ada");
+  std::string body = item("sku-003", 1);
+  auto first = call(c, "POST", "/cart/items?coupon=A", body, {{"Idempotency-Key", "q"}});
+  ASSERT_EQ(first.status, 201) << first.body;
+  expect_json_error(call(c, "POST", "/cart/items?coupon=B", body, {{"Idempotency-Key", "q"}}), 422,
+                    "idempotency_key_reused");
+  expect_json_error(call(c, "POST", "/cart/items", body, {{"Idempotency-Key", "q"}}), 422, "idempotency_key_reused");
+  EXPECT_EQ(cart_lines(c), 1u);
+  auto again = call(c, "POST", "/cart/items?coupon=A", body, {{"Idempotency-Key", "q"}});
+  EXPECT_EQ(again.header("Idempotent-Replayed"), "true");
+}
+
 TEST_P(ShopRoutes, IdempotencyKeysAreScopedToTheUser) {
   auto ada = user("ada");
   auto bob = user("bob");

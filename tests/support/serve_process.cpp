@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/random.hpp"
+#include "core/secret_file.hpp"
 #include "support/free_port.hpp"
 #include "support/http_client.hpp"
 
@@ -56,8 +57,11 @@ ServeProcess::ServeProcess(ServeOptions options)
   if (options.keys_in_store) {
     keys_.clear();
   } else {
-    argv.push_back("--session-keys");
-    argv.push_back(join(keys_, ','));
+    // In a 0600 file, as a deployment would: keys on argv are refused.
+    auto keys_file = dir_ / "session-keys";
+    core::create_secret_file(keys_file, join(keys_, '\n'));
+    argv.push_back("--session-keys-file");
+    argv.push_back(keys_file.string());
   }
   for (auto& a : options.extra_args) argv.push_back(a);
   process_ = std::make_unique<ChildProcess>(std::move(argv), std::move(options.env), dir_ / "serve.log");

@@ -28,8 +28,9 @@ struct ServeOptions {
   std::string state = "memory://";  // --state
   // Cookie-signing keys (hex). Empty: one generated for this process alone. Give the same keys
   // to every instance of a test that must accept each other's cookies.
+  // Written to a 0600 file in the process's temp dir, given with --session-keys-file.
   std::vector<std::string> session_keys;
-  // True: no --session-keys at all, so the process keeps its key in the session store (shared
+  // True: no session keys at all, so the process keeps its key in the session store (shared
   // by every instance on that store). session_keys is then ignored.
   bool keys_in_store = false;
   int threads = 2;                            // --threads
