@@ -302,7 +302,9 @@ TEST_F(SpliceWebSocket, DrainDuringAFrameSendsTheCloseOnlyAfterThatFrame) {
 
     // The other direction was between frames: its close goes at once.
     co_await expect_close_at_client(1001);
-    EXPECT_TRUE(co_await send(client_, rest));
+    // The rest of the frame, and a frame sent after the drain began, in one write: the rest goes
+    // on, then the close frame; the later frame is dropped (nothing may follow a close frame).
+    EXPECT_TRUE(co_await send(client_, rest + client_frame(0x81, "too late")));
     EXPECT_EQ(co_await read_exactly(backend_, rest.size()), rest) << "the close frame was put inside the frame";
     co_await expect_close_at_backend(1001);
     co_await answer_closes(1001);
