@@ -43,19 +43,23 @@ state::Async<std::int64_t> AuthThrottle::count(std::string key, Millis window) {
   auto value = co_await store_.incr_by(key, 1);
   if (!value) co_return value.error();
   // The window starts with the first count. (Were the process to die between the two calls, the
-  // counter would be left without a TTL; remaining() then reports it as blocking for a window
-  // and the next count gives it one.)
+  // counter would be left without a TTL; remaining() gives it one when it finds it so.)
   if (*value == 1) {
     if (auto set = co_await store_.expire(key, window); !set) co_return set.error();
   }
   co_return *value;
 }
 
-state::Async<std::optional<Millis>> AuthThrottle::remaining(std::string key) {
+state::Async<std::optional<Millis>> AuthThrottle::remaining(std::string key, Millis window) {
   auto ttl = co_await store_.pttl(key);
   if (!ttl) co_return ttl.error();
   if (*ttl == state::kNoKey) co_return std::optional<Millis>{};
-  co_return std::optional<Millis>{*ttl == state::kNoExpiry ? Millis(1000) : Millis(*ttl)};
+  if (*ttl == state::kNoExpiry) {
+    // A counter that lost its TTL would block forever: it gets a whole window from now.
+    if (auto set = co_await store_.expire(key, window); !set) co_return set.error();
+    co_return std::optional<Millis>{window};
+  }
+  co_return std::optional<Millis>{Millis(*ttl)};
 }
 
 state::Async<std::optional<Millis>> AuthThrottle::login_wait(std::string user, std::string client) {
@@ -64,13 +68,13 @@ state::Async<std::optional<Millis>> AuthThrottle::login_wait(std::string user, s
     auto failures = co_await store_.get(key);
     if (!failures) co_return failures.error();
     if (parse_count(*failures) >= policy_.client_failures) {
-      auto wait = co_await remaining(key);
+      auto wait = co_await remaining(key, policy_.failure_window);
       if (!wait) co_return wait.error();
       if (*wait) co_return wait;
     }
   }
   if (policy_.account_failures > 0) {
-    auto wait = co_await remaining(account_lock_key(user));
+    auto wait = co_await remaining(account_lock_key(user), policy_.lockout_base);
     if (!wait) co_return wait.error();
     if (*wait) co_return wait;
   }
@@ -109,7 +113,7 @@ state::Async<std::optional<Millis>> AuthThrottle::signup_wait(std::string client
   auto attempts = co_await count(key, policy_.signup_window);
   if (!attempts) co_return attempts.error();
   if (*attempts <= policy_.signups_per_client) co_return std::optional<Millis>{};
-  co_return co_await remaining(key);
+  co_return co_await remaining(key, policy_.signup_window);
 }
 
 }  // namespace outboard::runtime

@@ -54,8 +54,9 @@ class AuthThrottle {
  private:
   // Adds one to a counter whose TTL starts with its first count; the new value.
   state::Async<std::int64_t> count(std::string key, core::Millis window);
-  // The remaining TTL of `key` when it exists, nullopt when it does not.
-  state::Async<std::optional<core::Millis>> remaining(std::string key);
+  // The remaining TTL of `key` when it exists, nullopt when it does not. A key found without a
+  // TTL (its process died between the count and the expire) is given `window`.
+  state::Async<std::optional<core::Millis>> remaining(std::string key, core::Millis window);
 
   state::Store& store_;
   ThrottlePolicy const& policy_;

@@ -112,6 +112,16 @@ TEST_F(ThrottleStore, SignupsPerClientAreCountedPerWindow) {
   EXPECT_EQ(signup("10.0.0.1"), std::nullopt);
 }
 
+// A counter left without a TTL (the process died between its count and its expire) must not
+// block its client for ever: the next check gives it a window.
+TEST_F(ThrottleStore, ACounterThatLostItsTtlGetsAWindowBack) {
+  for (int i = 0; i < 5; ++i) fail("user" + std::to_string(i), "203.0.113.7");
+  ASSERT_TRUE(run_coro(io_, store_->set("throttle:client:203.0.113.7:login_failures", "5")));  // no TTL
+  EXPECT_EQ(login_wait("x", "203.0.113.7"), Millis(60'000));
+  clock_.advance(Millis(60'000));
+  EXPECT_EQ(login_wait("x", "203.0.113.7"), std::nullopt);
+}
+
 TEST_F(ThrottleStore, ZeroLimitsTurnChecksOff) {
   policy_.account_failures = 0;
   policy_.client_failures = 0;
