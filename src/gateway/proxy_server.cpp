@@ -554,11 +554,11 @@ struct ClientSession {
     bool client_keep_alive = request.keep_alive();
     bool safe = retry_safe(request.base());
 
-    refresh(server, w);
     // The cookie holds an opaque token: one that is not ours for a current member (forged, stale,
     // a plain address) maps to "" and the request is balanced as if it had no cookie.
     std::string sticky;
     if (config.policy == Policy::cookie_sticky) {
+      refresh(server, w);  // the token map follows the membership
       if (auto v = http::find_cookie(request[bhttp::field::cookie], config.sticky_cookie)) {
         sticky = w.sticky_tokens.backend_for(*v);
       }
