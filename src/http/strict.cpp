@@ -259,8 +259,8 @@ std::optional<Rejection> check_size(std::string_view head, HeadLimits const& lim
 }
 
 std::optional<Rejection> check_status_line(std::string_view line, int& version, Checker const& c) {
-  // status-line = HTTP-version SP 3DIGIT SP [reason-phrase]; a missing SP before an empty
-  // reason is tolerated (it frames nothing).
+  // status-line = HTTP-version SP 3DIGIT SP [reason-phrase]: the second SP is required even
+  // before an empty reason (Beast requires it too).
   auto sp = line.find(' ');
   version = parse_version(line.substr(0, sp));
   if (auto r = check_version(version, c)) return r;
@@ -270,7 +270,7 @@ std::optional<Rejection> check_status_line(std::string_view line, int& version, 
   if (code.size() != 3 || !std::all_of(code.begin(), code.end(), is_digit) || code[0] < '1' || code[0] > '5') {
     return c.bad("status-line", "a status code that is not three digits 100-599");
   }
-  if (!rest.empty() && rest.front() != ' ') return c.bad("status-line", "no space after the status code");
+  if (rest.empty() || rest.front() != ' ') return c.bad("status-line", "no space after the status code");
   if (!std::all_of(rest.begin(), rest.end(), [](char ch) { return is_field_char(ch); })) {
     return c.bad("status-line", "a reason phrase with a control character");
   }

@@ -11,9 +11,7 @@ namespace bhttp = boost::beast::http;
 Admission admit_request(std::string_view bytes, http::HeadLimits const& limits, std::size_t max_body) {
   Admission out;
   boost::beast::flat_buffer buffer;
-  auto space = buffer.prepare(bytes.size());
-  boost::asio::buffer_copy(space, boost::asio::buffer(bytes.data(), bytes.size()));
-  buffer.commit(bytes.size());
+  append_bytes(buffer, bytes);
 
   bhttp::request_parser<bhttp::string_body> parser;
   parser.body_limit(max_body);

@@ -57,6 +57,14 @@ inline std::string_view view_of(beast::flat_buffer const& buffer) {
 }
 }  // namespace strict_detail
 
+// Copies `bytes` to the end of `buffer`: for the pure admission (io/admit.hpp) and fuzz targets,
+// which feed the same steps from memory instead of a socket.
+inline void append_bytes(boost::beast::flat_buffer& buffer, std::string_view bytes) {
+  auto space = buffer.prepare(bytes.size());
+  boost::asio::buffer_copy(space, boost::asio::buffer(bytes.data(), bytes.size()));
+  buffer.commit(bytes.size());
+}
+
 // The outcome of a strict read. At most one of the two is set; neither means success.
 struct StrictRead {
   boost::beast::error_code ec;               // the socket (timeout, EOF) or Beast's parser

@@ -26,9 +26,7 @@ enum class Verdict { accepted, refused, incomplete };
 
 Verdict gateway_admits(std::string_view bytes, outboard::http::HeadLimits const& limits, std::size_t max_body) {
   boost::beast::flat_buffer buffer;
-  auto space = buffer.prepare(bytes.size());
-  boost::asio::buffer_copy(space, boost::asio::buffer(bytes.data(), bytes.size()));
-  buffer.commit(bytes.size());
+  outboard::io::append_bytes(buffer, bytes);
   bhttp::request_parser<bhttp::buffer_body> parser;
   parser.body_limit(max_body);
   auto head = outboard::io::take_head(buffer, parser, limits);

@@ -19,19 +19,13 @@ namespace {
 namespace bhttp = boost::beast::http;
 using outboard::io::HeadStep;
 
-void fill(boost::beast::flat_buffer& buffer, std::string_view bytes) {
-  auto space = buffer.prepare(bytes.size());
-  boost::asio::buffer_copy(space, boost::asio::buffer(bytes.data(), bytes.size()));
-  buffer.commit(bytes.size());
-}
-
 HeadStep read_head(std::string_view first, std::string_view second, outboard::http::HeadLimits const& limits) {
   boost::beast::flat_buffer buffer;
   bhttp::request_parser<bhttp::empty_body> parser;
-  fill(buffer, first);
+  outboard::io::append_bytes(buffer, first);
   auto step = outboard::io::take_head(buffer, parser, limits);
   if (step.complete || step.rejection) return step;
-  fill(buffer, second);
+  outboard::io::append_bytes(buffer, second);
   return outboard::io::take_head(buffer, parser, limits);
 }
 

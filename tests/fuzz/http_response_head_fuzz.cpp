@@ -18,9 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
   std::string_view bytes(reinterpret_cast<char const*>(data), size);
   outboard::http::HeadLimits limits{.max_head_bytes = 2048, .max_fields = 16, .max_target_bytes = 512};
   boost::beast::flat_buffer buffer;
-  auto space = buffer.prepare(bytes.size());
-  boost::asio::buffer_copy(space, boost::asio::buffer(bytes.data(), bytes.size()));
-  buffer.commit(bytes.size());
+  outboard::io::append_bytes(buffer, bytes);
   bhttp::response_parser<bhttp::empty_body> parser;
   auto step = outboard::io::take_head(buffer, parser, limits);
   if (step.rejection) {

@@ -133,7 +133,8 @@ std::vector<Vector> response_vectors() {
   return {
       {"status_line_code", "HTTP/1.1 20 OK\r\n\r\n", 502, "status-line", ok},
       {"status_line_range", "HTTP/1.1 600 X\r\n\r\n", 502, "status-line", "HTTP/1.1 599 X\r\n\r\n"},
-      {"status_line_space", "HTTP/1.1 200OK\r\n\r\n", 502, "status-line", "HTTP/1.1 200\r\n\r\n"},
+      {"status_line_space", "HTTP/1.1 200OK\r\n\r\n", 502, "status-line", "HTTP/1.1 200 \r\n\r\n"},
+      {"status_line_no_reason_space", "HTTP/1.1 204\r\n\r\n", 502, "status-line", "HTTP/1.1 204 \r\n\r\n"},
       {"status_line_reason_control", "HTTP/1.1 200 O\x01K\r\n\r\n", 502, "status-line", "HTTP/1.1 200 O K\r\n\r\n"},
       {"version_unsupported", "HTTP/2.0 200 OK\r\n\r\n", 502, "version-unsupported", "HTTP/1.0 200 OK\r\n\r\n"},
       {"version_syntax", "HTTP/1 200 OK\r\n\r\n", 502, "version-syntax", ok},
