@@ -308,12 +308,16 @@ std::size_t leading_empty_lines(std::string_view bytes) {
 
 std::optional<Rejection> check_partial_head(std::string_view bytes, HeadLimits const& limits, bool request) {
   Checker c{request ? Side::request : Side::response};
-  auto first_line_end = bytes.find('\n');
-  // A request line still unfinished past the target limit (plus room for method and version)
-  // is a target too long for us.
-  if (request && first_line_end == std::string_view::npos && bytes.size() > limits.max_target_bytes + 64) {
-    return c.reject(Status::uri_too_long, "target-too-long",
-                    "the request target is over " + std::to_string(limits.max_target_bytes) + " bytes");
+  // A target still arriving and already past its limit: 414 now, as the whole line would get.
+  auto line = bytes.substr(0, bytes.find_first_of("\r\n"));
+  auto sp = line.find(' ');
+  if (request && sp != std::string_view::npos) {
+    auto target = line.substr(sp + 1);
+    target = target.substr(0, target.find(' '));
+    if (target.size() > limits.max_target_bytes) {
+      return c.reject(Status::uri_too_long, "target-too-long",
+                      "the request target is over " + std::to_string(limits.max_target_bytes) + " bytes");
+    }
   }
   return check_size(bytes, limits, c);
 }

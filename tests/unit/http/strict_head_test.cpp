@@ -196,6 +196,8 @@ TEST(HeadScan, AnUnfinishedHeadOverTheLimitsIsRefusedEarly) {
   ASSERT_TRUE(long_line);
   EXPECT_EQ(long_line->rule, "target-too-long");
   EXPECT_EQ(long_line->status, Status::uri_too_long);
+  // Only the target counts against the target limit: a long method is the head limit's business.
+  EXPECT_EQ(check_partial_head(std::string(9000, 'M') + " /x", limits, true), std::nullopt);
   auto big = check_partial_head("GET / HTTP/1.1\r\nX: " + std::string(17000, 'a'), limits, true);
   ASSERT_TRUE(big);
   EXPECT_EQ(big->rule, "head-too-large");
