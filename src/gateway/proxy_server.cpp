@@ -133,6 +133,10 @@ struct RelayResult {
 }  // namespace
 
 struct ProxyServer::Worker {
+  // Set when the worker is being destroyed. Declared before `io`, so it outlives it: io's
+  // destructor destroys the coroutines still suspended, and their InFlight guards must then
+  // leave alone the members declared after io, which are already gone.
+  bool closing = false;
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   std::thread thread;
@@ -159,6 +163,7 @@ struct ProxyServer::Worker {
   // generator per thread, seeded once from the system's CSPRNG, instead of RAND_bytes for every
   // request (which the profile showed on the hot path).
   std::mt19937_64 request_ids{seed_from_system()};
+  ~Worker() { closing = true; }
   std::string next_request_id() {
     std::uint64_t high = request_ids();
     std::uint64_t low = request_ids();
@@ -420,8 +425,9 @@ struct ClientSession {
       backend.requests.fetch_add(1, std::memory_order_relaxed);
     }
     ~InFlight() {
+      backend.leave();  // the suspended coroutine's frame still holds the backend's shared_ptr
+      if (w.closing) return;
       --w.outstanding[&backend];
-      backend.leave();
       w.server->slot_freed(w, backend);
     }
   };
