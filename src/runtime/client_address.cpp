@@ -72,7 +72,7 @@ std::optional<AddressBlock> parse_address_block(std::string_view text) {
 
 std::string client_address(std::optional<ip::address> const& peer, std::string_view forwarded_for,
                            std::vector<AddressBlock> const& trusted_proxies) {
-  if (!peer) return "unknown";
+  if (!peer) return kUnknownClient;
   ip::address client = *peer;
   if (client.is_v6() && client.to_v6().is_v4_mapped()) client = ip::make_address_v4(ip::v4_mapped, client.to_v6());
   // Right to left: while the hop that told us is ours, believe the entry it appended.

@@ -21,11 +21,15 @@ struct AddressBlock {
   bool contains(boost::asio::ip::address const& address) const;
 };
 
+// What client_address() answers when the peer is unknown. Per-client limits skip it: one bucket
+// for every client would let one of them throttle all the others.
+inline constexpr char kUnknownClient[] = "unknown";
+
 // nullopt when `text` is not an address or block.
 std::optional<AddressBlock> parse_address_block(std::string_view text);
 
 // The client's address as text. `peer` is the connection's remote address, nullopt when
-// unknown, which gives "unknown" (every such request shares one bucket).
+// unknown, which gives kUnknownClient.
 std::string client_address(std::optional<boost::asio::ip::address> const& peer, std::string_view forwarded_for,
                            std::vector<AddressBlock> const& trusted_proxies);
 

@@ -37,7 +37,7 @@ std::string request_id_for(http::Request const& request) {
 // The peer address as far as it is known without the socket. io::RequestHandler does not hand
 // the connection's remote address to the handler yet; on a loopback listener every peer is a
 // loopback address, so the listener's own address stands for it. On any other listener the peer
-// is unknown: per-client limits then see every client as "unknown".
+// is unknown and per-client limits are off (Service::start warns).
 std::optional<asio::ip::address> peer_known_from_listener(std::string const& listen) {
   boost::system::error_code ec;
   auto address = asio::ip::make_address(listen, ec);
@@ -320,6 +320,11 @@ void Service::start() {
   if (config_.access_log) {
     access_log_ = spdlog::stdout_logger_mt("access-" + config_.instance_id);
     access_log_->set_pattern("%v");
+  }
+  if (!peer_known_from_listener(config_.server.address)) {
+    spdlog::warn("listening on {}: the client's address is not known on a non-loopback listener yet, so per-client "
+                 "login and sign-up limits are off (per-account limits hold)",
+                 config_.server.address);
   }
   server_ = std::make_unique<io::HttpServer>(
       config_.server, [this](asio::any_io_executor executor, io::HttpServer const& server) {

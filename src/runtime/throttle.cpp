@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "runtime/client_address.hpp"
+
 namespace outboard::runtime {
 namespace {
 
@@ -39,6 +41,10 @@ http::Response too_many_requests(std::string_view reason, std::string_view detai
   return res;
 }
 
+bool AuthThrottle::limit_clients(std::int64_t limit, std::string const& client) {
+  return limit > 0 && client != kUnknownClient;
+}
+
 state::Async<std::int64_t> AuthThrottle::count(std::string key, Millis window) {
   auto value = co_await store_.incr_by(key, 1);
   if (!value) co_return value.error();
@@ -63,7 +69,7 @@ state::Async<std::optional<Millis>> AuthThrottle::remaining(std::string key, Mil
 }
 
 state::Async<std::optional<Millis>> AuthThrottle::login_wait(std::string user, std::string client) {
-  if (policy_.client_failures > 0) {
+  if (limit_clients(policy_.client_failures, client)) {
     std::string key = client_failures_key(client);
     auto failures = co_await store_.get(key);
     if (!failures) co_return failures.error();
@@ -82,7 +88,7 @@ state::Async<std::optional<Millis>> AuthThrottle::login_wait(std::string user, s
 }
 
 state::Async<void> AuthThrottle::login_failed(std::string user, std::string client) {
-  if (policy_.client_failures > 0) {
+  if (limit_clients(policy_.client_failures, client)) {
     auto counted = co_await count(client_failures_key(client), policy_.failure_window);
     if (!counted) co_return counted.error();
   }
@@ -108,7 +114,7 @@ state::Async<void> AuthThrottle::login_succeeded(std::string user) {
 }
 
 state::Async<std::optional<Millis>> AuthThrottle::signup_wait(std::string client) {
-  if (policy_.signups_per_client <= 0) co_return std::optional<Millis>{};
+  if (!limit_clients(policy_.signups_per_client, client)) co_return std::optional<Millis>{};
   std::string key = client_signups_key(client);
   auto attempts = co_await count(key, policy_.signup_window);
   if (!attempts) co_return attempts.error();

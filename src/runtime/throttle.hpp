@@ -9,7 +9,8 @@
 //     client gets 429 until the window ends. Successful logins never count, so many honest users
 //     behind one address (a NAT, the lab's gateway) are not throttled for logging in;
 //   - sign-ups per client address: at most `signups_per_client` attempts per `signup_window`.
-// A limit of 0 turns that check off. A store error is an error (503), never "not throttled".
+// A limit of 0 turns that check off, and per-client checks skip a client whose address is not
+// known (kUnknownClient). A store error is an error (503), never "not throttled".
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -54,6 +55,7 @@ class AuthThrottle {
  private:
   // Adds one to a counter whose TTL starts with its first count; the new value.
   state::Async<std::int64_t> count(std::string key, core::Millis window);
+  static bool limit_clients(std::int64_t limit, std::string const& client);
   // The remaining TTL of `key` when it exists, nullopt when it does not. A key found without a
   // TTL (its process died between the count and the expire) is given `window`.
   state::Async<std::optional<core::Millis>> remaining(std::string key, core::Millis window);

@@ -4,6 +4,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "runtime/client_address.hpp"
 #include "runtime/throttle.hpp"
 #include "support/run_coro.hpp"
 
@@ -120,6 +121,13 @@ TEST_F(ThrottleStore, ACounterThatLostItsTtlGetsAWindowBack) {
   EXPECT_EQ(login_wait("x", "203.0.113.7"), Millis(60'000));
   clock_.advance(Millis(60'000));
   EXPECT_EQ(login_wait("x", "203.0.113.7"), std::nullopt);
+}
+
+// One bucket for every client whose address is unknown would let one of them throttle all.
+TEST_F(ThrottleStore, AnUnknownClientIsNotLimitedPerClient) {
+  for (int i = 0; i < 10; ++i) fail("user" + std::to_string(i), kUnknownClient);
+  EXPECT_EQ(login_wait("someone", kUnknownClient), std::nullopt);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(*run_coro(io_, throttle().signup_wait(kUnknownClient)), std::nullopt);
 }
 
 TEST_F(ThrottleStore, ZeroLimitsTurnChecksOff) {
