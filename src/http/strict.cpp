@@ -1,7 +1,6 @@
 #include "http/strict.hpp"
 
 #include <algorithm>
-#include <array>
 #include <vector>
 
 #include "http/syntax.hpp"
