@@ -8,13 +8,12 @@
 #include <spdlog/spdlog.h>
 
 #include <cctype>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <memory>
 #include <thread>
 
 #include "core/config.hpp"
+#include "core/secret_file.hpp"
 #include "gateway/admin_api.hpp"
 #include "gateway/gateway_config.hpp"
 #include "gateway/health_checker.hpp"
@@ -29,6 +28,7 @@ struct GatewaySettings {
   std::string listen = "127.0.0.1:8080";
   std::int64_t threads = 0;
   std::string admin = "127.0.0.1:9900";
+  std::string admin_token_file{gateway::kDefaultAdminTokenFile};
   std::vector<std::string> backends;
   std::string policy = "round_robin";
   std::string hash_key = "client";
@@ -39,8 +39,9 @@ struct GatewaySettings {
   std::int64_t health_interval_ms = 1000, health_timeout_ms = 500, health_rise = 2, health_fall = 2;
   std::int64_t outlier_failures = 5, outlier_base_ms = 1000, outlier_max_ms = 30'000;
   std::int64_t connect_ms = 1000, first_byte_ms = 15'000, idle_ms = 60'000, total_ms = 120'000, header_read_ms = 10'000;
-  std::int64_t max_header_bytes = 16 << 10, max_headers = 100, max_body_bytes = 64 << 20, retry_buffer_bytes = 64 << 10;
+  std::int64_t max_header_bytes = 16 << 10, max_headers = 100, max_target_bytes = 8 << 10, max_body_bytes = 64 << 20, retry_buffer_bytes = 64 << 10;
   std::int64_t body_read_ms = 10'000, body_min_rate = 1024, queue_ms = 1000;
+  std::int64_t websocket_idle_ms = 300'000, websocket_drain_grace_ms = 5'000;
   std::int64_t max_connections = 10'000, max_connections_per_client = 0, max_in_flight_per_backend = 0,
                queue_size = 100, retry_after_s = 1;
   std::vector<std::string> trusted_proxies;
@@ -62,6 +63,12 @@ void declare(core::Settings& s, GatewaySettings& v) {
   s.add_string("listen", v.listen, "--listen", "address:port for traffic", check_host_port);
   s.add_int("threads", v.threads, 0, 256, "--threads", "event-loop threads (0: one per core)");
   s.add_string("admin.listen", v.admin, "--admin", "address:port of the admin API (empty: off)", check_host_port);
+  s.add_string("admin.token_file", v.admin_token_file, "--admin-token-file",
+               "file holding the admin API's bearer token (created, mode 0600, when absent)",
+               [](std::string const& p) -> std::optional<std::string> {
+                 if (p.empty()) return "must name a file";
+                 return std::nullopt;
+               });
   s.add_list("pool.backends", v.backends, "--backend", "a backend: host:port [weight=N] (repeatable)",
              [](std::string const& spec) -> std::optional<std::string> {
                std::pair<gateway::BackendAddress, std::uint32_t> out;
@@ -100,6 +107,10 @@ void declare(core::Settings& s, GatewaySettings& v) {
   s.add_int("timeouts.idle_ms", v.idle_ms, 1, 3'600'000, "", "between two pieces of a body, and keep-alive idle");
   s.add_int("timeouts.total_ms", v.total_ms, 0, 3'600'000, "",
             "from the request header read to the last response byte (0: no cap)");
+  s.add_int("timeouts.websocket_idle_ms", v.websocket_idle_ms, 0, 86'400'000, "",
+            "a WebSocket with no byte either way this long is closed with 1001 (0: never)");
+  s.add_int("timeouts.websocket_drain_grace_ms", v.websocket_drain_grace_ms, 0, 3'600'000, "",
+            "a closing WebSocket's wait for a frame to end and for the peers' close frames");
   s.add_int("timeouts.body_read_ms", v.body_read_ms, 1, 3'600'000, "",
             "grace before a request body must keep up timeouts.body_min_rate");
   s.add_int("timeouts.body_min_rate", v.body_min_rate, 0, std::int64_t{1} << 40, "",
@@ -108,6 +119,7 @@ void declare(core::Settings& s, GatewaySettings& v) {
   s.add_int("timeouts.header_read_ms", v.header_read_ms, 1, 600'000, "", "a client must send its header within this");
   s.add_int("limits.max_header_bytes", v.max_header_bytes, 1024, 1 << 20, "", "431 above");
   s.add_int("limits.max_headers", v.max_headers, 1, 10'000, "", "431 above");
+  s.add_int("limits.max_target_bytes", v.max_target_bytes, 16, 1 << 20, "", "request-target length, 414 above");
   s.add_int("limits.max_body_bytes", v.max_body_bytes, 0, std::int64_t{1} << 40, "", "413 above");
   s.add_int("limits.retry_buffer_bytes", v.retry_buffer_bytes, 0, 64 << 20, "",
             "request bodies up to this size are held so they can be retried");
@@ -177,9 +189,12 @@ gateway::GatewayConfig to_config(GatewaySettings const& v) {
   c.first_byte_timeout = core::Millis(v.first_byte_ms);
   c.idle_timeout = core::Millis(v.idle_ms);
   c.total_timeout = core::Millis(v.total_ms);
+  c.websocket_idle_timeout = core::Millis(v.websocket_idle_ms);
+  c.websocket_drain_grace = core::Millis(v.websocket_drain_grace_ms);
   c.header_read_timeout = core::Millis(v.header_read_ms);
   c.max_header_bytes = static_cast<std::size_t>(v.max_header_bytes);
   c.max_headers = static_cast<std::size_t>(v.max_headers);
+  c.max_target_bytes = static_cast<std::size_t>(v.max_target_bytes);
   c.max_body_bytes = static_cast<std::size_t>(v.max_body_bytes);
   c.retry_buffer_bytes = static_cast<std::size_t>(v.retry_buffer_bytes);
   c.max_attempts = static_cast<int>(v.max_attempts);
@@ -198,16 +213,35 @@ gateway::GatewayConfig to_config(GatewaySettings const& v) {
   return c;
 }
 
+// A secret file (core/secret_file.hpp) named by the setting `key`; its errors name the key.
+std::string read_secret(std::string const& path, std::string const& key) {
+  try {
+    return core::read_secret_file(path);
+  } catch (std::runtime_error const& e) {
+    throw core::ConfigError(key + ": " + e.what());
+  }
+}
+
 // The cookie_sticky HMAC key: sticky.key_file, else sticky.key (OUTBOARD_STICKY_KEY), else ""
 // (ProxyServer then makes a random one). A secret: never a flag, never in a message.
 std::string sticky_key(GatewaySettings const& v) {
   if (v.sticky_key_file.empty()) return v.sticky_key;
-  std::ifstream in(v.sticky_key_file, std::ios::binary);
-  if (!in) throw core::ConfigError("sticky.key_file: cannot read '" + v.sticky_key_file + "'");
-  std::string key{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  while (!key.empty() && std::isspace(static_cast<unsigned char>(key.back()))) key.pop_back();
+  std::string key = read_secret(v.sticky_key_file, "sticky.key_file");
   if (key.size() < 16) throw core::ConfigError("sticky.key_file: '" + v.sticky_key_file + "' holds fewer than 16 bytes");
   return key;
+}
+
+// The admin API's token (admin_auth.hpp), created on first start. The path is logged so the
+// operator can find it; the token never is.
+gateway::AdminAuth admin_auth(GatewaySettings const& v) {
+  bool created = false;
+  try {
+    std::string token = gateway::load_or_create_admin_token(v.admin_token_file, created);
+    spdlog::info("admin API token {} {}", created ? "created in" : "read from", v.admin_token_file);
+    return gateway::AdminAuth(std::move(token));
+  } catch (std::runtime_error const& e) {
+    throw core::ConfigError(std::string("admin.token_file: ") + e.what());
+  }
 }
 
 int run_gateway(core::Settings& settings, GatewaySettings& v) {
@@ -237,7 +271,7 @@ int run_gateway(core::Settings& settings, GatewaySettings& v) {
     options.address = config.admin_address;
     options.port = config.admin_port;
     options.threads = 1;
-    admin = std::make_unique<io::HttpServer>(options, gateway::make_admin_handler(pool, metrics, clock));
+    admin = std::make_unique<io::HttpServer>(options, gateway::make_admin_handler(pool, metrics, clock, admin_auth(v)));
     admin->start();
   }
   gateway::HealthChecker health(config, pool, clock);

@@ -17,13 +17,11 @@ class AdminHandler final : public io::RequestHandler {
       : pool_(pool), metrics_(metrics), clock_(clock), auth_(std::move(auth)) {}
 
   asio::awaitable<http::Response> handle(http::Request request, io::BodyStream*) override {
-    if (auth_) {
-      if (auto refusal = auth_->check(request)) {
-        auto res = http::json_error(refusal->status, refusal->error, refusal->detail);
-        if (refusal->status == Status::unauthorized) res.set(http::bhttp::field::www_authenticate, "Bearer");
-        audit(request, res);
-        co_return res;
-      }
+    if (auto refusal = auth_->check(request)) {
+      auto res = http::json_error(refusal->status, refusal->error, refusal->detail);
+      if (refusal->status == Status::unauthorized) res.set(http::bhttp::field::www_authenticate, "Bearer");
+      audit(request, res);
+      co_return res;
     }
     auto res = answer(request);
     if (admin_changes_state(request.method())) audit(request, res);
@@ -153,7 +151,7 @@ class AdminHandler final : public io::RequestHandler {
   BackendPool& pool_;
   GatewayMetrics& metrics_;
   core::Clock const& clock_;
-  std::shared_ptr<AdminAuth const> auth_;  // null only for the legacy unauthenticated factory
+  std::shared_ptr<AdminAuth const> auth_;
 };
 
 }  // namespace
@@ -163,12 +161,6 @@ io::HandlerFactory make_admin_handler(BackendPool& pool, GatewayMetrics& metrics
   auto shared = std::make_shared<AdminAuth const>(std::move(auth));
   return [&pool, &metrics, &clock, shared](asio::any_io_executor, io::HttpServer const&) {
     return std::make_shared<AdminHandler>(pool, metrics, clock, shared);
-  };
-}
-
-io::HandlerFactory make_admin_handler(BackendPool& pool, GatewayMetrics& metrics, core::Clock const& clock) {
-  return [&pool, &metrics, &clock](asio::any_io_executor, io::HttpServer const&) {
-    return std::make_shared<AdminHandler>(pool, metrics, clock, nullptr);
   };
 }
 

@@ -21,7 +21,5 @@ namespace outboard::gateway {
 
 io::HandlerFactory make_admin_handler(BackendPool& pool, GatewayMetrics& metrics, core::Clock const& clock,
                                       AdminAuth auth);
-// TEMPORARY (until gateway_command.cpp passes the token): no authentication.
-io::HandlerFactory make_admin_handler(BackendPool& pool, GatewayMetrics& metrics, core::Clock const& clock);
 
 }  // namespace outboard::gateway

@@ -56,6 +56,8 @@ struct GatewayConfig {
   // From the whole request header read to the last response byte sent: body upload, queue
   // wait, connects, retries and the response relay all count. 0: no total cap.
   core::Millis total_timeout{120'000};
+  core::Millis websocket_idle_timeout{300'000};  // no byte either way: close 1001 "idle" (0: never)
+  core::Millis websocket_drain_grace{5'000};     // a closing WebSocket's wait for frames and peers
   core::Millis header_read_timeout{10'000};
   // The request body must average body_min_rate bytes/s after body_read_timeout (body_pace.hpp).
   core::Millis body_read_timeout{10'000};
@@ -79,6 +81,7 @@ struct GatewayConfig {
 
   std::size_t max_header_bytes = 16 << 10;
   std::size_t max_headers = 100;
+  std::size_t max_target_bytes = 8 << 10;  // 414 above
   std::size_t max_body_bytes = 64 << 20;
   // Request bodies up to this size are held so a failed attempt can be retried elsewhere;
   // bigger ones are streamed and are not retried once sending began.

@@ -43,6 +43,11 @@ std::string GatewayMetrics::render(BackendPool const& pool, std::int64_t now_ms)
   out += fmt::format("outboard_gateway_open_connections {}\n", load(open_client_connections));
   out += fmt::format("outboard_gateway_rejected_requests_total {}\n", load(rejected_requests));
   out += fmt::format("outboard_gateway_websocket_sessions_total {}\n", load(websocket_sessions));
+  out += "# TYPE outboard_gateway_websocket_open gauge\n";
+  out += fmt::format("outboard_gateway_websocket_open {}\n", load(websocket.open));
+  out += fmt::format("outboard_gateway_websocket_closed_idle_total {}\n", load(websocket.closed_idle));
+  out += fmt::format("outboard_gateway_websocket_closed_drain_total {}\n", load(websocket.closed_drain));
+  out += fmt::format("outboard_gateway_websocket_protocol_errors_total {}\n", load(websocket.protocol_errors));
   out += "# TYPE outboard_gateway_refused_connections_total counter\n";
   out += fmt::format("outboard_gateway_refused_connections_total{{rule=\"max_connections\"}} {}\n",
                      load(refused_connections_total_cap));

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "gateway/websocket_tunnel.hpp"
+
 namespace outboard::gateway {
 
 class BackendPool;
@@ -24,6 +26,7 @@ struct GatewayMetrics {
   std::atomic<std::int64_t> open_client_connections{0};
   std::atomic<std::uint64_t> rejected_requests{0};  // 400/408/413/431 answered by the gateway
   std::atomic<std::uint64_t> websocket_sessions{0};
+  WebSocketCounters websocket;  // tunnels open, and closed by idle, drain or a protocol error
   // Limits (connection_limits.hpp, backend_queue.hpp, body_pace.hpp), one counter per rule; each
   // rejection is also one access-log line whose "error" names the rule.
   std::atomic<std::uint64_t> refused_connections_total_cap{0};       // limits.max_connections

@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
@@ -39,8 +40,10 @@
 #include "gateway/backend_queue.hpp"
 #include "gateway/body_pace.hpp"
 #include "gateway/forwarding.hpp"
+#include "gateway/websocket_tunnel.hpp"
 #include "http/cookies.hpp"
 #include "io/listener.hpp"
+#include "io/strict_read.hpp"
 
 namespace outboard::gateway {
 
@@ -123,12 +126,22 @@ class ReadWatchdog {
   asio::steady_timer timer_;
 };
 
+// What a backend's response head may be: generous (backends are ours), but bounded.
+constexpr http::HeadLimits kBackendHeadLimits{64 * 1024, 256, 8 << 10};
+
 // How a relay ended: the first error, and whether it came from the side being read (for a request
 // body: the client) rather than the side written to.
 struct RelayResult {
   beast::error_code ec;
   bool reading = false;
+  std::optional<http::Rejection> rejection;  // the strict layer refused what was read (ec is set too)
 };
+
+// A strict read's outcome as the relay's: a rejection also sets ec, so every caller that only
+// asks "did it fail?" still stops.
+beast::error_code error_of(io::StrictRead const& got) {
+  return got.rejection ? beast::error_code(bhttp::error::bad_chunk) : got.ec;
+}
 
 }  // namespace
 
@@ -142,6 +155,7 @@ struct ProxyServer::Worker {
   std::thread thread;
   bool draining = false;
   std::unordered_set<tcp::socket*> idle_clients;
+  TunnelRegistry tunnels;  // this thread's live WebSocket tunnels, for drain
 
   // This thread's view of truth, refreshed when the pool's version moves.
   std::uint64_t version = UINT64_MAX;
@@ -296,14 +310,14 @@ struct ClientSession {
   static asio::awaitable<RelayResult> relay(beast::tcp_stream& out, beast::tcp_stream& in,
                                             beast::flat_buffer& in_buffer,
                                             bhttp::parser<isRequest, bhttp::buffer_body>& parser,
-                                            RelayLimits limits, std::string_view prefix = {}) {
+                                            io::ChunkGuard& guard, RelayLimits limits, std::string_view prefix = {}) {
     std::array<char, 16 * 1024> chunk;  // not zero-filled: only bytes just read are ever sent from it
     bhttp::serializer<isRequest, bhttp::buffer_body> serializer{parser.get()};
     bool header_sent = false;
     if (!prefix.empty() || (!parser.is_done() && in_buffer.size() == 0)) {
       auto hec = co_await write_header_alone(out, serializer, parser, limits.write_until());
       header_sent = true;
-      if (hec) co_return RelayResult{hec, false};
+      if (hec) co_return RelayResult{hec, false, std::nullopt};
     }
     if (!prefix.empty()) {
       // Body bytes read before the relay began (held for a retry that did not happen).
@@ -313,25 +327,26 @@ struct ClientSession {
       out.expires_at(limits.write_until());
       auto [pec, pn] = co_await bhttp::async_write(out, serializer, use_nothrow);
       if (pec == bhttp::error::need_buffer) pec = {};
-      if (pec) co_return RelayResult{pec, false};
+      if (pec) co_return RelayResult{pec, false, std::nullopt};
     }
     while (!serializer.is_done()) {
       if (!parser.is_done()) {
         parser.get().body().data = chunk.data();
         parser.get().body().size = chunk.size();
-        beast::error_code rec;
+        // Through the strict layer: a chunked body's framing is checked before Beast reads it.
+        io::StrictRead got;
         if constexpr (isRequest) {
           // From a client: a late body is owed a 408, so its socket must stay open.
           ReadWatchdog watchdog(in, limits.read_until());
-          auto [ec, rn] = co_await bhttp::async_read_some(in, in_buffer, parser, use_nothrow);
-          rec = watchdog.fired() ? beast::error::timeout : ec;
+          got = co_await io::async_read_body_some_strict(in, in_buffer, parser, guard);
+          if (watchdog.fired()) got = io::StrictRead{beast::error::timeout, std::nullopt};
         } else {
           in.expires_at(limits.read_until());
-          auto [ec, rn] = co_await bhttp::async_read_some(in, in_buffer, parser, use_nothrow);
-          rec = ec;
+          got = co_await io::async_read_body_some_strict(in, in_buffer, parser, guard);
         }
+        beast::error_code rec = error_of(got);
         if (rec == bhttp::error::need_buffer) rec = {};
-        if (rec) co_return RelayResult{rec, true};
+        if (rec) co_return RelayResult{rec, true, std::move(got.rejection)};
         parser.get().body().size = chunk.size() - parser.get().body().size;
         parser.get().body().data = chunk.data();
         if (limits.body_bytes) *limits.body_bytes += parser.get().body().size;
@@ -346,7 +361,7 @@ struct ClientSession {
             if (!header_sent) {
               auto hec = co_await write_header_alone(out, serializer, parser, limits.write_until());
               header_sent = true;
-              if (hec) co_return RelayResult{hec, false};
+              if (hec) co_return RelayResult{hec, false, std::nullopt};
             }
             continue;
           }
@@ -360,7 +375,7 @@ struct ClientSession {
       auto [wec, wn] = co_await bhttp::async_write(out, serializer, use_nothrow);
       header_sent = true;
       if (wec == bhttp::error::need_buffer) wec = {};
-      if (wec) co_return RelayResult{wec, false};
+      if (wec) co_return RelayResult{wec, false, std::nullopt};
     }
     co_return RelayResult{};
   }
@@ -393,6 +408,14 @@ struct ClientSession {
     if (server.access_log_) log_own_answer(server, client, res, request);
     client.expires_after(std::chrono::seconds(5));
     co_await bhttp::async_write(client, res, use_nothrow);
+  }
+
+  // A message the strict HTTP layer refused (http/strict.hpp): its status and rule id, logged.
+  static asio::awaitable<void> send_rejection(ProxyServer& server, beast::tcp_stream& client,
+                                              http::Rejection const& rejection, RequestHeader const* request = nullptr) {
+    auto answer = http::rejection_response(rejection);
+    answer.set("X-Outboard-Gateway", "1");
+    co_await send_error(server, client, std::move(answer), request);
   }
 
   static std::string hash_key_of(ProxyServer& server, RequestHeader const& header, std::string const& client_ip) {
@@ -437,7 +460,7 @@ struct ClientSession {
   // or late body; false then (the connection ends).
   static asio::awaitable<bool> read_held_body(ProxyServer& server, beast::tcp_stream& client,
                                               beast::flat_buffer& client_buffer,
-                                              bhttp::request_parser<bhttp::buffer_body>& parser,
+                                              bhttp::request_parser<bhttp::buffer_body>& parser, io::ChunkGuard& guard,
                                               RelayLimits const& limits, std::string& held) {
     auto const& config = server.config_;
     auto& request = parser.get();
@@ -457,17 +480,20 @@ struct ClientSession {
     while (!parser.is_done() && filled < held.size()) {
       parser.get().body().data = held.data() + filled;
       parser.get().body().size = held.size() - filled;
-      beast::error_code ec;
+      io::StrictRead got;
       {
         ReadWatchdog watchdog(client, limits.read_until());
-        auto [rec, n] = co_await bhttp::async_read(client, client_buffer, parser, use_nothrow);
-        ec = watchdog.fired() ? beast::error::timeout : rec;
+        got = co_await io::async_read_body_some_strict(client, client_buffer, parser, guard);
+        if (watchdog.fired()) got = io::StrictRead{beast::error::timeout, std::nullopt};
       }
+      beast::error_code ec = error_of(got);
       if (ec == bhttp::error::need_buffer) ec = {};
       filled = held.size() - parser.get().body().size;
       limits.pace->received = filled;
       if (ec) {
-        if (ec == beast::error::timeout) {
+        if (got.rejection) {
+          co_await send_rejection(server, client, *got.rejection, &request.base());
+        } else if (ec == beast::error::timeout) {
           co_await answer_slow_body(server, client, request.base());
         } else if (auto res = read_error(ec)) {
           co_await send_error(server, client, std::move(*res), &request.base());
@@ -528,11 +554,10 @@ struct ClientSession {
     for (;;) {
       slot.emplace();
       slot->body_limit(boost::none);
-      slot->header_limit(64 * 1024);
       if (request.method() == bhttp::verb::head) slot->skip(true);
       up.stream.expires_at(first_byte_until);
-      auto [rec, rn] = co_await bhttp::async_read_header(up.stream, up.buffer, *slot, use_nothrow);
-      if (rec) co_return RelayResult{rec, true};
+      auto got = co_await io::async_read_head_strict(up.stream, up.buffer, *slot, kBackendHeadLimits);
+      if (auto rec = error_of(got)) co_return RelayResult{rec, true, std::move(got.rejection)};
       unsigned status = slot->get().result_int();
       if (status >= 200 || status == 101) co_return RelayResult{};
       if (status == 100 || request.version() < 11) continue;
@@ -540,7 +565,7 @@ struct ClientSession {
       prepare_client_response(interim.base());
       client.expires_at(limits.write_until());
       auto [wec, wn] = co_await bhttp::async_write(client, interim, use_nothrow);
-      if (wec) co_return RelayResult{wec, false};
+      if (wec) co_return RelayResult{wec, false, std::nullopt};
     }
   }
 
@@ -549,7 +574,7 @@ struct ClientSession {
   static asio::awaitable<bool> proxy_request(ProxyServer& server, Worker& w, beast::tcp_stream& client,
                                              beast::flat_buffer& client_buffer,
                                              bhttp::request_parser<bhttp::buffer_body>& parser,
-                                             std::string const& client_ip) {
+                                             io::ChunkGuard& guard, std::string const& client_ip) {
     auto const& config = server.config_;
     auto start = std::chrono::steady_clock::now();
     // timeouts.total_ms: from here (the header is read) to the last response byte.
@@ -583,7 +608,7 @@ struct ClientSession {
     // chunk or an oversized body is answered here, never reaching a backend. A longer body is
     // sent on from the held prefix and streamed: one attempt only.
     std::string held;
-    if (!parser.is_done() && !co_await read_held_body(server, client, client_buffer, parser, limits, held)) {
+    if (!parser.is_done() && !co_await read_held_body(server, client, client_buffer, parser, guard, limits, held)) {
       co_return false;
     }
     bool body_pending = !parser.is_done();  // a streamed body: one attempt only
@@ -649,12 +674,14 @@ struct ClientSession {
         if (content_length) request.content_length(*content_length);
         else if (chunked) request.chunked(true);
         request.keep_alive(true);
-        sent = co_await relay<true>(up->stream, client, client_buffer, parser, limits, held);
+        sent = co_await relay<true>(up->stream, client, client_buffer, parser, guard, limits, held);
       }
       if (sent.ec && sent.reading) {
-        // The client's body failed, not the backend: a late body is answered 408; a client that
-        // went away gets nothing. The half-sent upstream connection is dropped with `up`.
-        if (sent.ec == beast::error::timeout) co_await answer_slow_body(server, client, request.base());
+        // The client's body failed, not the backend: a late body is answered 408, a malformed
+        // chunk 400; a client that went away gets nothing. The half-sent upstream connection is
+        // dropped with `up`.
+        if (sent.rejection) co_await send_rejection(server, client, *sent.rejection, &request.base());
+        else if (sent.ec == beast::error::timeout) co_await answer_slow_body(server, client, request.base());
         co_return false;
       }
       if (sent.ec) {
@@ -681,6 +708,11 @@ struct ClientSession {
         if (safe && !body_pending) continue;  // nothing reached the client yet: try elsewhere
         if (timed_out && std::chrono::steady_clock::now() >= deadline) {
           server.metrics_.total_timeouts.fetch_add(1, std::memory_order_relaxed);
+        }
+        if (header.rejection) {
+          // A malformed response (http/strict.hpp): 502 with the rule, never passed on.
+          co_await send_rejection(server, client, *header.rejection, &request.base());
+          co_return false;
         }
         {
           auto answer = timed_out ? gateway_error(http::Status::gateway_timeout, "gateway_timeout",
@@ -717,7 +749,8 @@ struct ClientSession {
       std::chrono::duration<double> first_byte = std::chrono::steady_clock::now() - start;
       std::uint64_t bytes = 0;
       RelayLimits response_limits{config.idle_timeout, deadline, nullptr, &bytes};
-      auto relayed = co_await relay<false>(client, up->stream, up->buffer, response_parser, response_limits);
+      io::ChunkGuard response_guard(response_parser.chunked());
+      auto relayed = co_await relay<false>(client, up->stream, up->buffer, response_parser, response_guard, response_limits);
       bool cut_by_deadline = relayed.ec == beast::error::timeout && std::chrono::steady_clock::now() >= deadline;
       if (cut_by_deadline) server.metrics_.total_timeouts.fetch_add(1, std::memory_order_relaxed);
       std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
@@ -775,7 +808,9 @@ struct ClientSession {
     refresh(server, w);
     std::string key = config.policy == Policy::consistent_hash ? hash_key_of(server, parser.get().base(), client_ip) : "";
     std::string sticky;
-    if (auto v = http::find_cookie(parser.get()[bhttp::field::cookie], config.sticky_cookie)) sticky = std::string(*v);
+    if (auto v = http::find_cookie(parser.get()[bhttp::field::cookie], config.sticky_cookie)) {
+      sticky = w.sticky_tokens.backend_for(*v);  // an opaque token, as for any request
+    }
     RequestKey rk{key, sticky};
     auto pick = w.balancer->pick(w.candidates, rk, {});
     if (!pick) {
@@ -804,8 +839,12 @@ struct ClientSession {
     if (wec) co_return;
     bhttp::response_parser<bhttp::buffer_body> rp;
     rp.skip(true);
-    auto [rec, rn] = co_await bhttp::async_read_header(up->stream, up->buffer, rp, use_nothrow);
-    if (rec) {
+    auto got = co_await io::async_read_head_strict(up->stream, up->buffer, rp, kBackendHeadLimits);
+    if (got.rejection) {
+      co_await send_rejection(server, client, *got.rejection, &parser.get().base());
+      co_return;
+    }
+    if (got.ec) {
       {
         auto answer = gateway_error(http::Status::bad_gateway, "bad_gateway", "no handshake answer");  // named: see core/offload.hpp on g++ 12
         co_await send_error(server, client, std::move(answer), &parser.get().base());
@@ -819,33 +858,17 @@ struct ClientSession {
     if (aec || answer.result() != http::Status::switching_protocols) co_return;
     server.metrics_.websocket_sessions.fetch_add(1, std::memory_order_relaxed);
 
-    // Spliced: whatever either side sent past the handshake goes first, then raw copying.
+    // Spliced through the frame-following tunnel (websocket_tunnel.hpp). Bytes either side sent
+    // with the handshake are the start of its first frames: they go through the tunnel too.
     client.expires_never();
     up->stream.expires_never();
-    auto& cs = client.socket();
-    auto& us = up->stream.socket();
-    if (client_buffer.size() > 0) {
-      co_await asio::async_write(us, client_buffer.data(), use_nothrow);
-      client_buffer.consume(client_buffer.size());
-    }
-    if (up->buffer.size() > 0) {
-      co_await asio::async_write(cs, up->buffer.data(), use_nothrow);
-      up->buffer.consume(up->buffer.size());
-    }
-    using namespace asio::experimental::awaitable_operators;
-    co_await (pump(cs, us) || pump(us, cs));
-  }
-
-  static asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to) {
-    std::array<char, 16 * 1024> data{};
-    for (;;) {
-      auto [rec, n] = co_await from.async_read_some(asio::buffer(data), use_nothrow);
-      if (rec) break;
-      auto [wec, wn] = co_await asio::async_write(to, asio::buffer(data.data(), n), use_nothrow);
-      if (wec) break;
-    }
-    boost::system::error_code ignored;
-    to.shutdown(tcp::socket::shutdown_send, ignored);
+    std::string from_client = beast::buffers_to_string(client_buffer.data());
+    std::string from_upstream = beast::buffers_to_string(up->buffer.data());
+    client_buffer.consume(client_buffer.size());
+    up->buffer.consume(up->buffer.size());
+    TunnelOptions options{config.websocket_idle_timeout, config.websocket_drain_grace};
+    co_await splice_websocket(client.socket(), up->stream.socket(), std::move(from_client), std::move(from_upstream),
+                              options, w.tunnels, server.metrics_.websocket);
   }
 
   static std::optional<bhttp::response<bhttp::string_body>> read_error(beast::error_code ec) {
@@ -867,6 +890,10 @@ struct ClientSession {
     return std::nullopt;
   }
 
+  static http::HeadLimits head_limits(GatewayConfig const& config) {
+    return http::HeadLimits{config.max_header_bytes, config.max_headers, config.max_target_bytes};
+  }
+
   static asio::awaitable<void> serve(ProxyServer& server, Worker& w, tcp::socket socket) {
     auto const& config = server.config_;
     boost::system::error_code ec;
@@ -882,14 +909,25 @@ struct ClientSession {
       first = false;
       if (buffer.size() == 0 && !co_await wait_for_request(w, client.socket(), wait)) break;
       bhttp::request_parser<bhttp::buffer_body> parser;
-      parser.header_limit(static_cast<std::uint32_t>(config.max_header_bytes));
       // No body limit while the header is read: a Content-Length over the limit is refused below,
       // where the header is whole and can be logged. Chunked bodies get the limit after that.
       parser.body_limit(boost::none);
-      client.expires_after(config.header_read_timeout);  // slowloris: the whole header in time
-      auto [hec, hn] = co_await bhttp::async_read_header(client, buffer, parser, use_nothrow);
-      if (hec) {
-        if (auto res = read_error(hec)) co_await send_error(server, client, std::move(*res));
+      // The head goes through the strict HTTP/1.1 layer (http/strict.hpp) before Beast parses
+      // it: the gateway forwards nothing `outboard serve` would refuse. The whole head must come
+      // within header_read_ms (slowloris); a watchdog, not the stream's own timeout, so the 408
+      // can still be written.
+      io::StrictRead head;
+      {
+        ReadWatchdog watchdog(client, std::chrono::steady_clock::now() + config.header_read_timeout);
+        head = co_await io::async_read_head_strict(client, buffer, parser, head_limits(config));
+        if (watchdog.fired()) head = io::StrictRead{beast::error::timeout, std::nullopt};
+      }
+      if (head.rejection) {
+        co_await send_rejection(server, client, *head.rejection, parser.is_header_done() ? &parser.get().base() : nullptr);
+        break;
+      }
+      if (head.ec) {
+        if (auto res = read_error(head.ec)) co_await send_error(server, client, std::move(*res));
         break;
       }
       parser.body_limit(config.max_body_bytes);
@@ -897,16 +935,6 @@ struct ClientSession {
       if (auto why = check_request_framing(parser.get().base())) {
         {
           auto answer = gateway_error(http::Status::bad_request, "bad_request", *why);  // named: see core/offload.hpp on g++ 12
-          co_await send_error(server, client, std::move(answer), &parser.get().base());
-        }
-        break;
-      }
-      std::size_t count = 0;
-      for (auto it = parser.get().begin(); it != parser.get().end(); ++it) ++count;
-      if (count > config.max_headers) {
-        {
-          auto answer = gateway_error(http::Status::request_header_fields_too_large, "too_many_headers",
-                                          "more than " + std::to_string(config.max_headers) + " header fields");  // named: see core/offload.hpp on g++ 12
           co_await send_error(server, client, std::move(answer), &parser.get().base());
         }
         break;
@@ -923,7 +951,8 @@ struct ClientSession {
         co_await proxy_websocket(server, w, client, buffer, parser, client_ip);
         break;
       }
-      if (!co_await proxy_request(server, w, client, buffer, parser, client_ip)) break;
+      io::ChunkGuard guard(parser.chunked());
+      if (!co_await proxy_request(server, w, client, buffer, parser, guard, client_ip)) break;
     }
     beast::error_code ignored;
     client.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -1057,6 +1086,7 @@ bool ProxyServer::drain(core::Millis deadline) {
       boost::system::error_code ignored;
       worker->acceptor.close(ignored);
       for (auto* socket : worker->idle_clients) socket->cancel(ignored);
+      worker->tunnels.drain_all();  // WebSockets get close 1001, within their grace
     });
   }
   bool finished = io::wait_for_zero(open_connections_, deadline);

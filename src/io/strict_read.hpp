@@ -109,16 +109,15 @@ HeadStep take_head(boost::beast::flat_buffer& buffer, boost::beast::http::parser
   return HeadStep{true, std::nullopt};
 }
 
-// Reads a message head with a deadline of `timeout` for the whole head (a drip-fed head is cut
-// too). EOF before any byte: ec = bhttp::error::end_of_stream; EOF inside the head:
-// bhttp::error::partial_message; the deadline: beast::error::timeout.
+// Reads a message head under whatever deadline the caller set on the stream (or a watchdog
+// timer of its own). EOF before any byte: ec = bhttp::error::end_of_stream; EOF inside the
+// head: bhttp::error::partial_message.
 template <bool isRequest, class Body, class Allocator>
 boost::asio::awaitable<StrictRead> async_read_head_strict(boost::beast::tcp_stream& stream,
                                                           boost::beast::flat_buffer& buffer,
                                                           boost::beast::http::parser<isRequest, Body, Allocator>& parser,
-                                                          http::HeadLimits limits, core::Millis timeout) {
+                                                          http::HeadLimits limits) {
   namespace asio = boost::asio;
-  stream.expires_after(timeout);
   for (;;) {
     auto step = take_head(buffer, parser, limits);
     if (step.complete || step.rejection) co_return StrictRead{{}, std::move(step.rejection)};
@@ -130,6 +129,17 @@ boost::asio::awaitable<StrictRead> async_read_head_strict(boost::beast::tcp_stre
     if (ec) co_return StrictRead{ec, std::nullopt};
     buffer.commit(n);
   }
+}
+
+// The same with a deadline of `timeout` for the whole head (a drip-fed head is cut too):
+// beast::error::timeout when it passes.
+template <bool isRequest, class Body, class Allocator>
+boost::asio::awaitable<StrictRead> async_read_head_strict(boost::beast::tcp_stream& stream,
+                                                          boost::beast::flat_buffer& buffer,
+                                                          boost::beast::http::parser<isRequest, Body, Allocator>& parser,
+                                                          http::HeadLimits limits, core::Millis timeout) {
+  stream.expires_after(timeout);
+  co_return co_await async_read_head_strict(stream, buffer, parser, limits);
 }
 
 // Holds back from the parser the bytes of a chunked body the validator has not cleared.

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <fstream>
 
+#include "core/random.hpp"
 #include "core/secret_file.hpp"
 #include "lab/user_agent.hpp"
 
@@ -237,13 +238,17 @@ asio::awaitable<void> Cluster::start_gateway() {
   // what is safe; a hung server is given up on after 1.5 s without a first byte.
   std::string config = fmt::format(
       "listen = \"{}\"\nthreads = 1\ndrain_timeout_ms = 1000\n"
-      "[admin]\nlisten = \"{}\"\n"
+      "[admin]\nlisten = \"{}\"\ntoken_file = \"{}\"\n"
       "[pool]\nbackends = [{}]\npolicy = \"{}\"\n"
       "[health]\npath = \"/readyz\"\ninterval_ms = 200\ntimeout_ms = 1000\nrise = 1\nfall = 3\n"
       "[timeouts]\nconnect_ms = 500\nfirst_byte_ms = 1500\n"
       "[retries]\nmax_attempts = 3\n"
       "[log]\nlevel = \"warn\"\n",
-      address_of(gateway_port_), address_of(admin_port_), backends, settings_.mode.policy);
+      address_of(gateway_port_), address_of(admin_port_), admin_token_file().string(), backends, settings_.mode.policy);
+  // The admin API needs a bearer token: the lab writes it (0600) where the gateway reads it.
+  admin_token_ = core::hex_encode(core::random_bytes(32));
+  std::filesystem::remove(admin_token_file());
+  core::create_secret_file(admin_token_file(), admin_token_);
   write_file(settings_.work_dir / "gateway.toml", config);
   std::vector<std::string> argv{settings_.outboard_binary.string(), "gateway", "--config",
                                 (settings_.work_dir / "gateway.toml").string()};
@@ -258,13 +263,19 @@ asio::awaitable<void> Cluster::start_gateway() {
   }
 }
 
-asio::awaitable<void> Cluster::admin(verb method, std::string target, std::string body) {
-  UserAgent agent(executor_, admin_port_, 2000ms);
+Call Cluster::admin_call(verb method, std::string target, std::string body) const {
   Call call;
   call.method = method;
   call.target = std::move(target);
   call.body = std::move(body);
-  if (!call.body.empty()) call.content_type = "application/json";
+  call.content_type = "application/json";  // the admin API refuses changes without it
+  call.headers.emplace_back("Authorization", "Bearer " + admin_token_);
+  return call;
+}
+
+asio::awaitable<void> Cluster::admin(verb method, std::string target, std::string body) {
+  UserAgent agent(executor_, admin_port_, 2000ms);
+  Call call = admin_call(method, std::move(target), std::move(body));
   Reply reply = co_await agent.send(call);
   if (!reply.ok()) {
     throw ClusterError(fmt::format("gateway admin {} {} answered {} {}{}", boost::beast::http::to_string(method), call.target, reply.status,
@@ -276,8 +287,7 @@ asio::awaitable<void> Cluster::wait_backend_up(std::string address) {
   auto deadline = std::chrono::steady_clock::now() + kReadyDeadline;
   for (;;) {
     UserAgent agent(executor_, admin_port_, 1000ms);
-    Call call;
-    call.target = "/backends/" + address;
+    Call call = admin_call(verb::get, "/backends/" + address, "");
     Reply reply = co_await agent.send(call);
     if (reply.ok()) {
       auto doc = nlohmann::json::parse(reply.body, nullptr, false);

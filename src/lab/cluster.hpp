@@ -20,6 +20,7 @@
 
 #include "lab/child_process.hpp"
 #include "lab/modes.hpp"
+#include "lab/user_agent.hpp"
 
 namespace outboard::lab {
 
@@ -91,6 +92,9 @@ class Cluster {
   boost::asio::awaitable<void> relaunch_in_place(Server& server);
   boost::asio::awaitable<void> retire_server(std::unique_ptr<Server> server);
   boost::asio::awaitable<void> admin(boost::beast::http::verb method, std::string target, std::string body);
+  // A request to the gateway's admin API: bearer token and Content-Type: application/json.
+  Call admin_call(boost::beast::http::verb method, std::string target, std::string body) const;
+  std::filesystem::path admin_token_file() const { return settings_.work_dir / "gateway-admin.token"; }
   boost::asio::awaitable<void> wait_backend_up(std::string address);
   std::vector<std::string> server_argv(Server const& server) const;
   std::string state_url() const;
@@ -107,6 +111,7 @@ class Cluster {
   std::unique_ptr<ChildProcess> gateway_;
   std::uint16_t gateway_port_ = 0;
   std::uint16_t admin_port_ = 0;
+  std::string admin_token_;  // the gateway's admin API bearer token, made per run
   int servers_started_ = 0;
 };
 

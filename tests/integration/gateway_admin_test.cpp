@@ -2,6 +2,9 @@
 // counters, adding, removing, re-weighting and draining them while traffic flows, and refusing
 // bad input. Real processes over loopback; every wait is bounded.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
 
 #include <chrono>
 #include <map>
@@ -12,6 +15,7 @@
 
 #include "support/gateway_process.hpp"
 #include "support/http_client.hpp"
+#include "support/temp_dir.hpp"
 #include "support/test_backend.hpp"
 
 namespace outboard::testing {
@@ -242,6 +246,88 @@ TEST(GatewayAdmin, WithEveryBackendDrainedRequestsGet503AndTheGatewayStays) {
                                  << gateway.wait_exit(0).value_or(-1) << ")";
   ASSERT_EQ(gateway.admin("POST", "/backends/" + a.address() + "/undrain").status, 200);
   EXPECT_EQ(client.get("/").status, 200);
+}
+
+}  // namespace
+}  // namespace outboard::testing
+
+namespace outboard::testing {
+namespace {
+
+// The admin plane's own rules (admin_auth.hpp), against a real gateway: a change needs the
+// token, JSON, and no Origin; nothing refused reaches the pool, and each refusal is audited.
+TEST(GatewayAdminAuth, RefusesRequestsWithoutTheTokenAndCrossSiteChanges) {
+  TestBackend a("a");
+  GatewayOptions o;
+  o.backends = {a.address()};
+  GatewayProcess gateway(o);
+  std::string bearer = "Bearer " + gateway.admin_token();
+  std::string add = R"({"address":"127.0.0.1:1","weight":1})";
+  HttpClient client(gateway.admin_port());
+
+  auto anonymous = client.request("GET", "/backends");
+  EXPECT_EQ(anonymous.status, 401);
+  EXPECT_EQ(anonymous.header("WWW-Authenticate"), std::optional<std::string>("Bearer"));
+  EXPECT_EQ(anonymous.json().value("error", ""), "unauthorized");
+  EXPECT_EQ(client.request("GET", "/metrics", {}, {{"Authorization", "Bearer not-the-token"}}).status, 401);
+  EXPECT_EQ(client.request("POST", "/backends", add).status, 401);
+  EXPECT_EQ(client.request("GET", "/healthz").status, 200) << "liveness stays open to probes";
+
+  // What a web page in the operator's browser can send: a form POST (no preflight), with Origin.
+  auto form = client.request("POST", "/backends", "address=127.0.0.1:1",
+                             {{"Origin", "https://evil.example"}, {"Content-Type", "application/x-www-form-urlencoded"}});
+  EXPECT_EQ(form.status, 403);
+  EXPECT_EQ(form.json().value("error", ""), "cross_origin");
+  // Even holding the token, a browser's request (Origin) is refused, and so is a non-JSON body.
+  EXPECT_EQ(client.request("POST", "/backends", add, {{"Authorization", bearer}, {"Origin", "null"}}).status, 403);
+  EXPECT_EQ(client.request("POST", "/backends", add, {{"Authorization", bearer}, {"Content-Type", "text/plain"}}).status,
+            415);
+  EXPECT_EQ(client.request("POST", "/backends/" + a.address() + "/drain", {},
+                           {{"Authorization", bearer}, {"Content-Type", "text/plain"}})
+                .status,
+            415);
+  auto backends = gateway.backends();
+  ASSERT_EQ(backends.size(), 1u) << backends.dump();
+  EXPECT_EQ(backends[0].value("state", ""), "up") << "a refused drain drained nothing";
+
+  // The operator's tool: the token and JSON.
+  EXPECT_EQ(gateway.admin("POST", "/backends", add).status, 201);
+  EXPECT_EQ(gateway.backends().size(), 2u);
+  auto log = gateway.log();
+  EXPECT_NE(log.find(R"("audit":"admin")"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"("status":403)"), std::string::npos) << "refusals are audited: " << log;
+  EXPECT_NE(log.find(R"("status":201)"), std::string::npos) << "changes are audited: " << log;
+  EXPECT_EQ(log.find(gateway.admin_token()), std::string::npos) << "the token never reaches the log";
+}
+
+TEST(GatewayAdminAuth, CreatesTheTokenFileOwnerOnlyAndRefusesOneOthersCanRead) {
+  TestBackend a("a");
+  {
+    GatewayOptions o;
+    o.backends = {a.address()};
+    GatewayProcess gateway(o);
+    struct stat st {};
+    ASSERT_EQ(::stat(gateway.admin_token_path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_EQ(gateway.admin_token().size(), 64u);
+    EXPECT_NE(gateway.log().find(gateway.admin_token_path().string()), std::string::npos) << "the path is logged";
+  }
+  TempDir dir;
+  auto token = dir / "admin.token";
+  { std::ofstream(token) << "a-token-anyone-on-the-host-can-read\n"; }
+  ::chmod(token.c_str(), 0644);
+  GatewayOptions o;
+  o.backends = {a.address()};
+  o.admin_token_file = token;
+  o.wait_ready = false;
+  GatewayProcess gateway(o);
+  auto code = gateway.wait_exit(20'000);
+  ASSERT_TRUE(code.has_value()) << "a gateway with a world-readable token file must not start";
+  EXPECT_NE(*code, 0);
+  auto log = gateway.log();
+  EXPECT_NE(log.find("admin.token_file"), std::string::npos) << log;
+  EXPECT_NE(log.find(token.string()), std::string::npos) << log;
+  EXPECT_EQ(log.find("a-token-anyone"), std::string::npos) << "the secret is not echoed: " << log;
 }
 
 }  // namespace

@@ -253,15 +253,31 @@ std::string handshake() {
          "Sec-WebSocket-Key: " + kKey + "\r\nSec-WebSocket-Version: 13\r\n\r\n";
 }
 
-// A masked client text frame carrying `text` (< 126 bytes).
-std::string masked_frame(std::string const& text) {
-  std::string f;
-  f += static_cast<char>(0x81);
-  f += static_cast<char>(0x80 | text.size());
+// A client frame (masked, as clients must) with this opcode and payload.
+std::string masked_frame(std::string const& payload, unsigned char opcode = 0x1) {
+  std::string f{static_cast<char>(0x80 | opcode)};
+  if (payload.size() < 126) {
+    f += static_cast<char>(0x80 | payload.size());
+  } else {
+    f += static_cast<char>(0x80 | 127);
+    for (int shift = 56; shift >= 0; shift -= 8) f += static_cast<char>((payload.size() >> shift) & 0xFF);
+  }
   unsigned char mask[4] = {0x12, 0x34, 0x56, 0x78};
   for (unsigned char m : mask) f += static_cast<char>(m);
-  for (std::size_t i = 0; i < text.size(); ++i) f += static_cast<char>(text[i] ^ mask[i % 4]);
+  for (std::size_t i = 0; i < payload.size(); ++i) f += static_cast<char>(payload[i] ^ mask[i % 4]);
   return f;
+}
+
+// The same frame as a server sends it: unmasked.
+std::string server_frame(std::string const& payload, unsigned char opcode = 0x1) {
+  std::string f{static_cast<char>(0x80 | opcode)};
+  if (payload.size() < 126) {
+    f += static_cast<char>(payload.size());
+  } else {
+    f += static_cast<char>(127);
+    for (int shift = 56; shift >= 0; shift -= 8) f += static_cast<char>((payload.size() >> shift) & 0xFF);
+  }
+  return f + payload;
 }
 
 TEST_F(GatewayForwarding, WebSocketUpgradeIsSplicedBothWays) {
@@ -275,22 +291,23 @@ TEST_F(GatewayForwarding, WebSocketUpgradeIsSplicedBothWays) {
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   EXPECT_NE(lower.find("upgrade: websocket"), std::string::npos) << head;
 
-  std::string frame = masked_frame("hello through the gateway");
-  ws.send(frame);
-  EXPECT_EQ(ws.read_exactly(frame.size()), frame);
-  std::string raw = pattern(100'000);  // bigger than any one read: the splice copies in pieces
-  ws.send(raw);
-  EXPECT_TRUE(ws.read_exactly(raw.size()) == raw) << "raw bytes changed on the way";
+  ws.send(masked_frame("hello through the gateway"));
+  auto echo = server_frame("hello through the gateway");
+  EXPECT_EQ(ws.read_exactly(echo.size()), echo);
+  std::string big = pattern(100'000);  // bigger than any one read: the splice copies in pieces
+  ws.send(masked_frame(big, 0x2));
+  auto big_echo = server_frame(big, 0x2);
+  EXPECT_TRUE(ws.read_exactly(big_echo.size()) == big_echo) << "a binary frame changed on the way";
   EXPECT_EQ(backend_->count("/chat"), 1u);
 }
 
 TEST_F(GatewayForwarding, WebSocketBytesSentWithTheHandshakeAreNotLost) {
   ByteSocket ws(gateway_->port());
-  std::string frame = masked_frame("sent at once");
-  ws.send(handshake() + frame);
+  ws.send(handshake() + masked_frame("sent at once"));
   std::string head = ws.read_until("\r\n\r\n");
   ASSERT_TRUE(head.starts_with("HTTP/1.1 101")) << head;
-  EXPECT_EQ(ws.read_exactly(frame.size()), frame);
+  auto echo = server_frame("sent at once");
+  EXPECT_EQ(ws.read_exactly(echo.size()), echo);
 }
 
 }  // namespace

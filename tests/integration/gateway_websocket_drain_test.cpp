@@ -59,8 +59,6 @@ std::optional<CloseFrame> read_close_frame(ByteSocket& ws) {
 }
 
 TEST(GatewayWebSocketDrain, SigtermClosesAWebSocketWithGoingAway) {
-  // enabled once the tunnel is wired into proxy_server.cpp
-  GTEST_SKIP() << "enabled once the tunnel is wired into proxy_server.cpp";
   TestBackend backend("ws-drain");
   GatewayOptions o;
   o.backends = {backend.address()};
@@ -71,9 +69,10 @@ TEST(GatewayWebSocketDrain, SigtermClosesAWebSocketWithGoingAway) {
   ws.send(handshake());
   std::string head = ws.read_until("\r\n\r\n");
   ASSERT_TRUE(head.starts_with("HTTP/1.1 101")) << head;
-  // No frame is sent before the drain: the test backend echoes bytes as they come, so a masked
-  // client frame would come back masked, which a server may not send (the gateway answers 1002).
-  // A drain that begins before the tunnel starts closes it just the same.
+  // One frame there and back first, so the drain meets a tunnel that is carrying traffic.
+  std::string hello{static_cast<char>(0x81), static_cast<char>(0x80 | 2), 0, 0, 0, 0, 'h', 'i'};
+  ws.send(hello);
+  EXPECT_EQ(ws.read_exactly(4), (std::string{static_cast<char>(0x81), 2, 'h', 'i'}));
 
   gateway.signal(SIGTERM);
 

@@ -31,12 +31,16 @@ void write_file(std::filesystem::path const& path, std::string const& text) {
 
 }  // namespace
 
-GatewayProcess::GatewayProcess(GatewayOptions options) : port_(free_port()), admin_port_(free_port()) {
+GatewayProcess::GatewayProcess(GatewayOptions options)
+    : port_(free_port()),
+      admin_port_(free_port()),
+      admin_token_file_(options.admin_token_file.empty() ? dir_ / "admin.token" : options.admin_token_file) {
   while (admin_port_ == port_) admin_port_ = free_port();
   std::vector<std::string> argv{OUTBOARD_BINARY,
                                 "gateway",
                                 "--listen", "127.0.0.1:" + std::to_string(port_),
                                 "--admin", "127.0.0.1:" + std::to_string(admin_port_),
+                                "--admin-token-file", admin_token_file_.string(),
                                 "--threads", std::to_string(options.threads)};
   if (!options.config.empty()) {
     write_file(config_path(), options.config);
@@ -73,7 +77,15 @@ void GatewayProcess::rewrite_config(std::string const& toml) const {
 
 HttpResponse GatewayProcess::admin(std::string_view method, std::string_view target, std::string_view body) const {
   HttpClient client(admin_port_);
-  return client.request(method, target, body);
+  return client.request(method, target, body,
+                        {{"Authorization", "Bearer " + admin_token()}, {"Content-Type", "application/json"}});
+}
+
+std::string GatewayProcess::admin_token() const {
+  // The gateway creates the file on start (mode 0600), as it would for an operator.
+  std::string token = read_file(admin_token_file_);
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  return token;
 }
 
 nlohmann::json GatewayProcess::backends() const {

@@ -36,6 +36,8 @@ struct GatewayOptions {
   std::vector<std::string> extra_args;     // appended after the defaults
   std::map<std::string, std::string> env;  // extra environment (OUTBOARD_* settings)
   bool wait_ready = true;
+  // --admin-token-file; empty: admin.token in the process's temp dir, created by the gateway.
+  std::filesystem::path admin_token_file;
 };
 
 class GatewayProcess {
@@ -55,8 +57,11 @@ class GatewayProcess {
   std::optional<int> wait_exit(int timeout_ms) { return process_->wait(timeout_ms); }
   bool running() { return process_->running(); }
 
-  // A request to the admin API.
+  // A request to the admin API, with the bearer token and Content-Type: application/json.
   HttpResponse admin(std::string_view method, std::string_view target, std::string_view body = {}) const;
+  // The admin API's bearer token, from the file the gateway created in the process's temp dir.
+  std::string admin_token() const;
+  std::filesystem::path admin_token_path() const { return admin_token_file_; }
   // GET /backends: the "backends" array.
   nlohmann::json backends() const;
   // The entry of GET /backends with this id ("host:port"), or a null JSON value.
@@ -74,6 +79,7 @@ class GatewayProcess {
   TempDir dir_;
   std::uint16_t port_;
   std::uint16_t admin_port_;
+  std::filesystem::path admin_token_file_;
   std::unique_ptr<ChildProcess> process_;
 };
 

@@ -26,7 +26,8 @@
 //                          when their header arrived); control routes and /readyz are not counted
 //   POST /_reset_counts    forgets the counts
 //   any other path         200 "ok"
-//   Upgrade: websocket     101 with the right Sec-WebSocket-Accept, then every byte is echoed back
+//   Upgrade: websocket     101 with the right Sec-WebSocket-Accept, then a WebSocket echo server:
+//                          each frame comes back unmasked, a close frame is answered and ends it
 // Prints "listening on HOST:PORT" once it accepts connections.
 #include <openssl/evp.h>
 #include <signal.h>
@@ -43,6 +44,7 @@
 #include <boost/beast/http/write.hpp>
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -190,20 +192,54 @@ Response echo(Request const& req, bool chunked) {
                        "application/json");
 }
 
-// After a 101: every byte either side sends is copied back, starting with what was read already.
+// After a 101 the backend is a WebSocket server (RFC 6455): each client frame (masked, as a
+// client must send) comes back with the same opcode and payload, unmasked (as a server must
+// send); a close frame is answered with a close frame, and then the connection ends.
+// Starts with what was read already with the handshake.
 void websocket_echo(tcp::socket& socket, beast::flat_buffer& buffer) {
   boost::system::error_code ec;
-  if (buffer.size() > 0) {
-    asio::write(socket, buffer.data(), ec);
-    if (ec) return;
-    buffer.consume(buffer.size());
-  }
-  char data[16 * 1024];
+  auto need = [&](std::size_t n) {
+    while (buffer.size() < n && !ec) {
+      std::size_t got = socket.read_some(buffer.prepare(16 * 1024), ec);
+      buffer.commit(got);
+    }
+    return !ec;
+  };
+  auto byte_at = [&](std::size_t i) { return static_cast<unsigned char>(static_cast<char const*>(buffer.data().data())[i]); };
   for (;;) {
-    std::size_t n = socket.read_some(asio::buffer(data), ec);
-    if (ec) break;
-    asio::write(socket, asio::buffer(data, n), ec);
-    if (ec) break;
+    if (!need(2)) return;
+    unsigned char first = byte_at(0), second = byte_at(1);
+    std::uint64_t length = second & 0x7F;
+    std::size_t header = 2;
+    if (length == 126) header = 4;
+    if (length == 127) header = 10;
+    bool masked = (second & 0x80) != 0;
+    if (!need(header + (masked ? 4 : 0))) return;
+    if (length >= 126) {
+      length = 0;
+      for (std::size_t i = 2; i < header; ++i) length = (length << 8) | byte_at(i);
+    }
+    std::array<unsigned char, 4> mask{};
+    for (std::size_t i = 0; masked && i < 4; ++i) mask[i] = byte_at(header + i);
+    std::size_t start = header + (masked ? 4 : 0);
+    if (!need(start + length)) return;
+    std::string payload(static_cast<char const*>(buffer.data().data()) + start, length);
+    buffer.consume(start + length);
+    for (std::size_t i = 0; masked && i < payload.size(); ++i) payload[i] = static_cast<char>(payload[i] ^ mask[i % 4]);
+    std::string out{static_cast<char>(first)};
+    if (payload.size() < 126) {
+      out += static_cast<char>(payload.size());
+    } else if (payload.size() <= 0xFFFF) {
+      out += static_cast<char>(126);
+      out += static_cast<char>(payload.size() >> 8);
+      out += static_cast<char>(payload.size() & 0xFF);
+    } else {
+      out += static_cast<char>(127);
+      for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((payload.size() >> shift) & 0xFF);
+    }
+    out += payload;
+    asio::write(socket, asio::buffer(out), ec);
+    if (ec || (first & 0x0F) == 0x8) return;
   }
 }
 
