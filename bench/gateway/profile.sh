@@ -108,7 +108,7 @@ PIDS+=($!)
 wait_200 "http://127.0.0.1:$BP/" "${PIDS[-1]}" 10
 
 OP=$(free_port); OA=$(free_port)
-"$OUTBOARD" gateway --listen "127.0.0.1:$OP" --threads 1 --backend "127.0.0.1:$BP" --admin "127.0.0.1:$OA" \
+"$OUTBOARD" gateway --listen "127.0.0.1:$OP" --threads 1 --backend "127.0.0.1:$BP" --admin "127.0.0.1:$OA" --admin-token-file "$TMP/admin.token" \
   --health-path / >"$TMP/outboard.log" 2>&1 &
 OB_PID=$!
 PIDS+=("$OB_PID")
@@ -188,7 +188,7 @@ if [ "$CALLGRIND" = 1 ]; then
   stop_pid "$OB_PID"
   VP=$(free_port); VA=$(free_port)
   valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" "$OUTBOARD" gateway --listen "127.0.0.1:$VP" \
-    --threads 1 --backend "127.0.0.1:$BP" --admin "127.0.0.1:$VA" --health-path / >"$TMP/valgrind.log" 2>&1 &
+    --threads 1 --backend "127.0.0.1:$BP" --admin "127.0.0.1:$VA" --admin-token-file "$TMP/admin-vg.token" --health-path / >"$TMP/valgrind.log" 2>&1 &
   VG_PID=$!
   PIDS+=("$VG_PID")
   wait_200 "http://127.0.0.1:$VP/" "$VG_PID" 60

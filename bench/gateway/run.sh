@@ -226,7 +226,7 @@ start_contender() {  # start_contender NAME DIR
       CUR_ADMIN=$(free_port)
       echo "$OUTBOARD gateway --listen 127.0.0.1:$CUR_PORT --threads $threads --backend 127.0.0.1:$BACKEND_PORT --admin 127.0.0.1:$CUR_ADMIN --health-path /" >"$dir/command.txt"
       "$OUTBOARD" gateway --listen "127.0.0.1:$CUR_PORT" --threads "$threads" \
-        --backend "127.0.0.1:$BACKEND_PORT" --admin "127.0.0.1:$CUR_ADMIN" --health-path / >"$CUR_LOG" 2>&1 &
+        --backend "127.0.0.1:$BACKEND_PORT" --admin "127.0.0.1:$CUR_ADMIN" --admin-token-file "$dir/admin.token" --health-path / >"$CUR_LOG" 2>&1 &
       ;;
     haproxy-*)
       cat >"$dir/haproxy.cfg" <<EOF
