@@ -16,7 +16,7 @@ class AdminHandler final : public io::RequestHandler {
                std::shared_ptr<AdminAuth const> auth)
       : pool_(pool), metrics_(metrics), clock_(clock), auth_(std::move(auth)) {}
 
-  asio::awaitable<http::Response> handle(http::Request request, io::BodyStream*) override {
+  asio::awaitable<http::Response> handle(http::Request request, io::BodyStream*, io::ConnectionInfo) override {
     if (auto refusal = auth_->check(request)) {
       auto res = http::json_error(refusal->status, refusal->error, refusal->detail);
       if (refusal->status == Status::unauthorized) res.set(http::bhttp::field::www_authenticate, "Bearer");

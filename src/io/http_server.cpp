@@ -110,6 +110,10 @@ struct ConnectionServer {
   }
 
   static asio::awaitable<void> serve(HttpServer& server, HttpServer::Worker& worker, tcp::socket socket) {
+    ConnectionInfo connection;
+    boost::system::error_code peer_ec;
+    auto peer = socket.remote_endpoint(peer_ec);
+    if (!peer_ec) connection.peer = peer.address();
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     bool first = true;
@@ -160,7 +164,7 @@ struct ConnectionServer {
         beast::http::request_parser<beast::http::buffer_body> parser{std::move(header_parser)};
         parser.body_limit(body_limit);
         StreamedBody body(stream, buffer, parser, server.options_.read_timeout);
-        response = co_await call_handler(worker, std::move(header), &body);
+        response = co_await call_handler(worker, std::move(header), &body, connection);
         // A body the handler did not read to the end leaves the connection mid-request.
         if (!parser.is_done()) keep_alive = false;
       } else {
@@ -180,7 +184,7 @@ struct ConnectionServer {
         }
         stream.expires_never();
         http::Request request = parser.release();
-        response = co_await call_handler(worker, std::move(request), nullptr);
+        response = co_await call_handler(worker, std::move(request), nullptr, connection);
       }
       response.keep_alive(keep_alive && response.keep_alive() && !worker.draining);
       stream.expires_after(server.options_.read_timeout);
@@ -219,9 +223,9 @@ struct ConnectionServer {
   }
 
   static asio::awaitable<http::Response> call_handler(HttpServer::Worker& worker, http::Request request,
-                                                     BodyStream* body) {
+                                                     BodyStream* body, ConnectionInfo connection) {
     try {
-      co_return co_await worker.handler->handle(std::move(request), body);
+      co_return co_await worker.handler->handle(std::move(request), body, connection);
     } catch (std::exception const& e) {
       // Handlers return errors as values; reaching here is a bug, answered and logged.
       spdlog::error("handler threw: {}", e.what());

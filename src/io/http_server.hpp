@@ -5,6 +5,7 @@
 // between threads except the counter of open connections used for draining.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
 
 #include <atomic>
 #include <cstddef>
@@ -44,6 +45,11 @@ class BodyStream {
   virtual boost::asio::awaitable<core::Result<std::string>> read() = 0;
 };
 
+// What the server knows of the connection a request came on.
+struct ConnectionInfo {
+  std::optional<boost::asio::ip::address> peer;  // the remote address; nullopt if the socket could not say
+};
+
 // What the server calls for each request, on the connection's own thread.
 class RequestHandler {
  public:
@@ -56,7 +62,9 @@ class RequestHandler {
   }
   // `body` is null when the body was read whole into request.body(); otherwise request.body()
   // is empty and the handler reads the body from `body` (valid until the handler returns).
-  virtual boost::asio::awaitable<http::Response> handle(http::Request request, BodyStream* body) = 0;
+  // `connection` says who sent it (the direct peer: a proxy in front decides what that means).
+  virtual boost::asio::awaitable<http::Response> handle(http::Request request, BodyStream* body,
+                                                        ConnectionInfo connection) = 0;
   // Lets the application stamp headers (X-Served-By) on the errors the server answers itself
   // (400, 408, 413, 431) before any handler ran.
   virtual void decorate(http::Response& response) { (void)response; }

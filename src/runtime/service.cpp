@@ -34,17 +34,6 @@ std::string request_id_for(http::Request const& request) {
   return usable ? std::string(given) : core::hex_encode(core::random_bytes(12));
 }
 
-// The peer address as far as it is known without the socket. io::RequestHandler does not hand
-// the connection's remote address to the handler yet; on a loopback listener every peer is a
-// loopback address, so the listener's own address stands for it. On any other listener the peer
-// is unknown and per-client limits are off (Service::start warns).
-std::optional<asio::ip::address> peer_known_from_listener(std::string const& listen) {
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(listen, ec);
-  if (ec || !address.is_loopback()) return std::nullopt;
-  return address;
-}
-
 void render_kdf_counts(std::string& out, KdfCounts counts) {
   out += "# HELP outboard_kdf_hashes_total Passwords hashed (sign-ups).\n# TYPE outboard_kdf_hashes_total counter\n";
   out += "outboard_kdf_hashes_total " + std::to_string(counts.hashes) + "\n";
@@ -73,19 +62,19 @@ class Service::ThreadHandler final : public io::RequestHandler {
         data_(instrument(service.data_provider_ ? service.data_provider_->store_for(executor) : raw_sessions_, shard_,
                          service.metrics_->store_index("data"))),
         services_{service.config_.instance_id, *data_, *sessions_, *service.blobs_, *service.hasher_, service.clock_,
-                  service.config_.throttle},
-        peer_(peer_known_from_listener(service.config_.server.address)) {}
+                  service.config_.throttle} {}
 
   std::optional<std::size_t> stream_limit(http::Request const& header) override {
     auto match = service_.router_.match(header.method(), header.target());
     return match.options ? match.options->stream_limit : std::nullopt;
   }
 
-  asio::awaitable<http::Response> handle(http::Request request, io::BodyStream* body) override {
+  asio::awaitable<http::Response> handle(http::Request request, io::BodyStream* body,
+                                         io::ConnectionInfo connection) override {
     auto start = std::chrono::steady_clock::now();
     std::string request_id = request_id_for(request);
     int route = -1;
-    http::Response response = co_await dispatch(request, body, route);
+    http::Response response = co_await dispatch(request, body, connection, route);
     decorate(response);
     response.set("X-Request-Id", request_id);
     if (request.method() == http::bhttp::verb::head) {
@@ -103,16 +92,20 @@ class Service::ThreadHandler final : public io::RequestHandler {
 
   // A request the server refused before it could be handled (400, 408, 413, 431): still counted,
   // logged and given an id, so no answer goes unseen.
-  void rejected(http::Request const& header, http::Response& response) override {
+  void rejected(http::Request const& header, http::Response& response) override { refused(header, response, {}); }
+
+  // The same for a rule of the strict HTTP layer: the access-log line names the rule.
+  void refused(http::Request const& header, http::Response& response, std::string_view rule) override {
     decorate(response);
     std::string request_id = request_id_for(header);
     response.set("X-Request-Id", request_id);
     ServiceMetrics::count_request(shard_, -1, response.result_int(), 0.0);
-    if (service_.config_.access_log) log_access(header, response, request_id, -1, 0.0);
+    if (service_.config_.access_log) log_access(header, response, request_id, -1, 0.0, rule);
   }
 
  private:
-  asio::awaitable<http::Response> dispatch(http::Request& request, io::BodyStream* body, int& route) {
+  asio::awaitable<http::Response> dispatch(http::Request& request, io::BodyStream* body, io::ConnectionInfo connection,
+                                           int& route) {
     std::string_view target = request.target();
     std::string_view path = target.substr(0, target.find('?'));
     if (path == "/healthz") {
@@ -145,7 +138,7 @@ class Service::ThreadHandler final : public io::RequestHandler {
                     request[http::bhttp::field::cookie]);
     RequestContext context(request, session, std::move(match.params), services_, body);
     context.set_client_address(
-        client_address(peer_, request["X-Forwarded-For"], service_.config_.trusted_proxies));
+        client_address(connection.peer, request["X-Forwarded-For"], service_.config_.trusted_proxies));
     // if/else, not ?: with a co_await in each arm: g++ 12 destroys that temporary twice.
     http::Response response;
     if (match.options->idempotent) {
@@ -235,7 +228,7 @@ class Service::ThreadHandler final : public io::RequestHandler {
   }
 
   void log_access(http::Request const& request, http::Response const& response, std::string const& request_id,
-                  int route, double seconds) {
+                  int route, double seconds, std::string_view rule = {}) {
     std::string_view target = request.target();
     nlohmann::json line{{"ts_ms", service_.clock_.now_ms()},
                         {"instance", service_.config_.instance_id},
@@ -246,6 +239,7 @@ class Service::ThreadHandler final : public io::RequestHandler {
                         {"status", response.result_int()},
                         {"bytes", response.body().size()},
                         {"duration_ms", seconds * 1000.0}};
+    if (!rule.empty()) line["rule"] = std::string(rule);
     service_.access_log_->info(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
 
@@ -256,7 +250,6 @@ class Service::ThreadHandler final : public io::RequestHandler {
   std::shared_ptr<state::Store> sessions_;
   std::shared_ptr<state::Store> data_;
   ThreadServices services_;
-  std::optional<asio::ip::address> peer_;
 };
 
 Service::Service(ServiceConfig config, core::Clock const& clock, Router routes)
@@ -320,11 +313,6 @@ void Service::start() {
   if (config_.access_log) {
     access_log_ = spdlog::stdout_logger_mt("access-" + config_.instance_id);
     access_log_->set_pattern("%v");
-  }
-  if (!peer_known_from_listener(config_.server.address)) {
-    spdlog::warn("listening on {}: the client's address is not known on a non-loopback listener yet, so per-client "
-                 "login and sign-up limits are off (per-account limits hold)",
-                 config_.server.address);
   }
   server_ = std::make_unique<io::HttpServer>(
       config_.server, [this](asio::any_io_executor executor, io::HttpServer const& server) {

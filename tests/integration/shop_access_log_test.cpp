@@ -176,6 +176,17 @@ TEST(ShopAccessLog, RequestRefusedBeforeTheHandlerIsLoggedToo) {
   auto by_id = lines_for(serve, {"alog-too-big"});
   ASSERT_EQ(by_id.count("alog-too-big"), 1u) << "no access-log line for the 413; log:\n" << serve.log();
   EXPECT_EQ(by_id["alog-too-big"].at(0).value("status", 0), 413);
+
+  // A request the strict HTTP layer refuses: its line names the rule (docs/HTTP.md). Nothing of
+  // a refused head is parsed, so the line carries the id the server made (the one it answered).
+  auto folded = c.request("GET", "/me", {}, {{"X-Fold", "a\r\n b"}});
+  EXPECT_EQ(folded.status, 400);
+  auto id = folded.header("X-Request-Id").value_or("");
+  ASSERT_FALSE(id.empty());
+  by_id = lines_for(serve, {id});
+  ASSERT_EQ(by_id.count(id), 1u) << "no access-log line for the refusal; log:\n" << serve.log();
+  EXPECT_EQ(by_id[id].at(0).value("rule", ""), "obs-fold");
+  EXPECT_EQ(by_id[id].at(0).value("status", 0), 400);
 }
 
 }  // namespace

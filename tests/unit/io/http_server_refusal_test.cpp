@@ -26,7 +26,7 @@ struct Seen {
 class RecordingHandler final : public RequestHandler {
  public:
   explicit RecordingHandler(Seen& seen) : seen_(seen) {}
-  asio::awaitable<http::Response> handle(http::Request request, BodyStream*) override {
+  asio::awaitable<http::Response> handle(http::Request request, BodyStream*, ConnectionInfo) override {
     ++seen_.handled;
     (void)request;
     co_return http::json_error(http::Status::ok, "handled", "the handler ran");
