@@ -64,11 +64,28 @@ void append_command(std::string& out, std::span<std::string_view const> args) {
   }
 }
 
-RespReader::RespReader() : reader_(redisReaderCreate()) {
+RespReader::RespReader() : reader_(redisReaderCreate()), functions_(nullptr) {
   if (!reader_) throw std::bad_alloc();
+  // hiredis's reply functions, with createArray bounded (kMaxArrayElements). The copy is this
+  // reader's own; `privdata` reaches every read task, so the hook finds its reader.
+  auto* functions = new redisReplyObjectFunctions(*reader_->fn);
+  create_array_ = functions->createArray;
+  functions->createArray = &RespReader::create_bounded_array;
+  functions_ = functions;
+  reader_->fn = functions;
+  reader_->privdata = this;
 }
 
-RespReader::~RespReader() { redisReaderFree(reader_); }
+RespReader::~RespReader() {
+  redisReaderFree(reader_);
+  delete static_cast<redisReplyObjectFunctions*>(functions_);
+}
+
+void* RespReader::create_bounded_array(redisReadTask const* task, int elements) {
+  // NULL makes hiredis stop with an error: the connection is dropped, the process lives.
+  if (elements < 0 || elements > kMaxArrayElements) return nullptr;
+  return static_cast<RespReader*>(task->privdata)->create_array_(task, elements);
+}
 
 core::Result<void> RespReader::feed(char const* data, std::size_t size) {
   if (redisReaderFeed(reader_, data, size) != REDIS_OK) {

@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 
 struct redisReader;  // hiredis, owned by RespReader
+struct redisReadTask;
 
 namespace outboard::state {
 
@@ -58,8 +59,18 @@ class RespReader {
   // not RESP (the connection must then be dropped: the stream cannot be resynchronised).
   core::Result<std::optional<Reply>> next();
 
+  // The most elements an array reply may announce. hiredis allocates an array's pointers as soon
+  // as it reads "*<count>": a corrupted stream announcing billions would take gigabytes (or abort
+  // the process) before a single element arrived. No reply of ours comes near this.
+  static constexpr int kMaxArrayElements = 1 << 20;
+
  private:
+  using CreateArray = void* (*)(redisReadTask const*, int);
+  static void* create_bounded_array(redisReadTask const* task, int elements);
+
   redisReader* reader_;
+  CreateArray create_array_ = nullptr;  // hiredis's own, called within the bound
+  void* functions_;                     // this reader's copy of hiredis's reply functions
 };
 
 }  // namespace outboard::state
