@@ -139,7 +139,7 @@ s/@HEADER_READ_S@/$(awk -v m="$HEADER_READ_MS" 'BEGIN {print m / 1000}')/g
 s/@BODY_MIN_RATE@/$BODY_MIN_RATE/g
 EOF
 # The keys this outboard does not know (probed once, with placeholder ports).
-{ printf 's/@PORT@/1/g\ns/@ADMIN_PORT@/2/g\ns/@BACKEND_PORT@/3/g\n'; cat "$SED"; } >"$TMP/probe.sed"
+{ printf 's/@PORT@/1/g\ns/@ADMIN_PORT@/2/g\ns/@BACKEND_PORT@/3/g\ns|@ADMIN_TOKEN_FILE@|%s|g\n' "$TMP/probe.token"; cat "$SED"; } >"$TMP/probe.sed"
 if [ -n "$OUTBOARD" ]; then
   render_outboard_config "$OUTBOARD" "$HERE/outboard.toml.in" "$TMP/probe.toml" "$TMP/probe.sed"
   MISSING_KEYS=$(paste -sd, - <"$TMP/probe.toml.missing")
@@ -183,7 +183,7 @@ wait_http "http://127.0.0.1:$BACKEND_PORT/" "$BACKEND_PID" "$BACKEND_DIR/error.l
 log "backend: nginx (1 worker) on 127.0.0.1:$BACKEND_PORT; work dir $TMP"
 
 # ---------------------------------------------------------------- proxies
-CUR_PID=""; CUR_PORT=""; CUR_LOG=""; CUR_STATS_URL=""
+CUR_PID=""; CUR_PORT=""; CUR_LOG=""; CUR_STATS_URL=""; CUR_STATS_HEADERS=""
 start_proxy() {  # start_proxy NAME DIR
   local name=$1 dir=$2 admin
   mkdir -p "$dir"
@@ -192,9 +192,11 @@ start_proxy() {  # start_proxy NAME DIR
   case "$name" in
     outboard)
       admin=$(free_port)
-      { printf 's/@PORT@/%s/g\ns/@ADMIN_PORT@/%s/g\ns/@BACKEND_PORT@/%s/g\n' "$CUR_PORT" "$admin" "$BACKEND_PORT"; cat "$SED"; } >"$dir/limits.sed"
+      { printf 's/@PORT@/%s/g\ns/@ADMIN_PORT@/%s/g\ns/@BACKEND_PORT@/%s/g\ns|@ADMIN_TOKEN_FILE@|%s|g\n' \
+          "$CUR_PORT" "$admin" "$BACKEND_PORT" "$dir/admin.token"; cat "$SED"; } >"$dir/limits.sed"
       render_outboard_config "$OUTBOARD" "$HERE/outboard.toml.in" "$dir/outboard.toml" "$dir/limits.sed"
       CUR_STATS_URL="http://127.0.0.1:$admin/metrics"
+      CUR_STATS_HEADERS="$dir/admin.headers"
       "$OUTBOARD" gateway --config "$dir/outboard.toml" >"$CUR_LOG" 2>&1 &
       ;;
     haproxy)
@@ -202,6 +204,7 @@ start_proxy() {  # start_proxy NAME DIR
       sed -e "s/@PORT@/$CUR_PORT/; s/@STATS_PORT@/$admin/; s/@BACKEND_PORT@/$BACKEND_PORT/" -f "$SED" \
         "$HERE/haproxy.cfg.in" >"$dir/haproxy.cfg"
       CUR_STATS_URL="http://127.0.0.1:$admin/stats;csv"
+      CUR_STATS_HEADERS=""
       "$HAPROXY" -db -f "$dir/haproxy.cfg" >"$CUR_LOG" 2>&1 &
       ;;
   esac
@@ -247,7 +250,14 @@ measure() {  # measure ROUND PHASE PROXY: one wrk run through PROXY, under attac
   # Peak resident memory of the proxy (all its processes), in MB.
   awk '/^VmHWM:/ {kb += $2} END {printf "peak_rss_mb=%.0f\n", kb / 1024}' "/proc/$CUR_PID/status" \
     $(pgrep -P "$CUR_PID" | sed 's|.*|/proc/&/status|') >>"$dir/cpu.txt" 2>/dev/null || true
-  curl -s --max-time 2 "$CUR_STATS_URL" >"$dir/proxy_stats.txt" 2>/dev/null || true
+  # outboard's admin API wants its bearer token (created by outboard in the run dir); it goes to
+  # curl in a header file, never in argv.
+  local stats_args=()
+  if [ -n "$CUR_STATS_HEADERS" ] && [ -s "$dir/admin.token" ]; then
+    (umask 077; printf 'Authorization: Bearer %s\n' "$(tr -d '\n' <"$dir/admin.token")" >"$CUR_STATS_HEADERS")
+    stats_args=(-H "@$CUR_STATS_HEADERS")
+  fi
+  curl -s --max-time 2 "${stats_args[@]}" "$CUR_STATS_URL" >"$dir/proxy_stats.txt" 2>/dev/null || true
   if [ -n "$attack_pid" ]; then
     # The attack stops by itself about 2 s after wrk; its own hard stop is 15 s later.
     for i in $(seq 300); do kill -0 "$attack_pid" 2>/dev/null || break; sleep 0.1; done
