@@ -705,7 +705,8 @@ struct ClientSession {
       if (header.ec) {
         backend.record_failure(config.outlier_failures, config.outlier_base_ejection, config.outlier_max_ejection, now);
         bool timed_out = header.ec == beast::error::timeout;
-        if (safe && !body_pending) continue;  // nothing reached the client yet: try elsewhere
+        // A malformed response is a backend's bug, not a passing failure: answered at once (below).
+        if (safe && !body_pending && !header.rejection) continue;  // nothing reached the client yet: try elsewhere
         if (timed_out && std::chrono::steady_clock::now() >= deadline) {
           server.metrics_.total_timeouts.fetch_add(1, std::memory_order_relaxed);
         }

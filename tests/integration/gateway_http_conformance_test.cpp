@@ -78,5 +78,15 @@ TEST_P(GatewayHttpAccepts, Twin) {
 
 INSTANTIATE_TEST_SUITE_P(Rules, GatewayHttpAccepts, ::testing::ValuesIn(accepted_twins()), vector_name);
 
+// The response side: a backend's response framed two ways is not passed on but answered 502
+// with the rule (check_response_head), so a client never sees an ambiguous response.
+TEST_F(GatewayHttpConformance, AMalformedBackendResponseIs502WithItsRule) {
+  HttpClient client(gateway_->port());
+  auto res = client.get("/smuggle-response");
+  expect_json_error(res, 502, "te-and-cl");
+  EXPECT_EQ(res.header("X-Served-By"), std::nullopt) << "the backend's response got through";
+  EXPECT_TRUE(gateway_->running());
+}
+
 }  // namespace
 }  // namespace outboard::testing

@@ -22,6 +22,8 @@
 //   /early-hints           a 100 Continue and a 103 Early Hints (Link: </style.css>; rel=preload),
 //                          then 200 "final"; the 100 was not asked for, as the gateway never
 //                          forwards Expect
+//   /smuggle-response      a response framed two ways (Content-Length and Transfer-Encoding):
+//                          what a proxy must refuse (502), never pass on; then the connection closes
 //   /_count                JSON {"total": n, "paths": {"/x": n, ...}}: requests received (counted
 //                          when their header arrived); control routes and /readyz are not counted
 //   POST /_reset_counts    forgets the counts
@@ -333,6 +335,11 @@ void serve_connection(tcp::socket socket) {
       asio::write(socket, asio::buffer(interim), ec);
       if (ec) break;
       res = make_response(req, 200, "final");
+    } else if (path == "/smuggle-response") {
+      std::string bad =
+          "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+      asio::write(socket, asio::buffer(bad), ec);
+      break;
     } else if (path == "/_count") {
       res = make_response(req, 200, counts_json().dump(), "application/json");
     } else if (path == "/_reset_counts") {
