@@ -145,7 +145,8 @@ void declare(core::Settings& s, ServeSettings& v) {
   s.add_list("server.trusted_proxies", v.trusted_proxies, "--trusted-proxies",
              "addresses or blocks whose X-Forwarded-For is believed (default loopback)",
              [](std::string const& b) -> std::optional<std::string> {
-               if (!runtime::parse_address_block(b)) return "'" + b + "' is not an address or address/prefix";
+               core::AddressBlocks probe;
+               if (auto why = probe.add(b)) return *why;
                return std::nullopt;
              });
   s.add_string("auth.kdf", v.kdf, "--kdf", "password hashing cost: interactive, moderate, or min (tests)",
@@ -218,7 +219,7 @@ runtime::ServiceConfig to_service_config(ServeSettings const& v) {
   c.sessions.touch_interval = core::Millis(v.touch_interval_s * 1000);
   for (auto const& k : v.session_keys) c.session_keys.push_back(*runtime::CookieSigner::decode_key(k));
   if (!v.session_keys_file.empty()) c.session_keys = runtime::load_session_keys_file(v.session_keys_file);
-  for (auto const& b : v.trusted_proxies) c.trusted_proxies.push_back(*runtime::parse_address_block(b));
+  for (auto const& b : v.trusted_proxies) c.trusted_proxies.add(b);  // checked when declared
   c.kdf = *runtime::parse_kdf_cost(v.kdf);
   c.kdf_threads = static_cast<int>(v.kdf_threads);
   c.kdf_queue = static_cast<int>(v.kdf_queue);

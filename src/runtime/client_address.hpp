@@ -7,6 +7,8 @@
 // client, whatever the header says.
 #include <boost/asio/ip/address.hpp>
 
+#include "core/address_blocks.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,23 +16,13 @@
 
 namespace outboard::runtime {
 
-// An address block, "10.0.0.0/8", "::1/128"; a bare address is a block of one.
-struct AddressBlock {
-  boost::asio::ip::address base;
-  int prefix = 0;
-  bool contains(boost::asio::ip::address const& address) const;
-};
-
 // What client_address() answers when the peer is unknown. Per-client limits skip it: one bucket
 // for every client would let one of them throttle all the others.
 inline constexpr char kUnknownClient[] = "unknown";
 
-// nullopt when `text` is not an address or block.
-std::optional<AddressBlock> parse_address_block(std::string_view text);
-
 // The client's address as text. `peer` is the connection's remote address, nullopt when
 // unknown, which gives kUnknownClient.
 std::string client_address(std::optional<boost::asio::ip::address> const& peer, std::string_view forwarded_for,
-                           std::vector<AddressBlock> const& trusted_proxies);
+                           core::AddressBlocks const& trusted_proxies);
 
 }  // namespace outboard::runtime

@@ -40,7 +40,7 @@ struct ServiceConfig {
   int kdf_queue = 32;  // password checks that may wait beyond those running; more get 503 kdf_busy
   ThrottlePolicy throttle;
   // Peers whose X-Forwarded-For is believed (see runtime/client_address.hpp).
-  std::vector<AddressBlock> trusted_proxies;
+  core::AddressBlocks trusted_proxies;
   core::Millis drain_timeout{10'000};
   IdempotencyPolicy idempotency;
   bool access_log = false;  // one JSON line per request on stdout

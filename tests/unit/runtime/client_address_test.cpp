@@ -9,25 +9,10 @@ namespace {
 
 namespace ip = boost::asio::ip;
 
-std::vector<AddressBlock> blocks(std::vector<std::string> const& texts) {
-  std::vector<AddressBlock> out;
-  for (auto const& t : texts) out.push_back(*parse_address_block(t));
+core::AddressBlocks blocks(std::vector<std::string> const& texts) {
+  core::AddressBlocks out;
+  for (auto const& t : texts) EXPECT_EQ(out.add(t), std::nullopt) << t;
   return out;
-}
-
-TEST(ClientAddress, ParsesAddressesAndBlocks) {
-  EXPECT_TRUE(parse_address_block("127.0.0.0/8"));
-  EXPECT_TRUE(parse_address_block("::1"));
-  EXPECT_TRUE(parse_address_block("10.1.2.3"));
-  EXPECT_TRUE(parse_address_block("fd00::/8"));
-  EXPECT_FALSE(parse_address_block("10.0.0.0/33"));
-  EXPECT_FALSE(parse_address_block("10.0.0.0/"));
-  EXPECT_FALSE(parse_address_block("10.0.0.0/8x"));
-  EXPECT_FALSE(parse_address_block("example.com"));
-  auto b = *parse_address_block("10.128.0.0/9");
-  EXPECT_TRUE(b.contains(ip::make_address("10.200.1.1")));
-  EXPECT_FALSE(b.contains(ip::make_address("10.1.1.1")));
-  EXPECT_FALSE(b.contains(ip::make_address("::1")));
 }
 
 TEST(ClientAddress, AnUntrustedPeerIsTheClientWhateverItsHeaderSays) {

@@ -1,24 +1,25 @@
-#include "gateway/trusted_proxies.hpp"
-
-#include <boost/asio/ip/address.hpp>
+#include "core/address_blocks.hpp"
 
 #include <charconv>
 
-namespace outboard::gateway {
+namespace outboard::core {
 namespace {
 
 // The address as 16 bytes (IPv4 mapped into IPv6), so one comparison serves both families.
-std::optional<std::array<std::uint8_t, 16>> to_bytes(std::string_view text, bool& was_v4) {
-  boost::system::error_code ec;
-  auto address = boost::asio::ip::make_address(std::string(text), ec);
-  if (ec) return std::nullopt;
-  was_v4 = address.is_v4();
+std::array<std::uint8_t, 16> to_bytes(boost::asio::ip::address const& address) {
   auto v6 = address.is_v4() ? boost::asio::ip::make_address_v6(boost::asio::ip::v4_mapped, address.to_v4())
                             : address.to_v6();
   auto bytes = v6.to_bytes();
   std::array<std::uint8_t, 16> out{};
   for (std::size_t i = 0; i < 16; ++i) out[i] = bytes[i];
   return out;
+}
+
+std::optional<boost::asio::ip::address> parse(std::string_view text) {
+  boost::system::error_code ec;
+  auto address = boost::asio::ip::make_address(std::string(text), ec);
+  if (ec) return std::nullopt;
+  return address;
 }
 
 bool same_prefix(std::array<std::uint8_t, 16> const& a, std::array<std::uint8_t, 16> const& b, unsigned bits) {
@@ -34,11 +35,13 @@ bool same_prefix(std::array<std::uint8_t, 16> const& a, std::array<std::uint8_t,
 
 }  // namespace
 
-std::optional<std::string> TrustedProxies::add(std::string_view cidr) {
+std::optional<std::string> AddressBlocks::add(std::string_view cidr) {
+  while (!cidr.empty() && (cidr.front() == ' ' || cidr.front() == '\t')) cidr.remove_prefix(1);
+  while (!cidr.empty() && (cidr.back() == ' ' || cidr.back() == '\t')) cidr.remove_suffix(1);
   auto slash = cidr.find('/');
-  bool v4 = false;
-  auto bytes = to_bytes(cidr.substr(0, slash), v4);
-  if (!bytes) return "'" + std::string(cidr) + "' is not an IP address or CIDR";
+  auto address = parse(cidr.substr(0, slash));
+  if (!address) return "'" + std::string(cidr) + "' is not an IP address or CIDR";
+  bool v4 = address->is_v4();
   unsigned family_bits = v4 ? 32 : 128;
   unsigned prefix = family_bits;
   if (slash != std::string_view::npos) {
@@ -48,19 +51,22 @@ std::optional<std::string> TrustedProxies::add(std::string_view cidr) {
       return "'" + std::string(cidr) + "' has a bad prefix length (0 to " + std::to_string(family_bits) + ")";
     }
   }
-  ranges_.push_back(Range{*bytes, v4 ? prefix + 96 : prefix});
+  blocks_.push_back(Block{to_bytes(*address), v4 ? prefix + 96 : prefix});
   return std::nullopt;
 }
 
-bool TrustedProxies::contains(std::string_view address) const {
-  if (ranges_.empty()) return false;
-  bool v4 = false;
-  auto bytes = to_bytes(address, v4);
-  if (!bytes) return false;
-  for (auto const& r : ranges_) {
-    if (same_prefix(*bytes, r.bytes, r.prefix)) return true;
+bool AddressBlocks::contains(std::string_view address) const {
+  if (blocks_.empty()) return false;
+  auto parsed = parse(address);
+  return parsed && contains(*parsed);
+}
+
+bool AddressBlocks::contains(boost::asio::ip::address const& address) const {
+  auto bytes = to_bytes(address);
+  for (auto const& b : blocks_) {
+    if (same_prefix(bytes, b.bytes, b.prefix)) return true;
   }
   return false;
 }
 
-}  // namespace outboard::gateway
+}  // namespace outboard::core
