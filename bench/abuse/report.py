@@ -307,7 +307,7 @@ def section(info, table, ratios_table, details):
     lines += [
         "### Latest run",
         "",
-        f"Command: `{info.get('command')}` (from the repository root; measurements took {info.get('elapsed_s')} s, "
+        f"Command: `` {info.get('command')} `` (from the repository root; measurements took {info.get('elapsed_s')} s, "
         f"finished {info.get('finished')} UTC). {info.get('rounds')} round(s).",
         "",
         f"- outboard: `{info.get('outboard_version')}`, {info.get('commit')}",

@@ -53,7 +53,12 @@ QUICK=0
 QUIET_BUDGET=300
 QUIET_MAX=0.5
 WRK_CONNECTIONS=64
-ARGS_TEXT="$*"
+# The command line as it can be typed again (arguments with spaces or quotes single-quoted).
+ARGS_TEXT=""
+for arg in "$@"; do
+  if [[ "$arg" =~ ^[A-Za-z0-9_./,:=+-]+$ ]]; then ARGS_TEXT+=" $arg"; else ARGS_TEXT+=" '${arg//\'/\'\\\'\'}'"; fi
+done
+ARGS_TEXT=${ARGS_TEXT# }
 
 # The limits both proxies get (bench/abuse/*.in).
 MAX_CONNECTIONS=4096      # client connections at once
