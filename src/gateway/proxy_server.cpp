@@ -475,9 +475,11 @@ struct ClientSession {
     request.erase(bhttp::field::expect);
     std::size_t cap = config.retry_buffer_bytes;
     if (auto length = parser.content_length()) cap = static_cast<std::size_t>(std::min<std::uint64_t>(cap, *length));
-    held.resize(cap);
+    // The buffer grows with what arrives (from 4 kB, doubling), so a connection that announces a
+    // large body and sends it slowly holds only what it sent, not the whole retry buffer.
     std::size_t filled = 0;
-    while (!parser.is_done() && filled < held.size()) {
+    while (!parser.is_done() && filled < cap) {
+      if (filled == held.size()) held.resize(std::min(cap, std::max<std::size_t>(4096, 2 * held.size())));
       parser.get().body().data = held.data() + filled;
       parser.get().body().size = held.size() - filled;
       io::StrictRead got;
