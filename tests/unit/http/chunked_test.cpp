@@ -61,6 +61,9 @@ std::vector<ChunkVector> chunk_vectors() {
       {"chunk_ext_no_name", "5;\r\nhello\r\n0\r\n\r\n", 400, "chunk-ext", "5;n\r\nhello\r\n0\r\n\r\n"},
       {"chunk_ext_no_value", "5;a=\r\nhello\r\n0\r\n\r\n", 400, "chunk-ext", "5 ; a = v\r\nhello\r\n0\r\n\r\n"},
       {"chunk_ext_trailing_space", "5 \r\nhello\r\n0\r\n\r\n", 400, "chunk-ext", ok},
+      // Found by http_chunked_fuzz: whitespace after a name that no '=' or ';' follows.
+      {"chunk_ext_name_trailing_space", "5   ;a \r\nhello\r\n0\r\n\r\n", 400, "chunk-ext",
+       "5   ;a ;b\r\nhello\r\n0\r\n\r\n"},
       {"chunk_line_too_long", "5;a=" + std::string(5000, 'x'), 400, "chunk-line-too-long",
        "5;a=" + std::string(4000, 'x') + "\r\nhello\r\n0\r\n\r\n"},
       {"chunk_data_crlf", "5\r\nhelloX\r\n0\r\n\r\n", 400, "chunk-data-crlf", ok},
