@@ -50,3 +50,17 @@ free_port() {  # a port free on 127.0.0.1 right now (the kernel picks it)
     node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
   fi
 }
+
+# wait_http URL PID LOG: up to 15 s for a 200 with the 13-byte body of the benches' NGINX
+# backend; dies (with the log's tail) when the process exits or the time runs out.
+wait_http() {
+  local url=$1 pid=$2 logf=$3 i out
+  for i in $(seq 150); do
+    kill -0 "$pid" 2>/dev/null || { tail -20 "$logf" >&2; die "process $pid exited while starting (log: $logf)"; }
+    out=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 1 "$url" || true)
+    [ "$out" = "200 13" ] && return 0
+    sleep 0.1
+  done
+  tail -20 "$logf" >&2
+  die "$url did not answer 200 with 13 bytes in 15 s (last: '$out')"
+}

@@ -139,15 +139,3 @@ wait_quiet() {
   return 0
 }
 
-# wait_http URL PID LOG: up to 15 s for a 200 with the backend's 13 bytes.
-wait_http() {
-  local url=$1 pid=$2 logf=$3 i out=""
-  for i in $(seq 150); do
-    kill -0 "$pid" 2>/dev/null || { tail -20 "$logf" >&2; die "process $pid exited while starting (log: $logf)"; }
-    out=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' --max-time 1 "$url" || true)
-    [ "$out" = "200 13" ] && return 0
-    sleep 0.1
-  done
-  tail -20 "$logf" >&2
-  die "$url did not answer 200 with 13 bytes in 15 s (last: '$out')"
-}
