@@ -13,6 +13,9 @@ namespace outboard::gateway {
 using RequestHeader = http::bhttp::request_header<>;
 using ResponseHeader = http::bhttp::response_header<>;
 
+// The framing rules a proxy must keep, over a parsed header: kept as an independent oracle for the
+// fuzz targets (the strict layer, http/strict.hpp, must leave nothing for it to find, and a
+// rewritten request must still pass it); the gateway's hot path relies on the strict layer.
 // A reason to reject the request with 400 and close, or nullopt when its framing is unambiguous:
 // Content-Length together with Transfer-Encoding, differing or malformed Content-Lengths, a
 // Transfer-Encoding other than a single final "chunked", and header names or values with

@@ -934,14 +934,8 @@ struct ClientSession {
         break;
       }
       parser.body_limit(config.max_body_bytes);
-      // Ambiguous framing is answered here and never reaches a backend.
-      if (auto why = check_request_framing(parser.get().base())) {
-        {
-          auto answer = gateway_error(http::Status::bad_request, "bad_request", *why);  // named: see core/offload.hpp on g++ 12
-          co_await send_error(server, client, std::move(answer), &parser.get().base());
-        }
-        break;
-      }
+      // Ambiguous framing was refused by the strict read above; check_request_framing would find
+      // nothing more (http_differential_fuzz asserts it), so the hot path does not run it again.
       if (parser.content_length() && *parser.content_length() > config.max_body_bytes) {
         {
           auto answer = gateway_error(http::Status::payload_too_large, "payload_too_large",
