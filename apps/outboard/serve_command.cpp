@@ -264,7 +264,7 @@ void check_combinations(ServeSettings const& v) {
   }
 }
 
-int run_serve(core::Settings& settings, ServeSettings& v) {
+int run_serve(core::Settings& settings, ServeSettings& v, RouterHook const& customize_routes) {
   settings.resolve(core::Settings::process_environment());
   check_combinations(v);
   spdlog::set_default_logger(spdlog::stderr_color_mt("serve"));
@@ -286,7 +286,9 @@ int run_serve(core::Settings& settings, ServeSettings& v) {
   shop_config.max_upload_bytes = static_cast<std::size_t>(v.max_upload_bytes);
   shop_config.min_password_length = static_cast<std::size_t>(v.min_password_length);
   shop_config.recommendations_ttl = std::chrono::seconds(v.recommendations_ttl_s);
-  runtime::Service service(config, clock, shop::make_router(shop_config));
+  runtime::Router routes = shop::make_router(shop_config);
+  if (customize_routes) customize_routes(routes);
+  runtime::Service service(config, clock, std::move(routes));
   service.start();
   std::string url = "http://" + config.server.address + ":" + std::to_string(service.port());
   std::cout << "outboard serve: instance " << service.config().instance_id << " listening on " << url << " ("
@@ -308,7 +310,7 @@ int run_serve(core::Settings& settings, ServeSettings& v) {
 
 }  // namespace
 
-std::function<int()> add_serve_command(CLI::App& app) {
+std::function<int()> add_serve_command(CLI::App& app, RouterHook customize_routes) {
   auto* cmd = app.add_subcommand("serve", "run the reference shop service on the service runtime");
   auto values = std::make_shared<ServeSettings>();
   auto settings = std::make_shared<core::Settings>();
@@ -319,9 +321,9 @@ std::function<int()> add_serve_command(CLI::App& app) {
          "--session-keys", [values](std::string const& text) { values->session_keys_on_argv = text; },
          "REFUSED: keys on argv are readable by every local user; use --session-keys-file or OUTBOARD_SESSIONS_KEYS")
       ->type_name("");
-  return [cmd, values, settings]() -> int {
+  return [cmd, values, settings, customize_routes]() -> int {
     if (!cmd->parsed()) return 0;
-    return run_serve(*settings, *values);
+    return run_serve(*settings, *values, customize_routes);
   };
 }
 

@@ -137,20 +137,12 @@ std::filesystem::path Cluster::fresh_blob_dir(std::string const& id) const {
 }
 
 std::vector<std::string> Cluster::server_argv(Server const& server) const {
-  std::vector<std::string> argv{settings_.outboard_binary.string(),
-                                "serve",
-                                "--config",
-                                (settings_.work_dir / "serve.toml").string(),
-                                "--port",
-                                std::to_string(server.port),
-                                "--instance",
-                                server.id,
-                                "--state",
-                                state_url(),
-                                "--blobs",
-                                "file://" + server.blob_dir.string(),
-                                "--session-keys-file",
-                                (settings_.work_dir / "session-keys").string()};
+  std::vector<std::string> argv = settings_.server_command;
+  if (argv.empty()) argv.push_back(settings_.outboard_binary.string());
+  argv.insert(argv.end(), {"serve", "--config", (settings_.work_dir / "serve.toml").string(), "--port",
+                           std::to_string(server.port), "--instance", server.id, "--state", state_url(), "--blobs",
+                           "file://" + server.blob_dir.string(), "--session-keys-file",
+                           (settings_.work_dir / "session-keys").string()});
   if (settings_.mode.sessions_in_memory) {
     argv.emplace_back("--sessions");
     argv.emplace_back("memory://");

@@ -35,6 +35,7 @@ enum class StoreKind { sqlite, private_redis, external_redis };
 
 struct ClusterSettings {
   std::filesystem::path outboard_binary;
+  std::vector<std::string> server_command;  // empty: {outboard_binary} (see LabSettings)
   std::filesystem::path redis_server = "/usr/bin/redis-server";
   std::filesystem::path work_dir;  // this run's own directory: configs, logs, sqlite file, uploads
   ModeSpec mode;

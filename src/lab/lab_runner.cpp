@@ -290,6 +290,7 @@ json run_one_mode(LabSettings const& lab, ModeSpec const& mode, std::filesystem:
   asio::io_context io;
   ClusterSettings cs;
   cs.outboard_binary = lab.outboard_binary;
+  cs.server_command = lab.server_command;
   cs.work_dir = work / mode.name;
   cs.mode = mode;
   cs.store = lab.store;

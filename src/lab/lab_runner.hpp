@@ -32,6 +32,9 @@ struct LabSettings {
   std::chrono::milliseconds think_min{100};
   std::chrono::milliseconds think_max{500};
   std::filesystem::path outboard_binary;
+  // The program and leading arguments that run a server, before "serve ..."; empty: the
+  // outboard binary. Tests put a test-only server with a known defect here.
+  std::vector<std::string> server_command;
   std::filesystem::path work_root;  // empty: a new directory under the system temp dir
   bool keep_work = false;
   bool live_progress = false;       // a one-line display redrawn in place (a terminal)
