@@ -23,6 +23,16 @@ void Router::add(http::bhttp::verb method, std::string pattern, Handler handler,
   routes_.push_back(std::move(r));
 }
 
+bool Router::wrap(http::bhttp::verb method, std::string_view pattern,
+                  std::function<Handler(Handler)> const& decorate) {
+  for (auto& r : routes_) {
+    if (r.method != method || r.pattern != pattern) continue;
+    r.handler = decorate(std::move(r.handler));
+    return true;
+  }
+  return false;
+}
+
 bool Router::match_segments(Route const& route, std::vector<std::string_view> const& parts,
                             PathParams& params) {
   if (route.segments.size() != parts.size()) return false;

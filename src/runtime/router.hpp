@@ -32,6 +32,12 @@ class Router {
  public:
   void add(http::bhttp::verb method, std::string pattern, Handler handler, RouteOptions options = {});
 
+  // Replaces the handler of the route registered as exactly (method, pattern) with
+  // decorate(current handler), keeping its options and its place; false when there is no such
+  // route. For wiring before the service starts (a test-only server with a known defect); the
+  // router is not to change once it serves.
+  bool wrap(http::bhttp::verb method, std::string_view pattern, std::function<Handler(Handler)> const& decorate);
+
   // Every pattern, in the order added (metrics pre-allocate a slot per route).
   std::vector<std::string> patterns() const;
 

@@ -45,5 +45,69 @@ TEST(Router, HeadFallsBackToGet) {
   EXPECT_NE(r.match(verb::head, "/me").handler, nullptr);
 }
 
+// Plain functions, so a test can tell which handler a route holds (std::function::target).
+using HandlerFn = boost::asio::awaitable<http::Response> (*)(RequestContext&);
+boost::asio::awaitable<http::Response> original(RequestContext&) { co_return http::Response{}; }
+boost::asio::awaitable<http::Response> replacement(RequestContext&) { co_return http::Response{}; }
+
+HandlerFn held_by(Router::Match const& m) {
+  if (m.handler == nullptr) return nullptr;
+  auto const* fn = m.handler->target<HandlerFn>();
+  return fn ? *fn : nullptr;
+}
+
+TEST(Router, WrapHandsTheCurrentHandlerToTheDecoratorAndKeepsWhatItReturns) {
+  Router r;
+  RouteOptions idempotent;
+  idempotent.idempotent = true;
+  r.add(verb::post, "/cart/items", original, idempotent);
+  HandlerFn given = nullptr;
+  bool wrapped = r.wrap(verb::post, "/cart/items", [&](Handler inner) {
+    auto const* fn = inner.target<HandlerFn>();
+    given = fn ? *fn : nullptr;
+    return Handler(replacement);
+  });
+  EXPECT_TRUE(wrapped);
+  EXPECT_EQ(given, &original);
+  auto m = r.match(verb::post, "/cart/items");
+  EXPECT_EQ(held_by(m), &replacement);
+  ASSERT_NE(m.options, nullptr);
+  EXPECT_TRUE(m.options->idempotent) << "the route's options stay";
+  EXPECT_EQ(m.index, 0) << "the route keeps its place (its metrics slot)";
+}
+
+TEST(Router, WrapTouchesOnlyTheRouteWithThatMethodAndPattern) {
+  Router r;
+  r.add(verb::get, "/uploads/{id}", original);
+  r.add(verb::post, "/uploads", original);
+  r.add(verb::get, "/uploads", original);
+  int calls = 0;
+  auto decorate = [&](Handler) {
+    ++calls;
+    return Handler(replacement);
+  };
+  EXPECT_TRUE(r.wrap(verb::get, "/uploads/{id}", decorate));
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(held_by(r.match(verb::get, "/uploads/abc")), &replacement);
+  EXPECT_EQ(held_by(r.match(verb::post, "/uploads")), &original);
+  EXPECT_EQ(held_by(r.match(verb::get, "/uploads")), &original);
+}
+
+TEST(Router, WrapOfAnUnknownRouteSaysSoAndCallsNothing) {
+  Router r;
+  r.add(verb::get, "/me", original);
+  r.add(verb::get, "/uploads/{id}", original);
+  int calls = 0;
+  auto decorate = [&](Handler inner) {
+    ++calls;
+    return inner;
+  };
+  EXPECT_FALSE(r.wrap(verb::post, "/me", decorate)) << "another method";
+  EXPECT_FALSE(r.wrap(verb::get, "/you", decorate)) << "another path";
+  EXPECT_FALSE(r.wrap(verb::get, "/uploads/abc", decorate)) << "a path is not a pattern";
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(held_by(r.match(verb::get, "/me")), &original);
+}
+
 }  // namespace
 }  // namespace outboard::runtime
