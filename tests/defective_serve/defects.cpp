@@ -1,0 +1,180 @@
+#include "defects.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+
+#include "runtime/context.hpp"
+#include "runtime/router.hpp"
+
+namespace outboard::testing {
+namespace {
+
+namespace asio = boost::asio;
+using http::Response;
+using http::Status;
+using runtime::Handler;
+using runtime::RequestContext;
+using verb = http::bhttp::verb;
+
+// The defects that do not break every call break one call in kEvery: the user meets good
+// answers and bad ones, as with a real intermittent bug, and the count is still certain.
+constexpr std::uint64_t kEvery = 3;
+
+// One route's call count. Shared by the copies of the decorated handler on every worker thread;
+// it belongs to the route, not to the process.
+using CallCount = std::shared_ptr<std::atomic<std::uint64_t>>;
+
+bool is_nth_call(CallCount const& calls) { return (calls->fetch_add(1, std::memory_order_relaxed) + 1) % kEvery == 0; }
+
+// The answer's JSON body, or a non-object when it is not one.
+nlohmann::json json_body(Response const& res) { return nlohmann::json::parse(res.body(), nullptr, false); }
+
+void replace_json_body(Response& res, nlohmann::json const& doc) {
+  res.body() = doc.dump();
+  res.prepare_payload();
+}
+
+// Handlers are coroutines: each lambda below captures by value and calls one of these free
+// coroutines, which take the inner handler and the counter by value (see src/core/offload.hpp on
+// g++ 12), so nothing a coroutine frame uses lives in a lambda that may be gone.
+
+// GET /me: a 401 on a live session, every kEvery-th call.
+asio::awaitable<Response> log_out_sometimes(Handler inner, CallCount calls, RequestContext& ctx) {
+  if (is_nth_call(calls)) {
+    co_return http::json_error(Status::unauthorized, "unauthorized", "not logged in, or the session has expired");
+  }
+  co_return co_await inner(ctx);
+}
+
+// POST /cart/items: every kEvery-th call answers 201 with a line (the request's sku and qty, the
+// id the real handler would give it) and writes nothing.
+asio::awaitable<Response> lose_cart_line_sometimes(Handler inner, CallCount calls, RequestContext& ctx) {
+  if (!is_nth_call(calls)) co_return co_await inner(ctx);
+  auto line = nlohmann::json::parse(ctx.request().body(), nullptr, false);
+  if (!line.is_object()) line = nlohmann::json::object();
+  line["line_id"] = ctx.idempotent_id();
+  co_return http::json_response(Status::created, {{"line", line}});
+}
+
+// POST /cart/items: every kEvery-th line that was added is written a second time under another
+// id, as a handler that ran twice with a key of its own would; the first answer is sent.
+asio::awaitable<Response> duplicate_cart_line_sometimes(Handler inner, CallCount calls, RequestContext& ctx) {
+  Response first = co_await inner(ctx);
+  if (first.result() != Status::created || !is_nth_call(calls)) co_return first;
+  std::string id = ctx.idempotent_id();
+  ctx.set_idempotent_id(id + "-again");
+  [[maybe_unused]] Response again = co_await inner(ctx);  // its answer goes nowhere; the line it wrote stays
+  ctx.set_idempotent_id(id);
+  co_return first;
+}
+
+// The "orders" array of a GET /orders answer (200) listing at least one order; null otherwise.
+nlohmann::json* listed_orders(Response const& res, nlohmann::json& doc) {
+  if (res.result() != Status::ok || !doc.is_object()) return nullptr;
+  auto it = doc.find("orders");
+  if (it == doc.end() || !it->is_array() || it->empty()) return nullptr;
+  return &*it;
+}
+
+// GET /orders: the list's oldest order is listed a second time.
+asio::awaitable<Response> list_an_order_twice(Handler inner, RequestContext& ctx) {
+  Response res = co_await inner(ctx);
+  auto doc = json_body(res);
+  if (auto* orders = listed_orders(res, doc)) {
+    nlohmann::json again = orders->front();
+    orders->push_back(std::move(again));
+    replace_json_body(res, doc);
+  }
+  co_return res;
+}
+
+// GET /orders: the newest order (the list is oldest first) is left out.
+asio::awaitable<Response> leave_out_newest_order(Handler inner, RequestContext& ctx) {
+  Response res = co_await inner(ctx);
+  auto doc = json_body(res);
+  if (auto* orders = listed_orders(res, doc)) {
+    orders->erase(orders->size() - 1);
+    replace_json_body(res, doc);
+  }
+  co_return res;
+}
+
+// GET /uploads/{id}: every kEvery-th download has its first byte changed (same length, same
+// X-Content-SHA256 header: only a client comparing the bytes can tell).
+asio::awaitable<Response> corrupt_download_sometimes(Handler inner, CallCount calls, RequestContext& ctx) {
+  Response res = co_await inner(ctx);
+  if (res.result() != Status::ok || res.body().empty() || !is_nth_call(calls)) co_return res;
+  res.body()[0] = static_cast<char>(res.body()[0] ^ 0x01);
+  co_return res;
+}
+
+// GET /recommendations: always 503 with Retry-After, the answer of a server whose dependency is
+// down for good: retriable, so the user retries until it gives up.
+asio::awaitable<Response> always_unavailable() {
+  auto res = http::json_error(Status::service_unavailable, "unavailable", "recommendations are down; retry shortly");
+  res.set(http::bhttp::field::retry_after, "1");
+  co_return res;
+}
+
+using Decorator = std::function<Handler(Handler)>;
+
+Decorator counting(asio::awaitable<Response> (*breaks)(Handler, CallCount, RequestContext&)) {
+  return [breaks](Handler inner) -> Handler {
+    auto calls = std::make_shared<std::atomic<std::uint64_t>>(0);
+    return [breaks, inner, calls](RequestContext& ctx) { return breaks(inner, calls, ctx); };
+  };
+}
+
+Decorator every_call(asio::awaitable<Response> (*breaks)(Handler, RequestContext&)) {
+  return [breaks](Handler inner) -> Handler {
+    return [breaks, inner](RequestContext& ctx) { return breaks(inner, ctx); };
+  };
+}
+
+struct Defect {
+  char const* name;
+  verb method;
+  char const* pattern;
+  Decorator decorate;
+};
+
+std::vector<Defect> defects() {
+  Decorator unavailable = [](Handler) -> Handler { return [](RequestContext&) { return always_unavailable(); }; };
+  return {
+      {"unexpected-logout", verb::get, "/me", counting(log_out_sometimes)},
+      {"lost-cart-line", verb::post, "/cart/items", counting(lose_cart_line_sometimes)},
+      {"duplicated-cart-line", verb::post, "/cart/items", counting(duplicate_cart_line_sometimes)},
+      {"duplicate-order", verb::get, "/orders", every_call(list_an_order_twice)},
+      {"lost-order", verb::get, "/orders", every_call(leave_out_newest_order)},
+      {"upload-mismatch", verb::get, "/uploads/{id}", counting(corrupt_download_sometimes)},
+      {"failed-retryable", verb::get, "/recommendations", unavailable},
+  };
+}
+
+}  // namespace
+
+std::optional<DefectHook> defect_named(std::string_view name) {
+  for (auto& d : defects()) {
+    if (name != d.name) continue;
+    return DefectHook([d](runtime::Router& router) {
+      if (!router.wrap(d.method, d.pattern, d.decorate)) {
+        throw std::logic_error(std::string("defect ") + d.name + ": the shop has no route " +
+                               std::string(http::bhttp::to_string(d.method)) + " " + d.pattern);
+      }
+    });
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> defect_names() {
+  std::vector<std::string> out;
+  for (auto const& d : defects()) out.emplace_back(d.name);
+  return out;
+}
+
+}  // namespace outboard::testing

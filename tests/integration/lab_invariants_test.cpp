@@ -1,0 +1,104 @@
+// Every invariant of the lab's ledger is shown to fire: the lab runs (in this process) against a
+// test-only server with exactly one known defect (tests/defective_serve) and must count that
+// defect on its invariant, and on no other; against the real `outboard serve` it must count
+// nothing and pass. A ledger whose detection of an invariant is removed fails its case here.
+//
+// No fault is scheduled (scenario "calm"), so what is asserted holds however fast or slow the
+// machine is: every defect breaks one answer in three (or every answer), and each user meets
+// each route on every journey.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "lab/lab_runner.hpp"
+#include "support/temp_dir.hpp"
+
+namespace outboard::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr char const* kInvariants[] = {"unexpected_logouts", "lost_cart_lines", "duplicated_cart_lines",
+                                       "duplicate_orders",   "lost_orders",     "upload_mismatches",
+                                       "failed_retryable"};
+
+// A short, small run: one server behind the gateway, a few users with short think times. What
+// `server_command` runs is the only thing the cases change.
+lab::LabSettings small_run(std::filesystem::path const& work_root, std::vector<std::string> server_command) {
+  lab::LabSettings s;
+  s.scenario = lab::find_scenario("calm");
+  s.modes = {*lab::find_mode("stateless")};
+  s.servers = 1;
+  s.users = 8;
+  s.duration_ms = 2'000;
+  s.seed = 12;
+  s.think_min = std::chrono::milliseconds(2);
+  s.think_max = std::chrono::milliseconds(10);
+  s.outboard_binary = OUTBOARD_BINARY;  // the gateway, and the server when server_command is empty
+  s.server_command = std::move(server_command);
+  s.work_root = work_root;
+  return s;
+}
+
+// The one mode's results, with the lab's own output for failure messages.
+struct LabRun {
+  json mode;
+  std::string output;
+};
+
+LabRun run_small_lab(std::vector<std::string> server_command) {
+  TempDir dir;
+  std::ostringstream out;
+  json results = lab::run_lab(small_run(dir / "lab", std::move(server_command)), out);
+  return {results.at("modes").at(0), out.str()};
+}
+
+std::int64_t count_of(json const& mode, std::string const& invariant) {
+  return mode.at("invariants").at(invariant).get<std::int64_t>();
+}
+
+struct DefectCase {
+  char const* defect;     // outboard_defective_serve --defect
+  char const* invariant;  // the one it must make the ledger count
+};
+
+class DefectFires : public ::testing::TestWithParam<DefectCase> {};
+
+TEST_P(DefectFires, OnItsInvariantAndNoOther) {
+  auto [defect, counted] = GetParam();
+  LabRun run = run_small_lab({OUTBOARD_DEFECTIVE_SERVE, "--defect", defect});
+  std::string context = run.mode.dump(2) + "\n" + run.output;
+  EXPECT_GT(count_of(run.mode, counted), 0) << "defect " << defect << " was not counted as " << counted << "\n"
+                                            << context;
+  for (std::string name : kInvariants) {
+    if (name == counted) continue;
+    EXPECT_EQ(count_of(run.mode, name), 0) << name << " under defect " << defect << "\n" << context;
+  }
+  EXPECT_FALSE(run.mode.at("verdict").value("ok", true)) << context;
+}
+
+INSTANTIATE_TEST_SUITE_P(LabInvariants, DefectFires,
+                         ::testing::Values(DefectCase{"unexpected-logout", "unexpected_logouts"},
+                                           DefectCase{"lost-cart-line", "lost_cart_lines"},
+                                           DefectCase{"duplicated-cart-line", "duplicated_cart_lines"},
+                                           DefectCase{"duplicate-order", "duplicate_orders"},
+                                           DefectCase{"lost-order", "lost_orders"},
+                                           DefectCase{"upload-mismatch", "upload_mismatches"},
+                                           DefectCase{"failed-retryable", "failed_retryable"}),
+                         [](::testing::TestParamInfo<DefectCase> const& param) { return std::string(param.param.invariant); });
+
+// The same run against the real server: every invariant zero, nothing unexplained, and the
+// verdict passes. Without this, a ledger that counted everything would pass the cases above.
+TEST(LabInvariants, CorrectServerCountsNothing) {
+  LabRun run = run_small_lab({});
+  std::string context = run.mode.dump(2) + "\n" + run.output;
+  for (std::string name : kInvariants) EXPECT_EQ(count_of(run.mode, name), 0) << name << "\n" << context;
+  EXPECT_TRUE(run.mode.value("unexpected_answers", json::object()).empty()) << context;
+  EXPECT_GT(run.mode.at("journeys").value("completed", 0), 0) << context;
+  EXPECT_TRUE(run.mode.at("verdict").value("ok", false)) << context;
+}
+
+}  // namespace
+}  // namespace outboard::testing
