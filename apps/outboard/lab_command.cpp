@@ -23,7 +23,7 @@ namespace {
 
 struct LabFlags {
   std::string scenario = "crash-and-deploy";
-  std::vector<std::string> modes{"stateful", "sticky", "stateless"};
+  std::vector<std::string> modes{"stateful", "sticky", "stateless", "retry-unsafe"};
   int servers = 3;
   int users = 200;
   double duration_s = 15;
@@ -188,7 +188,7 @@ std::function<int()> add_lab_command(CLI::App& app) {
   auto flags = std::make_shared<LabFlags>();
   cmd->add_option("--scenario", flags->scenario, "a built-in scenario, a .toml file, or 'list'")
       ->capture_default_str();
-  cmd->add_option("--modes", flags->modes, "designs to compare, comma-separated (stateful, sticky, stateless)")
+  cmd->add_option("--modes", flags->modes, "designs to compare, comma-separated (" + lab::mode_names() + ")")
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--servers", flags->servers, "outboard serve processes behind the gateway")->capture_default_str();

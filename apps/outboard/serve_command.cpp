@@ -67,6 +67,7 @@ struct ServeSettings {
   bool access_log = false;
   std::int64_t idempotency_retention_s = 24 * 60 * 60;
   std::int64_t idempotency_lease_s = 30;
+  bool idempotency_enabled = true;
   std::int64_t max_upload_bytes = 16 << 20;
   std::int64_t recommendations_ttl_s = 60;
 };
@@ -173,6 +174,9 @@ void declare(core::Settings& s, ServeSettings& v) {
             "how long the answer to an Idempotency-Key is kept for replays");
   s.add_int("idempotency.lease_s", v.idempotency_lease_s, 1, 3600, "",
             "a claimed key whose instance died unlocks after this long");
+  s.add_bool("idempotency.enabled", v.idempotency_enabled, "",
+             "false: Idempotency-Key is ignored and a retried write is applied again (the lab's retry-unsafe "
+             "design; never in production)");
   s.add_int("shop.max_upload_bytes", v.max_upload_bytes, 1, std::int64_t{1} << 34, "--max-upload-bytes",
             "largest upload accepted (413 above)");
   s.add_int("shop.recommendations_ttl_s", v.recommendations_ttl_s, 1, 86400, "",
@@ -232,6 +236,7 @@ runtime::ServiceConfig to_service_config(ServeSettings const& v) {
   c.throttle.signup_window = core::Millis(v.signup_window_s * 1000);
   c.idempotency.retention = core::Millis(v.idempotency_retention_s * 1000);
   c.idempotency.lease = core::Millis(v.idempotency_lease_s * 1000);
+  c.idempotency.enabled = v.idempotency_enabled;
   c.access_log = v.access_log;
   c.instance_id = v.instance;
   if (c.instance_id.empty()) {
@@ -271,6 +276,9 @@ int run_serve(core::Settings& settings, ServeSettings& v, RouterHook const& cust
   spdlog::set_level(spdlog::level::from_str(v.log_level));
 
   if (v.state == kDefaultState) std::filesystem::create_directories("outboard-data");
+  if (!v.idempotency_enabled) {
+    spdlog::warn("idempotency.enabled = false: Idempotency-Key is ignored, so a retried write is applied twice");
+  }
   runtime::ServiceConfig config = to_service_config(v);
 
   // SIGTERM and SIGINT are taken by this thread alone (sigwait below); worker threads inherit

@@ -13,7 +13,9 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
+#include <optional>
 
 #include "core/random.hpp"
 #include "core/secret_file.hpp"
@@ -66,6 +68,20 @@ asio::awaitable<bool> redis_answers_ping(std::uint16_t port) {
   std::array<char, 7> got{};
   auto [rec, rn] = co_await asio::async_read(socket, asio::buffer(got), kNoThrow);
   co_return !rec && std::string_view(got.data(), rn) == "+PONG\r\n";
+}
+
+constexpr std::string_view kReplaysSeries = "outboard_idempotency_requests_total{outcome=\"replayed\"}";
+
+// One series' value from a Prometheus text page (a line "<series> <value>"); nullopt when the
+// page cannot be read or has no such line.
+asio::awaitable<std::optional<std::int64_t>> read_counter(asio::any_io_executor executor, std::uint16_t port,
+                                                          Call call, std::string_view series) {
+  UserAgent agent(executor, port, 2000ms);
+  Reply reply = co_await agent.send(call);
+  std::string line_start = "\n" + std::string(series) + " ";
+  auto at = reply.body.find(line_start);
+  if (!reply.ok() || at == std::string::npos) co_return std::nullopt;
+  co_return std::strtoll(reply.body.c_str() + at + line_start.size(), nullptr, 10);
 }
 
 ClusterError start_failure(std::string const& what, ChildProcess& process) {
@@ -161,7 +177,8 @@ asio::awaitable<void> Cluster::start() {
   write_file(settings_.work_dir / "serve.toml",
              "[server]\nthreads = 1\ndrain_timeout_ms = " + std::to_string(kServerDrainMs) +
                  "\n[auth]\nkdf = \"min\"\nkdf_queue = 10000\n[throttle]\nsignups_per_client = 0\n"
-                 "[idempotency]\nlease_s = 2\n[log]\nlevel = \"warn\"\n");
+                 "[idempotency]\nlease_s = 2\nenabled = " + (settings_.mode.deduplicates ? "true" : "false") +
+                 "\n[log]\nlevel = \"warn\"\n");
   // The signing key goes to the servers in a 0600 file, never on their command lines.
   auto keys_file = settings_.work_dir / "session-keys";
   std::filesystem::remove(keys_file);
@@ -275,6 +292,31 @@ asio::awaitable<void> Cluster::admin(verb method, std::string target, std::strin
   }
 }
 
+asio::awaitable<std::int64_t> Cluster::gateway_retries() {
+  Call call = admin_call(verb::get, "/metrics", "");
+  auto retries = co_await read_counter(executor_, admin_port_, call, "outboard_gateway_retries_total");
+  if (!retries) throw ClusterError("the gateway's /metrics has no outboard_gateway_retries_total");
+  co_return *retries;
+}
+
+asio::awaitable<void> Cluster::keep_replays_of(Server const& server) {
+  Call call;
+  call.target = "/metrics";
+  auto n = co_await read_counter(executor_, server.port, call, kReplaysSeries);
+  replays_of_stopped_ += n.value_or(0);  // a server that cannot answer any more: its count is gone
+}
+
+asio::awaitable<std::int64_t> Cluster::idempotency_replays() {
+  std::int64_t total = replays_of_stopped_;
+  for (auto const& s : servers_) {
+    Call call;
+    call.target = "/metrics";
+    auto n = co_await read_counter(executor_, s->port, call, kReplaysSeries);
+    total += n.value_or(0);
+  }
+  co_return total;
+}
+
 asio::awaitable<void> Cluster::wait_backend_up(std::string address) {
   auto deadline = std::chrono::steady_clock::now() + kReadyDeadline;
   for (;;) {
@@ -310,6 +352,7 @@ asio::awaitable<void> Cluster::retire_server(std::unique_ptr<Server> server) {
   std::string drain = "/backends/" + address + "/drain";
   std::string no_body;
   co_await admin(verb::post, drain, no_body);
+  co_await keep_replays_of(*server);
   co_await stop_gracefully(*server->process, kServerDrainMs + 3000);
   std::string backend = "/backends/" + address;
   co_await admin(verb::delete_, backend, no_body);
@@ -317,6 +360,7 @@ asio::awaitable<void> Cluster::retire_server(std::unique_ptr<Server> server) {
 
 asio::awaitable<void> Cluster::kill_server(int position, std::optional<std::int64_t> restart_after_ms) {
   Server& server = *servers_[index_of(position)];
+  co_await keep_replays_of(server);
   pid_t pid = server.process->pid();
   server.process->kill_now();
   std::string what = fmt::format("kill -9 {} (pid {})", server.id, pid);

@@ -72,6 +72,13 @@ class Cluster {
   boost::asio::awaitable<void> scale_in(int count);
   boost::asio::awaitable<void> restart_store();
 
+  // How many times the gateway retried a request on another server so far (its /metrics).
+  boost::asio::awaitable<std::int64_t> gateway_retries();
+  // Requests the servers answered from an idempotency record so far: the running servers' /metrics
+  // plus what each stopped one said just before it was stopped (a kill -9 included: the lab
+  // reads it first, as a scrape would have).
+  boost::asio::awaitable<std::int64_t> idempotency_replays();
+
   // SIGKILLs everything, servers and gateway first, and reaps it. Idempotent.
   void teardown();
 
@@ -97,6 +104,8 @@ class Cluster {
   Call admin_call(boost::beast::http::verb method, std::string target, std::string body) const;
   std::filesystem::path admin_token_file() const { return settings_.work_dir / "gateway-admin.token"; }
   boost::asio::awaitable<void> wait_backend_up(std::string address);
+  // Adds a server's replay count to replays_of_stopped_ before it stops.
+  boost::asio::awaitable<void> keep_replays_of(Server const& server);
   std::vector<std::string> server_argv(Server const& server) const;
   std::string state_url() const;
   std::string next_server_id();
@@ -114,6 +123,7 @@ class Cluster {
   std::uint16_t admin_port_ = 0;
   std::string admin_token_;  // the gateway's admin API bearer token, made per run
   int servers_started_ = 0;
+  std::int64_t replays_of_stopped_ = 0;
 };
 
 // A port nobody listens on right now (bind to 0, read it, close). Another process could take it

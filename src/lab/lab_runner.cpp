@@ -268,6 +268,10 @@ asio::awaitable<void> run_mode(ModeRun* run, std::int64_t* turned_away, std::exc
     std::size_t workers = std::min<std::size_t>(run->users.size(), kAuditsAtOnce);
     for (std::size_t i = 0; i < workers; ++i) asio::co_spawn(ex, audit_users(run, &next_audit), rethrow);
     co_await wait_users_done(run);
+    std::int64_t gateway_retries = co_await run->cluster.gateway_retries();
+    run->stats.set_gateway_retries(gateway_retries);
+    std::int64_t replayed = co_await run->cluster.idempotency_replays();
+    run->stats.set_replayed(replayed);
   } catch (...) {
     *failure = std::current_exception();
   }

@@ -9,6 +9,8 @@ std::vector<ModeSpec> const& known_modes() {
       {"sticky", "as stateful, but the gateway pins each browser to one server with a cookie", "cookie_sticky", true,
        true},
       {"stateless", "sessions, data and uploads in the shared store; round robin", "round_robin", false, false},
+      {"retry-unsafe", "as stateless, but the servers ignore Idempotency-Key: a write delivered twice is made twice",
+       "round_robin", false, false, false},
   };
   return modes;
 }

@@ -47,6 +47,10 @@ class RunStats {
   // One request as the user saw it, retries included.
   void record_request(std::int64_t now_ms, double latency_ms, bool succeeded);
   void record_retry() { ++retries_; }
+  // From the cluster's /metrics at the end of the run: the gateway's own retries, and the
+  // requests the servers answered from an idempotency record instead of running them again.
+  void set_gateway_retries(std::int64_t n) { gateway_retries_ = n; }
+  void set_replayed(std::int64_t n) { replayed_ = n; }
   void record_logout(std::int64_t now_ms);
   void record_event(std::int64_t now_ms, std::string kind, std::string detail);
   // How many servers are in the cluster from now on (for the load balance of each second).
@@ -85,7 +89,9 @@ class RunStats {
   FailureCounts failures_;
   std::int64_t requests_ = 0;
   std::int64_t succeeded_ = 0;
-  std::int64_t retries_ = 0;
+  std::int64_t retries_ = 0;          // by the virtual users
+  std::int64_t gateway_retries_ = 0;
+  std::int64_t replayed_ = 0;
   std::int64_t journeys_completed_ = 0;
   std::int64_t journeys_abandoned_ = 0;
   std::vector<float> latencies_ms_;

@@ -54,13 +54,19 @@ namespace {
 
 constexpr std::string_view kBuiltinCrashAndDeploy = R"toml(
 name = "crash-and-deploy"
-description = "kill -9 server 1 and replace it after 1s; later redeploy every server, one at a time"
+description = "kill -9 server 1, back after 1s; freeze server 2 for 2s (what it was sent is retried elsewhere, then runs again when it wakes); redeploy every server, one at a time"
 
 [[fault]]
-at = "25%"
+at = "20%"
 action = "kill"
 target = 1
 restart_after = "1s"
+
+[[fault]]
+at = "35%"
+action = "hang"
+target = 2
+lasting = "2s"
 
 [[fault]]
 at = "55%"

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <vector>
 
 namespace outboard::lab {
@@ -92,12 +93,17 @@ std::vector<TableSection> const& table_sections() {
            {"5xx", "failures", "server_5xx", RowKind::attempt, 0},
            {"timeout", "failures", "timeout", RowKind::attempt, 0},
        }},
+      {"retries and idempotency",
+       {
+           {"retried by the users", "requests", "retries", RowKind::volume, 0},
+           {"retried by the gateway", "requests", "gateway_retries", RowKind::volume, 0},
+           {"answered from an idempotency record", "requests", "replayed", RowKind::volume, 0},
+       }},
       {"journeys and load",
        {
            {"journeys completed", "journeys", "completed", RowKind::volume, 0},
            {"journeys abandoned", "journeys", "abandoned", RowKind::attempt, 0},
            {"requests", "requests", "total", RowKind::volume, 0},
-           {"retries", "requests", "retries", RowKind::volume, 0},
            {"busiest server / fair share", "load", "imbalance", RowKind::volume, 2},
            {"  at the worst second", "load", "peak_imbalance", RowKind::volume, 2},
            {"requests/s", "requests", "per_second", RowKind::volume, 1},
@@ -150,17 +156,23 @@ std::string render_table(json const& results) {
       results.value("scenario", json::object()).value("name", "?"), settings.value("servers", 0),
       settings.value("users", 0), settings.value("duration_s", 0.0), settings.value("store", "?"),
       settings.value("seed", 0));
-  constexpr int kLabel = 30;
-  constexpr int kColumn = 12;
-  out += fmt::format("{:<{}}", "", kLabel);
-  for (auto const& m : modes) out += fmt::format("{:>{}}", m.value("mode", "?"), kColumn);
+  // Wide enough for the longest label and mode name, so columns stay aligned.
+  std::size_t label_width = 30;
+  for (auto const& section : table_sections()) {
+    for (auto const& row : section.rows) label_width = std::max(label_width, row.label.size() + 4);
+  }
+  std::size_t name_width = 10;
+  for (auto const& m : modes) name_width = std::max(name_width, m.value("mode", "?").size());
+  std::size_t column = std::max<std::size_t>(12, name_width + 2);
+  out += fmt::format("{:<{}}", "", label_width);
+  for (auto const& m : modes) out += fmt::format("{:>{}}", m.value("mode", "?"), column);
   out += "\n";
   for (auto const& section : table_sections()) {
     out += fmt::format("{}\n", section.heading);
     for (auto const& row : section.rows) {
-      out += fmt::format("  {:<{}}", row.label, kLabel - 2);
+      out += fmt::format("  {:<{}}", row.label, label_width - 2);
       for (auto const& m : modes) {
-        out += fmt::format("{:>{}.{}f}", number_at(m, row.group, row.key), kColumn, row.decimals);
+        out += fmt::format("{:>{}.{}f}", number_at(m, row.group, row.key), column, row.decimals);
       }
       out += "\n";
     }
@@ -168,7 +180,7 @@ std::string render_table(json const& results) {
   out += "\n";
   for (auto const& m : modes) {
     json verdict = m.value("verdict", json::object());
-    out += fmt::format("{:<10} {} {}\n", m.value("mode", "?"), verdict.value("ok", false) ? "PASS" : "FAIL",
+    out += fmt::format("{:<{}} {} {}\n", m.value("mode", "?"), name_width, verdict.value("ok", false) ? "PASS" : "FAIL",
                        verdict.value("text", ""));
   }
   return out;

@@ -27,6 +27,10 @@ namespace outboard::runtime {
 struct IdempotencyPolicy {
   core::Millis retention{24 * 60 * 60 * 1000};
   core::Millis lease{30 * 1000};
+  // false: keys are checked for format but never claimed or recorded; every delivery of a
+  // request runs its handler, with an id of its own. The lab's `retry-unsafe` design runs
+  // this way to show what retries cost without deduplication; nobody should in production.
+  bool enabled = true;
 };
 
 // A reason when the header value is not a usable key (1-255 printable ASCII characters).

@@ -16,6 +16,7 @@ struct ServiceMetrics::Shard {
   std::vector<Histogram> latency;                    // [route]
   std::vector<Histogram> store_latency;              // [store][op]
   std::vector<std::atomic<std::uint64_t>> store_errors;
+  std::array<std::atomic<std::uint64_t>, kKeyOutcomes.size()> keys{};
 };
 
 void Histogram::observe(double seconds) {
@@ -53,6 +54,10 @@ void ServiceMetrics::count_store(Shard& shard, int store, std::size_t op, double
   std::size_t i = static_cast<std::size_t>(store) * kStoreOps.size() + op;
   shard.store_latency[i].observe(seconds);
   if (failed) shard.store_errors[i].fetch_add(1, std::memory_order_relaxed);
+}
+
+void ServiceMetrics::count_key(Shard& shard, KeyOutcome outcome) {
+  shard.keys[static_cast<std::size_t>(outcome)].fetch_add(1, std::memory_order_relaxed);
 }
 
 namespace {
@@ -120,6 +125,16 @@ std::string ServiceMetrics::render() const {
   out += "# HELP outboard_store_errors_total State store operations that failed (unreachable, timeout, ...).\n";
   out += "# TYPE outboard_store_errors_total counter\n";
   out += errors;
+  // Every outcome, zeros included: a replay counter that appears only after the first replay
+  // would read as "no data" rather than "none yet".
+  out += "# HELP outboard_idempotency_requests_total Requests with an Idempotency-Key: the handler ran, the first "
+         "answer was replayed, the first run was still in progress (409), or the key came with another request (422).\n";
+  out += "# TYPE outboard_idempotency_requests_total counter\n";
+  for (std::size_t o = 0; o < kKeyOutcomes.size(); ++o) {
+    std::uint64_t n = 0;
+    for (auto const& shard : shards_) n += load(shard->keys[o]);
+    out += fmt::format("outboard_idempotency_requests_total{{outcome=\"{}\"}} {}\n", kKeyOutcomes[o], n);
+  }
   return out;
 }
 

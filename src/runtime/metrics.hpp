@@ -33,6 +33,10 @@ inline constexpr std::array<std::string_view, 16> kStoreOps{
     "ping", "get", "set", "set_if_absent", "del", "expire", "pttl", "compare_and_set",
     "incr_by", "hget", "hgetall", "hset", "hdel", "list_push", "list_range", "commit_if"};
 
+// What an Idempotency-Key did to a request (runtime/idempotency.hpp), by label.
+enum class KeyOutcome : std::size_t { ran, replayed, in_progress, reused };
+inline constexpr std::array<std::string_view, 4> kKeyOutcomes{"ran", "replayed", "in_progress", "reused"};
+
 class ServiceMetrics {
  public:
   // routes: labels of the routes (Router::patterns()); "other" is added for unmatched requests.
@@ -46,6 +50,7 @@ class ServiceMetrics {
   // route: index from Router::Match, or -1 for requests no route took.
   static void count_request(Shard& shard, int route, unsigned status, double seconds);
   static void count_store(Shard& shard, int store, std::size_t op, double seconds, bool failed);
+  static void count_key(Shard& shard, KeyOutcome outcome);
 
   int store_index(std::string const& label) const;
   std::string render() const;  // Prometheus text exposition format 0.0.4

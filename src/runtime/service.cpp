@@ -45,6 +45,15 @@ void render_kdf_counts(std::string& out, KdfCounts counts) {
   out += "outboard_kdf_busy_total " + std::to_string(counts.busy) + "\n";
 }
 
+// What IdempotentCall::begin answered instead of running the handler.
+KeyOutcome key_outcome_of(http::Response const& answer) {
+  switch (answer.result()) {
+    case Status::conflict: return KeyOutcome::in_progress;
+    case Status::unprocessable_entity: return KeyOutcome::reused;
+    default: return KeyOutcome::replayed;
+  }
+}
+
 }  // namespace
 
 // The middleware chain of one worker thread, in order: request id, access log, sessions,
@@ -178,14 +187,21 @@ class Service::ThreadHandler final : public io::RequestHandler {
     if (auto* early = std::get_if<http::Response>(&gate)) {
       co_return co_await commit_session(context.session(), std::move(*early));
     }
+    if (!service_.config_.idempotency.enabled) {
+      // Keys ignored: a repeated delivery makes its effect again, under a new id.
+      context.set_idempotent_id(core::hex_encode(core::random_bytes(16)));
+      co_return co_await run_and_commit(context, handler);
+    }
     IdempotentCall call(*data_, service_.config_.idempotency, std::get<std::string>(gate),
                         context.request()["Idempotency-Key"],
                         request_fingerprint(context.request()));
     auto outcome = co_await call.begin();
     if (!outcome) co_return error_response(outcome.error());
     if (auto* answer = std::get_if<IdempotentCall::Answer>(&*outcome)) {
+      ServiceMetrics::count_key(shard_, key_outcome_of(*answer));
       co_return co_await commit_session(context.session(), std::move(*answer));
     }
+    ServiceMetrics::count_key(shard_, KeyOutcome::ran);
 
     context.set_idempotent_id(call.derived_id());
     // A 5xx here, the handler's or the commit's, makes finish() release the claim.

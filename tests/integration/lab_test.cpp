@@ -68,7 +68,7 @@ TEST(LabRun, StatelessLosesNothingWhereStatefulAndStickyLoseSessions) {
   ASSERT_TRUE(r.exit_code.has_value()) << "the lab did not finish in time:\n" << r.output;
   ASSERT_EQ(*r.exit_code, 0) << r.output;
   json results = json::parse(read_text(results_file));
-  ASSERT_EQ(results.at("modes").size(), 3u);
+  ASSERT_EQ(results.at("modes").size(), 4u);
   EXPECT_EQ(results.at("scenario").value("name", ""), "crash-and-deploy");
 
   json stateless = mode_named(results, "stateless");
@@ -80,6 +80,7 @@ TEST(LabRun, StatelessLosesNothingWhereStatefulAndStickyLoseSessions) {
   EXPECT_GT(stateless.at("journeys").value("completed", 0), 0) << r.output;
   EXPECT_TRUE(stateless.at("verdict").value("ok", false)) << r.output;
   EXPECT_GE(first_event_ms(stateless, "kill"), 0) << "the kill fault did not happen";
+  EXPECT_GE(first_event_ms(stateless, "hang"), 0) << "the hang fault did not happen";
   EXPECT_GE(first_event_ms(stateless, "deploy"), 0) << "the deploy fault did not happen";
 
   json stateful = mode_named(results, "stateful");
@@ -98,12 +99,44 @@ TEST(LabRun, StatelessLosesNothingWhereStatefulAndStickyLoseSessions) {
   EXPECT_GT(logouts_from(sticky, kill_ms / 1000), 0) << sticky.at("timeline").dump();
   EXPECT_GT(logouts_from(sticky, deploy_ms / 1000), 0) << sticky.at("timeline").dump();
 
+  // The hang outlasts the gateway's first-byte timeout: whatever was sent to the frozen server
+  // was retried by the gateway, so the table's retry rows are not zero.
+  json unsafe = mode_named(results, "retry-unsafe");
+  EXPECT_GT(unsafe.at("requests").value("gateway_retries", 0), 0) << r.output;
+  EXPECT_EQ(unsafe.at("requests").value("replayed", -1), 0) << "retry-unsafe servers keep no idempotency record";
+
   // The table and the report came out too.
-  EXPECT_NE(r.output.find("stateless  PASS"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("stateless    PASS"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("retried by the gateway"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("unexpected logouts"), std::string::npos) << r.output;
   ASSERT_TRUE(std::filesystem::exists(report_dir));
   auto pages = std::distance(std::filesystem::directory_iterator(report_dir), std::filesystem::directory_iterator());
   EXPECT_EQ(pages, 1);
+}
+
+// The fifth answer of the source documents, retries + idempotency, shown by taking it away: in
+// the default scenario the frozen server wakes and runs what the gateway already retried
+// elsewhere. With idempotency that second delivery is answered from the record (replayed); with
+// `retry-unsafe` it adds the cart line again. 60 users, so that many requests are caught by the
+// freeze (each user is caught once); which of them are cart writes is up to the seeded journeys.
+TEST(LabRun, RetryUnsafeDuplicatesWhatStatelessReplays) {
+  TempDir dir;
+  auto results_file = dir / "results.json";
+  auto r = run_outboard({"lab", "--modes", "stateless,retry-unsafe", "--users", "60", "--duration", "5", "--seed",
+                         "7", "--think-min-ms", "20", "--think-max-ms", "150", "--json", results_file.string()},
+                        {}, 240'000);
+  ASSERT_TRUE(r.exit_code.has_value()) << "the lab did not finish in time:\n" << r.output;
+  ASSERT_EQ(*r.exit_code, 0) << r.output;
+  json results = json::parse(read_text(results_file));
+
+  json stateless = mode_named(results, "stateless");
+  EXPECT_TRUE(stateless.at("verdict").value("ok", false)) << r.output;
+  EXPECT_GT(stateless.at("requests").value("replayed", 0), 0) << "no second delivery reached a server\n" << r.output;
+
+  json unsafe = mode_named(results, "retry-unsafe");
+  EXPECT_GT(invariant(unsafe, "duplicated_cart_lines") + invariant(unsafe, "duplicate_orders"), 0) << r.output;
+  EXPECT_FALSE(unsafe.at("verdict").value("ok", true)) << r.output;
+  EXPECT_EQ(invariant(unsafe, "unexpected_logouts"), 0) << "sessions are in the shared store\n" << r.output;
 }
 
 // ---- bad input: a clear message and exit code 2, and nothing started ----------------------

@@ -53,7 +53,24 @@ class ShopRoutes : public ::testing::TestWithParam<std::string> {
     options.state = GetParam() == "memory" ? std::string("memory://") : "sqlite://" + (data_ / "state.db").string();
     options.extra_args = {"--max-body-bytes", std::to_string(kMaxBody), "--max-upload-bytes",
                           std::to_string(kMaxUpload)};
+    options.env = env_;
     serve_ = std::make_unique<ServeProcess>(options);
+  }
+
+  // The same server again, with these OUTBOARD_* settings.
+  void restart_with(std::map<std::string, std::string> env) {
+    serve_.reset();
+    env_ = std::move(env);
+    SetUp();
+  }
+
+  // One series' value on /metrics ("" when absent).
+  std::string metric(HttpClient& c, std::string const& series) {
+    std::string text = call(c, "GET", "/metrics").body;
+    auto at = text.find("\n" + series + " ");
+    if (at == std::string::npos) return "";
+    auto start = at + series.size() + 2;
+    return text.substr(start, text.find('\n', start) - start);
   }
 
   // Sends through `client`, and checks the one header every response must carry.
@@ -105,6 +122,7 @@ class ShopRoutes : public ::testing::TestWithParam<std::string> {
   }
 
   TempDir data_;
+  std::map<std::string, std::string> env_;
   std::unique_ptr<ServeProcess> serve_;
 };
 
@@ -308,6 +326,26 @@ TEST_P(ShopRoutes, CartAddReplayReturnsTheSameAnswerAndAddsNoSecondLine) {
   ASSERT_EQ(now["lines"].size(), 1u) << now;
   EXPECT_EQ(now["lines"][0], first.json()["line"]);
   EXPECT_EQ(now.value("total_cents", -1), 4 * 5900);
+  // What the lab reads to show the mechanism at work.
+  EXPECT_EQ(metric(c, "outboard_idempotency_requests_total{outcome=\"ran\"}"), "1");
+  EXPECT_EQ(metric(c, "outboard_idempotency_requests_total{outcome=\"replayed\"}"), "3");
+}
+
+// idempotency.enabled = false (the lab's retry-unsafe design): the key is still required, but a
+// second delivery runs the handler again and adds a second line.
+TEST_P(ShopRoutes, WithIdempotencyDisabledARepeatedKeyAddsTheLineAgain) {
+  restart_with({{"OUTBOARD_IDEMPOTENCY_ENABLED", "false"}});
+  auto c = user("ada");
+  auto first = add(c, "same-key", item("sku-003", 1));
+  auto second = add(c, "same-key", item("sku-003", 1));
+  ASSERT_EQ(first.status, 201) << first.body;
+  ASSERT_EQ(second.status, 201) << second.body;
+  EXPECT_FALSE(second.header("Idempotent-Replayed"));
+  EXPECT_NE(first.json()["line"]["line_id"], second.json()["line"]["line_id"]);
+  EXPECT_EQ(cart_lines(c), 2u);
+  EXPECT_EQ(metric(c, "outboard_idempotency_requests_total{outcome=\"replayed\"}"), "0");
+  EXPECT_EQ(add(c, "", item("sku-003", 1)).status, 400) << "the key is still required";
+  EXPECT_NE(serve_->log().find("Idempotency-Key is ignored"), std::string::npos) << serve_->log();
 }
 
 TEST_P(ShopRoutes, SameKeyWithAnotherBodyIs422AndChangesNothing) {

@@ -90,14 +90,19 @@ TEST(ScenarioBuiltins, StoreRestartNeedsAStoreProcess) {
 TEST(ScenarioBuiltins, DefaultIsCrashAndDeploy) {
   Scenario const& s = builtin_scenarios().front();
   EXPECT_EQ(s.name, "crash-and-deploy");
-  ASSERT_EQ(s.faults.size(), 2u);
+  ASSERT_EQ(s.faults.size(), 3u);
   EXPECT_EQ(s.faults[0].kind, FaultKind::kill);
   EXPECT_EQ(s.faults[0].target.index, 1);
   EXPECT_FALSE(s.faults[0].target.random);
   EXPECT_EQ(s.faults[0].restart_after_ms, 1000);
-  EXPECT_EQ(s.faults[0].at.resolve(20'000), 5'000);
-  EXPECT_EQ(s.faults[1].kind, FaultKind::rolling_deploy);
-  EXPECT_EQ(s.faults[1].at.resolve(20'000), 11'000);
+  EXPECT_EQ(s.faults[0].at.resolve(20'000), 4'000);
+  // The hang makes delivery ambiguous: longer than the lab gateway's 1.5 s first-byte timeout,
+  // so requests sent to the frozen server are retried elsewhere and run again when it wakes.
+  EXPECT_EQ(s.faults[1].kind, FaultKind::hang);
+  EXPECT_EQ(s.faults[1].target.index, 2);
+  EXPECT_EQ(s.faults[1].lasting_ms, 2000);
+  EXPECT_EQ(s.faults[2].kind, FaultKind::rolling_deploy);
+  EXPECT_EQ(s.faults[2].at.resolve(20'000), 11'000);
 }
 
 TEST(ScenarioBuiltins, EverythingHasEveryServerFaultAndCalmHasNone) {
