@@ -10,6 +10,7 @@
 
 #include "runtime/context.hpp"
 #include "runtime/router.hpp"
+#include "state/store.hpp"
 
 namespace outboard::testing {
 namespace {
@@ -61,6 +62,32 @@ asio::awaitable<Response> lose_cart_line_sometimes(Handler inner, CallCount call
   co_return http::json_response(Status::created, {{"line", line}});
 }
 
+// GET /cart: the cart's first line is listed twice.
+asio::awaitable<Response> list_a_cart_line_twice(Handler inner, RequestContext& ctx) {
+  Response res = co_await inner(ctx);
+  auto doc = json_body(res);
+  if (res.result() != Status::ok || !doc.is_object()) co_return res;
+  auto lines = doc.find("lines");
+  if (lines == doc.end() || !lines->is_array() || lines->empty()) co_return res;
+  nlohmann::json again = lines->front();
+  lines->push_back(std::move(again));
+  replace_json_body(res, doc);
+  co_return res;
+}
+
+// POST /checkout: every kEvery-th checkout empties the cart, makes no order and answers that the
+// cart was empty (400 cart_empty): the lines the user had added are gone.
+asio::awaitable<Response> empty_cart_at_checkout_sometimes(Handler inner, CallCount calls, RequestContext& ctx) {
+  if (!is_nth_call(calls)) co_return co_await inner(ctx);
+  auto user = co_await ctx.current_user();
+  if (!user || !*user) co_return co_await inner(ctx);  // not logged in: the real answer
+  // The cart's key, as shop/orders.hpp lays it out.
+  std::string cart_key = "cart:{" + **user + "}";
+  auto dropped = co_await ctx.services().data.del(cart_key);
+  if (!dropped) co_return co_await inner(ctx);
+  co_return http::json_error(Status::bad_request, "cart_empty", "there is nothing in the cart to check out");
+}
+
 // POST /cart/items: every kEvery-th line that was added is written a second time under another
 // id, as a handler that ran twice with a key of its own would; the first answer is sent.
 asio::awaitable<Response> duplicate_cart_line_sometimes(Handler inner, CallCount calls, RequestContext& ctx) {
@@ -81,15 +108,47 @@ nlohmann::json* listed_orders(Response const& res, nlohmann::json& doc) {
   return &*it;
 }
 
-// GET /orders: the list's oldest order is listed a second time.
+// GET /orders: the oldest order is listed a second time. The copy carries no lines, so that
+// only the ledger's "listed twice" check can see it (not "a line in two orders").
 asio::awaitable<Response> list_an_order_twice(Handler inner, RequestContext& ctx) {
   Response res = co_await inner(ctx);
   auto doc = json_body(res);
   if (auto* orders = listed_orders(res, doc)) {
     nlohmann::json again = orders->front();
+    again["lines"] = nlohmann::json::array();
     orders->push_back(std::move(again));
     replace_json_body(res, doc);
   }
+  co_return res;
+}
+
+// GET /orders: an order nobody placed is listed too, without lines. Its id is made from the
+// oldest order's, so it is the same on every listing of one user's orders (a made-up order that
+// came and went would also read as a lost one).
+asio::awaitable<Response> list_an_unplaced_order(Handler inner, RequestContext& ctx) {
+  Response res = co_await inner(ctx);
+  auto doc = json_body(res);
+  if (auto* orders = listed_orders(res, doc)) {
+    std::string id = "unplaced-" + orders->front().value("order_id", std::string());
+    orders->push_back({{"order_id", id}, {"lines", nlohmann::json::array()}});
+    replace_json_body(res, doc);
+  }
+  co_return res;
+}
+
+// GET /orders: with two orders or more, the oldest order's first line is listed in the newest
+// order as well (one cart line in two orders).
+asio::awaitable<Response> list_a_line_in_two_orders(Handler inner, RequestContext& ctx) {
+  Response res = co_await inner(ctx);
+  auto doc = json_body(res);
+  auto* orders = listed_orders(res, doc);
+  if (!orders || orders->size() < 2) co_return res;
+  auto const& oldest_lines = orders->front()["lines"];
+  auto& newest_lines = orders->back()["lines"];
+  if (!oldest_lines.is_array() || oldest_lines.empty() || !newest_lines.is_array()) co_return res;
+  nlohmann::json line = oldest_lines.front();
+  newest_lines.push_back(std::move(line));
+  replace_json_body(res, doc);
   co_return res;
 }
 
@@ -148,8 +207,12 @@ std::vector<Defect> defects() {
   return {
       {"unexpected-logout", verb::get, "/me", counting(log_out_sometimes)},
       {"lost-cart-line", verb::post, "/cart/items", counting(lose_cart_line_sometimes)},
+      {"checkout-empties-cart", verb::post, "/checkout", counting(empty_cart_at_checkout_sometimes)},
       {"duplicated-cart-line", verb::post, "/cart/items", counting(duplicate_cart_line_sometimes)},
+      {"cart-line-listed-twice", verb::get, "/cart", every_call(list_a_cart_line_twice)},
       {"duplicate-order", verb::get, "/orders", every_call(list_an_order_twice)},
+      {"unplaced-order", verb::get, "/orders", every_call(list_an_unplaced_order)},
+      {"order-line-twice", verb::get, "/orders", every_call(list_a_line_in_two_orders)},
       {"lost-order", verb::get, "/orders", every_call(leave_out_newest_order)},
       {"upload-mismatch", verb::get, "/uploads/{id}", counting(corrupt_download_sometimes)},
       {"failed-retryable", verb::get, "/recommendations", unavailable},
