@@ -30,6 +30,7 @@ constexpr char kDefaultState[] = "sqlite://outboard-data/state.db";
 struct ServeSettings {
   std::string listen = "127.0.0.1";
   std::int64_t port = 8080;
+  bool reuse_port = false;
   std::string instance;
   std::int64_t threads = 0;
   std::int64_t max_body_bytes = 1 << 20;
@@ -97,6 +98,9 @@ void declare(core::Settings& s, ServeSettings& v) {
                  return std::nullopt;
                });
   s.add_int("server.port", v.port, 0, 65535, "--port", "TCP port (0: any free port)");
+  s.add_bool("server.reuse_port", v.reuse_port, "--reuse-port",
+             "share the port with other processes started with it too (seamless restarts); off: a port "
+             "already in use is an error");
   s.add_string("server.instance", v.instance, "--instance", "instance id for X-Served-By (default host:port)",
                [](std::string const& id) -> std::optional<std::string> {
                  for (char c : id) {
@@ -202,6 +206,7 @@ runtime::ServiceConfig to_service_config(ServeSettings const& v) {
   runtime::ServiceConfig c;
   c.server.address = v.listen;
   c.server.port = static_cast<std::uint16_t>(v.port);
+  c.server.reuse_port = v.reuse_port;
   c.server.threads = v.threads > 0 ? static_cast<int>(v.threads)
                                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   c.server.max_body_bytes = static_cast<std::size_t>(v.max_body_bytes);

@@ -306,7 +306,8 @@ void HttpServer::start() {
   std::uint16_t port = options_.port;
   for (int i = 0; i < options_.threads; ++i) {
     auto w = std::make_unique<Worker>();
-    port = listen_reuseport(w->acceptor, options_.address, port);  // the others join the first one's port
+    // The others join the first one's port.
+    port = listen_reuseport(w->acceptor, options_.address, port, options_.reuse_port);
     workers_.push_back(std::move(w));
   }
   port_ = port;

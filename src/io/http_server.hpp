@@ -26,6 +26,9 @@ namespace outboard::io {
 struct ServerOptions {
   std::string address = "127.0.0.1";
   std::uint16_t port = 0;  // 0: the kernel picks one; port() tells which
+  // Let other processes listen on the same port too (SO_REUSEPORT across processes, for seamless
+  // restarts). Off: a port another process holds is an error (io/listener.hpp).
+  bool reuse_port = false;
   int threads = 1;
   std::size_t max_body_bytes = 1 << 20;
   std::size_t max_header_bytes = 16 << 10;  // the whole head (431)

@@ -42,7 +42,7 @@ std::string make_session_key() { return core::hex_encode(core::random_bytes(32))
 
 ServeProcess::ServeProcess(ServeOptions options)
     : keys_(options.session_keys.empty() ? std::vector<std::string>{make_session_key()} : options.session_keys),
-      port_(free_port()),
+      port_(options.port != 0 ? options.port : free_port()),
       instance_(options.name + "-" + core::hex_encode(core::random_bytes(4))) {
   std::string blobs = options.blobs.empty() ? "file://" + (dir_ / "blobs").string() : options.blobs;
   blobs_dir_ = blobs.starts_with("file://") ? std::filesystem::path(blobs.substr(7)) : std::filesystem::path();

@@ -34,6 +34,7 @@ struct ServeOptions {
   // by every instance on that store). session_keys is then ignored.
   bool keys_in_store = false;
   int threads = 2;                            // --threads
+  std::uint16_t port = 0;                     // --port; 0: a free loopback port
   // --blobs URL (file://DIR). Empty: a private directory inside this process's temp dir. Give
   // the same URL to every instance of a test that must read each other's uploads.
   std::string blobs;
