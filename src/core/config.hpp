@@ -2,10 +2,34 @@
 // Settings from three sources, later ones winning: a TOML file, OUTBOARD_* environment variables,
 // command-line flags. Every value passes the same checks whatever its source, and a bad one
 // stops start-up with a message naming where it came from: "serve.toml:3: key 'server.port': ...",
-// "environment OUTBOARD_SERVER_PORT: ...", "flag --port: ...".
+// "environment OUTBOARD_SERVE_SERVER_PORT: ...", "flag --port: ...".
 //
 // A subcommand declares its settings once (key, type, bounds, flag, help) and binds each to a
 // field of its own config struct; nothing here is global.
+//
+// Environment: one scheme for every command, OUTBOARD_<COMMAND>_<KEY>, KEY being the TOML key
+// upper-cased with dots as underscores (server.port of `outboard serve`: OUTBOARD_SERVE_SERVER_PORT;
+// pool.backends of `outboard gateway`: OUTBOARD_GATEWAY_POOL_BACKENDS). For Settings("serve"), an
+// OUTBOARD_* variable is:
+//   - OUTBOARD_SERVE_<KEY> of a declared key: applied (after the file, before the flags);
+//   - OUTBOARD_SERVE_<anything else>: refused, naming the closest variable, like an unknown TOML
+//     key (a misspelt variable would otherwise be a silent default);
+//   - the old name of a declared key (OUTBOARD_<KEY>, e.g. OUTBOARD_SERVER_PORT): refused, naming
+//     the new one, so an old env file cannot be half applied;
+//   - another command's (OUTBOARD_GATEWAY_*, OUTBOARD_LAB_*): ignored, so one env file can
+//     configure every command;
+//   - any other OUTBOARD_*: refused (it is nobody's; most likely an old name of another
+//     command's key, which that command would refuse too).
+// Settings made without a command keep the first scheme, OUTBOARD_<KEY>, where every other
+// OUTBOARD_* variable is refused as unknown.
+//
+// --check (registered by register_flags): the command validates everything as for a start, then,
+// instead of starting, prints effective_configuration() and exits 0 (a ConfigError exits 2).
+// Entries marked secret show as "<set, hidden>" or "<not set>", never their value; a password in a
+// URL (redis://:PASSWORD@host:6379/0) shows as <hidden>.
+//
+// --help shows each flag's default: the bound field's value when register_flags runs (lists
+// comma-separated, nothing when empty, never a secret's).
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -31,8 +55,13 @@ using StringCheck = std::function<std::optional<std::string>(std::string const&)
 
 class Settings {
  public:
-  // key is the dotted TOML path ("server.port"); its environment variable is OUTBOARD_ followed
-  // by the key upper-cased with dots as underscores (OUTBOARD_SERVER_PORT). flag may be empty.
+  // The first scheme: variables OUTBOARD_<KEY>, no command prefix.
+  Settings() = default;
+  // The settings of `outboard <command>`: variables OUTBOARD_<COMMAND>_<KEY>.
+  explicit Settings(std::string command);
+
+  // key is the dotted TOML path ("server.port"); its environment variable is env_variable(key).
+  // flag may be empty.
   void add_string(std::string key, std::string& target, std::string flag, std::string help,
                   StringCheck check = {});
   void add_int(std::string key, std::int64_t& target, std::int64_t min, std::int64_t max,
@@ -41,8 +70,12 @@ class Settings {
   // In the environment and on the command line, a list is comma-separated.
   void add_list(std::string key, std::vector<std::string>& target, std::string flag,
                 std::string help, StringCheck check_each = {});
+  // The value of `key` is never printed (--check, --help, integer and boolean parse errors).
+  // Call before register_flags. Throws std::logic_error for an undeclared key.
+  void mark_secret(std::string const& key);
 
-  // Registers every setting that has a flag on the CLI11 app, plus --config FILE.
+  // Registers every setting that has a flag on the CLI11 app (with its default in the help),
+  // plus --config FILE and --check.
   void register_flags(CLI::App& app);
 
   // After CLI11 parsed the command line: file (if --config given), then environment, then the
@@ -54,10 +87,26 @@ class Settings {
   void load_toml_text(std::string const& text, std::string const& source_name);
   void load_environment(std::map<std::string, std::string> const& environment);
 
-  // For a reload (SIGHUP): gives `fresh` (same settings declared anew) this one's config file
-  // path and the flags the command line gave, so fresh.resolve() reads the file again.
+  // Whether --check was given.
+  bool check_requested() const { return check_; }
+  // One line per setting, in declaration order, with where its value came from:
+  //   server.port = 8080                # serve.toml:3
+  //   state.url = "redis://r:6379/0"    # environment OUTBOARD_SERVE_STATE_URL
+  //   log.access = true                 # flag --access-log
+  //   sessions.keys = <set, hidden>     # environment OUTBOARD_SERVE_SESSIONS_KEYS
+  //   server.threads = 0                # default
+  // Values are written as TOML (strings quoted, lists as arrays), so the lines of settings that
+  // are not secret also make a valid config file.
+  std::string effective_configuration() const;
+
+  // For a reload (SIGHUP): gives `fresh` (same settings declared anew) this one's command, config
+  // file path and the flags the command line gave, so fresh.resolve() reads the file again.
   void reload_into(Settings& fresh) const;
 
+  // The variable that sets `key` for this command: OUTBOARD_SERVE_SERVER_PORT, or OUTBOARD_SERVER_PORT
+  // for Settings made without a command.
+  std::string env_variable(std::string const& key) const;
+  // OUTBOARD_ and the key upper-cased, dots and dashes as underscores (the first scheme).
   static std::string env_name(std::string const& key);
   static std::map<std::string, std::string> process_environment();
 
@@ -65,22 +114,31 @@ class Settings {
   enum class Kind { string, integer, boolean, list };
   struct Entry {
     std::string key;
-    Kind kind;
+    Kind kind = Kind::string;
     std::variant<std::string*, std::int64_t*, bool*, std::vector<std::string>*> target;
     std::int64_t min = 0, max = 0;
     std::string flag, help;
     StringCheck check;
     std::optional<std::string> flag_value;  // raw text of the flag when given
+    bool secret = false;
+    std::string source = "default";  // where the value came from, for --check
   };
-  Entry& add(Entry entry);
+  Entry& add(std::string key, Kind kind, decltype(Entry::target) target, std::string flag, std::string help,
+             StringCheck check = {});
   Entry* find(std::string const& key);
   // Parses text (from env or a flag) into the entry; the error names `where`.
   void assign_text(Entry& entry, std::string const& text, std::string const& where);
   void check_string(Entry& entry, std::string const& value, std::string const& where);
+  // A variable that is not one of ours: throws unless it belongs to another command.
+  void refuse_unless_other_command(std::string const& name) const;
+  std::string env_prefix() const;
+  // "; did you mean 'server.port'?" for a misspelt TOML key, or nothing.
+  std::string suggestion_for(std::string const& key) const;
 
+  std::string command_;  // empty: the first scheme
   std::vector<Entry> entries_;
   std::string config_file_;
-  std::vector<std::string> raw_flags_;  // storage CLI11 writes into, one per flagged entry
+  bool check_ = false;
 };
 
 }  // namespace outboard::core
