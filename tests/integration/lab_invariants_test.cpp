@@ -67,6 +67,9 @@ struct DefectCase {
   char const* invariant;  // the one it must make the ledger count
 };
 
+// How gtest names a case in its listings and failures (not as 16 raw bytes).
+void PrintTo(DefectCase const& c, std::ostream* os) { *os << c.defect << " -> " << c.invariant; }
+
 // "lost-cart-line" -> "lost_cart_line": gtest names allow no '-'.
 std::string test_name(std::string defect) {
   std::replace(defect.begin(), defect.end(), '-', '_');
