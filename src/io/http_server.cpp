@@ -132,14 +132,14 @@ struct ConnectionServer {
       auto head = co_await async_read_head_strict(stream, buffer, header_parser, head_limits(server.options_),
                                                   server.options_.read_timeout);
       if (head.rejection) {
-        co_await answer_rejection(worker, stream, std::move(*head.rejection), http::Request{});
+        co_await answer_rejection(worker, stream, std::move(*head.rejection), http::Request{}, connection);
         break;
       }
       auto hec = head.ec;
       if (hec) {
         http::Request seen;  // what arrived of the header, for the access log
         seen.base() = header_parser.get().base();
-        co_await answer_error(worker, stream, hec, std::move(seen));
+        co_await answer_error(worker, stream, hec, std::move(seen), connection);
         break;
       }
 
@@ -148,7 +148,7 @@ struct ConnectionServer {
       auto limit = worker.handler->stream_limit(header);
       std::size_t body_limit = limit.value_or(server.options_.max_body_bytes);
       if (header_parser.content_length() && *header_parser.content_length() > body_limit) {
-        co_await answer_error(worker, stream, beast::http::error::body_limit, std::move(header));
+        co_await answer_error(worker, stream, beast::http::error::body_limit, std::move(header), connection);
         break;
       }
       if (header[beast::http::field::expect] == "100-continue") {
@@ -176,9 +176,9 @@ struct ConnectionServer {
           http::Request seen;
           seen.base() = parser.get().base();
           if (got.rejection) {
-            co_await answer_rejection(worker, stream, std::move(*got.rejection), std::move(seen));
+            co_await answer_rejection(worker, stream, std::move(*got.rejection), std::move(seen), connection);
           } else {
-            co_await answer_error(worker, stream, got.ec, std::move(seen));
+            co_await answer_error(worker, stream, got.ec, std::move(seen), connection);
           }
           break;
         }
@@ -215,9 +215,10 @@ struct ConnectionServer {
 
   // A request a rule of the strict layer refused: its status and {"error": rule, "detail"}.
   static asio::awaitable<void> answer_rejection(HttpServer::Worker& worker, beast::tcp_stream& stream,
-                                                http::Rejection rejection, http::Request seen) {
+                                                http::Rejection rejection, http::Request seen,
+                                                ConnectionInfo connection) {
     auto res = http::rejection_response(rejection);
-    worker.handler->refused(seen, res, rejection.rule);
+    worker.handler->refused(seen, res, rejection.rule, connection);
     stream.expires_after(std::chrono::seconds(5));
     co_await beast::http::async_write(stream, res, use_nothrow);
   }
@@ -236,9 +237,9 @@ struct ConnectionServer {
   }
 
   static asio::awaitable<void> answer_error(HttpServer::Worker& worker, beast::tcp_stream& stream,
-                                            beast::error_code ec, http::Request seen) {
+                                            beast::error_code ec, http::Request seen, ConnectionInfo connection) {
     if (auto res = error_for(ec)) {
-      worker.handler->rejected(seen, *res);
+      worker.handler->rejected(seen, *res, connection);
       stream.expires_after(std::chrono::seconds(5));
       co_await beast::http::async_write(stream, *res, use_nothrow);
     }

@@ -72,18 +72,20 @@ class RequestHandler {
   // (400, 408, 413, 431) before any handler ran.
   virtual void decorate(http::Response& response) { (void)response; }
   // A request refused before any handler ran; `header` holds what was read of it (possibly
-  // nothing). Default: decorate only.
-  virtual void rejected(http::Request const& header, http::Response& response) {
+  // nothing), `connection` who sent it. Default: decorate only.
+  virtual void rejected(http::Request const& header, http::Response& response, ConnectionInfo const& connection) {
     (void)header;
+    (void)connection;
     decorate(response);
   }
   // A request refused by a rule of the strict HTTP layer (http/strict.hpp): `rule` is its stable
   // id (docs/HTTP.md), also the "error" of the JSON answer, for access logs and counters.
   // `header` is empty when the head itself was refused (nothing of it was parsed).
   // Default: rejected().
-  virtual void refused(http::Request const& header, http::Response& response, std::string_view rule) {
+  virtual void refused(http::Request const& header, http::Response& response, std::string_view rule,
+                       ConnectionInfo const& connection) {
     (void)rule;
-    rejected(header, response);
+    rejected(header, response, connection);
   }
 };
 

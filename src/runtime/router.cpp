@@ -49,9 +49,9 @@ bool Router::match_segments(Route const& route, std::vector<std::string_view> co
   return true;
 }
 
-std::vector<std::string> Router::patterns() const {
-  std::vector<std::string> out;
-  for (auto const& r : routes_) out.push_back(std::string(http::bhttp::to_string(r.method)) + " " + r.pattern);
+std::vector<Router::RouteName> Router::names() const {
+  std::vector<RouteName> out;
+  for (auto const& r : routes_) out.push_back({std::string(http::bhttp::to_string(r.method)), r.pattern});
   return out;
 }
 

@@ -38,8 +38,13 @@ class Router {
   // router is not to change once it serves.
   bool wrap(http::bhttp::verb method, std::string_view pattern, std::function<Handler(Handler)> const& decorate);
 
-  // Every pattern, in the order added (metrics pre-allocate a slot per route).
-  std::vector<std::string> patterns() const;
+  struct RouteName {
+    std::string method;   // "POST"
+    std::string pattern;  // "/cart/items"
+  };
+  // Every route, in the order added, so Match::index finds its name (metrics pre-allocate a slot
+  // per route; the access log names the route's template).
+  std::vector<RouteName> names() const;
 
   struct Match {
     Handler const* handler = nullptr;  // null: no route for this method

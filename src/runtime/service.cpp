@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "core/random.hpp"
+#include "runtime/access_log.hpp"
 #include "runtime/context.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/instrumented_store.hpp"
@@ -82,8 +83,9 @@ class Service::ThreadHandler final : public io::RequestHandler {
                                          io::ConnectionInfo connection) override {
     auto start = std::chrono::steady_clock::now();
     std::string request_id = request_id_for(request);
+    std::string client = client_of(request, connection);
     int route = -1;
-    http::Response response = co_await dispatch(request, body, connection, route);
+    http::Response response = co_await dispatch(request, body, client, route);
     decorate(response);
     response.set("X-Request-Id", request_id);
     if (request.method() == http::bhttp::verb::head) {
@@ -91,7 +93,7 @@ class Service::ThreadHandler final : public io::RequestHandler {
     }
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     ServiceMetrics::count_request(shard_, route, response.result_int(), took.count());
-    if (service_.config_.access_log) log_access(request, response, request_id, route, took.count());
+    if (service_.config_.access_log) log_access(request, response, request_id, client, route, took.count());
     co_return response;
   }
 
@@ -101,19 +103,29 @@ class Service::ThreadHandler final : public io::RequestHandler {
 
   // A request the server refused before it could be handled (400, 408, 413, 431): still counted,
   // logged and given an id, so no answer goes unseen.
-  void rejected(http::Request const& header, http::Response& response) override { refused(header, response, {}); }
+  void rejected(http::Request const& header, http::Response& response, io::ConnectionInfo const& connection) override {
+    refused(header, response, {}, connection);
+  }
 
   // The same for a rule of the strict HTTP layer: the access-log line names the rule.
-  void refused(http::Request const& header, http::Response& response, std::string_view rule) override {
+  void refused(http::Request const& header, http::Response& response, std::string_view rule,
+               io::ConnectionInfo const& connection) override {
     decorate(response);
     std::string request_id = request_id_for(header);
     response.set("X-Request-Id", request_id);
     ServiceMetrics::count_request(shard_, -1, response.result_int(), 0.0);
-    if (service_.config_.access_log) log_access(header, response, request_id, -1, 0.0, rule);
+    if (service_.config_.access_log) {
+      log_access(header, response, request_id, client_of(header, connection), -1, 0.0, rule);
+    }
   }
 
  private:
-  asio::awaitable<http::Response> dispatch(http::Request& request, io::BodyStream* body, io::ConnectionInfo connection,
+  // Who sent the request (runtime/client_address.hpp): for per-client limits and the access log.
+  std::string client_of(http::Request const& request, io::ConnectionInfo const& connection) const {
+    return client_address(connection.peer, request["X-Forwarded-For"], service_.config_.trusted_proxies);
+  }
+
+  asio::awaitable<http::Response> dispatch(http::Request& request, io::BodyStream* body, std::string client,
                                            int& route) {
     std::string_view target = request.target();
     std::string_view path = target.substr(0, target.find('?'));
@@ -146,8 +158,7 @@ class Service::ThreadHandler final : public io::RequestHandler {
     Session session(SessionEnv{*sessions_, *service_.signer_, service_.config_.sessions, service_.clock_},
                     request[http::bhttp::field::cookie]);
     RequestContext context(request, session, std::move(match.params), services_, body);
-    context.set_client_address(
-        client_address(connection.peer, request["X-Forwarded-For"], service_.config_.trusted_proxies));
+    context.set_client_address(std::move(client));
     // if/else, not ?: with a co_await in each arm: g++ 12 destroys that temporary twice.
     http::Response response;
     if (match.options->idempotent) {
@@ -251,19 +262,21 @@ class Service::ThreadHandler final : public io::RequestHandler {
   }
 
   void log_access(http::Request const& request, http::Response const& response, std::string const& request_id,
-                  int route, double seconds, std::string_view rule = {}) {
+                  std::string const& client, int route, double seconds, std::string_view rule = {}) {
     std::string_view target = request.target();
-    nlohmann::json line{{"ts_ms", service_.clock_.now_ms()},
-                        {"instance", service_.config_.instance_id},
-                        {"request_id", request_id},
-                        {"method", std::string(request.method_string())},
-                        {"path", std::string(target.substr(0, target.find('?')))},
-                        {"route", route},
-                        {"status", response.result_int()},
-                        {"bytes", response.body().size()},
-                        {"duration_ms", seconds * 1000.0}};
-    if (!rule.empty()) line["rule"] = std::string(rule);
-    service_.access_log_->info(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    AccessEntry entry;
+    entry.time_ms = service_.clock_.now_ms();
+    entry.instance = service_.config_.instance_id;
+    entry.request_id = request_id;
+    entry.client = client;
+    entry.method = request.method_string();
+    entry.path = target.substr(0, target.find('?'));
+    if (route >= 0) entry.route = service_.route_names_[static_cast<std::size_t>(route)].pattern;
+    entry.status = response.result_int();
+    entry.bytes = response.body().size();
+    entry.seconds = seconds;
+    entry.error = rule;
+    service_.access_log_->info(access_log_line(entry));
   }
 
   Service& service_;
@@ -331,7 +344,10 @@ void Service::start() {
   }
   signer_ = std::make_unique<CookieSigner>(resolve_session_keys());
   hasher_ = std::make_unique<PasswordHasher>(config_.kdf, config_.kdf_threads, config_.kdf_queue);
-  metrics_ = std::make_unique<ServiceMetrics>(router_.patterns(), std::vector<std::string>{"sessions", "data"},
+  route_names_ = router_.names();
+  std::vector<std::string> route_labels;
+  for (auto const& r : route_names_) route_labels.push_back(r.method + " " + r.pattern);
+  metrics_ = std::make_unique<ServiceMetrics>(route_labels, std::vector<std::string>{"sessions", "data"},
                                               std::max(1, config_.server.threads));
   if (config_.access_log) {
     access_log_ = spdlog::stdout_logger_mt("access-" + config_.instance_id);

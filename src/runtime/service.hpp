@@ -67,6 +67,7 @@ class Service {
   ServiceConfig config_;
   core::Clock const& clock_;
   Router router_;
+  std::vector<Router::RouteName> route_names_;  // by route index
   std::unique_ptr<state::StoreProvider> sessions_provider_;
   std::unique_ptr<state::StoreProvider> data_provider_;  // null when it is the sessions URL
   std::unique_ptr<state::BlobStore> blobs_;

@@ -1,11 +1,13 @@
 // `outboard serve --access-log`: one JSON line per request on stdout, with the request's method,
-// path (without the query), status and request id: the id the client sent, or the one the
-// server generated and returned in X-Request-Id. Read from the process's log file.
+// path (without the query), route template, client address, ISO-8601 UTC time, status and
+// request id: the id the client sent, or the one the server generated and returned in
+// X-Request-Id. Read from the process's log file.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <map>
 #include <memory>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -53,7 +55,13 @@ struct Sent {
   std::string method;
   std::string path;
   int status;
+  nlohmann::json route;  // the template, or null when no route took the request
 };
+
+bool is_iso8601_utc_millis(std::string const& text) {
+  static const std::regex format(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)");
+  return std::regex_match(text, format);
+}
 
 TEST(ShopAccessLog, OneJsonLinePerRequestWithMethodPathStatusAndRequestId) {
   ServeOptions options;
@@ -65,7 +73,7 @@ TEST(ShopAccessLog, OneJsonLinePerRequestWithMethodPathStatusAndRequestId) {
 
   std::vector<Sent> sent;
   auto send = [&](std::string method, std::string target, std::string path, std::string body, HeaderList headers,
-                  std::string const& id) {
+                  std::string const& id, nlohmann::json route) {
     if (!id.empty()) headers.emplace_back("X-Request-Id", id);
     auto res = c.request(method, target, body, headers);
     auto echoed = res.header("X-Request-Id").value_or("");
@@ -73,26 +81,31 @@ TEST(ShopAccessLog, OneJsonLinePerRequestWithMethodPathStatusAndRequestId) {
       EXPECT_EQ(echoed, id);
     }
     EXPECT_FALSE(echoed.empty()) << method << " " << target;
-    sent.push_back({echoed, method, path, res.status});
+    sent.push_back({echoed, method, path, res.status, route});
     return res;
   };
 
-  send("GET", "/healthz", "/healthz", "", {}, "alog-health");
-  EXPECT_EQ(send("POST", "/signup", "/signup", credentials_json("ada", kPassword), {}, "alog-signup").status, 201);
-  EXPECT_EQ(send("POST", "/login", "/login", credentials_json("ada", kPassword), {}, "alog-login").status, 200);
+  nlohmann::json none;  // null: no route took it
+  send("GET", "/healthz", "/healthz", "", {}, "alog-health", none);
+  EXPECT_EQ(send("POST", "/signup", "/signup", credentials_json("ada", kPassword), {}, "alog-signup", "/signup").status,
+            201);
+  EXPECT_EQ(send("POST", "/login", "/login", credentials_json("ada", kPassword), {}, "alog-login", "/login").status, 200);
   EXPECT_EQ(send("POST", "/cart/items", "/cart/items", R"({"sku":"sku-001","qty":1})", {{"Idempotency-Key", "k1"}},
-                 "alog-add")
+                 "alog-add", "/cart/items")
                 .status,
             201);
   EXPECT_EQ(send("POST", "/cart/items", "/cart/items", R"({"sku":"sku-001","qty":0})", {{"Idempotency-Key", "k2"}},
-                 "alog-add-bad")
+                 "alog-add-bad", "/cart/items")
                 .status,
             400);
-  EXPECT_EQ(send("GET", "/cart?view=full&x=1", "/cart", "", {}, "alog-cart").status, 200);
-  EXPECT_EQ(send("GET", "/nowhere", "/nowhere", "", {}, "alog-404").status, 404);
+  EXPECT_EQ(send("GET", "/cart?view=full&x=1", "/cart", "", {}, "alog-cart", "/cart").status, 200);
+  EXPECT_EQ(send("GET", "/nowhere", "/nowhere", "", {}, "alog-404", none).status, 404);
+  // The template, not the path: one route, whatever the id.
+  EXPECT_EQ(send("GET", "/orders/no-such-order", "/orders/no-such-order", "", {}, "alog-order", "/orders/{id}").status,
+            404);
   // Without an id of its own: the generated one is logged.
-  EXPECT_EQ(send("GET", "/orders", "/orders", "", {}, "").status, 200);
-  EXPECT_EQ(send("GET", "/recommendations", "/recommendations", "", {}, "").status, 200);
+  EXPECT_EQ(send("GET", "/orders", "/orders", "", {}, "", "/orders").status, 200);
+  EXPECT_EQ(send("GET", "/recommendations", "/recommendations", "", {}, "", "/recommendations").status, 200);
 
   std::vector<std::string> ids;
   for (auto const& s : sent) ids.push_back(s.id);
@@ -106,6 +119,10 @@ TEST(ShopAccessLog, OneJsonLinePerRequestWithMethodPathStatusAndRequestId) {
     EXPECT_EQ(line.value("path", ""), s.path) << line;
     EXPECT_EQ(line.value("status", 0), s.status) << line;
     EXPECT_EQ(line.value("instance", ""), serve.instance()) << line;
+    EXPECT_EQ(line["route"], s.route) << line;
+    // The test connects from loopback, with no X-Forwarded-For.
+    EXPECT_EQ(line.value("client", ""), "127.0.0.1") << line;
+    EXPECT_TRUE(is_iso8601_utc_millis(line.value("time", ""))) << line;
   }
   // Every access line, the start-up health checks included, has the four fields.
   for (auto const& line : access_lines(serve.log())) {
@@ -185,7 +202,8 @@ TEST(ShopAccessLog, RequestRefusedBeforeTheHandlerIsLoggedToo) {
   ASSERT_FALSE(id.empty());
   by_id = lines_for(serve, {id});
   ASSERT_EQ(by_id.count(id), 1u) << "no access-log line for the refusal; log:\n" << serve.log();
-  EXPECT_EQ(by_id[id].at(0).value("rule", ""), "obs-fold");
+  EXPECT_EQ(by_id[id].at(0).value("error", ""), "obs-fold");
+  EXPECT_EQ(by_id[id].at(0).value("client", ""), "127.0.0.1");
   EXPECT_EQ(by_id[id].at(0).value("status", 0), 400);
 }
 

@@ -31,10 +31,11 @@ class RecordingHandler final : public RequestHandler {
     (void)request;
     co_return http::json_error(http::Status::ok, "handled", "the handler ran");
   }
-  void refused(http::Request const& header, http::Response& response, std::string_view rule) override {
+  void refused(http::Request const& header, http::Response& response, std::string_view rule,
+               ConnectionInfo const& connection) override {
     std::lock_guard lock(seen_.mutex);
     seen_.rule = rule;
-    rejected(header, response);
+    rejected(header, response, connection);
   }
 
  private:
