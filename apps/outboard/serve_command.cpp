@@ -66,6 +66,7 @@ struct ServeSettings {
   std::int64_t signup_window_s = 60 * 60;
   std::string log_level = "info";
   bool access_log = false;
+  bool readyz_require_store = false;
   std::int64_t idempotency_retention_s = 24 * 60 * 60;
   std::int64_t idempotency_lease_s = 30;
   bool idempotency_enabled = true;
@@ -185,6 +186,9 @@ void declare(core::Settings& s, ServeSettings& v) {
             "largest upload accepted (413 above)");
   s.add_int("shop.recommendations_ttl_s", v.recommendations_ttl_s, 1, 86400, "",
             "how long computed recommendations stay cached per user");
+  s.add_bool("readyz.require_store", v.readyz_require_store, "--readyz-require-store",
+             "true: /readyz answers 503 while a shared network store (redis) does not answer; false: it stays "
+             "200 with \"store\":\"unreachable\", so a store restart does not eject every server at once");
   s.add_bool("log.access", v.access_log, "--access-log", "one JSON line per request on stdout");
   s.add_string("log.level", v.log_level, "--log-level", "trace, debug, info, warn, error",
                [](std::string const& l) -> std::optional<std::string> {
@@ -243,6 +247,7 @@ runtime::ServiceConfig to_service_config(ServeSettings const& v) {
   c.idempotency.lease = core::Millis(v.idempotency_lease_s * 1000);
   c.idempotency.enabled = v.idempotency_enabled;
   c.access_log = v.access_log;
+  c.readyz_require_store = v.readyz_require_store;
   c.instance_id = v.instance;
   if (c.instance_id.empty()) {
     // host:port, or host:pid when the port is picked by the kernel (unknown until bound).

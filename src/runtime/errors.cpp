@@ -1,5 +1,7 @@
 #include "runtime/errors.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace outboard::runtime {
 
 http::Response error_response(core::Error const& error) {
@@ -12,14 +14,18 @@ http::Response error_response(core::Error const& error) {
     case Errc::too_large: return http::json_error(S::payload_too_large, "payload_too_large", error.context);
     case Errc::unavailable:
     case Errc::timeout: {
+      // Generic on purpose: the error's context names the store's address (host:port, a file
+      // path), which is for the operator's log (StoreHealth logs it once), not for clients.
       auto res = http::json_error(S::service_unavailable, "store_unavailable",
-                                  "the state store did not answer (" + error.describe() + "); retry shortly");
+                                  "the state store is unreachable; retry shortly");
       res.set(http::bhttp::field::retry_after, "1");
       return res;
     }
     case Errc::internal: break;
   }
-  return http::json_error(S::internal_server_error, "internal", error.context);
+  // A bug or an impossible state: its context may name internals; logged, never sent.
+  spdlog::error("internal error answered 500: {}", error.describe());
+  return http::json_error(S::internal_server_error, "internal", "unexpected server error");
 }
 
 }  // namespace outboard::runtime

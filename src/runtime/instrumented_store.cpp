@@ -9,8 +9,8 @@ using namespace state;
 
 class InstrumentedStore final : public Store {
  public:
-  InstrumentedStore(std::shared_ptr<Store> inner, ServiceMetrics::Shard& shard, int store)
-      : inner_(std::move(inner)), shard_(shard), store_(store) {}
+  InstrumentedStore(std::shared_ptr<Store> inner, ServiceMetrics::Shard& shard, int store, StoreHealth& health)
+      : inner_(std::move(inner)), shard_(shard), store_(store), health_(health) {}
 
   std::string_view backend() const override { return inner_->backend(); }
 
@@ -56,18 +56,27 @@ class InstrumentedStore final : public Store {
     auto result = co_await std::move(call);
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     ServiceMetrics::count_store(shard_, store_, op, took.count(), !result.has_value());
+    if (result) {
+      health_.observe(seen_up_, nullptr);
+    } else {
+      core::Error const error = result.error();
+      health_.observe(seen_up_, &error);
+    }
     co_return result;
   }
 
   std::shared_ptr<Store> inner_;
   ServiceMetrics::Shard& shard_;
   int store_;
+  StoreHealth& health_;
+  bool seen_up_ = true;  // this handle's own view: only its thread touches it
 };
 
 }  // namespace
 
-std::shared_ptr<state::Store> instrument(std::shared_ptr<state::Store> inner, ServiceMetrics::Shard& shard, int store) {
-  return std::make_shared<InstrumentedStore>(std::move(inner), shard, store);
+std::shared_ptr<state::Store> instrument(std::shared_ptr<state::Store> inner, ServiceMetrics::Shard& shard, int store,
+                                         StoreHealth& health) {
+  return std::make_shared<InstrumentedStore>(std::move(inner), shard, store, health);
 }
 
 }  // namespace outboard::runtime

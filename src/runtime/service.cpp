@@ -68,9 +68,11 @@ class Service::ThreadHandler final : public io::RequestHandler {
         shard_(service.metrics_->shard(shard)),
         raw_sessions_(service.sessions_provider_->store_for(executor)),
         // Timed by role: with one store for both, its operations still show as sessions or data.
-        sessions_(instrument(raw_sessions_, shard_, service.metrics_->store_index("sessions"))),
+        sessions_health_(*service.sessions_health_),
+        data_health_(service.data_health_ ? *service.data_health_ : *service.sessions_health_),
+        sessions_(instrument(raw_sessions_, shard_, service.metrics_->store_index("sessions"), sessions_health_)),
         data_(instrument(service.data_provider_ ? service.data_provider_->store_for(executor) : raw_sessions_, shard_,
-                         service.metrics_->store_index("data"))),
+                         service.metrics_->store_index("data"), data_health_)),
         services_{service.config_.instance_id, *data_, *sessions_, *service.blobs_, *service.hasher_, service.clock_,
                   service.config_.throttle} {}
 
@@ -184,8 +186,9 @@ class Service::ThreadHandler final : public io::RequestHandler {
     if (error.code == core::Errc::unavailable || error.code == core::Errc::timeout) co_return error_response(error);
     // Any other store failure is still "not saved, try again": the request's writes are safe
     // to repeat (idempotent routes re-run with the same key), a 2xx without the session is not.
+    spdlog::warn("session not saved: {}", error.describe());
     auto failed = http::json_error(Status::service_unavailable, "session_not_saved",
-                                   "the session could not be saved (" + error.describe() + "); retry shortly");
+                                   "the session could not be saved; retry shortly");
     failed.set(http::bhttp::field::retry_after, "1");
     co_return failed;
   }
@@ -248,17 +251,29 @@ class Service::ThreadHandler final : public io::RequestHandler {
     return std::move(**user);
   }
 
+  // Not ready when this server is broken: draining, or a store of its own (memory, SQLite) it
+  // cannot use. A shared network store (redis) that does not answer is every server's outage at
+  // once: failing readiness for it would make the gateway eject every server together (a
+  // health cascade) and re-pin every sticky user, for no gain. So by default this server stays
+  // ready and says so ("store":"unreachable"); requests that need the store still answer 503
+  // store_unavailable. readyz_require_store restores the strict rule. The store's address is in
+  // the log (StoreHealth), never in this answer.
   asio::awaitable<http::Response> readiness() {
     if (server_.draining()) {
       co_return http::json_error(Status::service_unavailable, "draining", "this instance is shutting down");
     }
-    for (state::Store* store : {sessions_.get(), data_.get()}) {
-      if (auto ok = co_await store->ping(); !ok) {
+    bool shared_store_down = false;
+    for (auto [store, health] : {std::pair{sessions_.get(), &sessions_health_}, std::pair{data_.get(), &data_health_}}) {
+      if (auto ok = co_await store->ping(); ok) continue;
+      if (!health->shared() || service_.config_.readyz_require_store) {
         co_return http::json_error(Status::service_unavailable, "store_unavailable",
-                                   std::string(store->backend()) + " store: " + ok.error().describe());
+                                   "a state store this instance needs does not answer");
       }
+      shared_store_down = true;
     }
-    co_return http::json_response(Status::ok, {{"ready", true}, {"instance", service_.config_.instance_id}});
+    co_return http::json_response(Status::ok, {{"ready", true},
+                                               {"instance", service_.config_.instance_id},
+                                               {"store", shared_store_down ? "unreachable" : "ok"}});
   }
 
   void log_access(http::Request const& request, http::Response const& response, std::string const& request_id,
@@ -283,10 +298,20 @@ class Service::ThreadHandler final : public io::RequestHandler {
   io::HttpServer const& server_;
   ServiceMetrics::Shard& shard_;
   std::shared_ptr<state::Store> raw_sessions_;
+  StoreHealth& sessions_health_;
+  StoreHealth& data_health_;
   std::shared_ptr<state::Store> sessions_;
   std::shared_ptr<state::Store> data_;
   ThreadServices services_;
 };
+
+namespace {
+// Redis is the network store every server shares; memory and SQLite belong to this host.
+std::unique_ptr<StoreHealth> make_health(std::string const& role, std::string const& url) {
+  std::string location = store_location(url);
+  return std::make_unique<StoreHealth>(role + " store (" + location + ")", location.starts_with("redis "));
+}
+}  // namespace
 
 Service::Service(ServiceConfig config, core::Clock const& clock, Router routes)
     : config_(std::move(config)), clock_(clock), router_(std::move(routes)) {}
@@ -337,7 +362,10 @@ void Service::start() {
   options.command_timeout = config_.store_timeout;
   try {
     sessions_provider_ = state::open_store(config_.sessions_url, options);
-    if (config_.data_url != config_.sessions_url) data_provider_ = state::open_store(config_.data_url, options);
+    bool one_store = config_.data_url == config_.sessions_url;
+    if (!one_store) data_provider_ = state::open_store(config_.data_url, options);
+    sessions_health_ = make_health(one_store ? "sessions and data" : "sessions", config_.sessions_url);
+    if (!one_store) data_health_ = make_health("data", config_.data_url);
     blobs_ = state::open_blob_store(config_.blobs_url);
   } catch (std::invalid_argument const& e) {
     throw std::runtime_error(e.what());

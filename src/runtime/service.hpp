@@ -18,6 +18,7 @@ class logger;
 #include "runtime/password.hpp"
 #include "runtime/router.hpp"
 #include "runtime/session.hpp"
+#include "runtime/store_health.hpp"
 #include "runtime/throttle.hpp"
 #include "state/blob/blob_store.hpp"
 #include "state/store.hpp"
@@ -44,6 +45,10 @@ struct ServiceConfig {
   core::Millis drain_timeout{10'000};
   IdempotencyPolicy idempotency;
   bool access_log = false;  // one JSON line per request on stdout
+  // /readyz and a shared network store (redis) that does not answer: false (default), still
+  // ready (200, "store":"unreachable"), since every server shares that outage and leaving the
+  // balancer all at once helps nobody; true, 503 as for a broken local store.
+  bool readyz_require_store = false;
 };
 
 class Service {
@@ -70,6 +75,8 @@ class Service {
   std::vector<Router::RouteName> route_names_;  // by route index
   std::unique_ptr<state::StoreProvider> sessions_provider_;
   std::unique_ptr<state::StoreProvider> data_provider_;  // null when it is the sessions URL
+  std::unique_ptr<StoreHealth> sessions_health_;
+  std::unique_ptr<StoreHealth> data_health_;  // null when it is the sessions URL
   std::unique_ptr<state::BlobStore> blobs_;
   std::unique_ptr<CookieSigner> signer_;
   std::unique_ptr<PasswordHasher> hasher_;
