@@ -44,6 +44,10 @@ core::Result<Credentials> read_credentials(http::Request const& request) {
   return Credentials{*user, *password};
 }
 
+nlohmann::json product_json(Product const& p) {
+  return {{"sku", p.sku}, {"name", p.name}, {"price_cents", p.price_cents}};
+}
+
 Response unauthorized(std::string_view detail) {
   return http::json_error(Status::unauthorized, "unauthorized", detail);
 }
@@ -132,6 +136,13 @@ asio::awaitable<UserOrAnswer> require_user(RequestContext& ctx) {
   if (!user) co_return UserOrAnswer{error_response(user.error())};
   if (!*user) co_return UserOrAnswer{unauthorized("not logged in, or the session has expired")};
   co_return UserOrAnswer{std::move(**user)};
+}
+
+// The catalogue, for anyone (no login, no store read): what the cart's skus may be.
+asio::awaitable<Response> list_products(RequestContext&) {
+  nlohmann::json products = nlohmann::json::array();
+  for (auto const& p : catalog()) products.push_back(product_json(p));
+  co_return http::json_response(Status::ok, {{"products", std::move(products)}});
 }
 
 asio::awaitable<Response> add_cart_item(ShopConfig const& config, RequestContext& ctx) {
@@ -261,10 +272,7 @@ nlohmann::json compute_recommendations(std::string const& user) {
   std::size_t seed = std::hash<std::string>{}(user);
   nlohmann::json items = nlohmann::json::array();
   auto products = catalog();
-  for (std::size_t i = 0; i < 3; ++i) {
-    auto const& p = products[(seed + i * 7) % products.size()];
-    items.push_back({{"sku", p.sku}, {"name", p.name}, {"price_cents", p.price_cents}});
-  }
+  for (std::size_t i = 0; i < 3; ++i) items.push_back(product_json(products[(seed + i * 7) % products.size()]));
   return items;
 }
 
@@ -309,6 +317,7 @@ runtime::Router make_router(ShopConfig const& config) {
   router.add(verb::post, "/login", login);
   router.add(verb::post, "/logout", logout);
   router.add(verb::get, "/me", me);
+  router.add(verb::get, "/products", list_products);
   router.add(verb::post, "/cart/items", [config](RequestContext& ctx) { return add_cart_item(config, ctx); }, idempotent);
   router.add(verb::get, "/cart", get_cart);
   router.add(verb::post, "/checkout", checkout, idempotent);

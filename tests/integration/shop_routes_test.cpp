@@ -126,6 +126,35 @@ class ShopRoutes : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<ServeProcess> serve_;
 };
 
+// ---- catalogue ---------------------------------------------------------------------------
+
+// GET /products needs no login; every product it lists is one the cart accepts.
+TEST_P(ShopRoutes, ProductsListTheCatalogueWithoutLogin) {
+  HttpClient anon(serve_->port());
+  auto res = call(anon, "GET", "/products");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_TRUE(res.header("Content-Type").value_or("").starts_with("application/json"));
+  auto products = res.json().value("products", nlohmann::json::array());
+  ASSERT_EQ(products.size(), 10u) << res.body;
+  std::set<std::string> skus;
+  for (auto const& p : products) {
+    ASSERT_TRUE(p.is_object()) << p;
+    EXPECT_TRUE(p["name"].is_string() && !p["name"].get<std::string>().empty()) << p;
+    EXPECT_TRUE(p["price_cents"].is_number_integer() && p["price_cents"].get<std::int64_t>() > 0) << p;
+    skus.insert(p.value("sku", ""));
+  }
+  EXPECT_EQ(skus.size(), 10u) << "skus are unique";
+  EXPECT_TRUE(skus.count("sku-001") && skus.count("sku-010")) << res.body;
+
+  auto ada = user("ada");
+  int n = 0;
+  for (auto const& sku : skus) {
+    EXPECT_EQ(add(ada, "product-" + std::to_string(n++), item(sku, 1)).status, 201) << sku;
+  }
+  EXPECT_EQ(cart_lines(ada), skus.size());
+  expect_json_error(call(anon, "POST", "/products", "{}"), 405);
+}
+
 // ---- login -------------------------------------------------------------------------------
 
 TEST_P(ShopRoutes, EveryShopRouteWithoutSessionIs401) {
@@ -447,9 +476,16 @@ TEST_P(ShopRoutes, CheckoutMakesOneOrderEmptiesTheCartAndReplays) {
   ASSERT_EQ(listed.size(), 1u) << listed;
   EXPECT_EQ(listed[0], order);
 
+  // The Location (GET /orders/{id}) answers the order, to its user only.
+  auto fetched = call(c, "GET", "/orders/" + id);
+  EXPECT_EQ(fetched.status, 200) << fetched.body;
+  EXPECT_EQ(fetched.json().value("order", nlohmann::json()), order) << fetched.body;
+  expect_json_error(call(c, "GET", "/orders/no-such-order"), 404, "not_found");
+
   // Orders are per user.
   auto bob = user("bob");
   EXPECT_EQ(orders(bob).size(), 0u);
+  expect_json_error(call(bob, "GET", "/orders/" + id), 404, "not_found");
 }
 
 TEST_P(ShopRoutes, LinesAddedAfterACheckoutGoToTheNextOrder) {
