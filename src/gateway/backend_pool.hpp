@@ -117,6 +117,15 @@ class BackendPool {
   std::shared_ptr<Backend> find(std::string const& id) const;
   // Reload: keep the backends whose id stays (with their live state), add new ones, drop the rest.
   void replace(std::vector<std::pair<BackendAddress, std::uint32_t>> const& wanted);
+  // Any other membership change as one step: `change` edits a copy of the member list (with the
+  // clock's now for new Backend objects) under the pool's lock, then it is published whole.
+  template <class Change>
+  void edit(Change change) {
+    std::lock_guard lock(mutex_);
+    auto backends = current_->backends;
+    change(backends, clock_.now_ms());
+    publish(std::move(backends));
+  }
 
  private:
   void publish(std::vector<std::shared_ptr<Backend>> backends);  // caller holds mutex_

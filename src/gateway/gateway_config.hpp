@@ -28,6 +28,9 @@ std::optional<std::string> parse_backend_spec(std::string_view text, std::pair<B
 struct GatewayConfig {
   std::string listen_address = "127.0.0.1";
   std::uint16_t listen_port = 8080;
+  // Share the listen port with another process (seamless restarts: start the new gateway, then
+  // SIGTERM the old one). Off: a port another process listens on stops start-up (io/listener.hpp).
+  bool reuse_port = false;
   int threads = 1;
   std::string admin_address = "127.0.0.1";
   std::uint16_t admin_port = 0;  // 0 with admin_enabled: any free port
@@ -45,6 +48,9 @@ struct GatewayConfig {
   core::Millis health_timeout{500};
   int health_rise = 2;
   int health_fall = 2;
+  // Below this share of available backends (draining ones aside), every backend that is not
+  // draining takes traffic (panic.hpp; Envoy's default). 0: never.
+  int panic_threshold_percent = 50;
 
   int outlier_failures = 5;  // consecutive connect failures or 5xx; 0 disables ejection
   core::Millis outlier_base_ejection{1000};

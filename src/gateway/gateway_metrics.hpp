@@ -1,10 +1,15 @@
 #pragma once
 // Gateway-wide counters (relaxed atomics; every worker adds, /metrics reads). Per-backend
 // counters live on the Backend objects themselves.
+//
+// The page follows the Prometheus text format's conventions: every family has HELP and TYPE,
+// and every family keeps one label set whatever happens (a backend's state is a 0/1 gauge per
+// state, always all of them, never a label whose value changes and so starts a new series).
 #include <array>
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "gateway/websocket_tunnel.hpp"
 
@@ -12,10 +17,17 @@ namespace outboard::gateway {
 
 class BackendPool;
 
+// The request methods counted on their own; any other is "OTHER" (a fixed label set).
+inline constexpr std::array<std::string_view, 8> kMetricMethods{"GET",    "HEAD",    "POST",  "PUT",
+                                                                "DELETE", "PATCH", "OPTIONS", "OTHER"};
+// The index of `method` in kMetricMethods (OTHER for anything not listed).
+std::size_t method_slot(std::string_view method);
+
 struct GatewayMetrics {
   static constexpr std::array<double, 12> kBuckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                                    0.01,   0.025,   0.05,   0.1,   0.5,    2.5};
-  std::array<std::atomic<std::uint64_t>, 6> responses_by_class{};  // 1xx..5xx, [0]: none sent
+  // [method slot][status class]: 1xx..5xx, [0]: none sent.
+  std::array<std::array<std::atomic<std::uint64_t>, 6>, kMetricMethods.size()> responses{};
   std::array<std::atomic<std::uint64_t>, kBuckets.size() + 1> latency{};
   std::atomic<std::uint64_t> latency_count{0};
   std::atomic<std::uint64_t> latency_sum_ns{0};
@@ -37,8 +49,24 @@ struct GatewayMetrics {
   std::atomic<std::uint64_t> queue_wait_ns{0};                       // their time waiting, summed
   std::atomic<std::uint64_t> body_timeouts{0};                       // timeouts.body_*
   std::atomic<std::uint64_t> total_timeouts{0};                      // timeouts.total_ms
+  // Bytes on the wire (TCP payload, as the kernel counts it: traffic_meter.hpp), added when a
+  // request ends and when a connection closes.
+  std::atomic<std::uint64_t> client_received_bytes{0};
+  std::atomic<std::uint64_t> client_sent_bytes{0};
+  std::atomic<std::uint64_t> backend_sent_bytes{0};
+  std::atomic<std::uint64_t> backend_received_bytes{0};
+  // Panic mode (health.panic_threshold_percent, panic.hpp): 1 while the gateway balances over
+  // every backend that is not draining because too few are available.
+  std::atomic<bool> panic{false};
+  std::atomic<std::uint64_t> panic_entered{0};
+  // SIGHUP reloads, applied and refused.
+  std::atomic<std::uint64_t> reloads{0};
+  std::atomic<std::uint64_t> reloads_refused{0};
 
-  void observe(unsigned status, double seconds);
+  // One response sent to a client (`method` as the request line has it).
+  void observe(std::string_view method, unsigned status, double seconds);
+  // The whole page: the gateway's families, the backends', then the process's
+  // (core/process_metrics.hpp).
   std::string render(BackendPool const& pool, std::int64_t now_ms) const;
 };
 

@@ -40,6 +40,8 @@
 #include "gateway/backend_queue.hpp"
 #include "gateway/body_pace.hpp"
 #include "gateway/forwarding.hpp"
+#include "gateway/panic.hpp"
+#include "gateway/traffic_meter.hpp"
 #include "gateway/websocket_tunnel.hpp"
 #include "http/cookies.hpp"
 #include "io/listener.hpp"
@@ -57,11 +59,22 @@ using TimePoint = std::chrono::steady_clock::time_point;
 namespace {
 
 // One upstream connection with its read buffer (bytes past a response stay with the connection).
+// Its bytes are counted in `metrics` when a request on it ends (account()) and when it closes.
 struct Upstream {
-  explicit Upstream(asio::any_io_executor ex) : stream(ex) {}
+  Upstream(asio::any_io_executor ex, GatewayMetrics& m) : stream(ex), metrics(m) {}
+  ~Upstream() { account(); }
+  Upstream(Upstream const&) = delete;
+  Upstream& operator=(Upstream const&) = delete;
+  void account() {
+    if (stream.socket().is_open()) {
+      meter.account(stream.socket().native_handle(), metrics.backend_received_bytes, metrics.backend_sent_bytes);
+    }
+  }
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
   std::string backend;
+  GatewayMetrics& metrics;
+  TrafficMeter meter;
 };
 
 // A pooled connection the backend closed while it sat idle reads as EOF (or has stray bytes):
@@ -213,8 +226,8 @@ struct ClientSession {
       if (server.config_.policy == Policy::cookie_sticky) w.sticky_tokens.rebuild(server.sticky_signer_, w.members->backends);
     }
     auto const& backends = w.members->backends;
-    bool changed = w.last_available.size() != backends.size();
-    w.last_available.resize(backends.size());
+    std::size_t available = 0;
+    std::size_t eligible = 0;
     for (std::size_t i = 0; i < backends.size(); ++i) {
       auto const& b = *backends[i];
       Candidate& c = w.candidates[i];
@@ -222,8 +235,19 @@ struct ClientSession {
       auto it = w.outstanding.find(&b);
       c.outstanding = it == w.outstanding.end() ? 0 : it->second;
       c.available = b.available(now);
-      if (w.last_available[i] != c.available) changed = true;
-      w.last_available[i] = c.available;
+      available += c.available ? 1 : 0;
+      eligible += b.draining() ? 0 : 1;
+    }
+    bool panic = in_panic(available, eligible, server.config_.panic_threshold_percent);
+    if (panic) {
+      for (std::size_t i = 0; i < backends.size(); ++i) w.candidates[i].available = !backends[i]->draining();
+    }
+    server.note_panic(panic, available, eligible);
+    bool changed = w.last_available.size() != backends.size();
+    w.last_available.resize(backends.size());
+    for (std::size_t i = 0; i < backends.size(); ++i) {
+      if (w.last_available[i] != w.candidates[i].available) changed = true;
+      w.last_available[i] = w.candidates[i].available;
     }
     if (changed) w.balancer->update(w.candidates);
   }
@@ -253,7 +277,7 @@ struct ClientSession {
         co_return up;
       }
     }
-    auto up = std::make_unique<Upstream>(w.io.get_executor());
+    auto up = std::make_unique<Upstream>(w.io.get_executor(), server.metrics_);
     up->backend = backend.id();
     boost::system::error_code ec;
     auto address = asio::ip::make_address(backend.address().host, ec);
@@ -757,7 +781,7 @@ struct ClientSession {
       bool cut_by_deadline = relayed.ec == beast::error::timeout && std::chrono::steady_clock::now() >= deadline;
       if (cut_by_deadline) server.metrics_.total_timeouts.fetch_add(1, std::memory_order_relaxed);
       std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-      server.metrics_.observe(status, took.count());
+      server.metrics_.observe(request.method_string(), status, took.count());
       backend.responses[std::min<std::size_t>(status / 100, 5)].fetch_add(1, std::memory_order_relaxed);
       if (server.access_log_) {
         nlohmann::json line{{"ts_ms", server.clock_.now_ms()},
@@ -775,6 +799,7 @@ struct ClientSession {
         if (cut_by_deadline) line["error"] = "total_timeout";
         server.access_log_->info(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       }
+      up->account();
       if (!relayed.ec && response_parser.is_done() && upstream_keep_alive) {
         auto& idle = w.idle_upstreams[&backend];
         if (idle.size() < config.max_idle_upstream_per_backend) idle.push_back(std::move(up));
@@ -787,7 +812,7 @@ struct ClientSession {
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     bool late = std::chrono::steady_clock::now() >= deadline;
     if (late) server.metrics_.total_timeouts.fetch_add(1, std::memory_order_relaxed);
-    server.metrics_.observe(late ? 504 : 503, took.count());
+    server.metrics_.observe(request.method_string(), late ? 504 : 503, took.count());
     {
       auto answer = late ? gateway_error(http::Status::gateway_timeout, "total_timeout",
                                          "the request ran out of its total time (timeouts.total_ms)")
@@ -904,6 +929,11 @@ struct ClientSession {
     std::string client_ip = ec ? "" : peer.address().to_string();
     beast::tcp_stream client(std::move(socket));
     beast::flat_buffer buffer;
+    TrafficMeter meter;
+    auto account = [&] {
+      meter.account(client.socket().native_handle(), server.metrics_.client_received_bytes,
+                    server.metrics_.client_sent_bytes);
+    };
     bool first = true;
     for (;;) {
       // A new connection must start its request within header_read_ms (a connection that sends
@@ -949,10 +979,13 @@ struct ClientSession {
         break;
       }
       io::ChunkGuard guard(parser.chunked());
-      if (!co_await proxy_request(server, w, client, buffer, parser, guard, client_ip)) break;
+      bool again = co_await proxy_request(server, w, client, buffer, parser, guard, client_ip);
+      account();
+      if (!again) break;
     }
     beast::error_code ignored;
     client.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    account();
     client.close();
   }
 
@@ -979,6 +1012,9 @@ struct ClientSession {
       auto [ec, n] = co_await client.async_read_some(asio::buffer(sink), use_nothrow);
       if (ec) break;
     }
+    TrafficMeter meter;
+    meter.account(client.socket().native_handle(), server.metrics_.client_received_bytes,
+                  server.metrics_.client_sent_bytes);
     client.close();
   }
 
@@ -1044,7 +1080,7 @@ void ProxyServer::start() {
   for (int i = 0; i < threads; ++i) {
     auto w = std::make_unique<Worker>();
     w->server = this;
-    port = io::listen_reuseport(w->acceptor, config_.listen_address, port);
+    port = io::listen_reuseport(w->acceptor, config_.listen_address, port, config_.reuse_port);
     w->balancer = make_balancer(config_.policy, 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(i + 1));
     workers_.push_back(std::move(w));
   }
@@ -1057,6 +1093,20 @@ void ProxyServer::start() {
       });
       worker->io.run();
     });
+  }
+}
+
+void ProxyServer::note_panic(bool panic, std::size_t available, std::size_t eligible) {
+  // A load first: the exchange (a write to a shared line) only when the mode changes.
+  if (metrics_.panic.load(std::memory_order_relaxed) == panic) return;
+  if (metrics_.panic.exchange(panic, std::memory_order_relaxed) == panic) return;  // another thread saw it first
+  if (panic) {
+    metrics_.panic_entered.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("panic mode: only {} of {} backends (draining ones aside) are available, under "
+                 "health.panic_threshold_percent {}: balancing over all {} until enough recover",
+                 available, eligible, config_.panic_threshold_percent, eligible);
+  } else {
+    spdlog::info("panic mode ended: {} of {} backends available", available, eligible);
   }
 }
 

@@ -40,6 +40,9 @@ class ProxyServer {
   // A slot on `backend` was freed on `from`'s thread: wakes the first waiter for it there, and
   // on the other workers when requests queue for it anywhere.
   void slot_freed(Worker& from, Backend& backend);
+  // A worker's view of panic mode (panic.hpp) after a refresh: the gauge, and one log line when
+  // the mode changes, whichever thread sees the change first.
+  void note_panic(bool panic, std::size_t available, std::size_t eligible);
   GatewayConfig const& config_;
   BackendPool& pool_;
   GatewayMetrics& metrics_;

@@ -366,5 +366,45 @@ TEST(GatewayFailover, UnreadyBackendIsTakenOutByHealthChecksAndComesBack) {
   EXPECT_EQ(served[a.name()], 5);
 }
 
+// Panic threshold (as Envoy's): a shared store going down fails every server's /readyz at once;
+// the gateway must not then refuse everything but balance over all of them, say so once in the
+// log and in /metrics, and say so again when enough backends are back.
+TEST(GatewayFailover, PanicThresholdKeepsTrafficFlowingWhenEveryReadinessFails) {
+  TestBackend a("a"), b("b");
+  GatewayOptions o;
+  o.backends = {a.address(), b.address()};
+  o.env = {{"OUTBOARD_HEALTH_INTERVAL_MS", "50"}};  // health.panic_threshold_percent: the default, 50
+  GatewayProcess gateway(o);
+  HttpClient client(gateway.port());
+
+  a.set_ready(false);
+  b.set_ready(false);
+  ASSERT_TRUE(wait_until([&] {
+    return gateway.backend(a.address()).value("state", "") == "down" &&
+           gateway.backend(b.address()).value("state", "") == "down";
+  }, 10s)) << "the backends were not taken down while their /readyz answered 503";
+  std::map<std::string, int> served;
+  for (int i = 0; i < 10; ++i) {
+    auto res = client.get("/");
+    ASSERT_EQ(res.status, 200) << "request " << i << " with every backend's readiness failing: " << res.body;
+    ++served[res.header("X-Served-By").value_or("(none)")];
+  }
+  EXPECT_GT(served[a.name()], 0);
+  EXPECT_GT(served[b.name()], 0);
+  EXPECT_NE(gateway.log().find("panic mode: only 0 of 2 backends"), std::string::npos) << gateway.log();
+  auto page = gateway.admin("GET", "/metrics").body;
+  EXPECT_NE(page.find("\noutboard_gateway_panic 1\n"), std::string::npos) << page;
+  EXPECT_NE(page.find("\noutboard_gateway_panic_entered_total 1\n"), std::string::npos) << page;
+
+  a.set_ready(true);
+  b.set_ready(true);
+  ASSERT_TRUE(wait_until([&] {
+    return gateway.backend(a.address()).value("state", "") == "up" && gateway.backend(b.address()).value("state", "") == "up";
+  }, 10s));
+  EXPECT_EQ(client.get("/").status, 200);
+  EXPECT_TRUE(wait_until([&] { return gateway.log().find("panic mode ended") != std::string::npos; }, 10s))
+      << gateway.log();
+}
+
 }  // namespace
 }  // namespace outboard::testing
