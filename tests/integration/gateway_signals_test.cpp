@@ -1,5 +1,5 @@
 // Signals to `outboard gateway`: SIGHUP reloads the backends from the config file without
-// touching open connections; SIGTERM stops accepting, lets requests in flight finish, exits 0.
+// touching open connections, keeps what the admin API added and logs what it changed; SIGTERM stops accepting, lets requests in flight finish, exits 0.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -70,6 +70,26 @@ TEST(GatewaySignals, SighupReloadsBackendsAndKeepsOpenConnections) {
   EXPECT_EQ(listed_ids(gateway), (std::set<std::string>{a.address(), c.address()}));
   EXPECT_EQ(kept.get("/").status, 200);
   EXPECT_TRUE(gateway.running());
+}
+
+// The reload rule (docs/GATEWAY.md, gateway/reload.hpp): the file's changes apply, the admin
+// API's survive, and the log names each: what was dropped, what was kept, what needs a restart.
+TEST(GatewaySignals, SighupLogsADroppedBackendKeepsAnAdminAddedOneAndNamesWhatNeedsARestart) {
+  TestBackend a("a"), b("b"), c("c");
+  GatewayOptions o;
+  o.config = pool_toml({&a, &b});
+  GatewayProcess gateway(o);
+  ASSERT_EQ(gateway.admin("POST", "/backends", R"({"address":")" + c.address() + R"(","weight":1})").status, 201);
+
+  gateway.rewrite_config(pool_toml({&a}) + "[timeouts]\nconnect_ms = 250\n");
+  gateway.signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return gateway.log().find("SIGHUP: reloaded") != std::string::npos; }, 10s))
+      << "no reload summary in the log:\n" << gateway.log();
+  std::string log = gateway.log();
+  EXPECT_NE(log.find("dropped backends " + b.address()), std::string::npos) << log;
+  EXPECT_NE(log.find("kept backends " + c.address() + " (added through the admin API"), std::string::npos) << log;
+  EXPECT_NE(log.find("needs a restart (the running values stay): timeouts.connect_ms"), std::string::npos) << log;
+  EXPECT_EQ(listed_ids(gateway), (std::set<std::string>{a.address(), c.address()}));
 }
 
 TEST(GatewaySignals, SigtermFinishesTheRequestInFlightThenExitsZero) {

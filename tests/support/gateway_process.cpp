@@ -32,7 +32,7 @@ void write_file(std::filesystem::path const& path, std::string const& text) {
 }  // namespace
 
 GatewayProcess::GatewayProcess(GatewayOptions options)
-    : port_(free_port()),
+    : port_(options.port != 0 ? options.port : free_port()),
       admin_port_(free_port()),
       admin_token_file_(options.admin_token_file.empty() ? dir_ / "admin.token" : options.admin_token_file) {
   while (admin_port_ == port_) admin_port_ = free_port();

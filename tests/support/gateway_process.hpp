@@ -36,6 +36,7 @@ struct GatewayOptions {
   std::vector<std::string> extra_args;     // appended after the defaults
   std::map<std::string, std::string> env;  // extra environment (OUTBOARD_* settings)
   bool wait_ready = true;
+  std::uint16_t port = 0;  // the traffic port (--listen 127.0.0.1:PORT); 0: a free one
   // --admin-token-file; empty: admin.token in the process's temp dir, created by the gateway.
   std::filesystem::path admin_token_file;
 };
