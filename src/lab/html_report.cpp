@@ -185,7 +185,8 @@ void append_summary_table(std::string& page, std::vector<json const*> const& mod
     page += fmt::format("<tbody><tr class=\"group\"><th colspan=\"{}\">{}</th></tr>\n", modes.size() + 1,
                         html_escape(group.heading));
     for (TableRow const& row : group.rows) {
-      page += fmt::format("<tr><th scope=\"row\">{}</th>", html_escape(row.label));
+      page += fmt::format("<tr title=\"{}\"><th scope=\"row\">{}</th>", html_escape(row.meaning),
+                          html_escape(row.label));
       for (json const* mode : modes) {
         double const value = number(member(*mode, row.group), row.key);
         std::string_view const cls = cell_class(row.kind, value);
@@ -198,6 +199,21 @@ void append_summary_table(std::string& page, std::vector<json const*> const& mod
     page += "</tbody>\n";
   }
   page += "</table></section>\n";
+}
+
+// What each invariant counts, on the page: the table's rows say it again as tooltips.
+void append_glossary(std::string& page) {
+  page += "<section id=\"glossary\"><h2>What the invariants mean</h2>\n"
+          "<p class=\"muted\">Counted by each virtual user's ledger, on the client side, against what the shop "
+          "answered; a design passes only with zero on every one. Failed attempts, retries and load are context, "
+          "not losses: hover over a row of the table for its meaning.</p>\n<dl class=\"glossary\">";
+  for (TableSection const& group : table_sections()) {
+    for (TableRow const& row : group.rows) {
+      if (row.kind != RowKind::loss) continue;
+      page += fmt::format("<dt>{}</dt><dd>{}</dd>", html_escape(row.label), html_escape(row.meaning));
+    }
+  }
+  page += "</dl></section>\n";
 }
 
 // Fixed colours, one per instance in name order, so s1 has the same colour in every mode.
@@ -238,6 +254,7 @@ void append_served_by(std::string& page, json const& mode) {
   page += "</div><ul class=\"served-legend\">" + legend + "</ul></div>\n";
 }
 
+// Numbered in time order (stable for ties): the charts label each fault with the same number.
 void append_faults(std::string& page, json const& mode) {
   auto faults = array_items(member(mode, "faults"));
   std::stable_sort(faults.begin(), faults.end(),
@@ -246,12 +263,12 @@ void append_faults(std::string& page, json const& mode) {
     page += "<p class=\"muted\">no faults injected</p>\n";
     return;
   }
-  page += "<ul class=\"faults\">";
+  page += "<ol class=\"faults\">";
   for (json const* fault : faults) {
     page += fmt::format("<li><b>{:.1f} s</b> {} <span class=\"muted\">{}</span></li>", number(*fault, "t_ms") / 1000.0,
                         html_escape(text(*fault, "kind", "fault")), html_escape(text(*fault, "detail")));
   }
-  page += "</ul>\n";
+  page += "</ol>\n";
 }
 
 // The kinds the script knows how to draw (see draw_all in kScript), with their captions.
@@ -320,7 +337,10 @@ ul.served-legend i { display: inline-block; width: 10px; height: 10px; margin-ri
 figure { margin: 0; padding: 6px; border: 1px solid var(--line); border-radius: 6px; }
 figcaption { font-size: 13px; font-weight: 600; }
 canvas { display: block; width: 100%; height: 200px; }
-ul.faults { padding-left: 18px; margin: 4px 0; }
+ol.faults { padding-left: 24px; margin: 4px 0; }
+dl.glossary { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; max-width: 960px; }
+dl.glossary dt { font-weight: 600; }
+dl.glossary dd { margin: 0; }
 #render-error { color: var(--bad); background: var(--bad-bg); padding: 8px; white-space: pre-wrap; }
 )CSS";
 
@@ -334,6 +354,9 @@ constexpr std::string_view kScript = R"JS(
   "use strict";
   const COLOURS = { requests: "#1a73e8", errors: "#d93025", logouts: "#e8a200", p99: "#9334e6",
                     fault: "#5f6368", grid: "#eceff1", axis: "#9aa0a6", text: "#3c4043" };
+  const KINDS = ["throughput", "errors", "latency"];
+  const LEGEND_HEIGHT = 22;
+  const LABEL_ROW_HEIGHT = 15;
 
   function num(v) { return typeof v === "number" && isFinite(v) ? v : 0; }
   function list(v) { return Array.isArray(v) ? v : []; }
@@ -354,11 +377,11 @@ constexpr std::string_view kScript = R"JS(
     return Number.isInteger(v) ? String(v) : v.toFixed(1);
   }
 
-  // A timeline sample covers one second [t, t+1); its point sits at the middle of that second so
-  // a fault at 5.0 s lines up with the dip in the sample for second 5.
+  // A timeline sample covers one second [t, t+1) and is drawn as a step over that second, so a
+  // value never seems to rise before the fault that caused it (a line between mid-seconds did).
   function series_for(kind, mode) {
     const samples = list(mode.timeline).map(obj);
-    const pick = (key) => samples.map((s) => [num(s.t) + 0.5, Math.max(0, num(s[key]))]);
+    const pick = (key) => samples.map((s) => [num(s.t), Math.max(0, num(s[key]))]);
     if (kind === "throughput") return [{ name: "requests/s", colour: COLOURS.requests, points: pick("requests") }];
     if (kind === "errors") {
       return [{ name: "errors/s", colour: COLOURS.errors, points: pick("errors") },
@@ -368,11 +391,43 @@ constexpr std::string_view kScript = R"JS(
     throw new Error("unknown chart kind " + JSON.stringify(kind));
   }
 
+  // One y-axis per chart kind, shared by every design: the same height is the same number in
+  // every mode, so designs compare side by side.
+  function y_axes(modes) {
+    const axes = {};
+    for (const kind of KINDS) {
+      let y_max = 0;
+      for (const mode of modes) {
+        for (const s of series_for(kind, mode)) for (const p of s.points) y_max = Math.max(y_max, p[1]);
+      }
+      const step = nice_step(y_max > 0 ? y_max : 1, 4);
+      axes[kind] = { step: step, top: Math.max(step, Math.ceil(y_max / step) * step) };
+    }
+    return axes;
+  }
+
   function x_end_for(mode, faults, duration_s) {
     let end = Math.max(1, duration_s);
     for (const s of list(mode.timeline).map(obj)) end = Math.max(end, num(s.t) + 1);
     for (const f of faults) end = Math.max(end, num(f.t_ms) / 1000);
     return end;
+  }
+
+  // Faults are numbered in time order (the list under the charts uses the same numbers). Each
+  // number sits above its fault in the first row where it overlaps no other label, with as many
+  // rows as it takes, so labels never overlap however close their faults are.
+  function layout_fault_labels(ctx, faults, x_of, width) {
+    const row_ends = [];
+    return faults.map((f, i) => {
+      const text = String(i + 1);
+      const w = ctx.measureText(text).width + 8;
+      const x = x_of(num(f.t_ms) / 1000);
+      const left = Math.max(0, Math.min(x - w / 2, width - w));
+      let row = 0;
+      while (row < row_ends.length && left < row_ends[row] + 2) ++row;
+      row_ends[row] = left + w;
+      return { x: x, left: left, width: w, row: row, text: text };
+    });
   }
 
   function draw_legend(ctx, series, with_faults, x) {
@@ -395,29 +450,50 @@ constexpr std::string_view kScript = R"JS(
       ctx.stroke();
       ctx.setLineDash([]);
       ctx.fillStyle = COLOURS.text;
-      ctx.fillText("fault", x + 12, y);
+      ctx.fillText("fault (numbered as listed below)", x + 12, y);
     }
   }
 
-  function draw_chart(canvas, series, faults, x_end) {
+  // Each sample a translucent bar over its second under a solid stepped outline.
+  function draw_steps(ctx, s, x_of, y_of, bottom) {
+    ctx.fillStyle = s.colour;
+    ctx.globalAlpha = 0.16;
+    for (const p of s.points) ctx.fillRect(x_of(p[0]), y_of(p[1]), x_of(p[0] + 1) - x_of(p[0]), bottom - y_of(p[1]));
+    ctx.globalAlpha = 1;
+    ctx.strokeStyle = s.colour;
+    ctx.beginPath();
+    s.points.forEach((p, i) => {
+      if (i === 0) ctx.moveTo(x_of(p[0]), y_of(p[1]));
+      else ctx.lineTo(x_of(p[0]), y_of(p[1]));
+      ctx.lineTo(x_of(p[0] + 1), y_of(p[1]));
+    });
+    ctx.stroke();
+  }
+
+  function draw_chart(canvas, series, faults, x_end, axis) {
     const ctx = canvas.getContext("2d");
     if (!ctx) throw new Error("no 2d canvas context");
-    const ratio = window.devicePixelRatio || 1;
+    ctx.font = "11px system-ui, sans-serif";
     const width = canvas.clientWidth || 360;
-    const height = canvas.clientHeight || 200;
+    const box = { left: 44, right: width - 12, top: 0, bottom: 0 };
+    const x_of = (t) => box.left + (t / x_end) * (box.right - box.left);
+    const labels = layout_fault_labels(ctx, faults, x_of, width);
+    const rows = labels.reduce((n, l) => Math.max(n, l.row + 1), 0);
+    // Taller by the label rows it needs, so the plot keeps its height.
+    const height = 200 + LABEL_ROW_HEIGHT * Math.max(0, rows - 1);
+    canvas.style.height = height + "px";
+    const ratio = window.devicePixelRatio || 1;
     canvas.width = Math.round(width * ratio);
     canvas.height = Math.round(height * ratio);
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     ctx.clearRect(0, 0, width, height);
     ctx.font = "11px system-ui, sans-serif";
     ctx.lineWidth = 1;
+    box.top = LEGEND_HEIGHT + LABEL_ROW_HEIGHT * rows + 4;
+    box.bottom = height - 22;
 
-    const box = { left: 44, right: width - 12, top: 34, bottom: height - 22 };
-    const x_of = (t) => box.left + (t / x_end) * (box.right - box.left);
-    let y_max = 0;
-    for (const s of series) for (const p of s.points) y_max = Math.max(y_max, p[1]);
-    const y_step = nice_step(y_max > 0 ? y_max : 1, 4);
-    const y_top = Math.max(y_step, Math.ceil(y_max / y_step) * y_step);
+    const y_top = axis.top;
+    const y_step = axis.step;
     const y_of = (v) => box.bottom - (v / y_top) * (box.bottom - box.top);
 
     // Grid and tick labels; i * step (not repeated addition) keeps labels free of rounding noise.
@@ -450,17 +526,7 @@ constexpr std::string_view kScript = R"JS(
     ctx.lineWidth = 1.6;
     for (const s of series) {
       samples += s.points.length;
-      ctx.strokeStyle = s.colour;
-      ctx.fillStyle = s.colour;
-      if (s.points.length === 1) {
-        ctx.beginPath();
-        ctx.arc(x_of(s.points[0][0]), y_of(s.points[0][1]), 2.5, 0, 2 * Math.PI);
-        ctx.fill();
-        continue;
-      }
-      ctx.beginPath();
-      s.points.forEach((p, i) => (i === 0 ? ctx.moveTo(x_of(p[0]), y_of(p[1])) : ctx.lineTo(x_of(p[0]), y_of(p[1]))));
-      ctx.stroke();
+      draw_steps(ctx, s, x_of, y_of, box.bottom);
     }
     ctx.lineWidth = 1;
     if (samples === 0) {
@@ -470,31 +536,28 @@ constexpr std::string_view kScript = R"JS(
       ctx.fillText("no samples", (box.left + box.right) / 2, (box.top + box.bottom) / 2);
     }
 
-    // Faults: dashed verticals labelled in the strip between legend and plot; a label that would
-    // overlap its left neighbour drops to a second row just inside the plot.
-    const label_row_end = [-Infinity, -Infinity];
-    const by_time = faults.slice().sort((a, b) => num(a.t_ms) - num(b.t_ms));
-    for (const f of by_time) {
-      const x = x_of(num(f.t_ms) / 1000);
+    for (const l of labels) {
+      const row_top = LEGEND_HEIGHT + LABEL_ROW_HEIGHT * l.row;
       ctx.strokeStyle = COLOURS.fault;
       ctx.setLineDash([5, 4]);
       ctx.beginPath();
-      ctx.moveTo(x, box.top - 12);
-      ctx.lineTo(x, box.bottom);
+      ctx.moveTo(l.x, row_top + LABEL_ROW_HEIGHT - 2);
+      ctx.lineTo(l.x, box.bottom);
       ctx.stroke();
       ctx.setLineDash([]);
-      const text = String(typeof f.kind === "string" && f.kind ? f.kind : "fault").slice(0, 18);
-      const text_width = ctx.measureText(text).width;
-      const left = x + 3 + text_width <= width - 2 ? x + 3 : x - 3 - text_width;
-      const row = left > label_row_end[0] + 4 ? 0 : 1;
-      label_row_end[row] = Math.max(label_row_end[row], left + text_width);
+      ctx.fillStyle = "#fff";
+      ctx.fillRect(l.left, row_top, l.width, LABEL_ROW_HEIGHT - 2);
+      ctx.strokeRect(l.left + 0.5, row_top + 0.5, l.width - 1, LABEL_ROW_HEIGHT - 3);
       ctx.fillStyle = COLOURS.fault;
-      ctx.textAlign = "left";
-      ctx.textBaseline = row === 0 ? "bottom" : "top";
-      ctx.fillText(text, left, row === 0 ? box.top - 1 : box.top + 2);
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
+      ctx.fillText(l.text, l.left + l.width / 2, row_top + (LABEL_ROW_HEIGHT - 2) / 2);
     }
 
     draw_legend(ctx, series, faults.length > 0, box.left);
+    // For tests and the curious: the axis used and where each fault label went.
+    canvas.dataset.yTop = String(y_top);
+    canvas.dataset.faultLabels = JSON.stringify(labels.map((l) => [l.left, l.left + l.width, l.row]));
   }
 
   const error_box = document.getElementById("render-error");
@@ -502,11 +565,14 @@ constexpr std::string_view kScript = R"JS(
     const results = obj(JSON.parse(document.getElementById("results").textContent));
     const modes = list(results.modes).map(obj);
     const duration_s = num(obj(results.settings).duration_s);
+    const axes = y_axes(modes);
     let drawn = 0;
     for (const canvas of document.querySelectorAll("canvas[data-chart]")) {
       const mode = modes[Number(canvas.dataset.mode)] || {};
-      const faults = list(mode.faults).map(obj);
-      draw_chart(canvas, series_for(canvas.dataset.chart, mode), faults, x_end_for(mode, faults, duration_s));
+      // Stable sort: the same order as the numbered list the page prints under the charts.
+      const faults = list(mode.faults).map(obj).sort((a, b) => num(a.t_ms) - num(b.t_ms));
+      const kind = canvas.dataset.chart;
+      draw_chart(canvas, series_for(kind, mode), faults, x_end_for(mode, faults, duration_s), axes[kind]);
       drawn += 1;
     }
     document.body.dataset.rendered = String(drawn);
@@ -564,6 +630,7 @@ std::string render_html_report(nlohmann::json const& results) {
   } else {
     append_verdicts(page, modes);
     append_summary_table(page, modes);
+    append_glossary(page);
     page += "<noscript><p class=\"muted\">The timeline charts need JavaScript; the table above does not.</p>"
             "</noscript>\n";
     for (std::size_t i = 0; i < modes.size(); ++i) append_mode_section(page, *modes[i], i);

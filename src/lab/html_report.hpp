@@ -1,6 +1,10 @@
 #pragma once
 // The --report page: one self-contained HTML file per run (inline CSS, inline JavaScript that
 // draws the charts on <canvas>, the results embedded as JSON), readable offline, no network.
+// The table's rows carry their meaning as tooltips and the invariants have a glossary (both from
+// summary.hpp's table_sections); the charts draw each second as a step, share one y-axis per kind
+// across the modes, and number the faults in rows that never overlap (the list below them has
+// the same numbers).
 //
 // It reads the same document `--json` writes (results_json.hpp). The shape it relies on:
 //

@@ -19,6 +19,9 @@ struct TableRow {
   std::string_view key;
   RowKind kind;
   int decimals;
+  // One sentence on what the row counts, for a reader who has not read docs/LAB.md: the HTML
+  // report's glossary and its rows' tooltips.
+  std::string_view meaning;
 };
 
 struct TableSection {

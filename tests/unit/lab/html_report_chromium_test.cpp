@@ -23,8 +23,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -381,6 +384,81 @@ TEST(HtmlReportChromium, ReportWithoutModesRendersZeroCharts) {
   EXPECT_TRUE(console_problems(run.log).empty()) << joined(console_problems(run.log));
   EXPECT_NE(run.dom.find("data-rendered=\"0\""), std::string::npos) << run.dom.substr(0, 4000);
   EXPECT_EQ(render_error_text(run.dom), "");
+}
+
+// The open tag of every <canvas> in the DOM Chromium dumped.
+std::vector<std::string> canvas_tags(std::string const& dom) {
+  std::vector<std::string> tags;
+  for (auto at = dom.find("<canvas "); at != std::string::npos; at = dom.find("<canvas ", at + 1)) {
+    tags.push_back(dom.substr(at, dom.find('>', at) - at + 1));
+  }
+  return tags;
+}
+
+// An attribute's value in an open tag, or "" (values here hold no quotes or entities).
+std::string attribute(std::string const& tag, std::string const& name) {
+  auto const at = tag.find(" " + name + "=\"");
+  if (at == std::string::npos) return "";
+  auto const begin = at + name.size() + 3;
+  return tag.substr(begin, tag.find('"', begin) - begin);
+}
+
+// The page's own glossary, as laid out by a browser: the script appended to a copy of the page
+// records its height and its visible terms after the report's script has run.
+TEST(HtmlReportChromium, GlossaryIsRenderedAndChartsShareAxesAndKeepLabelsApart) {
+  require_chromium();
+  outboard::testing::TempDir tmp;
+  json results = realistic_results();
+  // One design at a quarter of the others' throughput and a tenth of their latency: with an axis
+  // per chart its bars would fill the chart like theirs.
+  for (auto& second : results["modes"][2]["timeline"]) {
+    second["requests"] = second["requests"].get<double>() / 4;
+    second["p99_ms"] = second["p99_ms"].get<double>() / 10;
+  }
+  // Three faults 50 ms apart: their labels would sit on top of each other in one row.
+  results["modes"][0]["faults"] = json::array({{{"t_ms", 5000}, {"kind", "kill"}, {"detail", "s1"}},
+                                               {{"t_ms", 5050}, {"kind", "kill"}, {"detail", "s2"}},
+                                               {{"t_ms", 5100}, {"kind", "hang"}, {"detail", "s3"}}});
+  std::string page = read_file(write_html_report(tmp.path(), results));
+  std::string const probe =
+      "<script>const g = document.getElementById('glossary');"
+      "document.body.dataset.glossaryHeight = String(Math.round(g.getBoundingClientRect().height));"
+      "document.body.dataset.glossaryTerms = String([...g.querySelectorAll('dt')]"
+      ".filter((d) => d.getBoundingClientRect().height > 0 && d.textContent.length > 0).length);</script>";
+  page.insert(page.rfind("</body>"), probe);
+  BrowserRun const run = run_chromium(tmp.path(), write_page(tmp.path(), "probed.html", page));
+  ASSERT_EQ(run.exit_code, 0) << run.log;
+  EXPECT_TRUE(console_problems(run.log).empty()) << joined(console_problems(run.log));
+
+  auto const body_at = run.dom.find("<body");
+  ASSERT_NE(body_at, std::string::npos);
+  std::string const body = run.dom.substr(body_at, run.dom.find('>', body_at) - body_at + 1);
+  EXPECT_EQ(attribute(body, "data-glossary-terms"), "7") << body;
+  EXPECT_GE(std::atoi(attribute(body, "data-glossary-height").c_str()), 100) << body;
+  EXPECT_NE(run.dom.find("<dt>unexpected logouts</dt>"), std::string::npos);
+
+  std::map<std::string, std::set<std::string>> y_tops;  // chart kind -> the axis tops it was drawn with
+  int stacked = 0;
+  for (std::string const& tag : canvas_tags(run.dom)) {
+    y_tops[attribute(tag, "data-chart")].insert(attribute(tag, "data-y-top"));
+    json const labels = json::parse(attribute(tag, "data-fault-labels"));
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      if (labels[i][2] != 0) ++stacked;
+      for (std::size_t j = 0; j < i; ++j) {
+        bool const same_row = labels[i][2] == labels[j][2];
+        bool const overlap = labels[i][0].get<double>() < labels[j][1].get<double>() &&
+                             labels[j][0].get<double>() < labels[i][1].get<double>();
+        EXPECT_FALSE(same_row && overlap) << "labels " << j << " and " << i << " overlap: " << labels.dump();
+      }
+    }
+  }
+  ASSERT_EQ(y_tops.size(), 3u);
+  for (auto const& [kind, tops] : y_tops) {
+    EXPECT_EQ(tops.size(), 1u) << kind << " charts drawn with different y-axes";
+    EXPECT_FALSE(tops.begin()->empty()) << kind;
+  }
+  EXPECT_EQ(*y_tops["throughput"].begin(), "2000");
+  EXPECT_GT(stacked, 0) << "the close labels were not moved to a second row";
 }
 
 // The checks above are only worth something if they can fail: these feed them broken pages.

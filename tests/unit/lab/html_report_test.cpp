@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -10,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lab/summary.hpp"
 #include "support/temp_dir.hpp"
 
 namespace outboard::lab {
@@ -93,27 +96,27 @@ TEST(HtmlReport, TableHasOneColumnPerModeWithColouredCells) {
   EXPECT_NE(page.find("stateful<br><span class=\"badge fail\">FAIL</span></th>"), std::string::npos);
   EXPECT_NE(page.find("stateless<br><span class=\"badge pass\">PASS</span></th>"), std::string::npos);
   // Losses: red when non-zero, green when zero.
-  EXPECT_NE(page.find("<tr><th scope=\"row\">unexpected logouts</th><td class=\"loss\">17</td>"
+  EXPECT_NE(page.find("\"><th scope=\"row\">unexpected logouts</th><td class=\"loss\">17</td>"
                       "<td class=\"zero\">0</td></tr>"),
             std::string::npos);
-  EXPECT_NE(page.find("<tr><th scope=\"row\">lost cart lines</th><td class=\"loss\">5</td>"
+  EXPECT_NE(page.find("\"><th scope=\"row\">lost cart lines</th><td class=\"loss\">5</td>"
                       "<td class=\"zero\">0</td></tr>"),
             std::string::npos);
-  EXPECT_NE(page.find("<tr><th scope=\"row\">uploads read back wrong</th><td class=\"zero\">0</td>"
+  EXPECT_NE(page.find("\"><th scope=\"row\">uploads read back wrong</th><td class=\"zero\">0</td>"
                       "<td class=\"zero\">0</td></tr>"),
             std::string::npos);
   // Failed attempts: amber, a retry may have saved them.
-  EXPECT_NE(page.find("<tr><th scope=\"row\">connect</th><td class=\"warn\">4</td><td class=\"warn\">4</td></tr>"),
+  EXPECT_NE(page.find("\"><th scope=\"row\">connect</th><td class=\"warn\">4</td><td class=\"warn\">4</td></tr>"),
             std::string::npos);
-  EXPECT_NE(page.find("<tr><th scope=\"row\">5xx</th><td class=\"zero\">0</td><td class=\"zero\">0</td></tr>"),
+  EXPECT_NE(page.find("\"><th scope=\"row\">5xx</th><td class=\"zero\">0</td><td class=\"zero\">0</td></tr>"),
             std::string::npos);
   // Volume: plain numbers.
-  EXPECT_NE(page.find("<tr><th scope=\"row\">requests</th><td>40000</td><td>40000</td></tr>"), std::string::npos);
-  EXPECT_NE(page.find("<tr><th scope=\"row\">requests/s</th><td>2000.0</td><td>2000.0</td></tr>"),
+  EXPECT_NE(page.find("\"><th scope=\"row\">requests</th><td>40000</td><td>40000</td></tr>"), std::string::npos);
+  EXPECT_NE(page.find("\"><th scope=\"row\">requests/s</th><td>2000.0</td><td>2000.0</td></tr>"),
             std::string::npos);
-  EXPECT_NE(page.find("<tr><th scope=\"row\">p99 latency (ms)</th><td>48.0</td><td>48.0</td></tr>"),
+  EXPECT_NE(page.find("\"><th scope=\"row\">p99 latency (ms)</th><td>48.0</td><td>48.0</td></tr>"),
             std::string::npos);
-  EXPECT_NE(page.find("<tr><th scope=\"row\">journeys completed</th><td>1234</td><td>1234</td></tr>"),
+  EXPECT_NE(page.find("\"><th scope=\"row\">journeys completed</th><td>1234</td><td>1234</td></tr>"),
             std::string::npos);
 }
 
@@ -123,7 +126,8 @@ TEST(HtmlReport, VerdictsAndServedByAndFaultsAreInTheHtml) {
   EXPECT_NE(page.find("<span class=\"badge pass\">PASS</span> <b>stateless</b> lost nothing"), std::string::npos);
   EXPECT_NE(page.find("s1 20000 (50.0%)"), std::string::npos);
   EXPECT_NE(page.find("s3 8000 (20.0%)"), std::string::npos);
-  EXPECT_NE(page.find("<b>1.0 s</b> kill <span class=\"muted\">kill -9 s2 (pid 1234)</span>"), std::string::npos);
+  EXPECT_NE(page.find("<ol class=\"faults\"><li><b>1.0 s</b> kill <span class=\"muted\">kill -9 s2 (pid 1234)</span></li></ol>"),
+            std::string::npos);
 }
 
 TEST(HtmlReport, ThreeChartsPerModeAndTheScriptThatDrawsThem) {
@@ -134,6 +138,62 @@ TEST(HtmlReport, ThreeChartsPerModeAndTheScriptThatDrawsThem) {
   EXPECT_EQ(count(page, "data-chart=\"latency\""), 2u);
   EXPECT_NE(page.find("<pre id=\"render-error\" hidden></pre>"), std::string::npos);
   EXPECT_NE(page.find("document.body.dataset.rendered"), std::string::npos);
+}
+
+// The invariants explained on the page itself, from the same rows the table and verdict use.
+TEST(HtmlReport, GlossaryExplainsEveryInvariant) {
+  std::string const page = render_html_report(results());
+  auto const glossary = page.find("<section id=\"glossary\"><h2>What the invariants mean</h2>");
+  ASSERT_NE(glossary, std::string::npos);
+  std::size_t losses = 0;
+  for (TableSection const& group : table_sections()) {
+    for (TableRow const& row : group.rows) {
+      if (row.kind != RowKind::loss) continue;
+      ++losses;
+      EXPECT_GT(row.meaning.size(), 20u) << row.label;
+      EXPECT_NE(page.find(fmt::format("<dt>{}</dt><dd>{}</dd>", row.label, row.meaning), glossary), std::string::npos)
+          << row.label;
+    }
+  }
+  EXPECT_EQ(losses, 7u);
+  EXPECT_EQ(count(page, "<dt>"), losses);
+  // Not for a run with nothing to explain.
+  json empty = results();
+  empty["modes"] = json::array();
+  EXPECT_EQ(render_html_report(empty).find("id=\"glossary\""), std::string::npos);
+}
+
+TEST(HtmlReport, EveryTableRowHasItsMeaningAsATooltip) {
+  std::string const page = render_html_report(results());
+  std::size_t rows = 0;
+  for (TableSection const& group : table_sections()) {
+    for (TableRow const& row : group.rows) {
+      ++rows;
+      EXPECT_FALSE(row.meaning.empty()) << row.label;
+    }
+  }
+  EXPECT_EQ(count(page, "<tr title=\""), rows);
+  EXPECT_EQ(page.find("title=\"\""), std::string::npos);
+  EXPECT_NE(page.find("<tr title=\"a logged-in user was answered 401: the session was lost while the user did "
+                      "nothing to end it\"><th scope=\"row\">unexpected logouts</th>"),
+            std::string::npos);
+  // Escaped like any text: an apostrophe in a meaning cannot end the attribute.
+  EXPECT_NE(page.find("<tr title=\"answered requests over the run&#39;s length\"><th scope=\"row\">requests/s</th>"),
+            std::string::npos);
+}
+
+TEST(HtmlReport, FaultsAreNumberedInTimeOrder) {
+  json doc = results();
+  doc["modes"][0]["faults"] = json::array({{{"t_ms", 9000}, {"kind", "deploy"}, {"detail", "later"}},
+                                           {{"t_ms", 4000}, {"kind", "kill"}, {"detail", "first"}},
+                                           {{"t_ms", 4000}, {"kind", "restart"}, {"detail", "same time, listed after"}}});
+  std::string const page = render_html_report(doc);
+  auto const first = page.find("<ol class=\"faults\"><li><b>4.0 s</b> kill <span class=\"muted\">first</span></li>"
+                               "<li><b>4.0 s</b> restart");
+  EXPECT_NE(first, std::string::npos);
+  EXPECT_NE(page.find("<li><b>9.0 s</b> deploy <span class=\"muted\">later</span></li></ol>", first), std::string::npos);
+  // The script numbers its chart labels in the same order (a stable sort on the same key).
+  EXPECT_NE(page.find("sort((a, b) => num(a.t_ms) - num(b.t_ms))"), std::string::npos);
 }
 
 TEST(HtmlReport, EmbedsTheResultsUnchanged) {
@@ -205,7 +265,7 @@ TEST(HtmlReport, MissingAndMistypedFieldsUseDefaults) {
   }
   std::string const page = render_html_report(json{{"modes", json::array({json::object()})}});
   EXPECT_NE(page.find("mode 1<br><span class=\"badge fail\">FAIL</span>"), std::string::npos);
-  EXPECT_NE(page.find("<tr><th scope=\"row\">lost orders</th><td class=\"zero\">0</td></tr>"), std::string::npos);
+  EXPECT_NE(page.find("\"><th scope=\"row\">lost orders</th><td class=\"zero\">0</td></tr>"), std::string::npos);
   EXPECT_NE(page.find("no responses recorded"), std::string::npos);
   EXPECT_NE(page.find("no faults injected"), std::string::npos);
   EXPECT_EQ(count(page, "<canvas "), 3u);
