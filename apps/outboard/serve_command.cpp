@@ -15,9 +15,11 @@
 #include <thread>
 
 #include "core/config.hpp"
+#include "io/listener.hpp"
 #include "runtime/client_address.hpp"
 #include "runtime/service.hpp"
 #include "runtime/session_keys.hpp"
+#include "runtime/store_health.hpp"
 #include "shop/routes.hpp"
 #include "state/store_url.hpp"
 
@@ -67,6 +69,7 @@ struct ServeSettings {
   std::string log_level = "info";
   bool access_log = false;
   bool readyz_require_store = false;
+  std::string metrics_listen;
   std::int64_t idempotency_retention_s = 24 * 60 * 60;
   std::int64_t idempotency_lease_s = 30;
   bool idempotency_enabled = true;
@@ -189,6 +192,13 @@ void declare(core::Settings& s, ServeSettings& v) {
   s.add_bool("readyz.require_store", v.readyz_require_store, "--readyz-require-store",
              "true: /readyz answers 503 while a shared network store (redis) does not answer; false: it stays "
              "200 with \"store\":\"unreachable\", so a store restart does not eject every server at once");
+  s.add_string("metrics.listen", v.metrics_listen, "--metrics-listen",
+               "IP:PORT of a separate listener for GET /metrics (the public port then answers it 404); empty: "
+               "/metrics on the public port",
+               [](std::string const& a) -> std::optional<std::string> {
+                 if (a.empty() || io::parse_listen_endpoint(a)) return std::nullopt;
+                 return "'" + a + "' is not IP:PORT (\"127.0.0.1:9100\", \"[::1]:9100\")";
+               });
   s.add_bool("log.access", v.access_log, "--access-log", "one JSON line per request on stdout");
   s.add_string("log.level", v.log_level, "--log-level", "trace, debug, info, warn, error",
                [](std::string const& l) -> std::optional<std::string> {
@@ -248,6 +258,7 @@ runtime::ServiceConfig to_service_config(ServeSettings const& v) {
   c.idempotency.enabled = v.idempotency_enabled;
   c.access_log = v.access_log;
   c.readyz_require_store = v.readyz_require_store;
+  c.metrics_listen = v.metrics_listen;
   c.instance_id = v.instance;
   if (c.instance_id.empty()) {
     // host:port, or host:pid when the port is picked by the kernel (unknown until bound).
@@ -309,9 +320,14 @@ int run_serve(core::Settings& settings, ServeSettings& v, RouterHook const& cust
   runtime::Service service(config, clock, std::move(routes));
   service.start();
   std::string url = "http://" + config.server.address + ":" + std::to_string(service.port());
+  // Store locations without their passwords (a redis URL may carry one).
   std::cout << "outboard serve: instance " << service.config().instance_id << " listening on " << url << " ("
-            << config.server.threads << " threads, sessions " << config.sessions_url << ", data "
-            << config.data_url << ", blobs " << config.blobs_url << ")\n"
+            << config.server.threads << " threads, sessions " << runtime::store_location(config.sessions_url)
+            << ", data " << runtime::store_location(config.data_url) << ", blobs " << config.blobs_url << ")\n";
+  if (service.metrics_port() != 0) {
+    std::cout << "metrics on http://" << config.metrics_listen << "/metrics (not on the public port)\n";
+  }
+  std::cout
             << "try: curl -i " << url << "/healthz\n"
             << "     curl -i -X POST " << url
             << "/signup -H 'Content-Type: application/json' -d '{\"user\":\"ada\",\"password\":\"correct-horse\"}'\n"

@@ -9,10 +9,14 @@ namespace outboard::runtime {
 struct ServiceMetrics::Shard {
   Shard(std::size_t routes, std::size_t stores)
       : requests(routes * (kStatuses.size() + 1)),
+        request_bytes(routes),
+        response_bytes(routes),
         latency(routes),
         store_latency(stores * kStoreOps.size()),
         store_errors(stores * kStoreOps.size()) {}
   std::vector<std::atomic<std::uint64_t>> requests;  // [route][status slot]
+  std::vector<std::atomic<std::uint64_t>> request_bytes;   // [route]
+  std::vector<std::atomic<std::uint64_t>> response_bytes;  // [route]
   std::vector<Histogram> latency;                    // [route]
   std::vector<Histogram> store_latency;              // [store][op]
   std::vector<std::atomic<std::uint64_t>> store_errors;
@@ -26,9 +30,9 @@ void Histogram::observe(double seconds) {
   sum_ns.fetch_add(static_cast<std::uint64_t>(seconds * 1e9), std::memory_order_relaxed);
 }
 
-ServiceMetrics::ServiceMetrics(std::vector<std::string> routes, std::vector<std::string> stores, int threads)
+ServiceMetrics::ServiceMetrics(std::vector<Router::RouteName> routes, std::vector<std::string> stores, int threads)
     : routes_(std::move(routes)), stores_(std::move(stores)) {
-  routes_.push_back("other");
+  routes_.push_back({"other", "other"});
   for (int i = 0; i < threads; ++i) shards_.push_back(std::make_unique<Shard>(routes_.size(), stores_.size()));
 }
 
@@ -41,11 +45,14 @@ int ServiceMetrics::store_index(std::string const& label) const {
   return it == stores_.end() ? -1 : static_cast<int>(it - stores_.begin());
 }
 
-void ServiceMetrics::count_request(Shard& shard, int route, unsigned status, double seconds) {
+void ServiceMetrics::count_request(Shard& shard, int route, unsigned status, double seconds,
+                                   std::uint64_t request_bytes, std::uint64_t response_bytes) {
   std::size_t r = route < 0 ? shard.latency.size() - 1 : static_cast<std::size_t>(route);
   auto it = std::find(kStatuses.begin(), kStatuses.end(), status);
   std::size_t slot = static_cast<std::size_t>(it - kStatuses.begin());  // == size(): "other"
   shard.requests[r * (kStatuses.size() + 1) + slot].fetch_add(1, std::memory_order_relaxed);
+  shard.request_bytes[r].fetch_add(request_bytes, std::memory_order_relaxed);
+  shard.response_bytes[r].fetch_add(response_bytes, std::memory_order_relaxed);
   shard.latency[r].observe(seconds);
 }
 
@@ -83,9 +90,12 @@ void render_histogram(std::string& out, std::string_view name, std::string const
 
 }  // namespace
 
-std::string ServiceMetrics::render() const {
-  std::string out;
-  out += "# HELP outboard_http_requests_total Requests answered, by route and status.\n";
+std::string ServiceMetrics::route_labels(std::size_t route) const {
+  return fmt::format("route=\"{}\",method=\"{}\"", routes_[route].pattern, routes_[route].method);
+}
+
+void ServiceMetrics::render_requests(std::string& out) const {
+  out += "# HELP outboard_http_requests_total Requests answered, by route template, method and status.\n";
   out += "# TYPE outboard_http_requests_total counter\n";
   for (std::size_t r = 0; r < routes_.size(); ++r) {
     for (std::size_t s = 0; s <= kStatuses.size(); ++s) {
@@ -93,16 +103,31 @@ std::string ServiceMetrics::render() const {
       for (auto const& shard : shards_) n += load(shard->requests[r * (kStatuses.size() + 1) + s]);
       if (n == 0) continue;
       std::string status = s < kStatuses.size() ? std::to_string(kStatuses[s]) : "other";
-      out += fmt::format("outboard_http_requests_total{{route=\"{}\",status=\"{}\"}} {}\n", routes_[r], status, n);
+      out += fmt::format("outboard_http_requests_total{{{},status=\"{}\"}} {}\n", route_labels(r), status, n);
     }
   }
+  auto render_bytes = [&](std::string_view name, std::string_view help, auto member) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", name, help, name);
+    for (std::size_t r = 0; r < routes_.size(); ++r) {
+      std::uint64_t n = 0;
+      for (auto const& shard : shards_) n += load(((*shard).*member)[r]);
+      out += fmt::format("{}{{{}}} {}\n", name, route_labels(r), n);
+    }
+  };
+  render_bytes("outboard_http_request_bytes_total", "Request body bytes received, by route template and method.",
+               &Shard::request_bytes);
+  render_bytes("outboard_http_response_bytes_total", "Response body bytes sent, by route template and method.",
+               &Shard::response_bytes);
   out += "# HELP outboard_http_request_duration_seconds Time from a complete request to its answer.\n";
   out += "# TYPE outboard_http_request_duration_seconds histogram\n";
   for (std::size_t r = 0; r < routes_.size(); ++r) {
     std::vector<Histogram const*> parts;
     for (auto const& shard : shards_) parts.push_back(&shard->latency[r]);
-    render_histogram(out, "outboard_http_request_duration_seconds", fmt::format("route=\"{}\"", routes_[r]), parts);
+    render_histogram(out, "outboard_http_request_duration_seconds", route_labels(r), parts);
   }
+}
+
+void ServiceMetrics::render_stores(std::string& out) const {
   out += "# HELP outboard_store_operation_duration_seconds State store operations, by store and operation.\n";
   out += "# TYPE outboard_store_operation_duration_seconds histogram\n";
   std::string errors;
@@ -125,6 +150,12 @@ std::string ServiceMetrics::render() const {
   out += "# HELP outboard_store_errors_total State store operations that failed (unreachable, timeout, ...).\n";
   out += "# TYPE outboard_store_errors_total counter\n";
   out += errors;
+}
+
+std::string ServiceMetrics::render() const {
+  std::string out;
+  render_requests(out);
+  render_stores(out);
   // Every outcome, zeros included: a replay counter that appears only after the first replay
   // would read as "no data" rather than "none yet".
   out += "# HELP outboard_idempotency_requests_total Requests with an Idempotency-Key: the handler ran, the first "

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/router.hpp"
+
 namespace outboard::runtime {
 
 // Upper bounds in seconds, Prometheus "le" labels; +Inf is implicit.
@@ -39,24 +41,32 @@ inline constexpr std::array<std::string_view, 4> kKeyOutcomes{"ran", "replayed",
 
 class ServiceMetrics {
  public:
-  // routes: labels of the routes (Router::patterns()); "other" is added for unmatched requests.
-  // stores: the backends in use ("sessions:redis", "data:sqlite"...). One shard per thread.
-  ServiceMetrics(std::vector<std::string> routes, std::vector<std::string> stores, int threads);
+  // routes: Router::names(), each series labelled route="<template>",method="<METHOD>"; route and
+  // method "other" are added for requests no route took (health, metrics, 404s: a client's
+  // method or path never becomes a label, so the set of series stays bounded).
+  // stores: the store roles ("sessions", "data"). One shard per thread.
+  ServiceMetrics(std::vector<Router::RouteName> routes, std::vector<std::string> stores, int threads);
   ~ServiceMetrics();
 
   struct Shard;
   Shard& shard(int thread);
 
-  // route: index from Router::Match, or -1 for requests no route took.
-  static void count_request(Shard& shard, int route, unsigned status, double seconds);
+  // route: index from Router::Match, or -1 for requests no route took. Bytes are bodies' bytes.
+  static void count_request(Shard& shard, int route, unsigned status, double seconds, std::uint64_t request_bytes,
+                            std::uint64_t response_bytes);
   static void count_store(Shard& shard, int store, std::size_t op, double seconds, bool failed);
   static void count_key(Shard& shard, KeyOutcome outcome);
 
   int store_index(std::string const& label) const;
-  std::string render() const;  // Prometheus text exposition format 0.0.4
+  // Prometheus text exposition format 0.0.4, every family with HELP and TYPE.
+  std::string render() const;
 
  private:
-  std::vector<std::string> routes_;
+  std::string route_labels(std::size_t route) const;
+  void render_requests(std::string& out) const;
+  void render_stores(std::string& out) const;
+
+  std::vector<Router::RouteName> routes_;
   std::vector<std::string> stores_;
   std::vector<std::unique_ptr<Shard>> shards_;
 };

@@ -12,7 +12,9 @@
 #include <stdexcept>
 #include <variant>
 
+#include "core/process_metrics.hpp"
 #include "core/random.hpp"
+#include "io/listener.hpp"
 #include "runtime/access_log.hpp"
 #include "runtime/context.hpp"
 #include "runtime/errors.hpp"
@@ -34,6 +36,38 @@ std::string request_id_for(http::Request const& request) {
   }
   return usable ? std::string(given) : core::hex_encode(core::random_bytes(12));
 }
+
+// A streamed request body that counts what the handler pulled through it, for the byte counters.
+class CountingBody final : public io::BodyStream {
+ public:
+  explicit CountingBody(io::BodyStream& inner) : inner_(inner) {}
+  asio::awaitable<core::Result<std::string>> read() override {
+    auto piece = co_await inner_.read();
+    if (piece) bytes_ += piece->size();
+    co_return piece;
+  }
+  std::uint64_t bytes() const { return bytes_; }
+
+ private:
+  io::BodyStream& inner_;
+  std::uint64_t bytes_ = 0;
+};
+
+// The metrics listener's handler (metrics.listen): GET /metrics and nothing else.
+class MetricsOnlyHandler final : public io::RequestHandler {
+ public:
+  explicit MetricsOnlyHandler(std::function<http::Response()> render) : render_(std::move(render)) {}
+  asio::awaitable<http::Response> handle(http::Request request, io::BodyStream*, io::ConnectionInfo) override {
+    std::string_view target = request.target();
+    if (target.substr(0, target.find('?')) != "/metrics") {
+      co_return http::json_error(Status::not_found, "not_found", "this listener serves GET /metrics only");
+    }
+    co_return render_();
+  }
+
+ private:
+  std::function<http::Response()> render_;
+};
 
 void render_kdf_counts(std::string& out, KdfCounts counts) {
   out += "# HELP outboard_kdf_hashes_total Passwords hashed (sign-ups).\n# TYPE outboard_kdf_hashes_total counter\n";
@@ -87,14 +121,19 @@ class Service::ThreadHandler final : public io::RequestHandler {
     std::string request_id = request_id_for(request);
     std::string client = client_of(request, connection);
     int route = -1;
-    http::Response response = co_await dispatch(request, body, client, route);
+    std::uint64_t request_bytes = request.body().size();
+    std::optional<CountingBody> counted;  // a streamed body is counted as the handler reads it
+    if (body) counted.emplace(*body);
+    http::Response response = co_await dispatch(request, counted ? &*counted : nullptr, client, route);
+    if (counted) request_bytes = counted->bytes();
     decorate(response);
     response.set("X-Request-Id", request_id);
     if (request.method() == http::bhttp::verb::head) {
       response.body().clear();  // the Content-Length stays that of the GET
     }
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-    ServiceMetrics::count_request(shard_, route, response.result_int(), took.count());
+    ServiceMetrics::count_request(shard_, route, response.result_int(), took.count(), request_bytes,
+                                  response.body().size());
     if (service_.config_.access_log) log_access(request, response, request_id, client, route, took.count());
     co_return response;
   }
@@ -115,7 +154,7 @@ class Service::ThreadHandler final : public io::RequestHandler {
     decorate(response);
     std::string request_id = request_id_for(header);
     response.set("X-Request-Id", request_id);
-    ServiceMetrics::count_request(shard_, -1, response.result_int(), 0.0);
+    ServiceMetrics::count_request(shard_, -1, response.result_int(), 0.0, 0, response.body().size());
     if (service_.config_.access_log) {
       log_access(header, response, request_id, client_of(header, connection), -1, 0.0, rule);
     }
@@ -135,14 +174,8 @@ class Service::ThreadHandler final : public io::RequestHandler {
       co_return http::json_response(Status::ok, {{"status", "ok"}, {"instance", service_.config_.instance_id}});
     }
     if (path == "/readyz") co_return co_await readiness();
-    if (path == "/metrics") {
-      http::Response res{Status::ok, 11};
-      res.set(http::bhttp::field::content_type, "text/plain; version=0.0.4");
-      res.body() = service_.metrics_->render();
-      render_kdf_counts(res.body(), service_.hasher_->counts());
-      res.prepare_payload();
-      co_return res;
-    }
+    // With a metrics listener of its own, /metrics is not on this port at all (a 404 below).
+    if (path == "/metrics" && service_.config_.metrics_listen.empty()) co_return service_.metrics_response();
 
     auto match = service_.router_.match(request.method(), target);
     if (!match.handler) {
@@ -317,7 +350,8 @@ Service::Service(ServiceConfig config, core::Clock const& clock, Router routes)
     : config_(std::move(config)), clock_(clock), router_(std::move(routes)) {}
 
 Service::~Service() {
-  // The server's threads use everything else: stop them first.
+  // The servers' threads use everything else: stop them first.
+  metrics_server_.reset();
   server_.reset();
 }
 
@@ -373,9 +407,7 @@ void Service::start() {
   signer_ = std::make_unique<CookieSigner>(resolve_session_keys());
   hasher_ = std::make_unique<PasswordHasher>(config_.kdf, config_.kdf_threads, config_.kdf_queue);
   route_names_ = router_.names();
-  std::vector<std::string> route_labels;
-  for (auto const& r : route_names_) route_labels.push_back(r.method + " " + r.pattern);
-  metrics_ = std::make_unique<ServiceMetrics>(route_labels, std::vector<std::string>{"sessions", "data"},
+  metrics_ = std::make_unique<ServiceMetrics>(route_names_, std::vector<std::string>{"sessions", "data"},
                                               std::max(1, config_.server.threads));
   if (config_.access_log) {
     access_log_ = spdlog::stdout_logger_mt("access-" + config_.instance_id);
@@ -386,8 +418,39 @@ void Service::start() {
         return std::make_shared<ThreadHandler>(*this, executor, server, next_shard_++);
       });
   server_->start();
+  if (!config_.metrics_listen.empty()) start_metrics_listener();
 }
 
-bool Service::drain() { return server_->drain(config_.drain_timeout); }
+void Service::start_metrics_listener() {
+  auto endpoint = io::parse_listen_endpoint(config_.metrics_listen);
+  if (!endpoint) throw std::runtime_error("metrics.listen '" + config_.metrics_listen + "' is not IP:PORT");
+  io::ServerOptions options;
+  options.address = endpoint->address().to_string();
+  options.port = endpoint->port();
+  options.threads = 1;
+  options.reuse_port = config_.server.reuse_port;  // a restart shares both ports, or neither
+  options.max_body_bytes = 0;
+  metrics_server_ = std::make_unique<io::HttpServer>(options, [this](asio::any_io_executor, io::HttpServer const&) {
+    return std::make_shared<MetricsOnlyHandler>([this] { return metrics_response(); });
+  });
+  metrics_server_->start();
+}
+
+http::Response Service::metrics_response() const {
+  http::Response res{Status::ok, 11};
+  res.set(http::bhttp::field::content_type, "text/plain; version=0.0.4");
+  res.body() = metrics_->render();
+  render_kdf_counts(res.body(), hasher_->counts());
+  core::render_process_metrics(res.body(), "serve");
+  res.prepare_payload();
+  return res;
+}
+
+bool Service::drain() {
+  // The metrics listener answers through the drain (a scrape sees it), then stops.
+  bool finished = server_->drain(config_.drain_timeout);
+  if (metrics_server_) metrics_server_->stop();
+  return finished;
+}
 
 }  // namespace outboard::runtime

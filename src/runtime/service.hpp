@@ -49,6 +49,9 @@ struct ServiceConfig {
   // ready (200, "store":"unreachable"), since every server shares that outage and leaving the
   // balancer all at once helps nobody; true, 503 as for a broken local store.
   bool readyz_require_store = false;
+  // "IP:PORT" of a listener that serves GET /metrics alone; empty: /metrics on the public port.
+  // When set, the public port answers /metrics 404, so it never leaves through a gateway.
+  std::string metrics_listen;
 };
 
 class Service {
@@ -59,6 +62,8 @@ class Service {
   // Opens the stores and starts listening. Throws std::runtime_error with a reason.
   void start();
   std::uint16_t port() const { return server_->port(); }
+  // The metrics listener's port; 0 when /metrics is on the public port.
+  std::uint16_t metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
   ServiceConfig const& config() const { return config_; }
 
   // SIGTERM: readiness false, listener closed, requests in flight finish (up to the drain
@@ -68,6 +73,9 @@ class Service {
  private:
   class ThreadHandler;
   std::vector<std::string> resolve_session_keys();
+  void start_metrics_listener();
+  // The /metrics page: the service's families, the KDF's counts, build and process metrics.
+  http::Response metrics_response() const;
 
   ServiceConfig config_;
   core::Clock const& clock_;
@@ -84,6 +92,7 @@ class Service {
   std::shared_ptr<spdlog::logger> access_log_;
   std::atomic<int> next_shard_{0};
   std::unique_ptr<io::HttpServer> server_;
+  std::unique_ptr<io::HttpServer> metrics_server_;  // null unless config_.metrics_listen
 };
 
 }  // namespace outboard::runtime

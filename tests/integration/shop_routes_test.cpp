@@ -726,17 +726,17 @@ TEST_P(ShopRoutes, MetricsCountShopRoutesAndStoreOperations) {
   EXPECT_TRUE(res.header("Content-Type").value_or("").starts_with("text/plain")) << res.header("Content-Type").value_or("");
   std::string const& text = res.body;
   EXPECT_NE(text.find("# TYPE outboard_http_requests_total counter"), std::string::npos) << text;
-  EXPECT_NE(text.find("outboard_http_requests_total{route=\"POST /cart/items\",status=\"201\"} 2\n"),
+  EXPECT_NE(text.find("outboard_http_requests_total{route=\"/cart/items\",method=\"POST\",status=\"201\"} 2\n"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("outboard_http_requests_total{route=\"POST /cart/items\",status=\"400\"} 1\n"),
+  EXPECT_NE(text.find("outboard_http_requests_total{route=\"/cart/items\",method=\"POST\",status=\"400\"} 1\n"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("# TYPE outboard_http_request_duration_seconds histogram"), std::string::npos) << text;
-  EXPECT_NE(text.find("outboard_http_request_duration_seconds_bucket{route=\"POST /cart/items\",le=\"+Inf\"} 3\n"),
+  EXPECT_NE(text.find("outboard_http_request_duration_seconds_bucket{route=\"/cart/items\",method=\"POST\",le=\"+Inf\"} 3\n"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("outboard_http_request_duration_seconds_count{route=\"POST /cart/items\"} 3\n"),
+  EXPECT_NE(text.find("outboard_http_request_duration_seconds_count{route=\"/cart/items\",method=\"POST\"} 3\n"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("# TYPE outboard_store_operation_duration_seconds histogram"), std::string::npos) << text;
