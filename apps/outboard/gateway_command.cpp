@@ -154,6 +154,7 @@ void declare(core::Settings& s, GatewaySettings& v) {
                  if (!key.empty() && key.size() < 16) return "the key is shorter than 16 bytes";
                  return std::nullopt;
                });
+  s.mark_secret("sticky.key");
   s.add_int("retries.max_attempts", v.max_attempts, 1, 10, "--max-attempts", "tries per request (1: no retries)");
   s.add_int("retries.budget_percent", v.retry_budget_percent, 0, 100, "--retry-budget-percent",
             "retries in flight as a share of requests in flight (3 always allowed)");
@@ -376,6 +377,12 @@ int run_gateway(core::Settings& settings, GatewaySettings& v) {
   if (v.backends.empty()) throw core::ConfigError("no backends: give --backend HOST:PORT or pool.backends in the config");
   gateway::GatewayConfig config = to_config(v);
   config.sticky_key = sticky_key(v);
+  if (settings.check_requested()) {
+    // Everything a start would check has passed (the sticky key file read included); nothing is
+    // bound, no token file created.
+    std::cout << settings.effective_configuration() << std::flush;
+    return 0;
+  }
 
   sigset_t signals;
   sigemptyset(&signals);
