@@ -3,9 +3,13 @@
 #include "lab_command.hpp"
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -13,6 +17,7 @@
 #include <set>
 #include <sstream>
 
+#include "lab/expectations.hpp"
 #include "lab/html_report.hpp"
 #include "lab/lab_runner.hpp"
 #include "lab/scenario.hpp"
@@ -20,6 +25,17 @@
 
 namespace outboard::app {
 namespace {
+
+// The exit codes of `outboard lab` (docs/LAB.md and the --help footer say the same).
+constexpr int kExitCompleted = 0;          // the run completed and every --expect was met
+constexpr int kExitClusterFailed = 1;      // a cluster could not start or run
+constexpr int kExitBadInput = 2;           // flags, environment or scenario refused; nothing started
+constexpr int kExitExpectationFailed = 3;  // the run completed but a verdict was not the one expected
+constexpr int kExitInterrupted = 130;      // Ctrl-C or SIGTERM
+
+constexpr std::string_view kEnvPrefix = "OUTBOARD_LAB_";
+// Writing the results document to standard output (`--json -`).
+constexpr std::string_view kStdout = "-";
 
 struct LabFlags {
   std::string scenario = "crash-and-deploy";
@@ -36,6 +52,8 @@ struct LabFlags {
   int think_max_ms = 500;
   std::string work_dir;
   bool keep_work = false;
+  std::vector<std::string> expect;  // MODE=pass|fail
+  bool check = false;
 };
 
 // Bad input is a clear message before anything starts.
@@ -67,19 +85,36 @@ void choose_store(std::string const& store, lab::LabSettings& out) {
   }
 }
 
+// Why nothing can be written at PATH, or "" when it can; creates nothing (--check must not). A
+// file needs its directory to exist; a report directory is created with its parents, so the
+// nearest one that exists must be a writable directory.
+std::string output_problem(std::filesystem::path const& path, bool is_directory) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(path, ec)) {
+    if (fs::is_directory(path, ec) != is_directory) return is_directory ? "not a directory" : "is a directory";
+    return access(path.c_str(), W_OK) == 0 ? "" : "not writable";
+  }
+  fs::path ancestor = path.parent_path();
+  if (ancestor.empty()) ancestor = ".";
+  while (is_directory && !fs::exists(ancestor, ec) && ancestor.has_parent_path() && ancestor != ancestor.parent_path()) {
+    ancestor = ancestor.parent_path();
+  }
+  if (!fs::is_directory(ancestor, ec)) return ancestor.string() + " is not a directory";
+  return access(ancestor.c_str(), W_OK | X_OK) == 0 ? "" : ancestor.string() + " is not writable";
+}
+
 // The outputs are checked before the run, not after a minute of it.
 void check_outputs_writable(LabFlags const& f) {
-  if (!f.json_file.empty()) {
-    std::ofstream probe(f.json_file, std::ios::app);
-    if (!probe) throw BadInput("--json " + f.json_file + ": cannot write there");
+  if (!f.json_file.empty() && f.json_file != kStdout) {
+    if (auto problem = output_problem(f.json_file, false); !problem.empty()) {
+      throw BadInput("--json " + f.json_file + ": cannot write there (" + problem + ")");
+    }
   }
   if (!f.report_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(f.report_dir, ec);
-    auto probe_path = std::filesystem::path(f.report_dir) / ".outboard-lab-write-test";
-    bool ok = !ec && static_cast<bool>(std::ofstream(probe_path));
-    std::filesystem::remove(probe_path, ec);
-    if (!ok) throw BadInput("--report " + f.report_dir + ": cannot write into that directory");
+    if (auto problem = output_problem(f.report_dir, true); !problem.empty()) {
+      throw BadInput("--report " + f.report_dir + ": cannot write into that directory (" + problem + ")");
+    }
   }
 }
 
@@ -120,11 +155,17 @@ lab::LabSettings settings_from(LabFlags const& f) {
   lab::check_scenario_fits(s.scenario, s.servers, s.duration_ms, s.store == lab::StoreKind::private_redis);
   check_outputs_writable(f);
   s.outboard_binary = std::filesystem::read_symlink("/proc/self/exe");
-  s.live_progress = isatty(STDOUT_FILENO) != 0;
+  // With `--json -` standard output carries only the JSON, so progress and table go to stderr.
+  s.live_progress = isatty(f.json_file == kStdout ? STDERR_FILENO : STDOUT_FILENO) != 0;
   return s;
 }
 
 void write_json(std::string const& path, nlohmann::json const& results) {
+  if (path == kStdout) {
+    std::cout << results.dump(2) << "\n" << std::flush;
+    if (!std::cout) throw std::runtime_error("cannot write the results to standard output");
+    return;
+  }
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << results.dump(2) << "\n";
   if (!out) throw std::runtime_error("cannot write --json file " + path);
@@ -140,44 +181,157 @@ void raise_open_file_limit() {
   }
 }
 
-int run_lab_command(LabFlags const& flags) {
+// ---- where each setting came from (the environment, and --check) --------------------------------
+
+// "--think-min-ms" -> "OUTBOARD_LAB_THINK_MIN_MS".
+std::string env_name_of(CLI::Option const& option) {
+  std::string name(kEnvPrefix);
+  for (char c : option.get_single_name()) {
+    name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return name;
+}
+
+// The options that are settings: everything but --help, and --check (a stale
+// OUTBOARD_LAB_CHECK would turn every CI run into a check that exits 0).
+std::vector<CLI::Option*> setting_options(CLI::App& cmd) {
+  std::vector<CLI::Option*> out;
+  for (CLI::Option* option : cmd.get_options()) {
+    if (option == cmd.get_help_ptr() || option->get_single_name() == "check") continue;
+    out.push_back(option);
+  }
+  return out;
+}
+
+struct SettingSource {
+  CLI::Option const* option;
+  std::string source;  // "flag", "env OUTBOARD_LAB_USERS" or "default"
+};
+
+// Fills each setting not given as a flag from OUTBOARD_LAB_<FLAG> (a flag wins; an empty
+// variable counts as unset), converting it exactly as the flag would be. Done here rather than
+// with CLI11's envname() so that --check can say where each value came from. A value that does
+// not convert is BadInput naming the variable.
+std::vector<SettingSource> apply_environment(CLI::App& cmd) {
+  std::vector<SettingSource> sources;
+  for (CLI::Option* option : setting_options(cmd)) {
+    std::string const env = env_name_of(*option);
+    char const* value = std::getenv(env.c_str());
+    if (option->count() > 0) {
+      sources.push_back({option, "flag"});
+    } else if (value != nullptr && *value != '\0') {
+      try {
+        option->add_result(std::string(value));
+        option->run_callback();
+      } catch (CLI::ParseError const& e) {
+        throw BadInput(env + "='" + value + "': " + e.what());
+      }
+      sources.push_back({option, "env " + env});
+    } else {
+      sources.push_back({option, "default"});
+    }
+  }
+  return sources;
+}
+
+std::string effective_value(CLI::Option const& option) {
+  if (option.count() == 0) {
+    std::string fallback = option.get_default_str();
+    // CLI11 shows a list's default as "[a,b]"; the value is written "a,b".
+    if (fallback.size() >= 2 && fallback.front() == '[' && fallback.back() == ']') {
+      fallback = fallback.substr(1, fallback.size() - 2);
+    }
+    if (fallback.empty()) return option.get_items_expected_max() == 0 ? "false" : "(none)";  // a flag not given
+    return fallback;
+  }
+  std::string out;
+  for (auto const& result : option.results()) out += (out.empty() ? "" : ",") + result;
+  return out;
+}
+
+// `--check`: what a run would use, and when its faults would fire; nothing is started.
+void print_check(std::vector<SettingSource> const& sources, lab::LabSettings const& settings) {
+  std::cout << "outboard lab --check: the run is valid; nothing was started\nsettings:\n";
+  for (auto const& [option, source] : sources) {
+    std::string const name = "--" + option->get_single_name();
+    std::string const value = effective_value(*option);
+    std::cout << "  " << name << std::string(name.size() < 16 ? 16 - name.size() : 1, ' ') << value
+              << std::string(value.size() < 44 ? 44 - value.size() : 1, ' ') << source << "\n";
+  }
+  std::cout << "scenario " << settings.scenario.name;
+  if (!settings.scenario.description.empty()) std::cout << ": " << settings.scenario.description;
+  std::cout << fmt::format("\nfaults in a {:g} s run (each mode):\n", static_cast<double>(settings.duration_ms) / 1000);
+  auto const plan = lab::fault_plan(settings.scenario, settings.duration_ms);
+  if (plan.empty()) std::cout << "  none\n";
+  for (std::size_t i = 0; i < plan.size(); ++i) std::cout << "  " << (i + 1) << ". " << plan[i] << "\n";
+}
+
+std::vector<std::string> mode_names_of(lab::LabSettings const& settings) {
+  std::vector<std::string> names;
+  for (auto const& mode : settings.modes) names.push_back(mode.name);
+  return names;
+}
+
+int run_lab_command(LabFlags const& flags, std::vector<SettingSource> const& sources) {
   if (flags.scenario == "list") {
     list_scenarios();
-    return 0;
+    return kExitCompleted;
   }
   lab::LabSettings settings;
+  std::vector<lab::Expectation> expectations;
   try {
     settings = settings_from(flags);
+    expectations = lab::parse_expectations(flags.expect, mode_names_of(settings));
   } catch (BadInput const& e) {
     std::cerr << "outboard lab: " << e.what() << "\n";
-    return 2;
+    return kExitBadInput;
   } catch (lab::ScenarioError const& e) {
     std::cerr << "outboard lab: " << e.what() << "\n";
-    return 2;
+    return kExitBadInput;
+  } catch (lab::ExpectationError const& e) {
+    std::cerr << "outboard lab: " << e.what() << "\n";
+    return kExitBadInput;
   }
+  if (flags.check) {
+    print_check(sources, settings);
+    return kExitCompleted;
+  }
+  std::ostream& progress = flags.json_file == kStdout ? std::cerr : std::cout;
   raise_open_file_limit();
   nlohmann::json results;
   try {
-    results = lab::run_lab(settings, std::cout);
+    results = lab::run_lab(settings, progress);
   } catch (lab::Interrupted const& e) {
-    std::cout << "\n";
+    progress << "\n";
     std::cerr << "outboard lab: " << e.what() << "\n";
-    return 130;
+    return kExitInterrupted;
   } catch (lab::ClusterError const& e) {
     std::cerr << "outboard lab: the cluster could not run: " << e.what() << "\n";
-    return 1;
+    return kExitClusterFailed;
   }
-  std::cout << lab::render_table(results) << std::flush;
+  progress << lab::render_table(results) << std::flush;
   if (!flags.json_file.empty()) {
     write_json(flags.json_file, results);
-    std::cout << "results: " << flags.json_file << "\n";
+    if (flags.json_file != kStdout) progress << "results: " << flags.json_file << "\n";
   }
   if (!flags.report_dir.empty()) {
     auto page = lab::write_html_report(flags.report_dir, results);
-    std::cout << "report: " << page.string() << "\n";
+    progress << "report: " << page.string() << "\n";
   }
-  return 0;
+  if (expectations.empty()) return kExitCompleted;
+  auto const outcomes = lab::check_expectations(expectations, results);
+  progress << lab::render_expectations(outcomes) << std::flush;
+  return lab::all_met(outcomes) ? kExitCompleted : kExitExpectationFailed;
 }
+
+constexpr char const* kFooter = R"(
+Every flag can also be set as OUTBOARD_LAB_<FLAG>, upper case with '_' for '-' (OUTBOARD_LAB_USERS=500,
+OUTBOARD_LAB_THINK_MIN_MS=50, OUTBOARD_LAB_MODES=stateless,sticky); a flag on the command line wins.
+--check is never read from the environment.
+
+Exit codes: 0 the run completed (whatever the verdicts) and every --expect was met; 1 a cluster
+could not start or run; 2 bad input (flags, environment, scenario), nothing started; 3 the run
+completed but a verdict was not the one --expect named; 130 interrupted (Ctrl-C, SIGTERM).)";
 
 }  // namespace
 
@@ -200,7 +354,9 @@ std::function<int()> add_lab_command(CLI::App& app) {
   cmd->add_option("--store", flags->store, "sqlite, redis (a private redis-server), or redis://HOST:PORT/DB")
       ->capture_default_str();
   cmd->add_option("--report", flags->report_dir, "write a self-contained HTML report into this directory");
-  cmd->add_option("--json", flags->json_file, "write the results as JSON to this file");
+  cmd->add_option("--json", flags->json_file,
+                  "write the results as JSON to this file; '-': to standard output (progress and table then go to "
+                  "standard error)");
   cmd->add_option("--seed", flags->seed, "seeds the users' choices and random fault targets")->capture_default_str();
   cmd->add_option("--think-min-ms", flags->think_min_ms, "a user's shortest pause between steps")
       ->capture_default_str();
@@ -208,9 +364,22 @@ std::function<int()> add_lab_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--work-dir", flags->work_dir, "keep configs, logs and data here (default: a temp dir, removed)");
   cmd->add_flag("--keep-work", flags->keep_work, "keep the temp work directory and say where it is");
+  cmd->add_option("--expect", flags->expect,
+                  "the verdict expected per design, e.g. stateless=pass,stateful=fail; exit 3 when one differs")
+      ->delimiter(',');
+  cmd->add_flag("--check", flags->check,
+                "check flags, environment and scenario, print the settings and the faults' times, start nothing");
+  cmd->footer(kFooter);
   return [cmd, flags]() -> int {
     if (!cmd->parsed()) return 0;
-    return run_lab_command(*flags);
+    std::vector<SettingSource> sources;
+    try {
+      sources = apply_environment(*cmd);
+    } catch (BadInput const& e) {
+      std::cerr << "outboard lab: " << e.what() << "\n";
+      return kExitBadInput;
+    }
+    return run_lab_command(*flags, sources);
   };
 }
 

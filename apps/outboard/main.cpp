@@ -21,7 +21,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (CLI::ParseError const& e) {
-    return app.exit(e);
+    // --help and --version are "errors" with code 0; every real parse error (an unknown flag, a
+    // value that does not convert, a missing subcommand) is bad input, which is 2 for every
+    // command (docs/LAB.md), not CLI11's own codes (104, 109, ...).
+    return app.exit(e) == 0 ? 0 : 2;
   }
   try {
     // Each returns 0 at once when its subcommand was not the one chosen.

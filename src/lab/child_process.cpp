@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
+#include <string_view>
 
 namespace outboard::lab {
 
@@ -17,6 +18,16 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::filesystem::path 
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
+  // The lab configures its servers, gateway and store completely (config files and flags), so
+  // none of the operator's OUTBOARD_* variables reach them: an OUTBOARD_SERVE_... in the shell
+  // would silently change the experiment, and the lab's own OUTBOARD_LAB_... would be refused by
+  // `serve` as unknown settings. Built before fork: nothing after it may allocate.
+  std::vector<char*> env;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    if (std::string_view(*entry).starts_with("OUTBOARD_")) continue;
+    env.push_back(*entry);
+  }
+  env.push_back(nullptr);
   pid_t parent = getpid();
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed starting " + argv.at(0));
@@ -32,7 +43,7 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::filesystem::path 
     }
     int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (in >= 0) dup2(in, 0);
-    execv(args[0], args.data());
+    execve(args[0], args.data(), env.data());
     _exit(127);
   }
 }

@@ -17,7 +17,8 @@ namespace outboard::lab {
 
 class ChildProcess {
  public:
-  // argv[0] is the program path. stdout and stderr are appended to log_file. Throws
+  // argv[0] is the program path. stdout and stderr are appended to log_file. The environment is
+  // the lab's without its OUTBOARD_* variables. Throws
   // std::runtime_error when fork fails; an exec failure shows as exit code 127.
   ChildProcess(std::vector<std::string> argv, std::filesystem::path log_file);
   ~ChildProcess();

@@ -30,6 +30,7 @@
 // in messages therefore always match the file.
 #include "lab/scenario.hpp"
 
+#include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -456,22 +457,15 @@ class ScenarioParser {
   std::string source_;
 };
 
-// ---------------------------------------------------------------------------------------------
-// check_scenario_fits helpers.
-
-// "kill server 2", "hang a random server", "scale-in 3", "rolling-deploy".
-std::string describe(FaultSpec const& fault) {
-  std::string action(to_string(fault.kind));
-  switch (fault.kind) {
-    case FaultKind::kill:
-    case FaultKind::hang:
-      return action + (fault.target.random ? " a random server" : " server " + std::to_string(fault.target.index));
-    case FaultKind::scale_out:
-    case FaultKind::scale_in: return action + " " + std::to_string(fault.count);
-    case FaultKind::rolling_deploy:
-    case FaultKind::restart_store: return action;
-  }
-  return action;
+// The faults' indices in the order they fire in a run lasting duration_ms (ties keep file order).
+// Cost: O(n log n) in the number of faults.
+std::vector<std::size_t> firing_order(Scenario const& scenario, std::int64_t duration_ms) {
+  std::vector<std::size_t> order(scenario.faults.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return scenario.faults[a].at.resolve(duration_ms) < scenario.faults[b].at.resolve(duration_ms);
+  });
+  return order;
 }
 
 }  // namespace
@@ -486,6 +480,38 @@ std::string_view to_string(FaultKind kind) {
     case FaultKind::restart_store: return "restart-store";
   }
   return "unknown";
+}
+
+std::string describe_fault(FaultSpec const& fault) {
+  std::string action(to_string(fault.kind));
+  switch (fault.kind) {
+    case FaultKind::kill:
+    case FaultKind::hang:
+      return action + (fault.target.random ? " a random server" : " server " + std::to_string(fault.target.index));
+    case FaultKind::scale_out:
+    case FaultKind::scale_in: return action + " " + std::to_string(fault.count);
+    case FaultKind::rolling_deploy:
+    case FaultKind::restart_store: return action;
+  }
+  return action;
+}
+
+std::vector<std::string> fault_plan(Scenario const& scenario, std::int64_t duration_ms) {
+  std::vector<std::string> lines;
+  for (std::size_t i : firing_order(scenario, duration_ms)) {
+    FaultSpec const& fault = scenario.faults[i];
+    std::int64_t const when = fault.at.resolve(duration_ms);
+    std::string line = "at " + format_ms(when);
+    if (fault.at.fraction) line += fmt::format(" ({:g}%)", *fault.at.fraction * 100);
+    line += ": " + describe_fault(fault);
+    if (fault.kind == FaultKind::kill && fault.restart_after_ms) {
+      line += ", replaced after " + format_ms(*fault.restart_after_ms);
+    }
+    if (fault.kind == FaultKind::hang) line += " for " + format_ms(fault.lasting_ms);
+    if (!fault.note.empty()) line += " (" + fault.note + ")";
+    lines.push_back(std::move(line));
+  }
+  return lines;
 }
 
 std::int64_t FaultTime::resolve(std::int64_t duration_ms) const {
@@ -544,18 +570,11 @@ void check_scenario_fits(Scenario const& scenario, int servers, std::int64_t dur
   if (servers < 1) throw ScenarioError(who + ": need at least 1 server, got " + std::to_string(servers));
   if (duration_ms <= 0) throw ScenarioError(who + ": the run must last longer than 0ms");
 
-  // Walk the faults in the order they will fire (ties keep file order), tracking how many
-  // servers run at each moment. Cost: O(n log n) in the number of faults.
-  std::vector<std::size_t> order(scenario.faults.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return scenario.faults[a].at.resolve(duration_ms) < scenario.faults[b].at.resolve(duration_ms);
-  });
-
+  // Walk the faults in the order they will fire, tracking how many servers run at each moment.
   std::int64_t running = servers;
-  for (std::size_t i : order) {
+  for (std::size_t i : firing_order(scenario, duration_ms)) {
     FaultSpec const& fault = scenario.faults[i];
-    std::string const what = who + ": fault " + std::to_string(i + 1) + " (" + describe(fault) + ")";
+    std::string const what = who + ": fault " + std::to_string(i + 1) + " (" + describe_fault(fault) + ")";
     std::int64_t when = fault.at.resolve(duration_ms);
     if (when >= duration_ms) {
       throw ScenarioError(what + " fires at " + format_ms(when) + " but the run lasts " + format_ms(duration_ms));

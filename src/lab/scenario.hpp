@@ -75,6 +75,13 @@ std::vector<Scenario> const& builtin_scenarios();
 // is a ScenarioError that lists the built-ins.
 Scenario find_scenario(std::string const& name_or_path);
 
+// "kill server 2", "hang a random server", "scale-in 3", "rolling-deploy": as messages name a fault.
+std::string describe_fault(FaultSpec const& fault);
+
+// The faults as they fire in a run lasting duration_ms, in firing order (ties keep file order),
+// one line each: "at 4500ms (30%): kill server 2, replaced after 2s". For `lab --check`.
+std::vector<std::string> fault_plan(Scenario const& scenario, std::int64_t duration_ms);
+
 // Checks a scenario against a planned run before anything starts: servers >= 1, scale-in never
 // takes the cluster below 1 server, restart-store needs a store process, every fault falls within
 // the run. Throws ScenarioError with a message naming the scenario and the fault.

@@ -202,6 +202,99 @@ TEST(LabInput, StoreRestartNeedsAStoreProcess) {
   expect_refused(run_outboard({"lab", "--scenario", "store-restart"}), {"--store redis"});
 }
 
+TEST(LabInput, ExpectationOnADesignNotRunIsRefused) {
+  expect_refused(run_outboard({"lab", "--modes", "stateless", "--expect", "stateless=pass,stateful=fail"}),
+                 {"--expect 'stateful=fail'", "not among --modes"});
+  expect_refused(run_outboard({"lab", "--modes", "stateless", "--expect", "stateless=green"}), {"pass or fail"});
+}
+
+// Every parse error is bad input (2), for every command, not CLI11's own codes (104, 105, 109).
+TEST(LabInput, ParseErrorsExitTwoAndHelpAndVersionZero) {
+  for (std::vector<std::string> const& args :
+       {std::vector<std::string>{"lab", "--users", "many"}, {"lab", "--no-such-flag"}, {"lab", "--seed"},
+        {"serve", "--no-such-flag"}, {"gateway", "--no-such-flag"}, {}, {"no-such-command"}}) {
+    expect_refused(run_outboard(args), {});
+  }
+  auto help = run_outboard({"lab", "--help"});
+  ASSERT_TRUE(help.exit_code.has_value());
+  EXPECT_EQ(*help.exit_code, 0) << help.output;
+  for (char const* documented : {"Exit codes", "3 the run", "OUTBOARD_LAB_USERS", "--expect", "--check"}) {
+    EXPECT_NE(help.output.find(documented), std::string::npos) << documented << " in:\n" << help.output;
+  }
+  auto version = run_outboard({"--version"});
+  ASSERT_TRUE(version.exit_code.has_value());
+  EXPECT_EQ(*version.exit_code, 0) << version.output;
+}
+
+// The line of `--check`'s settings table for FLAG, or "" when it has none.
+std::string check_line(std::string const& output, std::string const& flag) {
+  auto at = output.find("\n  " + flag + " ");
+  if (at == std::string::npos) return "";
+  auto end = output.find('\n', at + 1);
+  return output.substr(at + 1, end - at - 1);
+}
+
+TEST(LabCheck, PrintsTheSettingsWithTheirSourcesAndTheFaultTimesAndStartsNothing) {
+  TempDir dir;
+  auto json_file = dir / "out" / "results.json";
+  std::filesystem::create_directory(dir / "out");
+  auto report_dir = dir / "report" / "nested";
+  auto r = run_outboard({"lab", "--check", "--users", "9", "--duration", "20", "--json", json_file.string(),
+                         "--report", report_dir.string()},
+                        {{"OUTBOARD_LAB_USERS", "7"}, {"OUTBOARD_LAB_SERVERS", "2"}, {"OUTBOARD_LAB_MODES", "stateless,sticky"}});
+  ASSERT_TRUE(r.exit_code.has_value());
+  ASSERT_EQ(*r.exit_code, 0) << r.output;
+  EXPECT_NE(check_line(r.output, "--users").find("9"), std::string::npos) << r.output;
+  EXPECT_NE(check_line(r.output, "--users").find("flag"), std::string::npos) << "a flag wins over the env:\n" << r.output;
+  EXPECT_NE(check_line(r.output, "--servers").find("env OUTBOARD_LAB_SERVERS"), std::string::npos) << r.output;
+  EXPECT_NE(check_line(r.output, "--modes").find("stateless,sticky"), std::string::npos) << r.output;
+  EXPECT_NE(check_line(r.output, "--seed").find("default"), std::string::npos) << r.output;
+  // crash-and-deploy at 20 s: each fault at its share of the run, resolved.
+  EXPECT_NE(r.output.find("scenario crash-and-deploy"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("1. at "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("kill server"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("rolling-deploy"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("starting"), std::string::npos) << "a cluster was started:\n" << r.output;
+  EXPECT_FALSE(std::filesystem::exists(json_file)) << "--check wrote the results file";
+  EXPECT_FALSE(std::filesystem::exists(dir / "report")) << "--check created the report directory";
+}
+
+TEST(LabCheck, RefusesWhatARunWouldRefuseIncludingTheEnvironment) {
+  expect_refused(run_outboard({"lab", "--check", "--scenario", "store-restart"}), {"--store redis"});
+  expect_refused(run_outboard({"lab", "--check"}, {{"OUTBOARD_LAB_SERVERS", "0"}}), {"--servers 0"});
+  expect_refused(run_outboard({"lab", "--check"}, {{"OUTBOARD_LAB_USERS", "lots"}}), {"OUTBOARD_LAB_USERS='lots'"});
+  expect_refused(run_outboard({"lab", "--check"}, {{"OUTBOARD_LAB_SCENARIO", "meteor-strike"}}),
+                 {"unknown scenario 'meteor-strike'"});
+}
+
+// A CI gate: an expectation that the run does not meet exits 3 (not 0, not 2), says so after the
+// table, and `--json -` keeps standard output pure JSON (progress and table on stderr).
+TEST(LabExpect, UnmetExpectationExitsThreeAndJsonGoesToStdout) {
+  TempDir dir;
+  auto out = dir / "stdout.json";
+  auto err = dir / "stderr.txt";
+  std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>\"" + err.string() + "\"", OUTBOARD_BINARY,
+                                "lab", "--modes", "stateless", "--scenario", "calm", "--servers", "1",
+                                "--users", "4", "--duration", "2", "--think-min-ms", "0", "--think-max-ms", "20",
+                                "--expect", "stateless=fail", "--json", "-", "--work-dir", (dir / "work").string()};
+  // --check is never taken from the environment: a stale variable must not turn a CI run into
+  // a check that exits 0 (this run must happen for its JSON to be on stdout). And the lab's own
+  // OUTBOARD_LAB_* variables must not reach the servers it starts (serve refuses unknown ones).
+  ChildProcess lab(argv, {{"OUTBOARD_LAB_CHECK", "1"}}, out);
+  auto code = lab.wait(180'000);
+  ASSERT_TRUE(code.has_value()) << read_text(err);
+  json results = json::parse(read_text(out), nullptr, false);
+  ASSERT_FALSE(results.is_discarded()) << "stdout is not pure JSON:\n" << read_text(out) << "\nstderr:\n" << read_text(err);
+  ASSERT_EQ(results.at("modes").size(), 1u);
+  ASSERT_TRUE(results["modes"][0].at("verdict").value("ok", false))
+      << "calm stateless did not pass, so the wrong expectation was met by accident:\n" << read_text(err);
+  EXPECT_EQ(*code, 3) << read_text(err);
+  std::string const progress = read_text(err);
+  EXPECT_NE(progress.find("unexpected logouts"), std::string::npos) << "the table goes to stderr:\n" << progress;
+  EXPECT_NE(progress.find("stateless  expected FAIL, got PASS: NOT MET"), std::string::npos) << progress;
+  EXPECT_LT(progress.find("unexpected logouts"), progress.find("NOT MET")) << "the outcome follows the table";
+}
+
 // ---- lifecycle: nothing the lab starts outlives it -----------------------------------------
 
 // Every process whose parent is `parent` (from /proc/*/stat).

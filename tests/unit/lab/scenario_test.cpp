@@ -118,8 +118,8 @@ TEST(ScenarioBuiltins, EverythingHasEveryServerFaultAndCalmHasNone) {
 // ---------------------------------------------------------------------------------------------
 // Parsing what is valid
 
-TEST(ScenarioParse, ReadsEveryKeyAndKeepsFileOrder) {
-  Scenario s = parse_scenario(R"(
+// Every key a scenario may hold, faults out of time order.
+constexpr char const* kEveryKey = R"(
 name = "mine"
 description = "all keys"
 
@@ -148,8 +148,10 @@ action = "scale-in"
 [[fault]]
 at = "0%"
 action = "restart-store"
-)",
-                              "t.toml");
+)";
+
+TEST(ScenarioParse, ReadsEveryKeyAndKeepsFileOrder) {
+  Scenario s = parse_scenario(kEveryKey, "t.toml");
   EXPECT_EQ(s.name, "mine");
   EXPECT_EQ(s.description, "all keys");
   ASSERT_EQ(s.faults.size(), 5u);
@@ -177,6 +179,19 @@ action = "restart-store"
 
   EXPECT_EQ(s.faults[4].kind, FaultKind::restart_store);
   EXPECT_EQ(s.faults[4].at.resolve(20'000), 0);
+}
+
+// What `lab --check` prints: the faults in firing order (ties in file order), at their times.
+TEST(ScenarioPlan, ListsTheFaultsInFiringOrderWithResolvedTimes) {
+  Scenario s = parse_scenario(kEveryKey, "t.toml");
+  EXPECT_EQ(fault_plan(s, 20'000),
+            (std::vector<std::string>{"at 0s (0%): restart-store",
+                                      "at 1500ms: kill server 2, replaced after 2s (the first to go)",
+                                      "at 2500ms (12.5%): scale-in 1", "at 12s (60%): scale-out 2",
+                                      "at 12s: hang a random server for 250ms"}));
+  // A share moves with the duration; an offset does not.
+  EXPECT_EQ(fault_plan(s, 10'000).at(3), "at 6s (60%): scale-out 2");
+  EXPECT_TRUE(fault_plan(parse_scenario("name = \"calm\"\n", "t.toml"), 10'000).empty());
 }
 
 TEST(ScenarioParse, DefaultsAndZeroFaults) {
