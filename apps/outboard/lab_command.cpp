@@ -331,7 +331,8 @@ OUTBOARD_LAB_THINK_MIN_MS=50, OUTBOARD_LAB_MODES=stateless,sticky); a flag on th
 
 Exit codes: 0 the run completed (whatever the verdicts) and every --expect was met; 1 a cluster
 could not start or run; 2 bad input (flags, environment, scenario), nothing started; 3 the run
-completed but a verdict was not the one --expect named; 130 interrupted (Ctrl-C, SIGTERM).)";
+completed but a verdict was not the one --expect named; 130 interrupted (Ctrl-C, SIGTERM).
+)";
 
 }  // namespace
 

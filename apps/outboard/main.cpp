@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
       "because state lives outside the server."};
   app.set_version_flag("--version", std::string("outboard ") + OUTBOARD_VERSION);
   app.require_subcommand(1);
+  app.footer("\nEvery command exits 2 on bad input (an unknown flag, a value that does not convert, a bad\n"
+             "configuration) and 0 for --help and --version; `outboard lab --help` lists the lab's other codes.\n");
   auto run_serve = outboard::app::add_serve_command(app);
   auto run_gateway = outboard::app::add_gateway_command(app);
   auto run_lab = outboard::app::add_lab_command(app);
