@@ -192,7 +192,7 @@ if [ "$CALLGRIND" = 1 ]; then
   VG_PID=$!
   PIDS+=("$VG_PID")
   wait_200 "http://127.0.0.1:$VP/" "$VG_PID" 60
-  count_2xx() { curl -s --max-time 5 "http://127.0.0.1:$VA/metrics" | awk '/^outboard_gateway_responses_total\{class="2xx"\}/ {print $2}'; }
+  count_2xx() { curl -s --max-time 5 "http://127.0.0.1:$VA/metrics" | awk '/^outboard_gateway_responses_total\{.*class="2xx"/ {n += $2} END {print n + 0}'; }
   callgrind_control -z "$VG_PID" >/dev/null 2>&1
   c0=$(count_2xx)
   wrk -t1 -c64 -d10s --timeout 10s "http://127.0.0.1:$VP/" >"$OUT/callgrind-wrk.txt" 2>&1 || true
