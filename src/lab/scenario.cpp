@@ -361,6 +361,7 @@ class ScenarioParser {
     auto const* at = table.get("at");
     if (!at) fail(table, prefix + ".at", "missing; every fault needs a time like \"12s\", \"1500ms\" or \"40%\"");
     fault.at = read_time(*at, prefix + ".at");
+    fault.origin = source_ + ":" + std::to_string(at->source().begin.line);
 
     if (auto const* node = table.get("target")) fault.target = read_target(*node, prefix + ".target");
     if (auto const* node = table.get("restart_after")) {
@@ -509,6 +510,7 @@ std::vector<std::string> fault_plan(Scenario const& scenario, std::int64_t durat
     }
     if (fault.kind == FaultKind::hang) line += " for " + format_ms(fault.lasting_ms);
     if (!fault.note.empty()) line += " (" + fault.note + ")";
+    if (!fault.origin.empty()) line += " [" + fault.origin + "]";
     lines.push_back(std::move(line));
   }
   return lines;
@@ -542,6 +544,8 @@ std::vector<Scenario> const& builtin_scenarios() {
     std::vector<Scenario> out;
     for (std::size_t i = 0; i < std::size(kBuiltinTexts); ++i) {
       out.push_back(parse_scenario(std::string(kBuiltinTexts[i]), "built-in scenario " + std::to_string(i + 1)));
+      // A line inside the binary tells an operator nothing.
+      for (auto& fault : out.back().faults) fault.origin.clear();
     }
     return out;
   }();

@@ -53,6 +53,7 @@ struct FaultSpec {
   std::int64_t lasting_ms = 0;                  // hang: how long it stays stopped (> 0 required)
   int count = 1;                                // scale-out, scale-in: how many servers (>= 1)
   std::string note;                             // optional free text shown in the timeline
+  std::string origin;  // where its time was written, "my.toml:12"; empty for a built-in
 };
 
 struct Scenario {
@@ -79,7 +80,7 @@ Scenario find_scenario(std::string const& name_or_path);
 std::string describe_fault(FaultSpec const& fault);
 
 // The faults as they fire in a run lasting duration_ms, in firing order (ties keep file order),
-// one line each: "at 4500ms (30%): kill server 2, replaced after 2s". For `lab --check`.
+// one line each: "at 4500ms (30%): kill server 2, replaced after 2s [my.toml:12]". For `lab --check`.
 std::vector<std::string> fault_plan(Scenario const& scenario, std::int64_t duration_ms);
 
 // Checks a scenario against a planned run before anything starts: servers >= 1, scale-in never

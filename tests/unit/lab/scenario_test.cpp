@@ -185,12 +185,14 @@ TEST(ScenarioParse, ReadsEveryKeyAndKeepsFileOrder) {
 TEST(ScenarioPlan, ListsTheFaultsInFiringOrderWithResolvedTimes) {
   Scenario s = parse_scenario(kEveryKey, "t.toml");
   EXPECT_EQ(fault_plan(s, 20'000),
-            (std::vector<std::string>{"at 0s (0%): restart-store",
-                                      "at 1500ms: kill server 2, replaced after 2s (the first to go)",
-                                      "at 2500ms (12.5%): scale-in 1", "at 12s (60%): scale-out 2",
-                                      "at 12s: hang a random server for 250ms"}));
+            (std::vector<std::string>{"at 0s (0%): restart-store [t.toml:28]",
+                                      "at 1500ms: kill server 2, replaced after 2s (the first to go) [t.toml:11]",
+                                      "at 2500ms (12.5%): scale-in 1 [t.toml:24]", "at 12s (60%): scale-out 2 [t.toml:6]",
+                                      "at 12s: hang a random server for 250ms [t.toml:18]"}));
   // A share moves with the duration; an offset does not.
-  EXPECT_EQ(fault_plan(s, 10'000).at(3), "at 6s (60%): scale-out 2");
+  EXPECT_EQ(fault_plan(s, 10'000).at(3), "at 6s (60%): scale-out 2 [t.toml:6]");
+  // A built-in's lines are inside the binary: not shown.
+  EXPECT_EQ(fault_plan(find_scenario("crash"), 10'000).at(0).find('['), std::string::npos);
   EXPECT_TRUE(fault_plan(parse_scenario("name = \"calm\"\n", "t.toml"), 10'000).empty());
 }
 
