@@ -80,7 +80,7 @@ TEST(ServeAuth, LoginThrottlingHoldsAcrossTwoInstancesSharingAStore) {
   // Seen: counted per route and status in /metrics, and in the access log.
   HttpClient scrape(a.port());
   auto metrics = scrape.get("/metrics").body;
-  EXPECT_NE(metrics.find("route=\"POST /login\",status=\"429\"} 1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("route=\"/login\",method=\"POST\",status=\"429\"} 1"), std::string::npos) << metrics;
   EXPECT_NE(a.log().find("\"status\":429"), std::string::npos) << a.log();
 }
 
