@@ -166,7 +166,10 @@ class Service::ThreadHandler final : public io::RequestHandler {
     return client_address(connection.peer, request["X-Forwarded-For"], service_.config_.trusted_proxies);
   }
 
-  asio::awaitable<http::Response> dispatch(http::Request& request, io::BodyStream* body, std::string client,
+  // `client` by reference, not by value: a std::string parameter copied inside the caller's
+  // co_await is the kind of temporary g++ 12 may destroy twice; it lives in handle()'s frame,
+  // which awaits this call to its end.
+  asio::awaitable<http::Response> dispatch(http::Request& request, io::BodyStream* body, std::string const& client,
                                            int& route) {
     std::string_view target = request.target();
     std::string_view path = target.substr(0, target.find('?'));
@@ -193,7 +196,7 @@ class Service::ThreadHandler final : public io::RequestHandler {
     Session session(SessionEnv{*sessions_, *service_.signer_, service_.config_.sessions, service_.clock_},
                     request[http::bhttp::field::cookie]);
     RequestContext context(request, session, std::move(match.params), services_, body);
-    context.set_client_address(std::move(client));
+    context.set_client_address(client);
     // if/else, not ?: with a co_await in each arm: g++ 12 destroys that temporary twice.
     http::Response response;
     if (match.options->idempotent) {
