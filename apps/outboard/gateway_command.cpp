@@ -49,7 +49,7 @@ struct GatewaySettings {
                queue_size = 100, retry_after_s = 1;
   std::vector<std::string> trusted_proxies;
   std::string sticky_key_file;
-  std::string sticky_key;  // a secret: OUTBOARD_STICKY_KEY (or the file); no flag, never logged
+  std::string sticky_key;  // a secret: OUTBOARD_GATEWAY_STICKY_KEY (or the file); no flag, never logged
   std::int64_t max_attempts = 2, retry_budget_percent = 20;
   std::int64_t drain_timeout_ms = 10'000;
   std::string log_level = "info";
@@ -147,8 +147,8 @@ void declare(core::Settings& s, GatewaySettings& v) {
                return probe.add(cidr);
              });
   s.add_string("sticky.key_file", v.sticky_key_file, "--sticky-key-file",
-               "file holding the HMAC key of the sticky cookie (or OUTBOARD_STICKY_KEY; none: random per process)");
-  s.add_string("sticky.key", v.sticky_key, "", "the HMAC key itself (use OUTBOARD_STICKY_KEY, not a flag)",
+               "file holding the HMAC key of the sticky cookie (or OUTBOARD_GATEWAY_STICKY_KEY; none: random per process)");
+  s.add_string("sticky.key", v.sticky_key, "", "the HMAC key itself (use OUTBOARD_GATEWAY_STICKY_KEY, not a flag)",
                [](std::string const& key) -> std::optional<std::string> {
                  // The message must not quote the value: it is a secret.
                  if (!key.empty() && key.size() < 16) return "the key is shorter than 16 bytes";
@@ -234,7 +234,7 @@ std::string read_secret(std::string const& path, std::string const& key) {
   }
 }
 
-// The cookie_sticky HMAC key: sticky.key_file, else sticky.key (OUTBOARD_STICKY_KEY), else ""
+// The cookie_sticky HMAC key: sticky.key_file, else sticky.key (OUTBOARD_GATEWAY_STICKY_KEY), else ""
 // (ProxyServer then makes a random one). A secret: never a flag, never in a message.
 std::string sticky_key(GatewaySettings const& v) {
   if (v.sticky_key_file.empty()) return v.sticky_key;
@@ -326,7 +326,7 @@ void reload(core::Settings const& settings, GatewaySettings const& running, std:
             gateway::BackendPool& pool, gateway::GatewayMetrics& metrics) {
   GatewaySettings fresh;
   try {
-    core::Settings reread;
+    core::Settings reread("gateway");
     declare(reread, fresh);
     CLI::App scratch;
     reread.register_flags(scratch);
@@ -439,7 +439,7 @@ int run_gateway(core::Settings& settings, GatewaySettings& v) {
 std::function<int()> add_gateway_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("gateway", "run the L7 HTTP/WebSocket load balancer");
   auto values = std::make_shared<GatewaySettings>();
-  auto settings = std::make_shared<core::Settings>();
+  auto settings = std::make_shared<core::Settings>("gateway");
   declare(*settings, *values);
   settings->register_flags(*cmd);
   return [cmd, values, settings]() -> int {

@@ -149,6 +149,7 @@ void declare(core::Settings& s, ServeSettings& v) {
                if (!runtime::CookieSigner::decode_key(k)) return "a key must be 64+ hex characters (32+ bytes)";
                return std::nullopt;
              });
+  s.mark_secret("sessions.keys");
   s.add_string("sessions.keys_file", v.session_keys_file, "--session-keys-file",
                "file of cookie signing keys, one per line, newest first (mode 0600)");
   s.add_list("server.trusted_proxies", v.trusted_proxies, "--trusted-proxies",
@@ -275,7 +276,7 @@ void check_combinations(ServeSettings const& v) {
     throw core::ConfigError(
         "flag --session-keys: signing keys on the command line are readable by every local user (ps, "
         "/proc/PID/cmdline); put them in a file given with --session-keys-file PATH (one key per line, "
-        "mode 0600) or in the environment variable OUTBOARD_SESSIONS_KEYS");
+        "mode 0600) or in the environment variable OUTBOARD_SERVE_SESSIONS_KEYS");
   }
   if (!v.session_keys.empty() && !v.session_keys_file.empty()) {
     throw core::ConfigError("sessions.keys and sessions.keys_file are both set: give the keys one way");
@@ -293,6 +294,12 @@ void check_combinations(ServeSettings const& v) {
 int run_serve(core::Settings& settings, ServeSettings& v, RouterHook const& customize_routes) {
   settings.resolve(core::Settings::process_environment());
   check_combinations(v);
+  runtime::ServiceConfig config = to_service_config(v);  // reads the keys file: part of the check
+  if (settings.check_requested()) {
+    // Valid as a start would find it; nothing bound, no store opened, no directory made.
+    std::cout << settings.effective_configuration() << std::flush;
+    return 0;
+  }
   spdlog::set_default_logger(spdlog::stderr_color_mt("serve"));
   spdlog::set_level(spdlog::level::from_str(v.log_level));
 
@@ -300,7 +307,6 @@ int run_serve(core::Settings& settings, ServeSettings& v, RouterHook const& cust
   if (!v.idempotency_enabled) {
     spdlog::warn("idempotency.enabled = false: Idempotency-Key is ignored, so a retried write is applied twice");
   }
-  runtime::ServiceConfig config = to_service_config(v);
 
   // SIGTERM and SIGINT are taken by this thread alone (sigwait below); worker threads inherit
   // the blocked mask, so a signal never interrupts them mid-request.
@@ -347,13 +353,13 @@ int run_serve(core::Settings& settings, ServeSettings& v, RouterHook const& cust
 std::function<int()> add_serve_command(CLI::App& app, RouterHook customize_routes) {
   auto* cmd = app.add_subcommand("serve", "run the reference shop service on the service runtime");
   auto values = std::make_shared<ServeSettings>();
-  auto settings = std::make_shared<core::Settings>();
+  auto settings = std::make_shared<core::Settings>("serve");
   declare(*settings, *values);
   settings->register_flags(*cmd);
   // Taken only to be refused with a clear message (check_combinations), not as an unknown flag.
   cmd->add_option_function<std::string>(
          "--session-keys", [values](std::string const& text) { values->session_keys_on_argv = text; },
-         "REFUSED: keys on argv are readable by every local user; use --session-keys-file or OUTBOARD_SESSIONS_KEYS")
+         "REFUSED: keys on argv are readable by every local user; use --session-keys-file or OUTBOARD_SERVE_SESSIONS_KEYS")
       ->type_name("");
   return [cmd, values, settings, customize_routes]() -> int {
     if (!cmd->parsed()) return 0;

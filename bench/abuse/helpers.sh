@@ -63,14 +63,14 @@ EOF
 }
 
 # outboard_knows BINARY KEY: whether this build of `outboard gateway` has the setting KEY
-# ("limits.max_connections"). Asked through its OUTBOARD_* variable with no backend given: a
+# ("limits.max_connections"). Asked through its OUTBOARD_GATEWAY_* variable with no backend given: a
 # known key ends in "no backends", an unknown one in "unknown setting"; no gateway starts.
 # Remembered in KNOWN_KEYS (call it outside a subshell for that to last).
 declare -A KNOWN_KEYS=()
 outboard_knows() {
   local bin=$1 key=$2 var out
   if [ -z "${KNOWN_KEYS[$key]:-}" ]; then
-    var="OUTBOARD_$(echo "$key" | tr '[:lower:].' '[:upper:]_')"
+    var="OUTBOARD_GATEWAY_$(echo "$key" | tr '[:lower:].' '[:upper:]_')"
     out=$(env -i PATH="$PATH" "$var=1" timeout 10 "$bin" gateway --admin "" 2>&1 || true)
     case "$out" in
       *"unknown setting"*) KNOWN_KEYS[$key]=no ;;

@@ -189,7 +189,7 @@ start_contender() {  # start_contender NAME DIR
         outboard-redis) state="$REDIS_URL" ;;
       esac
       # The key in the environment: outboard refuses keys on its command line (readable by all).
-      OUTBOARD_SESSIONS_KEYS="$SESSION_KEY" "${PRIO[@]}" "$OUTBOARD" serve --listen 127.0.0.1 --port "$CUR_PORT" \
+      OUTBOARD_SERVE_SESSIONS_KEYS="$SESSION_KEY" "${PRIO[@]}" "$OUTBOARD" serve --listen 127.0.0.1 --port "$CUR_PORT" \
         --instance bench --threads 1 --kdf min --state "$state" --blobs "file://$dir/blobs" >"$CUR_LOG" 2>&1 &
       ;;
     express-*)
@@ -464,7 +464,7 @@ if [ "$WRITE_DOC" = 1 ]; then
     echo "redis-server, the servers and wrk all ran at \`nice -n $NICE\`."
     echo
     echo "- outboard: \`$V_OUTBOARD\`, commit \`$V_COMMIT\`$V_DIRTY, release build,"
-    echo "  \`outboard serve --threads 1 --kdf min --state URL\` with \`OUTBOARD_SESSIONS_KEYS=<openssl rand -hex 32>\`"
+    echo "  \`outboard serve --threads 1 --kdf min --state URL\` with \`OUTBOARD_SERVE_SESSIONS_KEYS=<openssl rand -hex 32>\`"
     echo "- Express: Node $V_NODE, express $V_EXPRESS, express-session $V_SESSION, connect-redis $V_CONNECT_REDIS,"
     echo "  redis (node-redis) $V_NODE_REDIS; one Node process (\`bench/service/express/server.js\`)"
     echo "- $V_REDIS, private, no persistence, shared by outboard-redis and express-redis"

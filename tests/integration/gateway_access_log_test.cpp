@@ -38,7 +38,7 @@ TEST(GatewayAccessLog, ForwardedAndRefusedRequestsBothGetALine) {
   GatewayOptions o;
   o.backends = {backend.address()};
   o.extra_args = {"--access-log"};
-  o.env = {{"OUTBOARD_LIMITS_MAX_BODY_BYTES", "100"}};
+  o.env = {{"OUTBOARD_GATEWAY_LIMITS_MAX_BODY_BYTES", "100"}};
   GatewayProcess gateway(o);
 
   HttpClient client(gateway.port());

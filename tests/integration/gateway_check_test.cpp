@@ -17,7 +17,7 @@ TEST(GatewayCheck, PrintsWhereEachValueCameFromHidesTheSecretAndBindsNothing) {
   o.backends = {a.address()};
   o.port = a.port();  // busy: a gateway that tried to bind it would exit 1
   o.config = "[health]\ninterval_ms = 250\n";
-  o.env = {{"OUTBOARD_STICKY_KEY", "a-sticky-key-long-enough-1234"}};
+  o.env = {{"OUTBOARD_GATEWAY_STICKY_KEY", "a-sticky-key-long-enough-1234"}};
   o.extra_args = {"--check"};
   o.wait_ready = false;
   GatewayProcess gateway(o);
@@ -41,6 +41,21 @@ TEST(GatewayCheck, ABadKeyExitsTwoNamingTheFileAndLine) {
   GatewayProcess gateway(o);
   ASSERT_EQ(gateway.wait_exit(20'000), std::optional<int>(2)) << gateway.log();
   EXPECT_NE(gateway.log().find("gateway.toml:3"), std::string::npos) << gateway.log();
+}
+
+// One env file configures every command: the first scheme's bare names are refused, naming the
+// new one, so a stale deployment file fails loudly instead of being ignored.
+TEST(GatewayCheck, AnOldVariableNameIsRefusedNamingTheNewOne) {
+  TestBackend a("a");
+  GatewayOptions o;
+  o.backends = {a.address()};
+  o.env = {{"OUTBOARD_LISTEN", "127.0.0.1:1"}, {"OUTBOARD_SERVE_SERVER_PORT", "9"}};
+  o.extra_args = {"--check"};
+  o.wait_ready = false;
+  GatewayProcess gateway(o);
+  ASSERT_EQ(gateway.wait_exit(20'000), std::optional<int>(2)) << gateway.log();
+  EXPECT_NE(gateway.log().find("OUTBOARD_LISTEN: renamed; use OUTBOARD_GATEWAY_LISTEN"), std::string::npos)
+      << gateway.log();
 }
 
 }  // namespace

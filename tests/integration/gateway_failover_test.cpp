@@ -106,7 +106,7 @@ TEST(GatewayFailover, BackendKilledUnderLoadCostsNoFailedRequest) {
   GatewayOptions o;
   for (auto const& b : backends) o.backends.push_back("127.0.0.1:" + std::to_string(b->port()));
   o.threads = 2;
-  o.env = {{"OUTBOARD_HEALTH_INTERVAL_MS", "200"}};
+  o.env = {{"OUTBOARD_GATEWAY_HEALTH_INTERVAL_MS", "200"}};
   GatewayProcess gateway(o);
   std::string victim = backends[1]->instance();
 
@@ -163,7 +163,7 @@ TEST(GatewayFailover, HungBackendCostsAtMostTheFirstByteTimeoutThenIsTakenOut) {
   GatewayOptions o;
   o.backends = {a.address(), b.address(), c.address()};
   o.extra_args = {"--first-byte-timeout-ms", "500"};
-  o.env = {{"OUTBOARD_HEALTH_INTERVAL_MS", "100"}, {"OUTBOARD_HEALTH_TIMEOUT_MS", "200"}};
+  o.env = {{"OUTBOARD_GATEWAY_HEALTH_INTERVAL_MS", "100"}, {"OUTBOARD_GATEWAY_HEALTH_TIMEOUT_MS", "200"}};
   GatewayProcess gateway(o);
   HttpClient client(gateway.port());
   for (int i = 0; i < 6; ++i) ASSERT_EQ(client.get("/").status, 200);
@@ -313,7 +313,7 @@ TEST(GatewayFailover, FiveHundredsEjectTheBackendAndAreNotRetried) {
   GatewayOptions o;
   o.backends = {a.address(), b.address()};
   // Long enough that the ejection cannot end while the test looks at it.
-  o.env = {{"OUTBOARD_OUTLIER_BASE_EJECTION_MS", "30000"}, {"OUTBOARD_OUTLIER_CONSECUTIVE_FAILURES", "3"}};
+  o.env = {{"OUTBOARD_GATEWAY_OUTLIER_BASE_EJECTION_MS", "30000"}, {"OUTBOARD_GATEWAY_OUTLIER_CONSECUTIVE_FAILURES", "3"}};
   GatewayProcess gateway(o);
   HttpClient client(gateway.port());
   std::string target = "/status/500?only=" + a.name();
@@ -338,7 +338,7 @@ TEST(GatewayFailover, UnreadyBackendIsTakenOutByHealthChecksAndComesBack) {
   TestBackend a("a"), b("b");
   GatewayOptions o;
   o.backends = {a.address(), b.address()};
-  o.env = {{"OUTBOARD_HEALTH_INTERVAL_MS", "50"}};
+  o.env = {{"OUTBOARD_GATEWAY_HEALTH_INTERVAL_MS", "50"}};
   GatewayProcess gateway(o);
   HttpClient client(gateway.port());
 
@@ -373,7 +373,7 @@ TEST(GatewayFailover, PanicThresholdKeepsTrafficFlowingWhenEveryReadinessFails) 
   TestBackend a("a"), b("b");
   GatewayOptions o;
   o.backends = {a.address(), b.address()};
-  o.env = {{"OUTBOARD_HEALTH_INTERVAL_MS", "50"}};  // health.panic_threshold_percent: the default, 50
+  o.env = {{"OUTBOARD_GATEWAY_HEALTH_INTERVAL_MS", "50"}};  // health.panic_threshold_percent: the default, 50
   GatewayProcess gateway(o);
   HttpClient client(gateway.port());
 

@@ -34,8 +34,8 @@ class GatewayFraming : public ::testing::Test {
     if (!gateway_ || !gateway_->running()) {
       GatewayOptions o;
       o.backends = {backend_->address()};
-      o.env = {{"OUTBOARD_TIMEOUTS_HEADER_READ_MS", std::to_string(kHeaderReadMs)},
-               {"OUTBOARD_LIMITS_MAX_BODY_BYTES", std::to_string(kMaxBody)}};
+      o.env = {{"OUTBOARD_GATEWAY_TIMEOUTS_HEADER_READ_MS", std::to_string(kHeaderReadMs)},
+               {"OUTBOARD_GATEWAY_LIMITS_MAX_BODY_BYTES", std::to_string(kMaxBody)}};
       gateway_ = std::make_unique<GatewayProcess>(o);
     }
     backend_->reset_counts();

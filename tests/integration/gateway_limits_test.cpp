@@ -76,7 +76,7 @@ std::string get_request(std::string const& target, bool close = false) {
 
 TEST(GatewayLimits, TheConnectionCapAnswers503) {
   TestBackend backend("capped");
-  GatewayProcess gateway(logged_gateway(backend, {{"OUTBOARD_LIMITS_MAX_CONNECTIONS", "1"}}));
+  GatewayProcess gateway(logged_gateway(backend, {{"OUTBOARD_GATEWAY_LIMITS_MAX_CONNECTIONS", "1"}}));
 
   // The one connection allowed, kept open (readiness probes may still hold the slot a moment:
   // wait for a connection that is served).
@@ -104,9 +104,9 @@ TEST(GatewayLimits, TheConnectionCapAnswers503) {
 
 TEST(GatewayLimits, TheBackendQueueAnswers503AfterItsTimeout) {
   TestBackend backend("queued");
-  GatewayProcess gateway(logged_gateway(backend, {{"OUTBOARD_LIMITS_MAX_IN_FLIGHT_PER_BACKEND", "1"},
-                                                  {"OUTBOARD_LIMITS_QUEUE_SIZE", "1"},
-                                                  {"OUTBOARD_TIMEOUTS_QUEUE_MS", "30"}}));
+  GatewayProcess gateway(logged_gateway(backend, {{"OUTBOARD_GATEWAY_LIMITS_MAX_IN_FLIGHT_PER_BACKEND", "1"},
+                                                  {"OUTBOARD_GATEWAY_LIMITS_QUEUE_SIZE", "1"},
+                                                  {"OUTBOARD_GATEWAY_TIMEOUTS_QUEUE_MS", "30"}}));
 
   // /trickle holds the backend's one slot until POST /_release.
   RawConnection stream(gateway.port());
@@ -132,9 +132,9 @@ TEST(GatewayLimits, TheBackendQueueAnswers503AfterItsTimeout) {
 
 TEST(GatewayLimits, ASlowBodyIsCutAtItsDeadline) {
   TestBackend backend("slow-body");
-  GatewayProcess gateway(logged_gateway(backend, {{"OUTBOARD_TIMEOUTS_BODY_READ_MS", "30"},
-                                                  {"OUTBOARD_TIMEOUTS_BODY_MIN_RATE", "1000"},
-                                                  {"OUTBOARD_LIMITS_RETRY_BUFFER_BYTES", "16"}}));
+  GatewayProcess gateway(logged_gateway(backend, {{"OUTBOARD_GATEWAY_TIMEOUTS_BODY_READ_MS", "30"},
+                                                  {"OUTBOARD_GATEWAY_TIMEOUTS_BODY_MIN_RATE", "1000"},
+                                                  {"OUTBOARD_GATEWAY_LIMITS_RETRY_BUFFER_BYTES", "16"}}));
 
   // A body that comes at once passes.
   HttpClient client(gateway.port());
@@ -168,7 +168,7 @@ TEST(GatewayLimits, ASlowBodyIsCutAtItsDeadline) {
 // never comes here).
 TEST(GatewayLimits, TheTotalDeadlineCoversTheWholeExchange) {
   TestBackend backend("total");
-  GatewayProcess gateway(logged_gateway(backend, {{"OUTBOARD_TIMEOUTS_TOTAL_MS", "50"}}));
+  GatewayProcess gateway(logged_gateway(backend, {{"OUTBOARD_GATEWAY_TIMEOUTS_TOTAL_MS", "50"}}));
 
   HttpClient client(gateway.port());
   auto late = client.get("/slow?ms=5000");

@@ -52,7 +52,7 @@ TEST(ServeAuth, LoginThrottlingHoldsAcrossTwoInstancesSharingAStore) {
   TempDir dir;
   ServeOptions o;
   o.state = "sqlite://" + (dir / "state.db").string();
-  o.env = {{"OUTBOARD_THROTTLE_LOGIN_FAILURES_PER_ACCOUNT", "3"}};
+  o.env = {{"OUTBOARD_SERVE_THROTTLE_LOGIN_FAILURES_PER_ACCOUNT", "3"}};
   o.extra_args = {"--access-log"};
   o.name = "A";
   ServeProcess a(o);
@@ -86,7 +86,7 @@ TEST(ServeAuth, LoginThrottlingHoldsAcrossTwoInstancesSharingAStore) {
 
 TEST(ServeAuth, SignupsArePerClientAndTheClientIsReadFromTrustedProxiesOnly) {
   ServeOptions o;
-  o.env = {{"OUTBOARD_THROTTLE_SIGNUPS_PER_CLIENT", "2"}};
+  o.env = {{"OUTBOARD_SERVE_THROTTLE_SIGNUPS_PER_CLIENT", "2"}};
   ServeProcess serve(o);
   HttpClient c(serve.port());
   ASSERT_EQ(c.post("/signup", credentials_json("u1", kPassword)).status, 201);
@@ -102,7 +102,7 @@ TEST(ServeAuth, SignupsArePerClientAndTheClientIsReadFromTrustedProxiesOnly) {
 
 TEST(ServeAuth, AnUntrustedPeersForwardedForIsIgnored) {
   ServeOptions o;
-  o.env = {{"OUTBOARD_THROTTLE_SIGNUPS_PER_CLIENT", "1"}, {"OUTBOARD_SERVER_TRUSTED_PROXIES", "10.0.0.0/8"}};
+  o.env = {{"OUTBOARD_SERVE_THROTTLE_SIGNUPS_PER_CLIENT", "1"}, {"OUTBOARD_SERVE_SERVER_TRUSTED_PROXIES", "10.0.0.0/8"}};
   ServeProcess serve(o);
   HttpClient c(serve.port());
   ASSERT_EQ(c.post("/signup", credentials_json("u1", kPassword)).status, 201);
@@ -112,7 +112,7 @@ TEST(ServeAuth, AnUntrustedPeersForwardedForIsIgnored) {
 
 TEST(ServeAuth, PasswordsShorterThanTheConfiguredMinimumAre400) {
   ServeOptions o;
-  o.env = {{"OUTBOARD_AUTH_MIN_PASSWORD_LENGTH", "12"}};
+  o.env = {{"OUTBOARD_SERVE_AUTH_MIN_PASSWORD_LENGTH", "12"}};
   ServeProcess serve(o);
   HttpClient c(serve.port());
   expect_json_error(c.post("/signup", credentials_json("ada", "elevenchars")), 400, "password_too_short");
@@ -146,7 +146,7 @@ TEST(ServeAuth, SessionKeysFromTheEnvironmentAndFromAFileAgree) {
   ServeOptions from_env = from_file;
   from_env.name = "env";
   from_env.keys_in_store = true;
-  from_env.env = {{"OUTBOARD_SESSIONS_KEYS", key}};
+  from_env.env = {{"OUTBOARD_SERVE_SESSIONS_KEYS", key}};
   ServeProcess b(from_env);
   ServeOptions other = from_file;
   other.name = "other";

@@ -39,6 +39,42 @@ void expect_config_error(CommandResult const& r, std::vector<std::string> const&
   }
 }
 
+// --check validates as a start would, then prints instead of serving; the port is busy, so a run
+// that tried to bind would exit 1, and one that served would be killed with no exit code.
+TEST(ServeConfig, CheckPrintsEachSettingWithItsSourceAndBindsNothing) {
+  TempDir dir;
+  auto file = write_file(dir, "serve.toml", "[server]\n\nthreads = 2\n");
+  ServeOptions o;
+  o.name = "holder";
+  ServeProcess holder(o);
+  std::string key(64, 'a');
+  auto r = run_outboard({"serve", "--check", "--config", file, "--state", "memory://", "--port",
+                         std::to_string(holder.port())},
+                        {{"OUTBOARD_SERVE_SERVER_INSTANCE", "shop-9"},
+                         {"OUTBOARD_SERVE_SESSIONS_KEYS", key},
+                         {"OUTBOARD_GATEWAY_LISTEN", "0.0.0.0:80"}});
+  ASSERT_EQ(r.exit_code, std::optional<int>(0)) << r.output;
+  for (std::string m : {std::string("server.threads = 2"), "# " + file + ":3", std::string("server.instance = \"shop-9\""),
+                        std::string("# environment OUTBOARD_SERVE_SERVER_INSTANCE"), std::string("# flag --state"),
+                        std::string("# default"), std::string("sessions.keys = <set, hidden>")}) {
+    EXPECT_NE(r.output.find(m), std::string::npos) << m << " missing:\n" << r.output;
+  }
+  EXPECT_EQ(r.output.find(key), std::string::npos) << "a secret was printed:\n" << r.output;
+}
+
+TEST(ServeConfig, CheckReportsABadKeyWithFileAndLineAndExits2) {
+  TempDir dir;
+  auto file = write_file(dir, "serve.toml", "[server]\nthreads = 1\n\ncolour = \"blue\"\n");
+  auto r = run_outboard({"serve", "--check", "--config", file, "--state", "memory://"});
+  ASSERT_EQ(r.exit_code, std::optional<int>(2)) << r.output;
+  EXPECT_NE(r.output.find(file + ":4: key 'server.colour': unknown key"), std::string::npos) << r.output;
+}
+
+TEST(ServeConfig, AnOldVariableNameIsRefusedNamingTheNewOne) {
+  expect_config_error(serve_with({}, {{"OUTBOARD_SERVER_PORT", "8080"}}),
+                      {"OUTBOARD_SERVER_PORT: renamed; use OUTBOARD_SERVE_SERVER_PORT"});
+}
+
 TEST(ServeConfig, VersionPrintsTheVersionAndExits0) {
   auto r = run_outboard({"--version"});
   ASSERT_EQ(r.exit_code, std::optional<int>(0)) << r.output;
@@ -49,7 +85,7 @@ TEST(ServeConfig, ServeHelpExits0AndListsTheSettings) {
   auto r = run_outboard({"serve", "--help"});
   ASSERT_EQ(r.exit_code, std::optional<int>(0)) << r.output;
   for (char const* m : {"--state", "--port", "--instance", "--session-keys", "--drain-timeout-ms", "--config",
-                        "OUTBOARD_STATE_URL"}) {
+                        "OUTBOARD_SERVE_STATE_URL"}) {
     EXPECT_NE(r.output.find(m), std::string::npos) << "help does not mention " << m << ":\n" << r.output;
   }
 }
@@ -108,11 +144,11 @@ TEST(ServeConfig, MissingConfigFileIsNamed) {
 }
 
 TEST(ServeConfig, UnknownEnvironmentVariableIsRejected) {
-  expect_config_error(serve_with({}, {{"OUTBOARD_SERVER_PROT", "8080"}}), {"OUTBOARD_SERVER_PROT"});
+  expect_config_error(serve_with({}, {{"OUTBOARD_SERVE_SERVER_PROT", "8080"}}), {"OUTBOARD_SERVE_SERVER_PROT"});
 }
 
 TEST(ServeConfig, BadEnvironmentValueNamesTheVariable) {
-  expect_config_error(serve_with({}, {{"OUTBOARD_SERVER_THREADS", "many"}}), {"OUTBOARD_SERVER_THREADS", "many"});
+  expect_config_error(serve_with({}, {{"OUTBOARD_SERVE_SERVER_THREADS", "many"}}), {"OUTBOARD_SERVE_SERVER_THREADS", "many"});
 }
 
 TEST(ServeConfig, BadStateUrlIsRejected) {
@@ -138,7 +174,7 @@ TEST(ServeConfig, BadFlagValuesAreRejected) {
 TEST(ServeConfig, SessionKeysOnTheCommandLineAreRefused) {
   std::string key = make_session_key();
   auto r = serve_with({"--session-keys", key});
-  expect_config_error(r, {"--session-keys", "--session-keys-file", "OUTBOARD_SESSIONS_KEYS"});
+  expect_config_error(r, {"--session-keys", "--session-keys-file", "OUTBOARD_SERVE_SESSIONS_KEYS"});
   EXPECT_EQ(r.output.find(key), std::string::npos) << "the key was printed:\n" << r.output;
 }
 
@@ -177,7 +213,7 @@ TEST(ServeConfig, EnvironmentBeatsFileAndFlagBeatsEnvironment) {
     ServeOptions o;
     o.name = "env";
     o.extra_args = {"--config", file};
-    o.env = {{"OUTBOARD_SERVER_MAX_BODY_BYTES", "100000"}};
+    o.env = {{"OUTBOARD_SERVE_SERVER_MAX_BODY_BYTES", "100000"}};
     ServeProcess serve(o);
     HttpClient c(serve.port());
     EXPECT_EQ(c.post("/signup", body).status, 201);
@@ -186,7 +222,7 @@ TEST(ServeConfig, EnvironmentBeatsFileAndFlagBeatsEnvironment) {
     ServeOptions o;
     o.name = "flag";
     o.extra_args = {"--config", file, "--max-body-bytes", "150"};
-    o.env = {{"OUTBOARD_SERVER_MAX_BODY_BYTES", "100000"}};
+    o.env = {{"OUTBOARD_SERVE_SERVER_MAX_BODY_BYTES", "100000"}};
     ServeProcess serve(o);
     HttpClient c(serve.port());
     expect_json_error(c.post("/signup", body), 413);

@@ -31,7 +31,7 @@ TEST(ServeIdempotency, AFailedSessionCommitLeavesNoRecordedAnswer) {
   o.state = "memory://";  // accounts, carts and idempotency records
   o.extra_args = {"--sessions", sessions.url()};
   // Every request refreshes the session, so every request's commit writes to the session store.
-  o.env = {{"OUTBOARD_SESSIONS_TOUCH_INTERVAL_S", "0"}};
+  o.env = {{"OUTBOARD_SERVE_SESSIONS_TOUCH_INTERVAL_S", "0"}};
   ServeProcess serve(o);
 
   HttpClient c(serve.port());

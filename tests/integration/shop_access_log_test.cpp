@@ -136,7 +136,7 @@ TEST(ShopAccessLog, OneJsonLinePerRequestWithMethodPathStatusAndRequestId) {
 TEST(ShopAccessLog, EnabledFromTheEnvironmentToo) {
   ServeOptions options;
   options.name = "alogenv";
-  options.env = {{"OUTBOARD_LOG_ACCESS", "true"}};
+  options.env = {{"OUTBOARD_SERVE_LOG_ACCESS", "true"}};
   ServeProcess serve(options);
   HttpClient c(serve.port());
   auto res = c.request("GET", "/me", {}, {{"X-Request-Id", "alog-env-me"}});

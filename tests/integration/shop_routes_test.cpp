@@ -363,7 +363,7 @@ TEST_P(ShopRoutes, CartAddReplayReturnsTheSameAnswerAndAddsNoSecondLine) {
 // idempotency.enabled = false (the lab's retry-unsafe design): the key is still required, but a
 // second delivery runs the handler again and adds a second line.
 TEST_P(ShopRoutes, WithIdempotencyDisabledARepeatedKeyAddsTheLineAgain) {
-  restart_with({{"OUTBOARD_IDEMPOTENCY_ENABLED", "false"}});
+  restart_with({{"OUTBOARD_SERVE_IDEMPOTENCY_ENABLED", "false"}});
   auto c = user("ada");
   auto first = add(c, "same-key", item("sku-003", 1));
   auto second = add(c, "same-key", item("sku-003", 1));
