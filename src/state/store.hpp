@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -145,6 +146,26 @@ struct StoreOptions {
   const core::Clock* clock = nullptr;  // memory and sqlite expire keys by it; must outlive the store
   Millis command_timeout{1000};       // redis: per command; sqlite: busy timeout
   int sqlite_threads = 2;             // sqlite: worker threads running statements off the event loop
+  // redis: the near-cache (docs/STATE.md). 0 keys: off. Otherwise at most this many keys are
+  // held per process, each value for at most near_cache_ttl, coherent through CLIENT TRACKING;
+  // the invalidation connection sends a PING every heartbeat and is dropped (the cache flushed)
+  // when it has been silent for heartbeat + command_timeout.
+  std::size_t near_cache_keys = 0;
+  Millis near_cache_ttl{10'000};
+  Millis near_cache_heartbeat{1000};
+  // Tests only: called on a cached read after its reply arrived and before the cache is filled,
+  // so a test can make an invalidation cross the reply on a real redis-server.
+  std::function<void(std::string const& key)> near_cache_before_fill;
+};
+
+// What a store's near-cache did (docs/STATE.md); counters since start.
+struct NearCacheStats {
+  std::uint64_t hits = 0;           // reads answered from the cache, no store command
+  std::uint64_t misses = 0;         // reads that went to Redis (bypassed ones included)
+  std::uint64_t invalidations = 0;  // keys Redis told us changed (each evicts, cached or not)
+  std::uint64_t flushes = 0;        // whole-cache flushes: link lost, or Redis flushed a database
+  std::uint64_t entries = 0;        // keys held now, placeholders included
+  bool linked = false;              // the invalidation connection is subscribed
 };
 
 // One per process and URL. Hands each worker thread the Store it should use: redis gives every
@@ -155,6 +176,8 @@ class StoreProvider {
   virtual std::string_view backend() const = 0;
   // Called once per worker thread, on that thread, before it serves requests.
   virtual std::shared_ptr<Store> store_for(boost::asio::any_io_executor executor) = 0;
+  // The near-cache's counts; nullopt when this store has none. Any thread.
+  virtual std::optional<NearCacheStats> near_cache_stats() const { return std::nullopt; }
 };
 
 // memory://  sqlite:///abs/path.db  sqlite://relative/path.db  redis://[:password@]host:port[/db]

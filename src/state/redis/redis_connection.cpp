@@ -38,17 +38,6 @@ Error unavailable(std::string context) {
   return core::make_error(Errc::unavailable, std::move(context));
 }
 
-// Completion of our background coroutines. They use as_tuple throughout, so only std::bad_alloc
-// can land here; it is logged instead of escaping from io_context::run().
-void log_if_thrown(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (std::exception const& ex) {
-    spdlog::error("redis connection coroutine ended by exception: {}", ex.what());
-  }
-}
-
 // Debug check of the threading rule: everything runs on the connection's own event loop.
 [[maybe_unused]] bool on_executor_thread(asio::any_io_executor const& executor) {
   if (auto const* io = executor.target<asio::io_context::executor_type>()) {
@@ -58,6 +47,15 @@ void log_if_thrown(std::exception_ptr e) {
 }
 
 }  // namespace
+
+void log_if_thrown(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (std::exception const& ex) {
+    spdlog::error("redis background coroutine ended by exception: {}", ex.what());
+  }
+}
 
 // One command waiting for its reply. The waiter sleeps on timer: expiry means timeout; complete()
 // cancels it to wake the waiter early. Shared by the waiter and the link's FIFO, so a reply that
@@ -80,11 +78,12 @@ struct RedisConnection::Pending {
 // complete with operation_aborted after close) can never disturb the new one: each checks its own
 // link's `dead` after every await. Owned by shared_ptr: the connection, its reader and writer.
 struct RedisConnection::Link {
-  Link(asio::any_io_executor executor, std::string link_name)
-      : socket(std::move(executor)), name(std::move(link_name)) {}
+  Link(asio::any_io_executor executor, std::string link_name, std::uint64_t link_serial)
+      : socket(std::move(executor)), name(std::move(link_name)), serial(link_serial) {}
 
   tcp::socket socket;
   std::string name;                              // for error messages
+  std::uint64_t serial;                          // 1, 2, ...: one per connection attempt
   RespReader reader;
   std::string out;                               // encoded commands not yet given to the socket
   std::string batch;                             // the commands being written now
@@ -125,7 +124,7 @@ void RedisConnection::close() {
   link_.reset();
 }
 
-asio::awaitable<Result<Reply>> RedisConnection::execute(std::string command) {
+asio::awaitable<Result<Reply>> RedisConnection::execute(std::string command, std::uint64_t* sent_on) {
   assert(on_executor_thread(executor_));
   if (closed_) co_return unavailable(name_ + ": store closed");
   if (!link_ || link_->dead) {
@@ -140,6 +139,7 @@ asio::awaitable<Result<Reply>> RedisConnection::execute(std::string command) {
   }
   // Our own reference: link_ may be replaced while we wait.
   std::shared_ptr<Link> link = link_;
+  if (sent_on) *sent_on = link->serial;
   // Cost per command: one allocation (Pending and its timer) and one timer in the loop's queue.
   auto pending = std::make_shared<Pending>(executor_);
   pending->timer.expires_after(endpoint_.command_timeout);
@@ -174,7 +174,7 @@ asio::awaitable<Result<Reply>> RedisConnection::execute(std::string command) {
 }
 
 std::shared_ptr<RedisConnection::Link> RedisConnection::start_link() {
-  auto link = std::make_shared<Link>(executor_, name_);
+  auto link = std::make_shared<Link>(executor_, name_, ++links_made_);
   asio::co_spawn(executor_, connect(shared_from_this(), link), log_if_thrown);
   return link;
 }

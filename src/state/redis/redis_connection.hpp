@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <string>
 
@@ -35,6 +36,11 @@ struct RedisEndpoint {
   core::Millis command_timeout{1000};
 };
 
+// The completion handler of the redis backend's background coroutines (co_spawn). They use
+// as_tuple throughout, so only std::bad_alloc can land here; it is logged instead of escaping
+// from io_context::run().
+void log_if_thrown(std::exception_ptr e);
+
 class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
  public:
   static std::shared_ptr<RedisConnection> create(boost::asio::any_io_executor executor,
@@ -49,7 +55,11 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   // another's on the same connection). An error *reply* is a successful Reply of Type::error:
   // the caller decides what it means.
   // The caller must hold a shared_ptr to this connection until the awaitable completes.
-  boost::asio::awaitable<core::Result<Reply>> execute(std::string command);
+  // `sent_on`, when given, receives (before the first suspension) the serial of the TCP
+  // connection the command was queued on: serials grow with every reconnect, so two commands
+  // that both succeeded with one serial ran on one connection, in order. What the near-cache
+  // uses to know that a read ran where its CLIENT TRACKING was turned on.
+  boost::asio::awaitable<core::Result<Reply>> execute(std::string command, std::uint64_t* sent_on = nullptr);
 
   // Closes the socket and fails everything in flight with Errc::unavailable; later commands fail
   // at once. Idempotent.
@@ -80,6 +90,7 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   RedisEndpoint endpoint_;
   std::string name_;
   std::shared_ptr<Link> link_;  // the current connection attempt or live connection; null at first
+  std::uint64_t links_made_ = 0;  // the last Link's serial
   bool closed_ = false;
   // Reconnect backoff, in steady time: connect failures and timeouts grow it; any reply (the
   // handshake's or a command's) resets it.

@@ -3,10 +3,14 @@
 #include <boost/asio/dispatch.hpp>
 
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "core/clock.hpp"
+#include "state/redis/invalidation_listener.hpp"
+#include "state/redis/near_cache.hpp"
 #include "state/redis/redis_connection.hpp"
 #include "state/redis/redis_reply.hpp"
 #include "state/redis/resp.hpp"
@@ -145,6 +149,74 @@ Async<T> ready(Result<T> value) {
   co_return value;
 }
 
+// One thread's side of the near-cache: the process's cache, and whether this thread's data
+// connection has CLIENT TRACKING on, redirected to the cache's current invalidation connection.
+// Shared by the store and its reads in flight; touched only on the store's thread.
+struct NearSide {
+  std::shared_ptr<NearCache> cache;
+  std::function<void(std::string const&)> before_fill;  // tests only
+  // Tracking is on since the connection with this serial (0: not on) for this generation.
+  std::uint64_t tracked_serial = 0;
+  std::uint64_t tracked_generation = 0;
+};
+using Near = std::shared_ptr<NearSide>;
+
+// Turns tracking on for this thread's connection, redirected to the ticket's invalidation
+// connection, unless it already is. False when Redis refused (older than 6: no caching then).
+Async<bool> ensure_tracking(Connection conn, Near near, NearCache::Ticket ticket) {
+  if (near->tracked_serial != 0 && near->tracked_generation == ticket.generation) co_return true;
+  std::string client = std::to_string(ticket.client_id);
+  std::string command = encode_command({"CLIENT", "TRACKING", "on", "REDIRECT", client});
+  std::uint64_t serial = 0;
+  auto on = co_await conn->execute(std::move(command), &serial);
+  if (!on) co_return on.error();
+  if (on->is_error()) co_return false;
+  near->tracked_serial = serial;
+  near->tracked_generation = ticket.generation;
+  co_return true;
+}
+
+// A read through the near-cache: a hit costs no command. A miss leaves a placeholder, makes sure
+// the connection's reads are tracked, reads, and fills the cache only when the read ran on the
+// connection where tracking is on and the placeholder survived (no invalidation crossed it).
+template <class T, class Decode>
+Async<T> cached_call(Connection conn, Near near, std::string key, std::string slot, std::string command,
+                     std::string_view name, Decode decode) {
+  NearCache& cache = *near->cache;
+  if (auto hit = cache.lookup(key, slot)) co_return std::get<T>(std::move(*hit));
+  auto ticket = cache.begin_read(key);
+  bool tracked = false;
+  if (ticket) {
+    auto on = co_await ensure_tracking(conn, near, *ticket);
+    if (!on) co_return on.error();
+    tracked = *on;
+  }
+  std::uint64_t serial = 0;
+  auto reply = co_await conn->execute(std::move(command), &serial);
+  if (!reply) co_return reply.error();
+  Result<T> value = decode(name, std::move(*reply));
+  if (!value || !tracked) co_return value;
+  if (serial != near->tracked_serial) {
+    // Reconnected since tracking was turned on: this read was not tracked, and the next must
+    // turn it on again.
+    near->tracked_serial = 0;
+    co_return value;
+  }
+  if (near->before_fill) near->before_fill(key);
+  cache.fill(key, slot, *ticket, CachedValue(std::in_place_type<T>, *value));
+  co_return value;
+}
+
+// A write's keys leave the cache when it is sent (a read in flight then cannot fill) and again
+// when it is answered (a read of another thread may have filled in between); Redis's message
+// for them follows anyway.
+template <class T>
+Async<T> drop_after(Near near, std::vector<std::string> keys, Async<T> op) {
+  auto result = co_await std::move(op);
+  for (auto const& key : keys) near->cache->drop(key);
+  co_return result;
+}
+
 Result<void> ignore_value(std::string_view name, Reply&& reply) {
   if (reply.is_error()) return redis_reply::to_error(name, reply);
   return {};
@@ -163,8 +235,9 @@ std::string millis(Millis ttl) { return std::to_string(ttl.count()); }
 // executor the store was made for; destroy before that executor's io_context.
 class RedisStore final : public Store {
  public:
-  RedisStore(asio::any_io_executor executor, Connection conn)
-      : executor_(std::move(executor)), conn_(std::move(conn)) {}
+  // `near`: this thread's side of the near-cache, or null without one.
+  RedisStore(asio::any_io_executor executor, Connection conn, Near near)
+      : executor_(std::move(executor)), conn_(std::move(conn)), near_(std::move(near)) {}
 
   // Closes the socket on the connection's own thread: at once when destroyed there, otherwise
   // from its event loop (or, if that never runs again, when the io_context is destroyed).
@@ -183,41 +256,42 @@ class RedisStore final : public Store {
   }
 
   Async<std::optional<std::string>> get(std::string key) override {
-    return call<std::optional<std::string>>(conn_, encode_command({"GET", key}), "GET",
+    std::string command = encode_command({"GET", key});
+    return read<std::optional<std::string>>(std::move(key), "", std::move(command), "GET",
                                             redis_reply::optional_string);
   }
 
   Async<void> set(std::string key, std::string value, std::optional<Millis> ttl) override {
-    if (!ttl) return call<void>(conn_, encode_command({"SET", key, value}), "SET", redis_reply::ok);
+    if (!ttl) return wrote({key}, call<void>(conn_, encode_command({"SET", key, value}), "SET", redis_reply::ok));
     // A TTL <= 0 is expired on arrival (memory store semantics); Redis would refuse SET PX 0.
     if (ttl->count() <= 0) {
-      return call<void>(conn_, encode_command({"DEL", key}), "DEL", ignore_value);
+      return wrote({key}, call<void>(conn_, encode_command({"DEL", key}), "DEL", ignore_value));
     }
-    return call<void>(conn_, encode_command({"SET", key, value, "PX", millis(*ttl)}), "SET",
-                      redis_reply::ok);
+    return wrote({key}, call<void>(conn_, encode_command({"SET", key, value, "PX", millis(*ttl)}), "SET",
+                                   redis_reply::ok));
   }
 
   Async<bool> set_if_absent(std::string key, std::string value,
                             std::optional<Millis> ttl) override {
     if (!ttl) {
-      return call<bool>(conn_, encode_command({"SET", key, value, "NX"}), "SET NX",
-                        redis_reply::ok_or_nil);
+      return wrote({key}, call<bool>(conn_, encode_command({"SET", key, value, "NX"}), "SET NX",
+                                     redis_reply::ok_or_nil));
     }
     // Expired on arrival: it "writes" exactly when the key is absent, and leaves nothing behind.
     if (ttl->count() <= 0) {
       return call<bool>(conn_, encode_command({"EXISTS", key}), "EXISTS", not_flag);
     }
-    return call<bool>(conn_, encode_command({"SET", key, value, "NX", "PX", millis(*ttl)}),
-                      "SET NX", redis_reply::ok_or_nil);
+    return wrote({key}, call<bool>(conn_, encode_command({"SET", key, value, "NX", "PX", millis(*ttl)}),
+                                   "SET NX", redis_reply::ok_or_nil));
   }
 
   Async<bool> del(std::string key) override {
-    return call<bool>(conn_, encode_command({"DEL", key}), "DEL", redis_reply::flag);
+    return wrote({key}, call<bool>(conn_, encode_command({"DEL", key}), "DEL", redis_reply::flag));
   }
 
   Async<bool> expire(std::string key, Millis ttl) override {
-    return call<bool>(conn_, encode_command({"PEXPIRE", key, millis(ttl)}), "PEXPIRE",
-                      redis_reply::flag);
+    return wrote({key}, call<bool>(conn_, encode_command({"PEXPIRE", key, millis(ttl)}), "PEXPIRE",
+                                   redis_reply::flag));
   }
 
   Async<std::int64_t> pttl(std::string key) override {
@@ -229,27 +303,28 @@ class RedisStore final : public Store {
     // Cost: EVAL sends the script (a few hundred bytes) each time; Redis caches its compiled form
     // by SHA1, so the server-side cost is one hash of the script text.
     std::string ttl_arg = ttl ? millis(*ttl) : std::string();
-    return call<bool>(conn_,
-                      encode_command({"EVAL", kCompareAndSet, "1", key, expected ? "1" : "0",
-                                      expected ? std::string_view(*expected) : std::string_view(),
-                                      desired, ttl_arg}),
-                      "compare_and_set", redis_reply::flag);
+    return wrote({key}, call<bool>(conn_,
+                                   encode_command({"EVAL", kCompareAndSet, "1", key, expected ? "1" : "0",
+                                                   expected ? std::string_view(*expected) : std::string_view(),
+                                                   desired, ttl_arg}),
+                                   "compare_and_set", redis_reply::flag));
   }
 
   Async<std::int64_t> incr_by(std::string key, std::int64_t delta) override {
     // INCRBY keeps the key's TTL, as the interface asks.
-    return call<std::int64_t>(conn_, encode_command({"INCRBY", key, std::to_string(delta)}),
-                              "INCRBY", redis_reply::integer);
+    return wrote({key}, call<std::int64_t>(conn_, encode_command({"INCRBY", key, std::to_string(delta)}),
+                                           "INCRBY", redis_reply::integer));
   }
 
   Async<std::optional<std::string>> hget(std::string key, std::string field) override {
-    return call<std::optional<std::string>>(conn_, encode_command({"HGET", key, field}), "HGET",
+    std::string command = encode_command({"HGET", key, field});
+    return read<std::optional<std::string>>(std::move(key), "h:" + field, std::move(command), "HGET",
                                             redis_reply::optional_string);
   }
 
   Async<FieldMap> hgetall(std::string key) override {
-    return call<FieldMap>(conn_, encode_command({"HGETALL", key}), "HGETALL",
-                          redis_reply::field_map);
+    std::string command = encode_command({"HGETALL", key});
+    return read<FieldMap>(std::move(key), "", std::move(command), "HGETALL", redis_reply::field_map);
   }
 
   Async<void> hset(std::string key, Fields fields, std::optional<Millis> ttl) override {
@@ -270,7 +345,7 @@ class RedisStore final : public Store {
       args.push_back(field);
       args.push_back(value);
     }
-    return call<void>(conn_, encode_command(args), ttl ? "hset with ttl" : "HSET", ignore_value);
+    return wrote({key}, call<void>(conn_, encode_command(args), ttl ? "hset with ttl" : "HSET", ignore_value));
   }
 
   Async<std::int64_t> hdel(std::string key, std::vector<std::string> fields) override {
@@ -278,17 +353,17 @@ class RedisStore final : public Store {
     std::vector<std::string_view> args{"HDEL", key};
     args.insert(args.end(), fields.begin(), fields.end());
     // Redis deletes a hash left empty, as the interface asks.
-    return call<std::int64_t>(conn_, encode_command(args), "HDEL", redis_reply::integer);
+    return wrote({key}, call<std::int64_t>(conn_, encode_command(args), "HDEL", redis_reply::integer));
   }
 
   Async<std::int64_t> list_push(std::string key, std::string value) override {
-    return call<std::int64_t>(conn_, encode_command({"RPUSH", key, value}), "RPUSH",
-                              redis_reply::integer);
+    return wrote({key}, call<std::int64_t>(conn_, encode_command({"RPUSH", key, value}), "RPUSH",
+                                           redis_reply::integer));
   }
 
   Async<std::vector<std::string>> list_range(std::string key) override {
-    return call<std::vector<std::string>>(conn_, encode_command({"LRANGE", key, "0", "-1"}),
-                                          "LRANGE", redis_reply::strings);
+    std::string command = encode_command({"LRANGE", key, "0", "-1"});
+    return read<std::vector<std::string>>(std::move(key), "", std::move(command), "LRANGE", redis_reply::strings);
   }
 
   Async<bool> commit_if(std::vector<Condition> conditions, std::vector<Write> writes) override {
@@ -337,28 +412,64 @@ class RedisStore final : public Store {
       if (w.kind == Write::Kind::set) args.push_back(w.value);
       if (w.kind == Write::Kind::hset) args.insert(args.end(), {w.field, w.value});
     }
-    return call<bool>(conn_, encode_command(args), "commit_if", redis_reply::flag);
+    std::vector<std::string> written;
+    for (Write const& w : writes) written.push_back(w.key);
+    return wrote(std::move(written), call<bool>(conn_, encode_command(args), "commit_if", redis_reply::flag));
   }
 
  private:
+  // A read of one key: through the near-cache when there is one.
+  template <class T, class Decode>
+  Async<T> read(std::string key, std::string slot, std::string command, std::string_view name, Decode decode) {
+    if (!near_) return call<T>(conn_, std::move(command), name, decode);
+    return cached_call<T>(conn_, near_, std::move(key), std::move(slot), std::move(command), name, decode);
+  }
+
+  // A write of `keys`: dropped from the near-cache now and once answered.
+  template <class T>
+  Async<T> wrote(std::vector<std::string> keys, Async<T> op) {
+    if (!near_) return op;
+    for (auto const& key : keys) near_->cache->drop(key);
+    return drop_after(near_, std::move(keys), std::move(op));
+  }
+
   asio::any_io_executor executor_;
   Connection conn_;
+  Near near_;
 };
 
-// Holds only configuration: each worker thread gets its own store and connection.
+// Each worker thread gets its own store and connection. With a near-cache, the provider also
+// owns the process's cache and its invalidation listener (a thread of its own).
 class RedisProvider final : public StoreProvider {
  public:
-  explicit RedisProvider(RedisEndpoint endpoint) : endpoint_(std::move(endpoint)) {}
+  RedisProvider(RedisEndpoint endpoint, StoreOptions const& options)
+      : endpoint_(std::move(endpoint)), before_fill_(options.near_cache_before_fill) {
+    if (options.near_cache_keys == 0) return;
+    core::Clock const& clock = options.clock ? *options.clock : own_clock_;
+    cache_ = std::make_shared<NearCache>(options.near_cache_keys, options.near_cache_ttl, clock);
+    listener_ = std::make_unique<InvalidationListener>(endpoint_, cache_, options.near_cache_heartbeat);
+  }
   std::string_view backend() const override { return "redis"; }
 
   // On the worker thread, once: a new connection bound to that thread's executor. It does not
   // connect until the first command.
   std::shared_ptr<Store> store_for(asio::any_io_executor executor) override {
-    return std::make_shared<RedisStore>(executor, RedisConnection::create(executor, endpoint_));
+    Near near;
+    if (cache_) near = std::make_shared<NearSide>(NearSide{cache_, before_fill_, 0, 0});
+    return std::make_shared<RedisStore>(executor, RedisConnection::create(executor, endpoint_), std::move(near));
+  }
+
+  std::optional<NearCacheStats> near_cache_stats() const override {
+    if (!cache_) return std::nullopt;
+    return cache_->stats();
   }
 
  private:
   RedisEndpoint endpoint_;
+  std::function<void(std::string const&)> before_fill_;
+  core::SystemClock own_clock_;  // the cache's clock when the options give none
+  std::shared_ptr<NearCache> cache_;
+  std::unique_ptr<InvalidationListener> listener_;  // stopped before the cache goes
 };
 
 }  // namespace
@@ -371,7 +482,7 @@ std::unique_ptr<StoreProvider> make_redis_provider(StoreUrl const& url,
   endpoint.password = url.password;
   endpoint.database = url.database;
   endpoint.command_timeout = options.command_timeout;
-  return std::make_unique<RedisProvider>(std::move(endpoint));
+  return std::make_unique<RedisProvider>(std::move(endpoint), options);
 }
 
 }  // namespace outboard::state

@@ -1,0 +1,164 @@
+// The redis store's near-cache against a private redis-server: hits cost no command, another
+// client's write evicts through CLIENT TRACKING, a dropped invalidation connection flushes, and
+// an invalidation that crosses a read's reply leaves nothing stale. No timing: each test waits
+// (bounded) for the cache's own counters to show the event.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "state/redis/redis_connection.hpp"
+#include "state/redis/resp.hpp"
+#include "state/store.hpp"
+#include "support/redis_server.hpp"
+#include "support/run_coro.hpp"
+
+namespace outboard::state {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::run_coro;
+
+// Polls `condition` until it holds, for at most 10 s: a wait for an event, not a timing check.
+bool eventually(std::function<bool()> const& condition) {
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+class NearCacheRedis : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    StoreOptions options;
+    options.clock = &clock_;  // never advanced: no value reaches its TTL here
+    options.near_cache_keys = 100;
+    options.near_cache_before_fill = [this](std::string const& key) {
+      if (before_fill_) before_fill_(key);
+    };
+    provider_ = open_store(redis_.url(), options);
+    store_ = provider_->store_for(io_.get_executor());
+    ASSERT_TRUE(eventually([&] { return stats().linked; })) << "the invalidation connection never subscribed";
+  }
+
+  NearCacheStats stats() const { return *provider_->near_cache_stats(); }
+
+  template <class T>
+  Result<T> run(boost::asio::awaitable<Result<T>> op) {
+    return run_coro(io_, std::move(op));
+  }
+
+  // One command from another client, on an event loop of its own: what another process does.
+  // Safe to call from inside the store's own callbacks.
+  Result<Reply> elsewhere(std::initializer_list<std::string_view> args) {
+    boost::asio::io_context io;
+    auto conn = RedisConnection::create(io.get_executor(), RedisEndpoint{"127.0.0.1", redis_.port(), "", 0, 2000ms});
+    auto reply = run_coro(io, conn->execute(encode_command(args)));
+    conn->close();
+    return reply;
+  }
+
+  // How many times Redis ran `command` (INFO commandstats), whoever sent it.
+  std::int64_t calls(std::string const& command) {
+    auto info = elsewhere({"INFO", "commandstats"});
+    EXPECT_TRUE(info.has_value());
+    if (!info) return -1;
+    std::string const field = "cmdstat_" + command + ":calls=";
+    auto at = info->str.find(field);
+    return at == std::string::npos ? 0 : std::stoll(info->str.substr(at + field.size()));
+  }
+
+  std::optional<std::string> get(std::string const& key) {
+    auto r = run(store_->get(key));
+    EXPECT_TRUE(r.has_value()) << r.error().describe();
+    return r ? *r : std::nullopt;
+  }
+
+  core::ManualClock clock_;
+  testing::RedisServer redis_;
+  boost::asio::io_context io_;
+  std::function<void(std::string const&)> before_fill_;
+  std::unique_ptr<StoreProvider> provider_;
+  std::shared_ptr<Store> store_;
+};
+
+// (1) The second read of a key, and of a session hash, is answered without a command to Redis.
+TEST_F(NearCacheRedis, AHitIsServedWithoutAStoreCommand) {
+  ASSERT_TRUE(elsewhere({"SET", "k", "v"}).has_value());
+  ASSERT_TRUE(elsewhere({"HSET", "session:1", "user", "ada"}).has_value());
+  EXPECT_EQ(get("k"), "v");
+  ASSERT_TRUE(run(store_->hgetall("session:1")).has_value());
+  auto gets = calls("get");
+  auto hgetalls = calls("hgetall");
+
+  EXPECT_EQ(get("k"), "v");
+  auto session = run(store_->hgetall("session:1"));
+  ASSERT_TRUE(session.has_value());
+  EXPECT_EQ((*session)["user"], "ada");
+
+  EXPECT_EQ(calls("get"), gets);
+  EXPECT_EQ(calls("hgetall"), hgetalls);
+  EXPECT_EQ(stats().hits, 2u);
+}
+
+// (2) Another client's write reaches us as an invalidation, and the next read sees the new value.
+TEST_F(NearCacheRedis, AnInvalidationFromAnotherClientEvicts) {
+  ASSERT_TRUE(elsewhere({"SET", "k", "v1"}).has_value());
+  EXPECT_EQ(get("k"), "v1");
+  EXPECT_EQ(get("k"), "v1");  // a hit: the cached copy is what the write must evict
+  ASSERT_EQ(stats().hits, 1u);
+
+  ASSERT_TRUE(elsewhere({"SET", "k", "v2"}).has_value());
+  ASSERT_TRUE(eventually([&] { return stats().invalidations >= 1; }));
+  EXPECT_EQ(get("k"), "v2");
+}
+
+// (3) The invalidation connection killed: Redis would no longer tell us about changes, so the
+// cache is flushed, and a write made after that is seen.
+TEST_F(NearCacheRedis, ADroppedInvalidationConnectionFlushesTheCache) {
+  ASSERT_TRUE(elsewhere({"SET", "k", "v1"}).has_value());
+  EXPECT_EQ(get("k"), "v1");
+  ASSERT_EQ(stats().entries, 1u);
+
+  ASSERT_TRUE(elsewhere({"CLIENT", "KILL", "TYPE", "pubsub"}).has_value());
+  ASSERT_TRUE(eventually([&] { return stats().flushes >= 1; }));
+  // Our data connection still redirects its tracking to the dead client: this write's
+  // invalidation goes nowhere. Only the flush keeps the old value from being served.
+  ASSERT_TRUE(elsewhere({"SET", "k", "v2"}).has_value());
+  EXPECT_EQ(get("k"), "v2");
+  // The listener comes back, and caching with it (tracking now redirected to the new client).
+  ASSERT_TRUE(eventually([&] { return stats().linked; }));
+  EXPECT_EQ(get("k"), "v2");
+  ASSERT_TRUE(elsewhere({"SET", "k", "v3"}).has_value());
+  ASSERT_TRUE(eventually([&] { return stats().invalidations >= 1; }));
+  EXPECT_EQ(get("k"), "v3");
+}
+
+// (4) The placeholder rule on a real server: the read has run in Redis and its reply is in our
+// hands, but before it is stored another client writes the key and the invalidation arrives.
+// The reply must not be cached, or the old value would be served until the TTL.
+TEST_F(NearCacheRedis, AWriteRacingAReadNeverLeavesAStaleEntry) {
+  ASSERT_TRUE(elsewhere({"SET", "race", "old"}).has_value());
+  bool crossed = false;
+  before_fill_ = [&](std::string const& key) {
+    if (key != "race" || crossed) return;
+    crossed = true;
+    auto seen = stats().invalidations;
+    ASSERT_TRUE(elsewhere({"SET", "race", "new"}).has_value());
+    ASSERT_TRUE(eventually([&] { return stats().invalidations > seen; }));
+  };
+  EXPECT_EQ(get("race"), "old");  // what Redis answered before the write
+  ASSERT_TRUE(crossed);
+  auto gets = calls("get");
+  EXPECT_EQ(get("race"), "new");
+  EXPECT_EQ(calls("get"), gets + 1) << "the stale reply was cached";
+}
+
+}  // namespace
+}  // namespace outboard::state
