@@ -45,6 +45,8 @@ struct ServeSettings {
   std::string data;
   std::string blobs;
   std::int64_t store_timeout_ms = 1000;
+  std::int64_t near_cache_entries = 0;
+  std::int64_t near_cache_ttl_ms = 10'000;
   std::string cookie_name = "ob_session";
   bool secure_cookie = false;
   std::int64_t idle_timeout_s = 30 * 60;
@@ -127,6 +129,10 @@ void declare(core::Settings& s, ServeSettings& v) {
   s.add_string("state.blobs", v.blobs, "--blobs", "blob store file://DIR (default: beside the sqlite file)",
                check_blob_url);
   s.add_int("state.timeout_ms", v.store_timeout_ms, 1, 60'000, "--store-timeout-ms", "store command timeout");
+  s.add_int("state.near_cache_entries", v.near_cache_entries, 0, 10'000'000, "--near-cache-entries",
+            "redis: keys held in the near-cache, coherent through CLIENT TRACKING (0: off; docs/STATE.md)");
+  s.add_int("state.near_cache_ttl_ms", v.near_cache_ttl_ms, 1, 3'600'000, "--near-cache-ttl-ms",
+            "redis: the longest a near-cache value is kept, whatever Redis says");
   s.add_string("sessions.cookie_name", v.cookie_name, "", "session cookie name",
                [](std::string const& n) -> std::optional<std::string> {
                  if (n.empty()) return "must not be empty";
@@ -233,6 +239,8 @@ runtime::ServiceConfig to_service_config(ServeSettings const& v) {
   c.data_url = v.data.empty() ? v.state : v.data;
   c.blobs_url = v.blobs.empty() ? default_blobs(v.state) : v.blobs;
   c.store_timeout = core::Millis(v.store_timeout_ms);
+  c.near_cache_keys = static_cast<std::size_t>(v.near_cache_entries);
+  c.near_cache_ttl = core::Millis(v.near_cache_ttl_ms);
   // With Secure, the __Host- prefix: browsers then refuse the cookie unless it is Secure, has
   // Path=/ and no Domain, so a sibling subdomain or a plain-HTTP page cannot plant or overwrite it.
   bool prefixed = v.cookie_name.starts_with("__Host-");

@@ -169,4 +169,33 @@ std::string ServiceMetrics::render() const {
   return out;
 }
 
+void render_near_caches(std::string& out, std::vector<std::pair<std::string, state::NearCacheStats>> const& caches) {
+  if (caches.empty()) return;
+  struct Family {
+    std::string_view name, type, help;
+    std::uint64_t (*value)(state::NearCacheStats const&);
+  };
+  static constexpr std::array<Family, 6> kFamilies{{
+      {"outboard_near_cache_hits_total", "counter", "Reads answered from the near-cache, without a store command.",
+       [](state::NearCacheStats const& s) { return s.hits; }},
+      {"outboard_near_cache_misses_total", "counter", "Reads that went to the store (bypassed ones included).",
+       [](state::NearCacheStats const& s) { return s.misses; }},
+      {"outboard_near_cache_invalidations_total", "counter", "Keys Redis reported changed (CLIENT TRACKING).",
+       [](state::NearCacheStats const& s) { return s.invalidations; }},
+      {"outboard_near_cache_flushes_total", "counter",
+       "Whole-cache flushes: invalidation connection lost, or a database flushed.",
+       [](state::NearCacheStats const& s) { return s.flushes; }},
+      {"outboard_near_cache_entries", "gauge", "Keys held in the near-cache, placeholders included.",
+       [](state::NearCacheStats const& s) { return s.entries; }},
+      {"outboard_near_cache_linked", "gauge", "1 while the invalidation connection is subscribed (else reads bypass).",
+       [](state::NearCacheStats const& s) { return std::uint64_t{s.linked}; }},
+  }};
+  for (auto const& family : kFamilies) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", family.name, family.help, family.name, family.type);
+    for (auto const& [store, stats] : caches) {
+      out += fmt::format("{}{{store=\"{}\"}} {}\n", family.name, store, family.value(stats));
+    }
+  }
+}
+
 }  // namespace outboard::runtime

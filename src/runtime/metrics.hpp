@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "runtime/router.hpp"
+#include "state/store.hpp"
 
 namespace outboard::runtime {
 
@@ -70,5 +71,9 @@ class ServiceMetrics {
   std::vector<std::string> stores_;
   std::vector<std::unique_ptr<Shard>> shards_;
 };
+
+// The redis near-caches' counters (docs/STATE.md), labelled by store role; nothing when there
+// are none. With one URL for sessions and data, their one cache is labelled "sessions".
+void render_near_caches(std::string& out, std::vector<std::pair<std::string, state::NearCacheStats>> const& caches);
 
 }  // namespace outboard::runtime

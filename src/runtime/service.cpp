@@ -397,6 +397,8 @@ void Service::start() {
   state::StoreOptions options;
   options.clock = &clock_;
   options.command_timeout = config_.store_timeout;
+  options.near_cache_keys = config_.near_cache_keys;
+  options.near_cache_ttl = config_.near_cache_ttl;
   try {
     sessions_provider_ = state::open_store(config_.sessions_url, options);
     bool one_store = config_.data_url == config_.sessions_url;
@@ -443,6 +445,12 @@ http::Response Service::metrics_response() const {
   http::Response res{Status::ok, 11};
   res.set(http::bhttp::field::content_type, "text/plain; version=0.0.4");
   res.body() = metrics_->render();
+  std::vector<std::pair<std::string, state::NearCacheStats>> near_caches;
+  if (auto s = sessions_provider_->near_cache_stats()) near_caches.emplace_back("sessions", *s);
+  if (data_provider_) {
+    if (auto s = data_provider_->near_cache_stats()) near_caches.emplace_back("data", *s);
+  }
+  render_near_caches(res.body(), near_caches);
   render_kdf_counts(res.body(), hasher_->counts());
   core::render_process_metrics(res.body(), "serve");
   res.prepare_payload();

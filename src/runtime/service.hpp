@@ -32,6 +32,9 @@ struct ServiceConfig {
   std::string data_url;      // where records live
   std::string blobs_url;     // file://DIR
   core::Millis store_timeout{1000};
+  // Redis stores only: the near-cache (docs/STATE.md); 0 keys: off.
+  std::size_t near_cache_keys = 0;
+  core::Millis near_cache_ttl{10'000};
   SessionPolicy sessions;
   // Raw signing keys, newest first. Empty: the key is kept in the session store, made by the
   // first instance that starts, so every instance sharing the store shares the key.

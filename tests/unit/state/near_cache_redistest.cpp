@@ -9,11 +9,11 @@
 #include <chrono>
 #include <functional>
 #include <string>
-#include <thread>
 
 #include "state/redis/redis_connection.hpp"
 #include "state/redis/resp.hpp"
 #include "state/store.hpp"
+#include "support/gateway_process.hpp"
 #include "support/redis_server.hpp"
 #include "support/run_coro.hpp"
 
@@ -23,14 +23,10 @@ namespace {
 using namespace std::chrono_literals;
 using testing::run_coro;
 
-// Polls `condition` until it holds, for at most 10 s: a wait for an event, not a timing check.
-bool eventually(std::function<bool()> const& condition) {
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
+// A bounded wait (10 s) for an event the cache's counters show; not a timing check.
+template <class Predicate>
+bool wait_for(Predicate done) {
+  return testing::wait_until(done, std::chrono::seconds(10), std::chrono::milliseconds(2));
 }
 
 class NearCacheRedis : public ::testing::Test {
@@ -44,7 +40,7 @@ class NearCacheRedis : public ::testing::Test {
     };
     provider_ = open_store(redis_.url(), options);
     store_ = provider_->store_for(io_.get_executor());
-    ASSERT_TRUE(eventually([&] { return stats().linked; })) << "the invalidation connection never subscribed";
+    ASSERT_TRUE(wait_for([&] { return stats().linked; })) << "the invalidation connection never subscribed";
   }
 
   NearCacheStats stats() const { return *provider_->near_cache_stats(); }
@@ -115,7 +111,7 @@ TEST_F(NearCacheRedis, AnInvalidationFromAnotherClientEvicts) {
   ASSERT_EQ(stats().hits, 1u);
 
   ASSERT_TRUE(elsewhere({"SET", "k", "v2"}).has_value());
-  ASSERT_TRUE(eventually([&] { return stats().invalidations >= 1; }));
+  ASSERT_TRUE(wait_for([&] { return stats().invalidations >= 1; }));
   EXPECT_EQ(get("k"), "v2");
 }
 
@@ -127,16 +123,16 @@ TEST_F(NearCacheRedis, ADroppedInvalidationConnectionFlushesTheCache) {
   ASSERT_EQ(stats().entries, 1u);
 
   ASSERT_TRUE(elsewhere({"CLIENT", "KILL", "TYPE", "pubsub"}).has_value());
-  ASSERT_TRUE(eventually([&] { return stats().flushes >= 1; }));
+  ASSERT_TRUE(wait_for([&] { return stats().flushes >= 1; }));
   // Our data connection still redirects its tracking to the dead client: this write's
   // invalidation goes nowhere. Only the flush keeps the old value from being served.
   ASSERT_TRUE(elsewhere({"SET", "k", "v2"}).has_value());
   EXPECT_EQ(get("k"), "v2");
   // The listener comes back, and caching with it (tracking now redirected to the new client).
-  ASSERT_TRUE(eventually([&] { return stats().linked; }));
+  ASSERT_TRUE(wait_for([&] { return stats().linked; }));
   EXPECT_EQ(get("k"), "v2");
   ASSERT_TRUE(elsewhere({"SET", "k", "v3"}).has_value());
-  ASSERT_TRUE(eventually([&] { return stats().invalidations >= 1; }));
+  ASSERT_TRUE(wait_for([&] { return stats().invalidations >= 1; }));
   EXPECT_EQ(get("k"), "v3");
 }
 
@@ -151,7 +147,7 @@ TEST_F(NearCacheRedis, AWriteRacingAReadNeverLeavesAStaleEntry) {
     crossed = true;
     auto seen = stats().invalidations;
     ASSERT_TRUE(elsewhere({"SET", "race", "new"}).has_value());
-    ASSERT_TRUE(eventually([&] { return stats().invalidations > seen; }));
+    ASSERT_TRUE(wait_for([&] { return stats().invalidations > seen; }));
   };
   EXPECT_EQ(get("race"), "old");  // what Redis answered before the write
   ASSERT_TRUE(crossed);
