@@ -161,10 +161,17 @@ asio::awaitable<void> listen(RedisEndpoint ep, std::shared_ptr<NearCache> cache,
   auto executor = co_await asio::this_coro::executor;
   core::Millis backoff = kFirstBackoff;
   asio::steady_timer pause(executor);
+  bool failing = false;  // logged once per streak of failed attempts
   for (;;) {
     auto link = std::make_shared<Link>(executor);
     bool subscribed = co_await serve_link(link, ep, *cache, heartbeat);
     cache->unlinked();  // no-op unless still linked
+    if (!subscribed && !failing) {
+      // Unreachable, or refused (AUTH, an ACL, a renamed CLIENT): reads go to Redis meanwhile.
+      spdlog::warn("redis near-cache: cannot subscribe to invalidations on {}:{}; reads bypass the cache, retrying",
+                   ep.host, ep.port);
+    }
+    failing = !subscribed;
     backoff = subscribed ? kFirstBackoff : std::min(backoff * 2, kMaxBackoff);
     pause.expires_after(backoff);
     co_await pause.async_wait(use_nothrow);

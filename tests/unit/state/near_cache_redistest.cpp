@@ -115,6 +115,15 @@ TEST_F(NearCacheRedis, AnInvalidationFromAnotherClientEvicts) {
   EXPECT_EQ(get("k"), "v2");
 }
 
+// FLUSHALL arrives as a message without keys: everything goes.
+TEST_F(NearCacheRedis, AFlushAllFlushesTheCache) {
+  ASSERT_TRUE(elsewhere({"SET", "k", "v"}).has_value());
+  EXPECT_EQ(get("k"), "v");
+  ASSERT_TRUE(elsewhere({"FLUSHALL"}).has_value());
+  ASSERT_TRUE(wait_for([&] { return stats().flushes >= 1; }));
+  EXPECT_EQ(get("k"), std::nullopt);
+}
+
 // (3) The invalidation connection killed: Redis would no longer tell us about changes, so the
 // cache is flushed, and a write made after that is seen.
 TEST_F(NearCacheRedis, ADroppedInvalidationConnectionFlushesTheCache) {
