@@ -183,7 +183,7 @@ void render_near_caches(std::string& out, std::vector<std::pair<std::string, sta
       {"outboard_near_cache_invalidations_total", "counter", "Keys Redis reported changed (CLIENT TRACKING).",
        [](state::NearCacheStats const& s) { return s.invalidations; }},
       {"outboard_near_cache_flushes_total", "counter",
-       "Whole-cache flushes: invalidation connection lost, or a database flushed.",
+       "Whole-cache flushes: the invalidation or a data connection lost, or a database flushed.",
        [](state::NearCacheStats const& s) { return s.flushes; }},
       {"outboard_near_cache_entries", "gauge", "Keys held in the near-cache, placeholders included.",
        [](state::NearCacheStats const& s) { return s.entries; }},

@@ -163,7 +163,7 @@ struct NearCacheStats {
   std::uint64_t hits = 0;           // reads answered from the cache, no store command
   std::uint64_t misses = 0;         // reads that went to Redis (bypassed ones included)
   std::uint64_t invalidations = 0;  // keys Redis told us changed (each evicts, cached or not)
-  std::uint64_t flushes = 0;        // whole-cache flushes: link lost, or Redis flushed a database
+  std::uint64_t flushes = 0;        // whole-cache flushes: the invalidation or a data connection lost, or Redis flushed a database
   std::uint64_t entries = 0;        // keys held now, placeholders included
   bool linked = false;              // the invalidation connection is subscribed
 };

@@ -87,6 +87,12 @@ void NearCache::unlinked() {
   clear_locked();
 }
 
+void NearCache::tracking_lost() {
+  std::lock_guard lock(mutex_);
+  ++counts_.flushes;
+  clear_locked();
+}
+
 NearCacheStats NearCache::stats() const {
   std::lock_guard lock(mutex_);
   NearCacheStats s = counts_;

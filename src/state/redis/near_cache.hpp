@@ -67,6 +67,9 @@ class NearCache {
   // The invalidation connection dropped: Redis stops telling us, so everything goes (a flush)
   // and reads bypass the cache until linked() again.
   void unlinked();
+  // A data connection dropped: Redis no longer tracks the keys read through it, and which
+  // entries those were is not recorded, so everything goes (a flush). Caching goes on.
+  void tracking_lost();
 
   NearCacheStats stats() const;
 

@@ -84,6 +84,7 @@ struct RedisConnection::Link {
   tcp::socket socket;
   std::string name;                              // for error messages
   std::uint64_t serial;                          // 1, 2, ...: one per connection attempt
+  std::function<void()> lost;                    // the connection's on_connection_lost
   RespReader reader;
   std::string out;                               // encoded commands not yet given to the socket
   std::string batch;                             // the commands being written now
@@ -175,6 +176,7 @@ asio::awaitable<Result<Reply>> RedisConnection::execute(std::string command, std
 
 std::shared_ptr<RedisConnection::Link> RedisConnection::start_link() {
   auto link = std::make_shared<Link>(executor_, name_, ++links_made_);
+  link->lost = lost_;
   asio::co_spawn(executor_, connect(shared_from_this(), link), log_if_thrown);
   return link;
 }
@@ -198,6 +200,7 @@ void RedisConnection::fail_link(Link& link, Error const& error) {
   auto pending = std::move(link.pending);
   link.pending.clear();
   for (auto& p : pending) p->complete(error);
+  if (link.ready && link.lost) link.lost();
 }
 
 void RedisConnection::start_writing(std::shared_ptr<Link> const& link) {

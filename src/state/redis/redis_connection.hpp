@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -65,6 +66,11 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   // at once. Idempotent.
   void close();
 
+  // Called (on this connection's executor) whenever a TCP connection that had completed its
+  // handshake is gone: dropped, timed out or closed. Redis forgets a client's CLIENT TRACKING
+  // with the client, so the near-cache must forget what was read through it.
+  void on_connection_lost(std::function<void()> callback) { lost_ = std::move(callback); }
+
   std::string const& describe() const { return name_; }  // "redis 127.0.0.1:6379/3", for errors
 
  private:
@@ -91,6 +97,7 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   std::string name_;
   std::shared_ptr<Link> link_;  // the current connection attempt or live connection; null at first
   std::uint64_t links_made_ = 0;  // the last Link's serial
+  std::function<void()> lost_;    // see on_connection_lost
   bool closed_ = false;
   // Reconnect backoff, in steady time: connect failures and timeouts grow it; any reply (the
   // handshake's or a command's) resets it.

@@ -454,9 +454,13 @@ class RedisProvider final : public StoreProvider {
   // On the worker thread, once: a new connection bound to that thread's executor. It does not
   // connect until the first command.
   std::shared_ptr<Store> store_for(asio::any_io_executor executor) override {
+    auto conn = RedisConnection::create(executor, endpoint_);
     Near near;
-    if (cache_) near = std::make_shared<NearSide>(NearSide{cache_, before_fill_, 0, 0});
-    return std::make_shared<RedisStore>(executor, RedisConnection::create(executor, endpoint_), std::move(near));
+    if (cache_) {
+      near = std::make_shared<NearSide>(NearSide{cache_, before_fill_, 0, 0});
+      conn->on_connection_lost([cache = cache_] { cache->tracking_lost(); });
+    }
+    return std::make_shared<RedisStore>(executor, std::move(conn), std::move(near));
   }
 
   std::optional<NearCacheStats> near_cache_stats() const override {

@@ -145,6 +145,22 @@ TEST_F(NearCacheRedis, ADroppedInvalidationConnectionFlushesTheCache) {
   EXPECT_EQ(get("k"), "v3");
 }
 
+// Redis forgets a client's tracking with the client: when a data connection drops, what was read
+// through it would never be invalidated, so the cache is flushed.
+TEST_F(NearCacheRedis, ADroppedDataConnectionFlushesTheCache) {
+  ASSERT_TRUE(elsewhere({"SET", "k", "v1"}).has_value());
+  EXPECT_EQ(get("k"), "v1");
+  ASSERT_TRUE(elsewhere({"CLIENT", "KILL", "TYPE", "normal"}).has_value());  // the store's, not ours
+  // The store's event loop must run to see its connection closed.
+  ASSERT_TRUE(wait_for([&] {
+    io_.restart();
+    io_.poll();
+    return stats().flushes >= 1;
+  }));
+  ASSERT_TRUE(elsewhere({"SET", "k", "v2"}).has_value());  // no invalidation for it can come
+  EXPECT_EQ(get("k"), "v2");
+}
+
 // (4) The placeholder rule on a real server: the read has run in Redis and its reply is in our
 // hands, but before it is stored another client writes the key and the invalidation arrives.
 // The reply must not be cached, or the old value would be served until the TTL.
