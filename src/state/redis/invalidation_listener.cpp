@@ -164,7 +164,10 @@ asio::awaitable<void> listen(RedisEndpoint ep, std::shared_ptr<NearCache> cache,
   bool failing = false;  // logged once per streak of failed attempts
   for (;;) {
     auto link = std::make_shared<Link>(executor);
-    bool subscribed = co_await serve_link(link, ep, *cache, heartbeat);
+    // Named before the co_await: g++ 12 would destroy the argument copies (a shared_ptr, the
+    // endpoint's strings) twice if they were temporaries of the co_await expression.
+    auto attempt = serve_link(link, ep, *cache, heartbeat);
+    bool subscribed = co_await std::move(attempt);
     cache->unlinked();  // no-op unless still linked
     if (!subscribed && !failing) {
       // Unreachable, or refused (AUTH, an ACL, a renamed CLIENT): reads go to Redis meanwhile.

@@ -187,7 +187,10 @@ Async<T> cached_call(Connection conn, Near near, std::string key, std::string sl
   auto ticket = cache.begin_read(key);
   bool tracked = false;
   if (ticket) {
-    auto on = co_await ensure_tracking(conn, near, *ticket);
+    // Named before the co_await: g++ 12 would destroy the shared_ptr argument copies twice if
+    // they were temporaries of the co_await expression (see core/offload.hpp).
+    auto tracking = ensure_tracking(conn, near, *ticket);
+    auto on = co_await std::move(tracking);
     if (!on) co_return on.error();
     tracked = *on;
   }
