@@ -50,6 +50,7 @@ struct LabFlags {
   std::uint64_t seed = 1;
   int think_min_ms = 100;
   int think_max_ms = 500;
+  int near_cache_entries = 0;
   std::string work_dir;
   bool keep_work = false;
   std::vector<std::string> expect;  // MODE=pass|fail
@@ -133,6 +134,12 @@ lab::LabSettings settings_from(LabFlags const& f) {
   if (f.think_min_ms < 0 || f.think_max_ms < f.think_min_ms || f.think_max_ms > 60'000) {
     throw BadInput("--think-ms: need 0 <= min <= max <= 60000");
   }
+  if (f.near_cache_entries < 0 || f.near_cache_entries > 10'000'000) {
+    throw BadInput("--near-cache-entries " + std::to_string(f.near_cache_entries) + ": between 0 (off) and 10000000");
+  }
+  if (f.near_cache_entries > 0 && f.store == "sqlite") {
+    throw BadInput("--near-cache-entries: the near-cache is redis's; add --store redis or --store redis://...");
+  }
   std::set<std::string> seen;
   for (auto const& name : f.modes) {
     auto mode = lab::find_mode(name);
@@ -150,6 +157,7 @@ lab::LabSettings settings_from(LabFlags const& f) {
   s.seed = f.seed;
   s.think_min = std::chrono::milliseconds(f.think_min_ms);
   s.think_max = std::chrono::milliseconds(f.think_max_ms);
+  s.near_cache_entries = f.near_cache_entries;
   s.work_root = f.work_dir;
   s.keep_work = f.keep_work || !f.work_dir.empty();
   lab::check_scenario_fits(s.scenario, s.servers, s.duration_ms, s.store == lab::StoreKind::private_redis);
@@ -362,6 +370,9 @@ std::function<int()> add_lab_command(CLI::App& app) {
   cmd->add_option("--think-min-ms", flags->think_min_ms, "a user's shortest pause between steps")
       ->capture_default_str();
   cmd->add_option("--think-max-ms", flags->think_max_ms, "a user's longest pause between steps")
+      ->capture_default_str();
+  cmd->add_option("--near-cache-entries", flags->near_cache_entries,
+                  "redis: each server's near-cache size (serve's state.near_cache_entries; 0: off)")
       ->capture_default_str();
   cmd->add_option("--work-dir", flags->work_dir, "keep configs, logs and data here (default: a temp dir, removed)");
   cmd->add_flag("--keep-work", flags->keep_work, "keep the temp work directory and say where it is");

@@ -178,7 +178,10 @@ asio::awaitable<void> Cluster::start() {
              "[server]\nthreads = 1\ndrain_timeout_ms = " + std::to_string(kServerDrainMs) +
                  "\n[auth]\nkdf = \"min\"\nkdf_queue = 10000\n[throttle]\nsignups_per_client = 0\n"
                  "[idempotency]\nlease_s = 2\nenabled = " + (settings_.mode.deduplicates ? "true" : "false") +
-                 "\n[log]\nlevel = \"warn\"\n");
+                 "\n[log]\nlevel = \"warn\"\n" +
+                 (settings_.near_cache_entries > 0
+                      ? "[state]\nnear_cache_entries = " + std::to_string(settings_.near_cache_entries) + "\n"
+                      : std::string()));
   // The signing key goes to the servers in a 0600 file, never on their command lines.
   auto keys_file = settings_.work_dir / "session-keys";
   std::filesystem::remove(keys_file);

@@ -41,6 +41,7 @@ struct ClusterSettings {
   ModeSpec mode;
   StoreKind store = StoreKind::sqlite;
   std::string external_redis_url;  // when store == external_redis
+  int near_cache_entries = 0;      // > 0: [state] near_cache_entries in every server's config
   int servers = 3;
   std::string session_key_hex;     // shared by every server: the secret a deployment would share
 };

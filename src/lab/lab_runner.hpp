@@ -28,6 +28,7 @@ struct LabSettings {
   double arrival_rate = 0;         // > 0: open loop, this many new users (journeys) per second
   StoreKind store = StoreKind::sqlite;
   std::string external_redis_url;
+  int near_cache_entries = 0;      // > 0: the servers' redis near-cache (docs/STATE.md)
   std::uint64_t seed = 1;
   std::chrono::milliseconds think_min{100};
   std::chrono::milliseconds think_max{500};

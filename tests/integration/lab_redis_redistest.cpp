@@ -1,7 +1,9 @@
 // `outboard lab` on Redis. With `--store redis` the lab starts its own redis-server (append-only,
 // fsync always), kills it with -9 mid-run and starts it again: the stateless design must lose
 // nothing, since every acknowledged write was on disk and every request that met the outage was
-// retried. With `--store redis://...` every mode shares the one store the operator gave.
+// retried; with the near-cache on, since a restart drops every server's invalidation and data
+// connections, which must flush their caches. With `--store redis://...` every mode shares the
+// one store the operator gave.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -20,13 +22,15 @@ TEST(LabRedis, StoreRestartLosesNothingInStatelessMode) {
   TempDir dir;
   auto results_file = dir / "results.json";
   auto r = run_outboard({"lab", "--store", "redis", "--scenario", "store-restart", "--modes", "stateless",
-                         "--users", "10", "--duration", "6", "--think-min-ms", "20", "--think-max-ms", "100", "--json", results_file.string()},
+                         "--users", "10", "--duration", "6", "--think-min-ms", "20", "--think-max-ms", "100",
+                         "--near-cache-entries", "1000", "--json", results_file.string()},
                         {}, 180'000);
   ASSERT_TRUE(r.exit_code.has_value()) << r.output;
   ASSERT_EQ(*r.exit_code, 0) << r.output;
   std::ifstream in(results_file);
   json results = json::parse(in);
   EXPECT_EQ(results.at("settings").value("store", ""), "redis");
+  EXPECT_EQ(results.at("settings").value("near_cache_entries", 0), 1000);
   json const& mode = results.at("modes").at(0);
   bool went_down = false;
   bool came_back = false;
