@@ -84,6 +84,15 @@ asio::awaitable<std::optional<std::int64_t>> read_counter(asio::any_io_executor 
   co_return std::strtoll(reply.body.c_str() + at + line_start.size(), nullptr, 10);
 }
 
+// What one server says it answered from an idempotency record; 0 when it cannot answer any more
+// (its count is gone with it).
+asio::awaitable<std::int64_t> server_replays(asio::any_io_executor executor, std::uint16_t port) {
+  Call call;
+  call.target = "/metrics";
+  auto n = co_await read_counter(std::move(executor), port, call, kReplaysSeries);
+  co_return n.value_or(0);
+}
+
 ClusterError start_failure(std::string const& what, ChildProcess& process) {
   return ClusterError(fmt::format("{} did not start (pid {}); the end of {}:\n{}", what, process.pid(),
                                   process.log_file().string(), log_tail(process.log_file())));
@@ -303,20 +312,12 @@ asio::awaitable<std::int64_t> Cluster::gateway_retries() {
 }
 
 asio::awaitable<void> Cluster::keep_replays_of(Server const& server) {
-  Call call;
-  call.target = "/metrics";
-  auto n = co_await read_counter(executor_, server.port, call, kReplaysSeries);
-  replays_of_stopped_ += n.value_or(0);  // a server that cannot answer any more: its count is gone
+  replays_of_stopped_ += co_await server_replays(executor_, server.port);
 }
 
 asio::awaitable<std::int64_t> Cluster::idempotency_replays() {
   std::int64_t total = replays_of_stopped_;
-  for (auto const& s : servers_) {
-    Call call;
-    call.target = "/metrics";
-    auto n = co_await read_counter(executor_, s->port, call, kReplaysSeries);
-    total += n.value_or(0);
-  }
+  for (auto const& s : servers_) total += co_await server_replays(executor_, s->port);
   co_return total;
 }
 
