@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
+#include <string>
 #include <nlohmann/json.hpp>
 
 #include "support/redis_server.hpp"
@@ -39,6 +41,36 @@ TEST(LabRedis, StoreRestartLosesNothingInStatelessMode) {
     came_back = came_back || e.value("kind", "") == "store-up";
   }
   EXPECT_TRUE(went_down && came_back) << mode.at("faults").dump(2);
+  for (auto const& [name, count] : mode.at("invariants").items()) {
+    EXPECT_EQ(count.get<std::int64_t>(), 0) << name << "\n" << r.output;
+  }
+  EXPECT_TRUE(mode.at("verdict").value("ok", false)) << r.output;
+}
+
+// The default scenario (a server killed, one frozen past the gateway's first-byte timeout, a
+// rolling deploy) with sessions and carts in Redis behind every server's near-cache: entries
+// cached by a server that died or was replaced must never answer for data another server changed.
+TEST(LabRedis, DefaultScenarioLosesNothingInStatelessModeWithNearCache) {
+  TempDir dir;
+  auto results_file = dir / "results.json";
+  auto r = run_outboard({"lab", "--store", "redis", "--modes", "stateless", "--users", "10", "--duration", "6",
+                         "--think-min-ms", "20", "--think-max-ms", "100", "--near-cache-entries", "1000", "--json",
+                         results_file.string()},
+                        {}, 180'000);
+  ASSERT_TRUE(r.exit_code.has_value()) << r.output;
+  ASSERT_EQ(*r.exit_code, 0) << r.output;
+  std::ifstream in(results_file);
+  json results = json::parse(in);
+  EXPECT_EQ(results.at("scenario").value("name", ""), "crash-and-deploy");
+  EXPECT_EQ(results.at("settings").value("near_cache_entries", 0), 1000);
+  std::set<std::string> planned;
+  for (auto const& f : results.at("scenario").at("faults")) planned.insert(f.value("kind", ""));
+  EXPECT_EQ(planned, (std::set<std::string>{"kill", "hang", "rolling-deploy"}));
+  json const& mode = results.at("modes").at(0);
+  std::set<std::string> happened;
+  for (auto const& e : mode.at("faults")) happened.insert(e.value("kind", ""));
+  for (auto const* kind : {"kill", "hang", "replace"}) EXPECT_TRUE(happened.contains(kind)) << kind;
+  EXPECT_GT(mode.at("users_started").get<int>(), 0);
   for (auto const& [name, count] : mode.at("invariants").items()) {
     EXPECT_EQ(count.get<std::int64_t>(), 0) << name << "\n" << r.output;
   }
