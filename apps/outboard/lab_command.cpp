@@ -318,6 +318,8 @@ int run_lab_command(LabFlags const& flags, std::vector<SettingSource> const& sou
     return kExitClusterFailed;
   }
   progress << lab::render_table(results) << std::flush;
+  auto const outcomes = lab::check_expectations(expectations, results);
+  if (!outcomes.empty()) results["expectations"] = lab::expectations_json(outcomes);
   if (!flags.json_file.empty()) {
     write_json(flags.json_file, results);
     if (flags.json_file != kStdout) progress << "results: " << flags.json_file << "\n";
@@ -326,8 +328,7 @@ int run_lab_command(LabFlags const& flags, std::vector<SettingSource> const& sou
     auto page = lab::write_html_report(flags.report_dir, results);
     progress << "report: " << page.string() << "\n";
   }
-  if (expectations.empty()) return kExitCompleted;
-  auto const outcomes = lab::check_expectations(expectations, results);
+  if (outcomes.empty()) return kExitCompleted;
   progress << lab::render_expectations(outcomes) << std::flush;
   return lab::all_met(outcomes) ? kExitCompleted : kExitExpectationFailed;
 }

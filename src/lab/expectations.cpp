@@ -73,6 +73,18 @@ bool all_met(std::vector<ExpectationOutcome> const& outcomes) {
   return std::all_of(outcomes.begin(), outcomes.end(), [](ExpectationOutcome const& o) { return o.met(); });
 }
 
+nlohmann::json expectations_json(std::vector<ExpectationOutcome> const& outcomes) {
+  auto word = [](bool pass) { return pass ? "pass" : "fail"; };
+  nlohmann::json out = nlohmann::json::array();
+  for (auto const& o : outcomes) {
+    out.push_back({{"mode", o.expected.mode},
+                   {"expected", word(o.expected.pass)},
+                   {"actual", o.actual ? nlohmann::json(word(*o.actual)) : nlohmann::json(nullptr)},
+                   {"met", o.met()}});
+  }
+  return out;
+}
+
 std::string render_expectations(std::vector<ExpectationOutcome> const& outcomes) {
   std::size_t width = 0;
   for (auto const& o : outcomes) width = std::max(width, o.expected.mode.size());

@@ -39,6 +39,11 @@ std::vector<ExpectationOutcome> check_expectations(std::vector<Expectation> cons
 
 bool all_met(std::vector<ExpectationOutcome> const& outcomes);
 
+// The outcomes as the results document records them ("expectations": [{mode, expected, actual,
+// met}], verdicts as "pass"/"fail", actual null when the results lack the mode), so a pipeline
+// reading --json sees what the exit code was about.
+nlohmann::json expectations_json(std::vector<ExpectationOutcome> const& outcomes);
+
 // The lines printed after the table: one per expectation and a summary line.
 std::string render_expectations(std::vector<ExpectationOutcome> const& outcomes);
 

@@ -289,6 +289,8 @@ TEST(LabExpect, UnmetExpectationExitsThreeAndJsonGoesToStdout) {
   ASSERT_TRUE(results["modes"][0].at("verdict").value("ok", false))
       << "calm stateless did not pass, so the wrong expectation was met by accident:\n" << read_text(err);
   EXPECT_EQ(*code, 3) << read_text(err);
+  EXPECT_EQ(results.value("expectations", json::array()),
+            (json::array({{{"mode", "stateless"}, {"expected", "fail"}, {"actual", "pass"}, {"met", false}}})));
   std::string const progress = read_text(err);
   EXPECT_NE(progress.find("unexpected logouts"), std::string::npos) << "the table goes to stderr:\n" << progress;
   EXPECT_NE(progress.find("stateless  expected FAIL, got PASS: NOT MET"), std::string::npos) << progress;

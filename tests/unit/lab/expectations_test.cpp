@@ -74,5 +74,16 @@ TEST(Expectations, AModeMissingFromTheResultsIsNotMet) {
   }
 }
 
+TEST(Expectations, RecordedInTheResultsAsPlainValues) {
+  auto const expected = parse_expectations({"stateful=fail", "stateless=pass"}, kPlanned);
+  auto const doc = expectations_json(check_expectations(expected, results_with(true, true)));
+  ASSERT_EQ(doc.size(), 2u);
+  EXPECT_EQ(doc[0], (json{{"mode", "stateful"}, {"expected", "fail"}, {"actual", "pass"}, {"met", false}}));
+  EXPECT_EQ(doc[1], (json{{"mode", "stateless"}, {"expected", "pass"}, {"actual", "pass"}, {"met", true}}));
+  auto const missing = expectations_json(check_expectations(expected, json::object()));
+  EXPECT_TRUE(missing[1].at("actual").is_null());
+  EXPECT_FALSE(missing[1].at("met").get<bool>());
+}
+
 }  // namespace
 }  // namespace outboard::lab
