@@ -10,6 +10,7 @@
 #            --outboard BIN (measure this outboard binary; implies --no-build)
 #            --only a,b (a subset of the contenders below; implies --no-doc)
 #            --idle-conns N (default 10000; 0: skip the idle-connection memory measure)
+#            --doc FILE (write the section into FILE instead, even with --quick or --only)
 #            --idle-wait S (default 600, --quick 60): the machine is shared; before the first
 #              measurement the script waits at most this long until no other wrk, ninja or
 #              cc1plus runs and other processes use < 0.3 cores
@@ -54,6 +55,7 @@ RUN_WAIT=900
 QUIET_MAX=0.3
 IDLE_CONNS=10000
 OUTBOARD_BIN=""
+DOC_TO=""
 ARGS_TEXT="$*"
 
 while [ $# -gt 0 ]; do
@@ -67,10 +69,11 @@ while [ $# -gt 0 ]; do
     --no-build) BUILD=0 ;;
     --outboard) OUTBOARD_BIN=$2; BUILD=0; shift ;;
     --idle-conns) IDLE_CONNS=$2; shift ;;
+    --doc) DOC_TO=$2; shift ;;
     --only) ONLY=$2; WRITE_DOC=0; shift ;;
     --idle-wait) IDLE_WAIT=$2; shift ;;
     --run-wait) RUN_WAIT=$2; shift ;;
-    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -79,6 +82,7 @@ done
    "$IDLE_WAIT" =~ ^[0-9]{1,5}$ && "$RUN_WAIT" =~ ^[0-9]{1,5}$ && "$IDLE_CONNS" =~ ^[0-9]{1,6}$ ]] ||
   { echo "run.sh: rounds 1-99, duration 1-999 s, warmup 0-99 s, idle and run wait 0-99999 s, idle conns 0-999999" >&2; exit 2; }
 
+[ -z "$DOC_TO" ] || WRITE_DOC=1
 BENCH_NAME=gateway
 # shellcheck source=../lib.sh
 source "$ROOT/bench/lib.sh"
@@ -169,10 +173,10 @@ fi
 CONN_CAP=$((IDLE_CONNS + 2000))  # each proxy's client connection limit: N idle, wrk's 64, probes
 
 # ---------------------------------------------------------------- versions and machine
-V_OUTBOARD=$("$OUTBOARD" --version 2>&1 | head -1 || echo unknown)
-V_HAPROXY=$("$HAPROXY" -v 2>&1 | head -1 | sed 's/ - https.*//')
-V_NGINX=$("$NGINX" -v 2>&1 | head -1 | sed 's/^nginx version: //')
-V_WRK=$(wrk -v 2>&1 | head -1 | sed 's/ Copyright.*//' || true)
+V_OUTBOARD=$("$OUTBOARD" --version 2>&1 | sed -n 1p || echo unknown)
+V_HAPROXY=$("$HAPROXY" -v 2>&1 | sed -n 1p | sed 's/ - https.*//')
+V_NGINX=$("$NGINX" -v 2>&1 | sed -n 1p | sed 's/^nginx version: //')
+V_WRK=$(wrk -v 2>&1 | sed -n 1p | sed 's/ Copyright.*//' || true)
 V_COMMIT=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
 V_DIRTY=$(cd "$ROOT" && { git diff --quiet HEAD -- src apps 2>/dev/null && echo "" || echo " + uncommitted changes in src/ apps/"; })
 NPROC=$(nproc)
@@ -704,7 +708,7 @@ PER_ROUND=$(awk -F'\t' 'BEGIN {print "| round | contender | response | req/s | p
 PER_ROUND_MEM=$(awk -F'\t' 'BEGIN {print "| round | contender | connections | served | failed | open when measured | RSS before kB | RSS after kB | bytes per connection | seconds to open |"; print "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"}
   {printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10}' "$MEMORY")
 
-if [ "$QUICK" = 1 ]; then CMD="bash bench/gateway/run.sh --quick"; else CMD="bash bench/gateway/run.sh${ARGS_TEXT:+ $ARGS_TEXT}"; fi
+CMD="bash bench/gateway/run.sh${ARGS_TEXT:+ $ARGS_TEXT}"
 echo
 echo "## bench/gateway: $ROUNDS round(s) x ${DURATION}s, wrk -t1 -c$CONNECTIONS, 13 B and 64 KiB, $IDLE_CONNS idle connections; took ${ELAPSED}s"
 echo
@@ -736,7 +740,7 @@ fi
 
 # ---------------------------------------------------------------- docs/BENCHMARKS.md
 if [ "$WRITE_DOC" = 1 ]; then
-  DOC="$ROOT/docs/BENCHMARKS.md"
+  DOC="${DOC_TO:-$ROOT/docs/BENCHMARKS.md}"
   BEGIN_MARK="<!-- bench/gateway begin -->"
   END_MARK="<!-- bench/gateway end -->"
   SECTION="$TMP/section.md"
@@ -745,7 +749,8 @@ if [ "$WRITE_DOC" = 1 ]; then
     echo "## Gateway"
     echo
     echo "\`outboard gateway\` against HAProxy and NGINX as L7 reverse proxies, all in front of the same"
-    echo "one-worker NGINX backend, one worker thread each and then two each."
+    echo "one-worker NGINX backend, one worker thread each and then two each, at two response sizes"
+    echo "(13 bytes and 64 KiB); then the memory each spends per idle keep-alive client connection."
     echo
     echo '```sh'
     echo 'bash bench/gateway/run.sh            # 3 interleaved rounds, 10 s per measurement; rewrites this section'
@@ -753,29 +758,48 @@ if [ "$WRITE_DOC" = 1 ]; then
     echo '```'
     echo
     echo "The script installs what is missing (\`haproxy\`, \`nginx\`, \`wrk\` from Debian; their system"
-    echo "services are not used), builds outboard (\`bash scripts/build.sh release outboard\`), and runs"
-    echo "everything on 127.0.0.1 on free ports with its own config files in a temp dir; it stops every"
-    echo "process it started, by pid, when it exits. \`--help\` lists the other options."
+    echo "services are not used), builds outboard (\`bash scripts/build.sh release outboard\`; \`--outboard BIN\`"
+    echo "measures another binary), and runs everything on 127.0.0.1 on free ports with its own config files"
+    echo "in a temp dir; it stops every process it started, by pid, when it exits. \`--help\` lists the other options."
     echo
     echo "### The setup"
     echo
     echo "| name | what |"
     echo "|---|---|"
-    echo "| backend | NGINX, \`worker_processes 1\`, \`return 200 \"hello world!\\n\"\` (13 bytes) at \`/\`, \`keepalive_requests 1000000\`, \`access_log off\` |"
+    echo "| backend | NGINX, \`worker_processes 1\`, \`return 200 \"hello world!\\n\"\` (13 bytes) at \`/\`, a 65536-byte file at \`/64k\` (\`sendfile on\`, \`open_file_cache\`), \`keepalive_requests 1000000\`, \`access_log off\` |"
     echo "| \`direct\` | wrk straight to the backend, for scale |"
-    echo "| \`outboard-N\` | \`outboard gateway --threads N --backend 127.0.0.1:BACKEND --admin 127.0.0.1:ADMIN --health-path /\` (round robin, health checks every 1 s on \`/\`, retries on) |"
-    echo "| \`haproxy-N\` | HAProxy \`nbthread N\`, \`mode http\`, \`option http-keep-alive\`, \`http-reuse always\`, \`option forwardfor\`, \`option httpchk GET /\` with \`check inter 1s\`, no logging |"
-    echo "| \`nginx-N\` | NGINX \`worker_processes N\`, \`upstream { keepalive 64; keepalive_requests 1000000; }\`, \`proxy_http_version 1.1\`, \`proxy_set_header Connection \"\"\`, \`X-Forwarded-For\`, \`keepalive_requests 1000000\` to clients, \`access_log off\` (open-source NGINX has no active health checks) |"
+    echo "| \`outboard-N\` | \`outboard gateway --threads N --backend 127.0.0.1:BACKEND --admin 127.0.0.1:ADMIN --health-path / --max-connections $CONN_CAP --access-log false\` (round robin, health checks every 1 s on \`/\`, retries on, no access log) |"
+    echo "| \`outboard-1-log\` | the same with one thread and \`--access-log true\` (one JSON line per request on stdout, redirected to a file; its line count is checked against the requests) |"
+    echo "| \`haproxy-N\` | HAProxy \`nbthread N\`, \`maxconn $CONN_CAP\`, \`no strict-limits\`, \`mode http\`, \`option http-keep-alive\`, \`http-reuse always\`, \`option forwardfor\`, \`option httpchk GET /\` with \`check inter 1s\`, no logging |"
+    echo "| \`nginx-N\` | NGINX \`worker_processes N\`, \`worker_connections $CONN_CAP\`, \`upstream { keepalive 64; keepalive_requests 1000000; }\`, \`proxy_http_version 1.1\`, \`proxy_set_header Connection \"\"\`, \`X-Forwarded-For\`, \`keepalive_requests 1000000\` to clients, \`access_log off\` |"
     echo
     echo "Configured alike: every proxy keeps connections to the backend alive and reuses them, no"
     echo "proxy or backend closes a keep-alive connection during a run (NGINX's default of 1000"
-    echo "requests per connection is raised on both sides), none logs requests, and each adds"
+    echo "requests per connection is raised on both sides), none logs requests (\`outboard-1-log\` is the"
+    echo "one exception, reported beside the others: what outboard's access log costs), and each adds"
     echo "\`X-Forwarded-For\` (outboard always does, and also \`X-Forwarded-Proto\` and \`X-Request-Id\`)."
-    echo "The exact config files are written by \`bench/gateway/run.sh\`. Each measurement starts the"
-    echo "proxy afresh, waits for a 200 with the 13 bytes through it, warms up for ${WARMUP} s (not"
-    echo "counted), then runs \`wrk -t1 -c$CONNECTIONS -d${DURATION}s --latency http://127.0.0.1:PORT/\`. Contenders take"
-    echo "turns within a round and the order rotates from round to round; the tables show medians over"
-    echo "rounds. wrk's lines \`Non-2xx or 3xx responses\` and \`Socket errors\` count as errors (they must be 0)."
+    echo "Health checks are on for outboard and HAProxy (every 1 s on \`/\`); open-source NGINX has no"
+    echo "active health checks, so \`nginx-N\` runs without. The exact config files are written by"
+    echo "\`bench/gateway/run.sh\`. Each measurement starts the proxy afresh, waits for a 200 with the 13"
+    echo "bytes through it, warms up for ${WARMUP} s (not counted), then runs"
+    echo "\`wrk -t1 -c$CONNECTIONS -d${DURATION}s --latency http://127.0.0.1:PORT/\` (13 B) or \`.../64k\` (64 KiB)."
+    echo "Contenders take turns within a round, the order rotates from round to round and the two sizes"
+    echo "swap order each round; the tables show medians over rounds. wrk's lines \`Non-2xx or 3xx"
+    echo "responses\` and \`Socket errors\` count as errors (they must be 0)."
+    echo
+    echo "**Idle connections.** After its two throughput measurements in a round, each of \`direct\` (the"
+    echo "backend itself), \`outboard-1\`, \`haproxy-1\` and \`nginx-1\` is started afresh and"
+    echo "\`bench/gateway/idle_conns.py\` opens $IDLE_CONNS connections to it, sends one \`GET /\` on each and"
+    echo "reads the whole response (so each is a served keep-alive client connection, not a bare accept),"
+    echo "waits 1 s, checks they are all still open, and reads the resident memory again: memory per"
+    echo "connection = (VmRSS of all the proxy's processes, from \`/proc/PID/status\`, with them open - before)"
+    echo "/ $IDLE_CONNS. Kernel socket buffers are not in RSS and are the same for all; what a proxy allocates"
+    echo "at start for its whole connection limit (NGINX's connection array, HAProxy's descriptor table) is"
+    echo "in \"before\", so this is what each further connection costs. For this the script"
+    echo "raises its open-file limit to the hard limit ($FD_LIMIT here) and gives each proxy a client connection"
+    echo "limit of $CONN_CAP (outboard \`--max-connections\`, HAProxy \`maxconn\`, NGINX \`worker_connections\`);"
+    echo "HAProxy wants two descriptors per \`maxconn\` and refuses to start unless told \`no strict-limits\`"
+    echo "when the hard limit is lower, which idle client connections (one descriptor each) do not need."
     echo
     echo "On a 2-core machine wrk (one thread) itself needs up to a whole core and the backend NGINX a"
     echo "good part of the other, so the proxies compete with both for CPU: with two threads a proxy has no"
@@ -793,9 +817,9 @@ if [ "$WRITE_DOC" = 1 ]; then
     echo "### Latest run"
     echo
     echo "Command: \`$CMD\` (from the repository root; measurements took ${ELAPSED} s, finished $(date -u '+%F %H:%M') UTC)."
-    echo "$ROUNDS interleaved round(s) of ${DURATION} s per contender."
+    echo "$ROUNDS interleaved round(s) of ${DURATION} s per contender and size; $IDLE_CONNS idle connections per round."
     echo
-    echo "- outboard: \`$V_OUTBOARD\`, commit \`$V_COMMIT\`$V_DIRTY, release build"
+    echo "- outboard: \`$V_OUTBOARD\`, commit \`$V_COMMIT\`$V_DIRTY, $BUILD_TEXT"
     echo "- HAProxy: \`$V_HAPROXY\`"
     echo "- NGINX: \`$V_NGINX\` (backend and proxy)"
     echo "- wrk: \`$V_WRK\`"
@@ -804,13 +828,20 @@ if [ "$WRITE_DOC" = 1 ]; then
     echo
     echo "$TABLE"
     echo
+    echo "Memory per idle keep-alive client connection:"
+    echo
+    echo "$MEM_TABLE"
+    echo
     echo "$RATIOS"
+    echo
+    echo "$MEM_RATIOS"
     echo
     echo "The same ratios round by round (\"clean\": nothing else ran during either measurement):"
     echo
     echo "$ROUND_RATIOS"
     echo
-    echo "Against the brief's target (at least 1.2x HAProxy's req/s with p99 no worse, one thread each and two each):"
+    echo "Against the issue's targets (at least 1.2x HAProxy's req/s with p99 no worse, one thread each and"
+    echo "two each; at least 0.6x the backend served directly; idle memory per connection no worse than HAProxy's):"
     echo
     echo "$VERDICT"
     echo
@@ -821,16 +852,20 @@ if [ "$WRITE_DOC" = 1 ]; then
       cat "$PROBLEMS"
       echo '```'
     else
-      echo "Errors: none (no \`Non-2xx or 3xx responses\` or \`Socket errors\` line from wrk for any contender)."
+      echo "Errors: none (no \`Non-2xx or 3xx responses\` or \`Socket errors\` line from wrk for any contender;"
+      echo "every idle connection got its 200 and was still open when measured)."
     fi
     echo
     echo "<details><summary>every round</summary>"
     echo
     echo "\"new backend conns\" is how many connections the backend accepted during the measurement"
     echo "(from its \`stub_status\`), less wrk's own for \`direct\`: with keep-alive it stays at about the"
-    echo "number of client connections (64) or below."
+    echo "number of client connections (64) or below. \"access log lines\" counts the lines \`outboard-1-log\`"
+    echo "wrote during the measurement."
     echo
     echo "$PER_ROUND"
+    echo
+    echo "$PER_ROUND_MEM"
     echo
     echo "</details>"
     echo "$END_MARK"
@@ -849,5 +884,5 @@ if [ "$WRITE_DOC" = 1 ]; then
     { cat "$DOC"; echo; cat "$SECTION"; } >"$TMP/doc.new"
   fi
   cat "$TMP/doc.new" >"$DOC"
-  log "wrote the \"## Gateway\" section of docs/BENCHMARKS.md"
+  log "wrote the \"## Gateway\" section of $DOC"
 fi
