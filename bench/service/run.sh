@@ -7,6 +7,9 @@
 #   options: --rounds N  --duration S  --warmup S  --no-doc  --keep (keep the temp dir and logs)
 #            --only a,b (a subset of the contenders below; implies --no-doc)
 #            --no-build (use build/release as it is; implies --no-doc)
+#            --binary PATH (use that outboard binary as it is, e.g. a build dir of your own; implies
+#              --no-build)
+#            --near-cache-entries N (default 10000): outboard-redis-nc's near-cache size
 #            --quiet-budget S (default 300, --quick 30): this machine is shared, so before each
 #              measurement the script waits (at most 30 s each time, at most S over the whole run)
 #              until other processes use less than 0.3 cores, and it measures again (up to twice)
@@ -21,12 +24,16 @@
 #   outboard-memory  outboard serve --threads 1 --state memory://
 #   outboard-sqlite  outboard serve --threads 1 --state sqlite://TMP/.../state.db
 #   outboard-redis   outboard serve --threads 1 --state redis://127.0.0.1:PORT/0
+#   outboard-redis-nc  the same with --near-cache-entries N (default 10000): sessions and other hot
+#                    keys cached in the process, kept coherent by CLIENT TRACKING (docs/STATE.md)
 #   express-redis    Express 5, express-session + connect-redis 9 (node-redis 5), same redis-server
 #   express-memory   Express 5, express-session's MemoryStore (carts in the process too)
 # Each round starts every contender afresh in turn (redis FLUSHALL first), logs in, warms up,
 # then runs wrk -t1 -c64 --latency on GET /me and on POST /cart/items (a unique Idempotency-Key
 # per request), and stops it. The order of contenders rotates from round to round. The report
-# takes the median over rounds of req/s and of p99.
+# takes the median over rounds of req/s and of p99. For the contenders on redis, the Redis
+# commands per request: INFO commandstats summed (INFO itself left out) before and after each
+# measurement, over the requests wrk counted.
 # Everything listens on 127.0.0.1, on free ports, in a temp dir; every process this script
 # starts is stopped by its pid on exit.
 set -euo pipefail
@@ -46,6 +53,8 @@ QUIET_BUDGET=300
 NICE=0
 [ "$(id -u)" -ne 0 ] || NICE=-10
 QUIET_MAX=0.3
+OUTBOARD_BIN=""
+NEAR_CACHE_ENTRIES=10000
 ARGS_TEXT="$*"
 
 while [ $# -gt 0 ]; do
@@ -60,14 +69,16 @@ while [ $# -gt 0 ]; do
     --nice) NICE=$2; shift ;;
     --only) ONLY=$2; WRITE_DOC=0; shift ;;
     --no-build) BUILD=0; WRITE_DOC=0 ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    --binary) OUTBOARD_BIN=$2; BUILD=0; WRITE_DOC=0; shift ;;
+    --near-cache-entries) NEAR_CACHE_ENTRIES=$2; shift ;;
+    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
 [[ "$ROUNDS" =~ ^[1-9][0-9]?$ && "$DURATION" =~ ^[1-9][0-9]{0,2}$ && "$WARMUP" =~ ^[0-9]{1,2}$ &&
-   "$QUIET_BUDGET" =~ ^[0-9]{1,5}$ && "$NICE" =~ ^-?[0-9]{1,2}$ ]] ||
-  { echo "run.sh: rounds 1-99, duration 1-999 s, warmup 0-99 s, quiet budget 0-99999 s" >&2; exit 2; }
+   "$QUIET_BUDGET" =~ ^[0-9]{1,5}$ && "$NICE" =~ ^-?[0-9]{1,2}$ && "$NEAR_CACHE_ENTRIES" =~ ^[1-9][0-9]{0,7}$ ]] ||
+  { echo "run.sh: rounds 1-99, duration 1-999 s, warmup 0-99 s, quiet budget 0-99999 s, near-cache entries 1-99999999" >&2; exit 2; }
 
 # PRIO CMD...: runs CMD at nice $NICE, in its own session whose autogroup gets the same nice value.
 if [ "$NICE" = 0 ]; then
@@ -81,6 +92,8 @@ fi
 BENCH_NAME=service
 # shellcheck source=../lib.sh
 source "$ROOT/bench/lib.sh"
+# shellcheck source=redis_commands.sh
+source "$BENCH/redis_commands.sh"
 
 wait_http() {  # wait_http URL PID LOG: up to 15 s for a 200
   local url=$1 pid=$2 logf=$3 i
@@ -118,16 +131,17 @@ if [ ! -f "$EXPRESS_DIR/node_modules/.package-lock.json" ] ||
   (cd "$EXPRESS_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
-CONTENDERS=(outboard-redis express-redis outboard-memory express-memory outboard-sqlite)
+ALL_CONTENDERS=(outboard-redis outboard-redis-nc express-redis outboard-memory express-memory outboard-sqlite)
+CONTENDERS=("${ALL_CONTENDERS[@]}")
 if [ -n "$ONLY" ]; then
   IFS=, read -r -a picked <<<"$ONLY"
   for c in "${picked[@]}"; do
-    [[ " ${CONTENDERS[*]} " == *" $c "* ]] || die "--only: unknown contender '$c' (${CONTENDERS[*]})"
+    [[ " ${ALL_CONTENDERS[*]} " == *" $c "* ]] || die "--only: unknown contender '$c' (${CONTENDERS[*]})"
   done
   CONTENDERS=("${picked[@]}")
 fi
 
-OUTBOARD="$ROOT/build/release/apps/outboard/outboard"
+OUTBOARD=${OUTBOARD_BIN:-$ROOT/build/release/apps/outboard/outboard}
 if [ "$BUILD" = 1 ]; then
   log "building outboard (release)"
   (cd "$ROOT" && bash scripts/build.sh release outboard >"$TMP/build.log" 2>&1) ||
@@ -183,14 +197,16 @@ start_contender() {  # start_contender NAME DIR
   local state
   case "$name" in
     outboard-*)
+      local extra=()
       case "$name" in
         outboard-memory) state="memory://" ;;
         outboard-sqlite) state="sqlite://$dir/state.db" ;;
         outboard-redis) state="$REDIS_URL" ;;
+        outboard-redis-nc) state="$REDIS_URL"; extra=(--near-cache-entries "$NEAR_CACHE_ENTRIES") ;;
       esac
       # The key in the environment: outboard refuses keys on its command line (readable by all).
       OUTBOARD_SERVE_SESSIONS_KEYS="$SESSION_KEY" "${PRIO[@]}" "$OUTBOARD" serve --listen 127.0.0.1 --port "$CUR_PORT" \
-        --instance bench --threads 1 --kdf min --state "$state" --blobs "file://$dir/blobs" >"$CUR_LOG" 2>&1 &
+        --instance bench --threads 1 --kdf min --state "$state" --blobs "file://$dir/blobs" "${extra[@]}" >"$CUR_LOG" 2>&1 &
       ;;
     express-*)
       "${PRIO[@]}" node "$EXPRESS_DIR/server.js" --port "$CUR_PORT" --instance bench --store "${name#express-}" \
@@ -270,10 +286,12 @@ LAST_SERVER_CORES=0
 LAST_OTHER_CORES=0
 LAST_REDIS_CORES=0
 LAST_WRK_CORES=0
-run_wrk() {  # run_wrk NAME ROUTE SECONDS OUTFILE TAG: sets LAST_SERVER_CORES and LAST_OTHER_CORES
+LAST_REDIS_COMMANDS=0
+run_wrk() {  # run_wrk NAME ROUTE SECONDS OUTFILE TAG: sets LAST_SERVER_CORES, LAST_OTHER_CORES, LAST_REDIS_COMMANDS, ...
   local name=$1 route=$2 secs=$3 out=$4 tag=$5
   local url="http://127.0.0.1:$CUR_PORT"
-  local b0 b1 s0 s1 r0 r1 w0 w1
+  local b0 b1 s0 s1 r0 r1 w0 w1 k0 k1
+  k0=$(redis_commands "$REDIS_PORT")
   b0=$(busy_jiffies); s0=$(pid_jiffies "$CUR_PID"); r0=$(pid_jiffies "$REDIS_PID")
   times >"$TMP/times0"
   case "$route" in
@@ -284,6 +302,8 @@ run_wrk() {  # run_wrk NAME ROUTE SECONDS OUTFILE TAG: sets LAST_SERVER_CORES an
   esac
   times >"$TMP/times1"
   b1=$(busy_jiffies); s1=$(pid_jiffies "$CUR_PID"); r1=$(pid_jiffies "$REDIS_PID")
+  k1=$(redis_commands "$REDIS_PORT")
+  LAST_REDIS_COMMANDS=$((k1 - k0))
   w0=$(children_seconds "$TMP/times0"); w1=$(children_seconds "$TMP/times1")
   read -r LAST_SERVER_CORES LAST_OTHER_CORES LAST_REDIS_CORES LAST_WRK_CORES < <(awk -v b=$((b1 - b0)) \
     -v s=$((s1 - s0)) -v r=$((r1 - r0)) -v w="$(awk -v a="$w0" -v c="$w1" 'BEGIN {print c - a}')" \
@@ -303,10 +323,16 @@ record() {  # record ROUND NAME ROUTE WRK_OUTPUT
   local kv
   for kv in ${line#RESULT }; do f[${kv%%=*}]=${kv#*=}; done
   local errs=$((f[status_errors] + f[connect_errors] + f[read_errors] + f[write_errors] + f[timeouts]))
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$route" "${f[rps]}" "${f[p99_us]}" \
+  # Redis commands per request: only for the contenders on redis (the others' count is whatever
+  # else ran against redis meanwhile: nothing).
+  local per_request=-
+  case "$name" in
+    *-redis|*-redis-nc) per_request=$(awk -v k="$LAST_REDIS_COMMANDS" -v n="${f[requests]}" 'BEGIN {printf "%.2f", (n > 0 ? k / n : 0)}') ;;
+  esac
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$route" "${f[rps]}" "${f[p99_us]}" \
     "${f[p50_us]}" "$errs" "${f[requests]}" "$LAST_SERVER_CORES" "$LAST_OTHER_CORES" "$ATTEMPT" \
     "$(awk -v c="$LAST_SERVER_CORES" -v r="${f[rps]}" 'BEGIN {printf "%.1f", (r > 0 ? c * 1e6 / r : 0)}')" \
-    "$LAST_REDIS_CORES" "$LAST_WRK_CORES" >>"$RESULTS"
+    "$LAST_REDIS_CORES" "$LAST_WRK_CORES" "$per_request" >>"$RESULTS"
   if [ "$errs" != 0 ] || grep -q 'Non-2xx' "$out"; then
     {
       echo "round $round $name $route: ${f[status_errors]} non-2xx/3xx, ${f[connect_errors]} connect, ${f[read_errors]} read, ${f[write_errors]} write errors, ${f[timeouts]} timeouts of ${f[requests]} requests"
@@ -364,23 +390,27 @@ spread() {  # spread NAME ROUTE: (max-min)/median of req/s across rounds, in %
   awk -F'\t' -v c="$1" -v r="$2" '$2==c && $3==r {print $4}' "$RESULTS" | sort -g |
     awk '{v[NR]=$1} END {if (NR<2) print "-"; else {m=(NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2; printf "%.0f%%", 100*(v[NR]-v[1])/m}}'
 }
+commands_of() {  # commands_of NAME ROUTE: median Redis commands per request, "-" off redis
+  awk -F'\t' -v c="$1" -v r="$2" '$2==c && $3==r && $15 != "-" && $15 != "" {print $15}' "$RESULTS" | sort -g |
+    awk '{v[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2}'
+}
 max_of() { awk -F'\t' -v c="$1" -v r="$2" -v col="$3" '$2==c && $3==r {if ($col > m) m = $col} END {printf "%.2f", m}' "$RESULTS"; }
 errors_of() { awk -F'\t' -v c="$1" -v r="$2" '$2==c && $3==r {s+=$7} END {print s+0}' "$RESULTS"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a=="nan"||b=="nan"||b==0) print "n/a"; else printf "%.2f", a/b}'; }
 verdict() { awk -v x="$1" -v t="$2" 'BEGIN {if (x=="n/a") print "no data"; else if (x+0 >= t+0) print "**met**"; else print "**not met**"}'; }
 
 declare -A RPS P99
-for name in outboard-redis express-redis outboard-memory express-memory outboard-sqlite; do
+for name in "${ALL_CONTENDERS[@]}"; do
   for route in "${ROUTES[@]}"; do RPS[$name/$route]=nan; P99[$name/$route]=nan; done
 done
-TABLE="| contender | route | req/s (median) | p99 ms (median) | req/s spread over rounds | errors | server CPU µs per request (median) | server CPU, cores (max) | others' CPU, cores (max) |
-|---|---|---:|---:|---:|---:|---:|---:|---:|"
+TABLE="| contender | route | req/s (median) | p99 ms (median) | req/s spread over rounds | errors | server CPU µs per request (median) | Redis commands per request (median) | server CPU, cores (max) | others' CPU, cores (max) |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for route in "${ROUTES[@]}"; do
   case "$route" in me) label='`GET /me`' ;; cart) label='`POST /cart/items`' ;; esac
   for name in "${CONTENDERS[@]}"; do
     RPS[$name/$route]=$(median "$name" "$route" 4)
     P99[$name/$route]=$(median "$name" "$route" 5)
-    TABLE+=$'\n'"| $name | $label | $(awk -v x="${RPS[$name/$route]}" 'BEGIN{if(x=="nan")print "-"; else printf "%.0f", x}') | $(awk -v x="${P99[$name/$route]}" 'BEGIN{if(x=="nan")print "-"; else printf "%.2f", x/1000}') | $(spread "$name" "$route") | $(errors_of "$name" "$route") | $(median "$name" "$route" 12) | $(max_of "$name" "$route" 9) | $(max_of "$name" "$route" 10) |"
+    TABLE+=$'\n'"| $name | $label | $(awk -v x="${RPS[$name/$route]}" 'BEGIN{if(x=="nan")print "-"; else printf "%.0f", x}') | $(awk -v x="${P99[$name/$route]}" 'BEGIN{if(x=="nan")print "-"; else printf "%.2f", x/1000}') | $(spread "$name" "$route") | $(errors_of "$name" "$route") | $(median "$name" "$route" 12) | $(commands_of "$name" "$route") | $(max_of "$name" "$route" 9) | $(max_of "$name" "$route" 10) |"
   done
 done
 
@@ -388,10 +418,19 @@ RATIOS="| ratio (req/s medians) | \`GET /me\` | \`POST /cart/items\` | target | 
 |---|---:|---:|---:|---|"
 r1=$(ratio "${RPS[outboard-redis/me]}" "${RPS[express-redis/me]}")
 r2=$(ratio "${RPS[outboard-redis/cart]}" "${RPS[express-redis/cart]}")
-RATIOS+=$'\n'"| outboard-redis / express-redis | ${r1}x | ${r2}x | >= 20x | $(verdict "$r1" 20), $(verdict "$r2" 20) |"
+n1=$(ratio "${RPS[outboard-redis-nc/me]}" "${RPS[express-redis/me]}")
+n2=$(ratio "${RPS[outboard-redis-nc/cart]}" "${RPS[express-redis/cart]}")
+RATIOS+=$'\n'"| outboard-redis-nc / express-redis | ${n1}x | ${n2}x | >= 20x, >= 10x | $(verdict "$n1" 20), $(verdict "$n2" 10) |"
+n3=$(ratio "${RPS[outboard-redis-nc/me]}" "${RPS[outboard-memory/me]}")
+n4=$(ratio "${RPS[outboard-redis-nc/cart]}" "${RPS[outboard-memory/cart]}")
+RATIOS+=$'\n'"| outboard-redis-nc / outboard-memory | ${n3} | ${n4} | >= 0.95 | $(verdict "$n3" 0.95), $(verdict "$n4" 0.95) |"
+RATIOS+=$'\n'"| outboard-redis / express-redis | ${r1}x | ${r2}x | >= 20x, >= 10x | $(verdict "$r1" 20), $(verdict "$r2" 10) |"
 r3=$(ratio "${RPS[outboard-redis/me]}" "${RPS[outboard-memory/me]}")
 r4=$(ratio "${RPS[outboard-redis/cart]}" "${RPS[outboard-memory/cart]}")
 RATIOS+=$'\n'"| outboard-redis / outboard-memory | ${r3} | ${r4} | >= 0.95 | $(verdict "$r3" 0.95), $(verdict "$r4" 0.95) |"
+n5=$(ratio "${RPS[outboard-redis-nc/me]}" "${RPS[outboard-redis/me]}")
+n6=$(ratio "${RPS[outboard-redis-nc/cart]}" "${RPS[outboard-redis/cart]}")
+RATIOS+=$'\n'"| outboard-redis-nc / outboard-redis | ${n5} | ${n6} | (context) | |"
 r5=$(ratio "${RPS[outboard-sqlite/me]}" "${RPS[outboard-memory/me]}")
 r6=$(ratio "${RPS[outboard-sqlite/cart]}" "${RPS[outboard-memory/cart]}")
 RATIOS+=$'\n'"| outboard-sqlite / outboard-memory | ${r5} | ${r6} | (context) | |"
@@ -402,7 +441,7 @@ r9=$(ratio "${RPS[express-redis/me]}" "${RPS[express-memory/me]}")
 r10=$(ratio "${RPS[express-redis/cart]}" "${RPS[express-memory/cart]}")
 RATIOS+=$'\n'"| express-redis / express-memory | ${r9} | ${r10} | (context) | |"
 declare -A CPU
-for name in outboard-redis express-redis outboard-memory express-memory outboard-sqlite; do
+for name in "${ALL_CONTENDERS[@]}"; do
   for route in "${ROUTES[@]}"; do CPU[$name/$route]=$(median "$name" "$route" 12); done
 done
 c1=$(ratio "${CPU[express-redis/me]}" "${CPU[outboard-redis/me]}")
@@ -412,17 +451,27 @@ c3=$(ratio "${CPU[outboard-memory/me]}" "${CPU[outboard-redis/me]}")
 c4=$(ratio "${CPU[outboard-memory/cart]}" "${CPU[outboard-redis/cart]}")
 RATIOS+=$'\n'"| server CPU per request, outboard-memory / outboard-redis | ${c3} | ${c4} | (context) | |"
 RATIOS=${RATIOS//n\/ax/n\/a}
+COMMANDS="Redis commands per request (INFO commandstats, medians over rounds; \`GET /me\`, \`POST /cart/items\`):"
+for name in outboard-redis outboard-redis-nc express-redis; do
+  COMMANDS+=" $name $(commands_of "$name" me), $(commands_of "$name" cart);"
+done
+COMMANDS=${COMMANDS%;}.
 STANDS=$(awk -v o="${RPS[outboard-redis/me]}" -v e="${RPS[express-redis/me]}" -v oc="${CPU[outboard-redis/me]}" \
-  -v ec="${CPU[express-redis/me]}" -v r1="$r1" -v c1="$c1" -v r3="$r3" -v r4="$r4" -v r2="$r2" 'BEGIN {
-  if (o == "nan" || e == "nan") { print "Where it stands: no outboard-redis/express-redis pair in this run."; exit }
-  printf "Where it stands: on `GET /me` outboard-redis served %sx the req/s of Express + connect-redis on the same Redis (target 20x; %sx on `POST /cart/items`) and used %sx less CPU per request (%.1f µs against %.1f µs). ", r1, r2, c1, oc, ec
-  printf "20x this run'"'"'s Express, %.0f req/s, would be %.0f req/s from one thread: at most %.1f µs of CPU per request, with a core to itself. ", e, 20 * e, 1e6 / (20 * e)
-  printf "Sessions in Redis against sessions in the process: %s on `GET /me`, %s on `POST /cart/items` (target 0.95).\n", r3, r4
+  -v ec="${CPU[express-redis/me]}" -v r1="$r1" -v c1="$c1" -v r3="$r3" -v r4="$r4" -v r2="$r2" \
+  -v no="${RPS[outboard-redis-nc/me]}" -v nc="${CPU[outboard-redis-nc/me]}" -v n1="$n1" -v n2="$n2" -v n3="$n3" -v n4="$n4" 'BEGIN {
+  if (e == "nan" || (o == "nan" && no == "nan")) { print "Where it stands: no outboard-redis(-nc)/express-redis pair in this run."; exit }
+  if (no != "nan") {
+    printf "Where it stands: on `GET /me` outboard-redis-nc (redis + near-cache) served %sx the req/s of Express + connect-redis on the same Redis (target 20x; %sx on `POST /cart/items`, target 10x) at %.1f µs of server CPU per request against %.1f µs; against sessions in the process, %s on `GET /me` and %s on `POST /cart/items` (target 0.95). ", n1, n2, nc, ec, n3, n4
+  }
+  if (o != "nan") {
+    printf "outboard-redis without the near-cache: %sx on `GET /me`, %sx on `POST /cart/items`, %.1f µs per `GET /me` (%sx less CPU than Express); %s and %s of outboard-memory. ", r1, r2, oc, c1, r3, r4
+  }
+  printf "20x this run'"'"'s Express, %.0f req/s, would be %.0f req/s from one thread: at most %.1f µs of CPU per request, with a core to itself.\n", e, 20 * e, 1e6 / (20 * e)
 }')
 P99RATIO="p99 of outboard-redis vs express-redis: $(awk -v a="${P99[outboard-redis/me]}" -v b="${P99[express-redis/me]}" 'BEGIN{if(a=="nan"||b=="nan")print "n/a"; else printf "%.2f ms vs %.2f ms", a/1000, b/1000}') on \`GET /me\`, $(awk -v a="${P99[outboard-redis/cart]}" -v b="${P99[express-redis/cart]}" 'BEGIN{if(a=="nan"||b=="nan")print "n/a"; else printf "%.2f ms vs %.2f ms", a/1000, b/1000}') on \`POST /cart/items\`."
 
-PER_ROUND=$(awk -F'\t' 'BEGIN {print "| round | contender | route | req/s | p50 ms | p99 ms | errors | server CPU µs/req | CPU cores: server | redis-server | wrk | others | attempt |"; print "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"}
-  {printf "| %s | %s | %s | %.0f | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, ($3=="me" ? "GET /me" : "POST /cart/items"), $4, $6/1000, $5/1000, $7, $12, $9, $13, $14, $10, $11}' "$RESULTS")
+PER_ROUND=$(awk -F'\t' 'BEGIN {print "| round | contender | route | req/s | p50 ms | p99 ms | errors | server CPU µs/req | Redis commands/req | CPU cores: server | redis-server | wrk | others | attempt |"; print "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"}
+  {printf "| %s | %s | %s | %.0f | %.2f | %.2f | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, ($3=="me" ? "GET /me" : "POST /cart/items"), $4, $6/1000, $5/1000, $7, $12, $15, $9, $13, $14, $10, $11}' "$RESULTS")
 
 if [ "$QUICK" = 1 ]; then CMD="bash bench/service/run.sh --quick"; else CMD="bash bench/service/run.sh${ARGS_TEXT:+ $ARGS_TEXT}"; fi
 echo
@@ -433,6 +482,8 @@ echo
 echo "$RATIOS"
 echo
 echo "$P99RATIO"
+echo
+echo "$COMMANDS"
 echo
 echo "$STANDS"
 if [ -s "$PROBLEMS" ]; then
@@ -467,7 +518,7 @@ if [ "$WRITE_DOC" = 1 ]; then
     echo "  \`outboard serve --threads 1 --kdf min --state URL\` with \`OUTBOARD_SERVE_SESSIONS_KEYS=<openssl rand -hex 32>\`"
     echo "- Express: Node $V_NODE, express $V_EXPRESS, express-session $V_SESSION, connect-redis $V_CONNECT_REDIS,"
     echo "  redis (node-redis) $V_NODE_REDIS; one Node process (\`bench/service/express/server.js\`)"
-    echo "- $V_REDIS, private, no persistence, shared by outboard-redis and express-redis"
+    echo "- $V_REDIS, private, no persistence, shared by outboard-redis, outboard-redis-nc (\`--near-cache-entries $NEAR_CACHE_ENTRIES\`) and express-redis"
     echo "- $V_WRK"
     echo "- machine: $NPROC cores, $CPU_MODEL, Linux $KERNEL; wrk, the server and redis-server share the cores"
     echo
@@ -476,6 +527,8 @@ if [ "$WRITE_DOC" = 1 ]; then
     echo "$RATIOS"
     echo
     echo "$P99RATIO"
+    echo
+    echo "$COMMANDS"
     echo
     echo "$STANDS"
     echo
