@@ -46,7 +46,6 @@ DURATION=10
 WARMUP=1
 WRITE_DOC=1
 KEEP=0
-QUICK=0
 BUILD=1
 ONLY=""
 CONNECTIONS=64
@@ -60,7 +59,7 @@ ARGS_TEXT="$*"
 
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) QUICK=1; ROUNDS=1; DURATION=3; WRITE_DOC=0; IDLE_WAIT=60; RUN_WAIT=60 ;;
+    --quick) ROUNDS=1; DURATION=3; WRITE_DOC=0; IDLE_WAIT=60; RUN_WAIT=60 ;;
     --rounds) ROUNDS=$2; shift ;;
     --duration) DURATION=$2; shift ;;
     --warmup) WARMUP=$2; shift ;;
