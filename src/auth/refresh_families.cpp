@@ -109,27 +109,39 @@ state::Async<std::optional<RefreshFamilies::Family>> RefreshFamilies::read_famil
   co_return std::optional<Family>{std::move(found)};
 }
 
+RotateOutcome RefreshFamilies::refuse(RefreshRefusal why) {
+  counters_.refused.fetch_add(1, std::memory_order_relaxed);
+  return RotateOutcome{why};
+}
+
 state::Async<RotateOutcome> RefreshFamilies::rotate(std::string text) {
   auto token = RefreshToken::parse(text);
-  auto refuse = [this](RefreshRefusal why) {
-    counters_.refused.fetch_add(1, std::memory_order_relaxed);
-    return RotateOutcome{why};
-  };
   if (!token) co_return refuse(RefreshRefusal::malformed);
+  // A second round only when the reads after a lost write contradict it (a near-cache copy
+  // not yet invalidated); by then our own re-read or Redis's message has caught up.
+  for (int round = 0; round < 3; ++round) {
+    auto outcome = co_await rotate_once(*token);
+    if (!outcome) co_return outcome.error();
+    if (*outcome) co_return std::move(**outcome);
+  }
+  co_return core::make_error(core::Errc::unavailable, "refresh family " + token->family + " keeps changing");
+}
 
-  auto family = co_await read_family(token->family);
+state::Async<std::optional<RotateOutcome>> RefreshFamilies::rotate_once(RefreshToken const& token) {
+  using Outcome = std::optional<RotateOutcome>;
+  auto family = co_await read_family(token.family);
   if (!family) co_return family.error();
-  if (!*family) co_return refuse(RefreshRefusal::unknown);
-  if ((*family)->ended) co_return refuse(RefreshRefusal::ended);
+  if (!*family) co_return Outcome{refuse(RefreshRefusal::unknown)};
+  if ((*family)->ended) co_return Outcome{refuse(RefreshRefusal::ended)};
   std::int64_t now = clock_.now_ms();
-  if (now >= (*family)->expires_ms) co_return refuse(RefreshRefusal::expired);
+  if (now >= (*family)->expires_ms) co_return Outcome{refuse(RefreshRefusal::expired)};
 
   // The decision: one conditional write. What was read above only chose the reason for a
   // refusal; whether this token may rotate is decided here, atomically, in the store.
-  RefreshToken next = token->successor(key_);
+  RefreshToken next = token.successor(key_);
   auto ttl = record_ttl((*family)->expires_ms);
-  std::string const used_key = token_key(token->family, token->digest());
-  std::vector<Condition> conditions{Condition::hash_len(family_key(token->family), kLiveFamilyFields),
+  std::string const used_key = token_key(token.family, token.digest());
+  std::vector<Condition> conditions{Condition::hash_len(family_key(token.family), kLiveFamilyFields),
                                     Condition::hash_len(used_key, kUnusedTokenFields)};
   std::vector<Write> writes{Write::hset(used_key, kUsed, std::to_string(now), ttl),
                             Write::hset(token_key(next.family, next.digest()), kIssued, std::to_string(now), ttl)};
@@ -137,33 +149,28 @@ state::Async<RotateOutcome> RefreshFamilies::rotate(std::string text) {
   if (!won) co_return won.error();
   if (*won) {
     counters_.rotated.fetch_add(1, std::memory_order_relaxed);
-    co_return RotateOutcome{IssuedRefresh{next.text(), next.family, (*family)->user, (*family)->expires_ms}};
+    co_return Outcome{IssuedRefresh{next.text(), next.family, (*family)->user, (*family)->expires_ms}};
   }
-  co_return co_await after_lost_race(*token, **family);
+  co_return co_await after_lost_race(token, **family);
 }
 
 // The conditional write failed: the family ended meanwhile, the token is not one of ours, or it
 // was rotated already, by a racing request (within the grace: answer with the same successor)
-// or long ago (a replay: end the family).
-state::Async<RotateOutcome> RefreshFamilies::after_lost_race(RefreshToken const& token, Family const& family) {
-  auto refuse = [this](RefreshRefusal why) {
-    counters_.refused.fetch_add(1, std::memory_order_relaxed);
-    return RotateOutcome{why};
-  };
+// or long ago (a replay: end the family). nullopt: what is read contradicts the failed write.
+state::Async<std::optional<RotateOutcome>> RefreshFamilies::after_lost_race(RefreshToken const& token,
+                                                                           Family const& family) {
+  using Outcome = std::optional<RotateOutcome>;
   auto now_family = co_await read_family(family.id);
   if (!now_family) co_return now_family.error();
-  if (!*now_family) co_return refuse(RefreshRefusal::unknown);
-  if ((*now_family)->ended) co_return refuse(RefreshRefusal::ended);
+  if (!*now_family) co_return Outcome{refuse(RefreshRefusal::unknown)};
+  if ((*now_family)->ended) co_return Outcome{refuse(RefreshRefusal::ended)};
 
   auto record = co_await store_.hgetall(token_key(token.family, token.digest()));
   if (!record) co_return record.error();
-  if (record->empty()) co_return refuse(RefreshRefusal::unknown);
+  if (record->empty()) co_return Outcome{refuse(RefreshRefusal::unknown)};
   auto used = to_int(*record, kUsed);
-  if (!used) {
-    // Live family and an unused token, yet the write's conditions failed: not a state any
-    // sequence of our writes produces.
-    co_return core::make_error(core::Errc::internal, "refresh family " + family.id + " in an impossible state");
-  }
+  // Live family and an unused token, yet the write's conditions failed: a stale copy.
+  if (!used) co_return Outcome{};
 
   std::int64_t age = clock_.now_ms() - *used;
   if (age <= policy_.grace.count()) {
@@ -172,9 +179,9 @@ state::Async<RotateOutcome> RefreshFamilies::after_lost_race(RefreshToken const&
     // with another refresh key (a key change racing this request).
     auto issued = co_await store_.hget(token_key(next.family, next.digest()), kIssued);
     if (!issued) co_return issued.error();
-    if (!*issued) co_return refuse(RefreshRefusal::unknown);
+    if (!*issued) co_return Outcome{refuse(RefreshRefusal::unknown)};
     counters_.grace_replays.fetch_add(1, std::memory_order_relaxed);
-    co_return RotateOutcome{IssuedRefresh{next.text(), next.family, family.user, family.expires_ms}};
+    co_return Outcome{IssuedRefresh{next.text(), next.family, family.user, family.expires_ms}};
   }
 
   auto ended = co_await end(family.id, "reuse");
@@ -186,8 +193,10 @@ state::Async<RotateOutcome> RefreshFamilies::after_lost_race(RefreshToken const&
                         {"rotated_ms_ago", age}, {"action", "family ended"}};
     log_->warn("{}", line.dump());
     if (auto r = co_await forget_in_index(family.user, family.id); !r) co_return r.error();
+  } else {
+    counters_.refused.fetch_add(1, std::memory_order_relaxed);  // ended by someone else just now
   }
-  co_return RotateOutcome{RefreshRefusal::reused};
+  co_return Outcome{RotateOutcome{RefreshRefusal::reused}};
 }
 
 // Ends a live family; false when it was gone or over already. Its records stay until their TTL,

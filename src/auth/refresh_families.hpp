@@ -67,7 +67,7 @@ struct RefreshCounters {
   std::atomic<std::uint64_t> rotated{0};         // conditional writes won
   std::atomic<std::uint64_t> grace_replays{0};   // racers given the successor another request made
   std::atomic<std::uint64_t> reuse_revocations{0};  // families ended because a token came back late
-  std::atomic<std::uint64_t> refused{0};         // every other refusal
+  std::atomic<std::uint64_t> refused{0};         // every other refusal (reused included when another request ended the family)
 };
 
 class RefreshFamilies {
@@ -90,7 +90,9 @@ class RefreshFamilies {
  private:
   struct Family;
   state::Async<std::optional<Family>> read_family(std::string const& family);
-  state::Async<RotateOutcome> after_lost_race(RefreshToken const& token, Family const& family);
+  state::Async<std::optional<RotateOutcome>> rotate_once(RefreshToken const& token);
+  state::Async<std::optional<RotateOutcome>> after_lost_race(RefreshToken const& token, Family const& family);
+  RotateOutcome refuse(RefreshRefusal why);
   state::Async<bool> end(std::string const& family, std::string_view reason);
   state::Async<void> forget_in_index(std::string const& user, std::string const& family);
   core::Millis record_ttl(std::int64_t expires_ms) const;
