@@ -82,6 +82,10 @@ void render_traffic(GatewayMetrics const& m, std::string& out) {
   labelled(out, "outboard_gateway_upstream_connections_total", "counter",
            "Backend connections used for a request: newly opened or reused from the keep-alive pool.", "kind",
            {{"new", load(m.upstream_connects)}, {"reused", load(m.upstream_reuses)}});
+  labelled(out, "outboard_gateway_stale_upstream_total", "counter",
+           "Reused backend connections found closed by the backend before any response byte: the request "
+           "sent again on a new connection (resent) or answered 502 because it was not safe to resend (refused).",
+           "outcome", {{"resent", load(m.stale_upstream_resent)}, {"refused", load(m.stale_upstream_refused)}});
   single(out, "outboard_gateway_open_connections", "gauge", "Client connections open now.",
          load(m.open_client_connections));
   single(out, "outboard_gateway_rejected_requests_total", "counter",

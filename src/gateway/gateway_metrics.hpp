@@ -35,6 +35,10 @@ struct GatewayMetrics {
   std::atomic<std::uint64_t> retries_denied_by_budget{0};
   std::atomic<std::uint64_t> upstream_connects{0};
   std::atomic<std::uint64_t> upstream_reuses{0};
+  // A reused keep-alive connection the backend had closed, met before any response byte: the
+  // request sent again on a new connection (safe to resend), or answered 502 (not safe).
+  std::atomic<std::uint64_t> stale_upstream_resent{0};
+  std::atomic<std::uint64_t> stale_upstream_refused{0};
   std::atomic<std::int64_t> open_client_connections{0};
   std::atomic<std::uint64_t> rejected_requests{0};  // 400/408/413/431 answered by the gateway
   std::atomic<std::uint64_t> websocket_sessions{0};

@@ -77,12 +77,14 @@ struct Upstream {
   TrafficMeter meter;
 };
 
-// A pooled connection the backend closed while it sat idle reads as EOF (or has stray bytes):
-// either way it must not carry the next request.
-bool still_usable(Upstream& up) {
-  char probe;
-  ssize_t n = ::recv(up.stream.socket().native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && up.buffer.size() == 0;
+// Whether `ec` says the peer closed or reset the connection (a read's EOF, a write's EPIPE).
+// On a reused pooled connection before any response byte, that is a connection the backend
+// closed while it sat idle (its keep-alive timeout raced our request), not the backend failing.
+// No probe (MSG_PEEK) before reuse: it costs a syscall per request and still loses the race
+// when the close comes after it; the request is sent again instead, when that is safe.
+bool closed_by_peer(beast::error_code ec) {
+  return ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe;
 }
 
 bhttp::response<bhttp::string_body> gateway_error(http::Status status, std::string_view code, std::string_view why) {
@@ -148,6 +150,9 @@ struct RelayResult {
   beast::error_code ec;
   bool reading = false;
   std::optional<http::Rejection> rejection;  // the strict layer refused what was read (ec is set too)
+  // The peer closed (or reset) the connection before sending a single byte of the response:
+  // read_final_header sets it; a write that met the peer's close sets it too.
+  bool closed_unanswered = false;
 };
 
 // A strict read's outcome as the relay's: a rejection also sets ec, so every caller that only
@@ -264,18 +269,19 @@ struct ClientSession {
     co_return !ec && !w.draining;
   }
 
+  // A connection to `backend`: the most recently pooled one (reused = true), or, when there is
+  // none or `fresh` asks for a new one, a new connection. Null when connecting failed.
   static asio::awaitable<std::unique_ptr<Upstream>> connect_upstream(ProxyServer& server, Worker& w,
-                                                                     Backend const& backend, bool& reused) {
+                                                                     Backend const& backend, bool& reused,
+                                                                     bool fresh = false) {
     reused = false;
     auto& idle = w.idle_upstreams[&backend];
-    while (!idle.empty()) {
+    if (!fresh && !idle.empty()) {
       auto up = std::move(idle.back());
       idle.pop_back();
-      if (still_usable(*up)) {
-        reused = true;
-        server.metrics_.upstream_reuses.fetch_add(1, std::memory_order_relaxed);
-        co_return up;
-      }
+      reused = true;
+      server.metrics_.upstream_reuses.fetch_add(1, std::memory_order_relaxed);
+      co_return up;
     }
     auto up = std::make_unique<Upstream>(w.io.get_executor(), server.metrics_);
     up->backend = backend.id();
@@ -568,6 +574,38 @@ struct ClientSession {
     co_return false;
   }
 
+  // Sends the request whose header is in `parser` on `up`: a whole body (held) as the message's
+  // own buffer, in one write with the header; a streamed body through the relay, after the held
+  // prefix. May run twice for one request (a reused connection found closed), so it sets the
+  // framing headers each time.
+  static asio::awaitable<RelayResult> send_request(Upstream& up, beast::tcp_stream& client,
+                                                   beast::flat_buffer& client_buffer,
+                                                   bhttp::request_parser<bhttp::buffer_body>& parser,
+                                                   io::ChunkGuard& guard, RelayLimits const& limits,
+                                                   std::string& held, bool body_pending,
+                                                   boost::optional<std::uint64_t> content_length, bool chunked) {
+    auto& request = parser.get();
+    RelayResult sent;
+    if (!body_pending) {
+      // The parsed message goes out as it is (no copy of its header); a held body is its buffer.
+      request.body().data = held.empty() ? nullptr : held.data();
+      request.body().size = held.size();
+      request.body().more = false;
+      if (content_length) request.content_length(held.size());
+      request.keep_alive(true);
+      up.stream.expires_at(limits.write_until());
+      auto [wec, wn] = co_await bhttp::async_write(up.stream, request, use_nothrow);
+      sent.ec = wec;
+    } else {
+      if (content_length) request.content_length(*content_length);
+      else if (chunked) request.chunked(true);
+      request.keep_alive(true);
+      sent = co_await relay<true>(up.stream, client, client_buffer, parser, guard, limits, held);
+    }
+    sent.closed_unanswered = sent.ec && !sent.reading && closed_by_peer(sent.ec);
+    co_return sent;
+  }
+
   // Reads the backend's response header into `slot`, past interim responses: a 100 Continue is
   // consumed (the gateway answered the client's Expect itself), a 103 Early Hints or any other
   // 1xx but 101 is passed on to the client (not to an HTTP/1.0 client, RFC 9110 section 15.2),
@@ -577,13 +615,19 @@ struct ClientSession {
   static asio::awaitable<RelayResult> read_final_header(
       beast::tcp_stream& client, Upstream& up, std::optional<bhttp::response_parser<bhttp::buffer_body>>& slot,
       RequestHeader const& request, TimePoint first_byte_until, RelayLimits const& limits) {
+    bool first = true;  // no interim response came before
     for (;;) {
       slot.emplace();
       slot->body_limit(boost::none);
       if (request.method() == bhttp::verb::head) slot->skip(true);
       up.stream.expires_at(first_byte_until);
+      bool nothing_yet = up.buffer.size() == 0 && first;
+      first = false;
       auto got = co_await io::async_read_head_strict(up.stream, up.buffer, *slot, kBackendHeadLimits);
-      if (auto rec = error_of(got)) co_return RelayResult{rec, true, std::move(got.rejection)};
+      if (auto rec = error_of(got)) {
+        bool unanswered = nothing_yet && up.buffer.size() == 0 && closed_by_peer(rec);
+        co_return RelayResult{rec, true, std::move(got.rejection), unanswered};
+      }
       unsigned status = slot->get().result_int();
       if (status >= 200 || status == 101) co_return RelayResult{};
       if (status == 100 || request.version() < 11) continue;
@@ -675,32 +719,47 @@ struct ClientSession {
         }
       } retry_count{w, is_retry};
 
-      bool reused = false;
-      auto up = co_await connect_upstream(server, w, backend, reused);
+      // The request goes out and the response header comes back. A reused connection the backend
+      // had closed (its keep-alive timeout raced us) shows as EOF or a reset before any response
+      // byte: a request safe to send twice goes again on a new connection to the same backend,
+      // counted neither as the backend's failure nor as an attempt; any other is answered 502
+      // and never sent again (the backend may have acted on it before closing).
+      std::unique_ptr<Upstream> up;
+      RelayResult sent;
+      RelayResult header;
+      std::optional<bhttp::response_parser<bhttp::buffer_body>> response_slot;
+      bool fresh = false;
+      for (;;) {
+        bool reused = false;
+        up = co_await connect_upstream(server, w, backend, reused, fresh);
+        if (!up) break;
+        sent = co_await send_request(*up, client, client_buffer, parser, guard, limits, held, body_pending,
+                                     content_length, chunked);
+        header = RelayResult{};
+        if (!sent.ec) {
+          header = co_await read_final_header(client, *up, response_slot, request.base(),
+                                              expiry(config.first_byte_timeout, deadline), limits);
+        }
+        bool closed_unanswered = sent.ec ? (!sent.reading && sent.closed_unanswered) : header.closed_unanswered;
+        if (!reused || !closed_unanswered) break;
+        if (!safe || body_pending) {
+          server.metrics_.stale_upstream_refused.fetch_add(1, std::memory_order_relaxed);
+          {
+            auto answer = gateway_error(http::Status::bad_gateway, "bad_gateway",
+                                        "the backend closed a reused keep-alive connection without answering; the "
+                                        "request is not sent twice (not idempotent: no Idempotency-Key)");  // named: see core/offload.hpp on g++ 12
+            co_await send_error(server, client, std::move(answer), &request.base());
+          }
+          co_return false;
+        }
+        server.metrics_.stale_upstream_resent.fetch_add(1, std::memory_order_relaxed);
+        fresh = true;
+      }
       std::int64_t now = server.clock_.now_ms();
       if (!up) {
         // Nothing was sent: any request may go elsewhere.
         backend.record_failure(config.outlier_failures, config.outlier_base_ejection, config.outlier_max_ejection, now);
         continue;
-      }
-
-      // Send the request.
-      RelayResult sent;
-      if (!body_pending) {
-        // The parsed message goes out as it is (no copy of its header); a held body is its buffer.
-        request.body().data = held.empty() ? nullptr : held.data();
-        request.body().size = held.size();
-        request.body().more = false;
-        if (content_length) request.content_length(held.size());
-        request.keep_alive(true);
-        up->stream.expires_at(limits.write_until());
-        auto [wec, wn] = co_await bhttp::async_write(up->stream, request, use_nothrow);
-        sent.ec = wec;
-      } else {
-        if (content_length) request.content_length(*content_length);
-        else if (chunked) request.chunked(true);
-        request.keep_alive(true);
-        sent = co_await relay<true>(up->stream, client, client_buffer, parser, guard, limits, held);
       }
       if (sent.ec && sent.reading) {
         // The client's body failed, not the backend: a late body is answered 408, a malformed
@@ -722,11 +781,7 @@ struct ClientSession {
         continue;
       }
 
-      // The response header: the first byte must come within first_byte_timeout.
-      std::optional<bhttp::response_parser<bhttp::buffer_body>> response_slot;
-      auto header = co_await read_final_header(client, *up, response_slot, request.base(),
-                                               expiry(config.first_byte_timeout, deadline), limits);
-      now = server.clock_.now_ms();
+      // The response header: the first byte had to come within first_byte_timeout.
       if (header.ec && !header.reading) co_return false;  // the client went away during an interim response
       if (header.ec) {
         backend.record_failure(config.outlier_failures, config.outlier_base_ejection, config.outlier_max_ejection, now);
@@ -800,7 +855,9 @@ struct ClientSession {
         server.access_log_->info(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       }
       up->account();
-      if (!relayed.ec && response_parser.is_done() && upstream_keep_alive) {
+      // Pooled only when nothing past the response arrived: stray bytes would be read as the
+      // next request's answer.
+      if (!relayed.ec && response_parser.is_done() && upstream_keep_alive && up->buffer.size() == 0) {
         auto& idle = w.idle_upstreams[&backend];
         if (idle.size() < config.max_idle_upstream_per_backend) idle.push_back(std::move(up));
       }
@@ -850,8 +907,10 @@ struct ClientSession {
     }
     auto backend = w.members->backends[*pick];
     InFlight in_flight(w, *backend);
+    // A new connection, never a pooled one: a handshake is not sent twice, so it must not meet
+    // a keep-alive connection the backend closed meanwhile.
     bool reused = false;
-    auto up = co_await connect_upstream(server, w, *backend, reused);
+    auto up = co_await connect_upstream(server, w, *backend, reused, true);
     if (!up) {
       {
         auto answer = gateway_error(http::Status::bad_gateway, "bad_gateway", "the backend is unreachable");  // named: see core/offload.hpp on g++ 12

@@ -270,9 +270,21 @@ TEST(GatewayFailover, RetriesStopAfterMaxAttempts) {
   expect_still_serving(gateway);
   if (!gateway.running()) return;
 
+  // The GET may go out first on a connection pooled by the GET above: its close then looks like a
+  // keep-alive race, and the GET is sent again on a new connection to the same backend, which is
+  // not an attempt (gateway_upstream_reuse_test). Attempts stay at two.
+  auto resent = [&] {
+    auto page = gateway.admin("GET", "/metrics").body;
+    std::string series = "\noutboard_gateway_stale_upstream_total{outcome=\"resent\"} ";
+    auto at = page.find(series);
+    return at == std::string::npos ? std::uint64_t{0} : std::stoull(page.substr(at + series.size()));
+  };
+  std::uint64_t resent_before = resent();
   auto get = client.get("/reset");
   EXPECT_EQ(get.status, 502) << get.body;
-  EXPECT_EQ(a.count("/reset") + b.count("/reset") + c.count("/reset"), 4u) << "a GET: also one retry";
+  std::uint64_t resends = resent() - resent_before;
+  EXPECT_LE(resends, 1u);
+  EXPECT_EQ(a.count("/reset") + b.count("/reset") + c.count("/reset"), 4u + resends) << "a GET: also one retry";
   std::this_thread::sleep_for(100ms);
   expect_still_serving(gateway);
 }

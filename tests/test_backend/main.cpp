@@ -24,8 +24,15 @@
 //                          forwards Expect
 //   /smuggle-response      a response framed two ways (Content-Length and Transfer-Encoding):
 //                          what a proxy must refuse (502), never pass on; then the connection closes
-//   /_count                JSON {"total": n, "paths": {"/x": n, ...}}: requests received (counted
-//                          when their header arrived); control routes and /readyz are not counted
+//   /drop-next             200 "ok", and the connection stays open (keep-alive) but will not answer
+//                          again: the next request on it is read whole (header and body), counted
+//                          under "dropped" (not under "paths"), and the connection closed without a
+//                          byte of response. What a keep-alive timeout racing the next request looks
+//                          like to a proxy, made deterministic: the close comes only after that
+//                          request arrived, so no check before sending could have seen it
+//   /_count                JSON {"total": n, "paths": {"/x": n, ...}, "dropped": {"/x": n, ...}}:
+//                          requests received (counted when their header arrived), and requests
+//                          read and dropped by /drop-next; control routes and /readyz are not counted
 //   POST /_reset_counts    forgets the counts
 //   any other path         200 "ok"
 //   Upgrade: websocket     101 with the right Sec-WebSocket-Accept, then a WebSocket echo server:
@@ -74,6 +81,7 @@ std::mutex g_release_mutex;
 std::condition_variable g_release_cv;
 std::uint64_t g_releases = 0;  // POST /_release calls so far
 std::map<std::string, std::uint64_t> g_counts;
+std::map<std::string, std::uint64_t> g_dropped;  // requests read and closed on unanswered (/drop-next)
 
 std::string hex(unsigned char const* data, std::size_t n) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -138,9 +146,9 @@ bool is_control(std::string const& path) {
          path == "/readyz";
 }
 
-void count(std::string const& path) {
+void count(std::string const& path, bool dropped = false) {
   std::lock_guard lock(g_count_mutex);
-  ++g_counts[path];
+  ++(dropped ? g_dropped : g_counts)[path];
 }
 
 nlohmann::json counts_json() {
@@ -151,7 +159,9 @@ nlohmann::json counts_json() {
     paths[p] = n;
     total += n;
   }
-  return {{"name", g_name}, {"total", total}, {"paths", paths}};
+  nlohmann::json dropped = nlohmann::json::object();
+  for (auto const& [p, n] : g_dropped) dropped[p] = n;
+  return {{"name", g_name}, {"total", total}, {"paths", paths}, {"dropped", dropped}};
 }
 
 using Request = bhttp::request<bhttp::string_body>;
@@ -249,6 +259,7 @@ void serve_connection(tcp::socket socket) {
   boost::system::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
   beast::flat_buffer buffer;
+  bool drop_next = false;  // set by /drop-next: the next request is read and not answered
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(1 << 20);
@@ -258,6 +269,13 @@ void serve_connection(tcp::socket socket) {
     auto& header = parser.get();
     std::string target(header.target());
     std::string path = target.substr(0, target.find('?'));
+    if (drop_next) {
+      bhttp::read(socket, buffer, parser, ec);
+      if (!ec) count(path, true);
+      socket.shutdown(tcp::socket::shutdown_both, ec);
+      socket.close(ec);
+      return;
+    }
     if (!is_control(path)) count(path);
     bool chunked = parser.chunked();
 
@@ -340,12 +358,16 @@ void serve_connection(tcp::socket socket) {
           "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
       asio::write(socket, asio::buffer(bad), ec);
       break;
+    } else if (path == "/drop-next") {
+      drop_next = true;
+      res = make_response(req, 200, "ok");
     } else if (path == "/_count") {
       res = make_response(req, 200, counts_json().dump(), "application/json");
     } else if (path == "/_reset_counts") {
       {
         std::lock_guard lock(g_count_mutex);
         g_counts.clear();
+        g_dropped.clear();
       }
       res = make_response(req, 200, "reset");
     } else if (path == "/slow") {
