@@ -17,7 +17,7 @@ JwtResult<std::string> decode_segment(std::string_view segment) {
   return bytes;
 }
 
-// The three segments, each non-empty; nullopt-like failure when the dots are not exactly two.
+// The three segments; false unless there are exactly two dots and no segment is empty.
 bool split_three(std::string_view token, std::array<std::string_view, 3>& out) {
   auto first = token.find('.');
   if (first == std::string_view::npos) return false;

@@ -16,6 +16,10 @@ using BioPtr = std::unique_ptr<BIO, decltype(&BIO_free)>;
 
 core::Error invalid(std::string why) { return core::make_error(core::Errc::invalid, std::move(why)); }
 
+// Asked for a passphrase, answer "none": OpenSSL's default would prompt on the terminal and hang
+// a start-up that has no one at it.
+int no_passphrase(char*, int, int, void*) { return -1; }
+
 EVP_PKEY* generate_pkey(JwsAlg alg) {
   switch (alg) {
     case JwsAlg::eddsa: return EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
@@ -46,10 +50,13 @@ core::Result<JwtKey> key_from_pem(std::string kid, JwsAlg alg, std::string_view 
   if (alg == JwsAlg::hs256) return invalid("HS256 keys are secrets, not PEM");
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
   if (!bio) return core::make_error(core::Errc::internal, "out of memory");
+  if (pem.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") != std::string_view::npos) {
+    return invalid("an encrypted private key: store it unencrypted with mode 0600");
+  }
   // Only a "PRIVATE KEY" or "PUBLIC KEY" block is tried, so which kind the file holds decides.
   bool const is_private = pem.find("PRIVATE KEY-----") != std::string_view::npos;
-  EVP_PKEY* pkey = is_private ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr)
-                              : PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
+  EVP_PKEY* pkey = is_private ? PEM_read_bio_PrivateKey(bio.get(), nullptr, &no_passphrase, nullptr)
+                              : PEM_read_bio_PUBKEY(bio.get(), nullptr, &no_passphrase, nullptr);
   if (!pkey) return invalid(is_private ? "not a PEM private key" : "not a PEM public key");
   return JwtKey::from_pkey(std::move(kid), alg, pkey, is_private);
 }

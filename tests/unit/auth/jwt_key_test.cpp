@@ -2,6 +2,7 @@
 // that name the file, and the JWKS.
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <sys/stat.h>
 
 #include <fstream>
@@ -147,6 +148,16 @@ TEST_F(JwtKeyFiles, ErrorsNameTheFileAndTheReasonButNeverTheKey) {
   error = load_error({"k", JwsAlg::hs256, short_secret});
   EXPECT_NE(error.find(short_secret.string() + ": not an HS256 key: the secret is shorter than 32 bytes"),
             std::string::npos) << error;
+
+  BIO* encrypted = BIO_new(BIO_s_mem());
+  PEM_write_bio_PKCS8PrivateKey(encrypted, ed.pkey(), EVP_aes_128_cbc(), nullptr, 0, nullptr,
+                                const_cast<char*>("passphrase"));
+  char* encrypted_text = nullptr;
+  long const encrypted_size = BIO_get_mem_data(encrypted, &encrypted_text);
+  auto encrypted_file = write("encrypted.key", std::string(encrypted_text, static_cast<std::size_t>(encrypted_size)));
+  BIO_free(encrypted);
+  error = load_error({"k", JwsAlg::eddsa, encrypted_file});
+  EXPECT_NE(error.find(encrypted_file.string() + ": an encrypted private key"), std::string::npos) << error;
 
   error = load_error({"k", JwsAlg::eddsa, dir_ / "missing.key"});
   EXPECT_NE(error.find((dir_ / "missing.key").string()), std::string::npos) << error;
