@@ -1,11 +1,11 @@
 #include "io/http_server.hpp"
 
+#include "io/connection_loop.hpp"
 #include "io/listener.hpp"
 #include "io/strict_read.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -24,7 +24,6 @@
 #include <chrono>
 #include <stdexcept>
 #include <thread>
-#include <unordered_set>
 
 namespace outboard::io {
 
@@ -39,9 +38,9 @@ struct HttpServer::Worker {
   std::shared_ptr<RequestHandler> handler;
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
-  // Keep-alive connections waiting for their next request; drain closes these at once.
-  std::unordered_set<tcp::socket*> idle;
-  bool draining = false;  // this thread's copy, read and written only on this thread
+  // Keep-alive connections waiting for their next request, and this thread's copy of the
+  // draining flag (read and written only on this thread); drain closes the waiting ones at once.
+  IdleConnections idle;
   std::thread thread;
 };
 
@@ -87,28 +86,6 @@ class StreamedBody final : public BodyStream {
 // coroutine must not run on a `this` that may be a temporary.
 struct ConnectionServer {
 
-  static http::Response server_error(http::Status status, std::string_view code, std::string_view why) {
-    auto res = http::json_error(status, code, why);
-    res.keep_alive(false);
-    return res;
-  }
-
-  // Waits until the client sends something, the idle timeout passes, or drain closes us.
-  // Returns false when the connection should close.
-  static asio::awaitable<bool> wait_for_request(HttpServer::Worker& worker,
-                                               tcp::socket& socket, core::Millis wait) {
-    using namespace asio::experimental::awaitable_operators;
-    if (worker.draining) co_return false;
-    worker.idle.insert(&socket);
-    asio::steady_timer timer(worker.io, wait);
-    auto result = co_await (socket.async_wait(tcp::socket::wait_read, use_nothrow) ||
-                            timer.async_wait(use_nothrow));
-    worker.idle.erase(&socket);
-    if (result.index() != 0) co_return false;  // idle timeout
-    auto [ec] = std::get<0>(result);
-    co_return !ec && !worker.draining;
-  }
-
   static asio::awaitable<void> serve(HttpServer& server, HttpServer::Worker& worker, tcp::socket socket) {
     ConnectionInfo connection;
     boost::system::error_code peer_ec;
@@ -122,7 +99,7 @@ struct ConnectionServer {
       // slowloris too); between keep-alive requests it may idle for idle_timeout.
       core::Millis wait = first ? server.options_.read_timeout : server.options_.idle_timeout;
       first = false;
-      if (buffer.size() == 0 && !co_await wait_for_request(worker, stream.socket(), wait)) break;
+      if (buffer.size() == 0 && !co_await worker.idle.wait_for_request(stream.socket(), wait)) break;
 
       // The header first, with no body limit yet: the route decides whether the body is read
       // whole (max_body_bytes) or streamed to the handler (its own limit).
@@ -186,27 +163,13 @@ struct ConnectionServer {
         http::Request request = parser.release();
         response = co_await call_handler(worker, std::move(request), nullptr, connection);
       }
-      response.keep_alive(keep_alive && response.keep_alive() && !worker.draining);
+      response.keep_alive(keep_alive && response.keep_alive() && !worker.idle.draining());
       stream.expires_after(server.options_.read_timeout);
       auto [wec, wn] = co_await beast::http::async_write(stream, response, use_nothrow);
       if (wec || !response.keep_alive()) break;
     }
     close_gently(stream.socket());
     stream.close();
-  }
-
-  // Half-closes, then discards what the client already sent and we never read: closing a socket
-  // with unread bytes sends a reset, which can destroy our last answer in the client's buffers
-  // before it reads it. Only what has arrived is read (no waiting), at most 64 KiB.
-  static void close_gently(tcp::socket& socket) {
-    beast::error_code ec;
-    socket.shutdown(tcp::socket::shutdown_send, ec);
-    std::array<char, 4096> sink{};
-    for (std::size_t total = 0; !ec && total < (64u << 10);) {
-      auto ready = socket.available(ec);
-      if (ec || ready == 0) break;
-      total += socket.read_some(asio::buffer(sink.data(), std::min(ready, sink.size())), ec);
-    }
   }
 
   static http::HeadLimits head_limits(ServerOptions const& options) {
@@ -231,70 +194,37 @@ struct ConnectionServer {
       // Handlers return errors as values; reaching here is a bug, answered and logged.
       spdlog::error("handler threw: {}", e.what());
     }
-    auto response = server_error(http::Status::internal_server_error, "internal", "unexpected server error");
+    auto response = http::json_error(http::Status::internal_server_error, "internal", "unexpected server error");
+    response.keep_alive(false);
     worker.handler->decorate(response);
     co_return response;
   }
 
   static asio::awaitable<void> answer_error(HttpServer::Worker& worker, beast::tcp_stream& stream,
                                             beast::error_code ec, http::Request seen, ConnectionInfo connection) {
-    if (auto res = error_for(ec)) {
+    if (auto res = read_error_response(ec)) {
       worker.handler->rejected(seen, *res, connection);
       stream.expires_after(std::chrono::seconds(5));
       co_await beast::http::async_write(stream, *res, use_nothrow);
     }
   }
 
-  // The answer to a request that could not be read, or nothing when the peer just went away.
-  static std::optional<http::Response> error_for(beast::error_code ec) {
-    using he = beast::http::error;
-    if (ec == he::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
-        ec == asio::error::operation_aborted) {
-      return std::nullopt;
+  static void log_exception(std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (std::exception const& ex) {
+      spdlog::error("connection ended by exception: {}", ex.what());
     }
-    if (ec == beast::error::timeout) {
-      return server_error(http::Status::request_timeout, "request_timeout", "the request did not arrive in time");
-    }
-    if (ec == he::body_limit) {
-      return server_error(http::Status::payload_too_large, "payload_too_large", "the request body is over the size limit");
-    }
-    if (ec == he::header_limit) {
-      return server_error(http::Status::request_header_fields_too_large, "header_too_large",
-                          "the request headers are over the size limit");
-    }
-    if (ec.category() == beast::http::make_error_code(he::bad_target).category()) {
-      return server_error(http::Status::bad_request, "bad_request", "malformed HTTP request: " + ec.message());
-    }
-    return std::nullopt;  // a socket error: nobody to answer
   }
 
-  static asio::awaitable<void> accept_loop(HttpServer& server, HttpServer::Worker& worker,
-                                           std::atomic<int>& open_connections) {
-  for (;;) {
-    auto [ec, socket] = co_await worker.acceptor.async_accept(use_nothrow);
-    if (ec) {
-      if (ec == asio::error::operation_aborted || !worker.acceptor.is_open()) co_return;
-      // EMFILE and friends: back off a little instead of spinning.
-      spdlog::warn("accept failed: {}", ec.message());
-      asio::steady_timer pause(worker.io, std::chrono::milliseconds(50));
-      co_await pause.async_wait(use_nothrow);
-      continue;
-    }
-    socket.set_option(tcp::no_delay(true));
-    ++open_connections;
-    asio::co_spawn(worker.io, serve(server, worker, std::move(socket)),
-                   [&open_connections](std::exception_ptr e) {
-                     --open_connections;
-                     if (e) {
-                       try {
-                         std::rethrow_exception(e);
-                       } catch (std::exception const& ex) {
-                         spdlog::error("connection ended by exception: {}", ex.what());
-                       }
-                     }
-                   });
+  static void start_connection(HttpServer& server, HttpServer::Worker& worker, tcp::socket socket) {
+    ++server.open_connections_;
+    asio::co_spawn(worker.io, serve(server, worker, std::move(socket)), [&server](std::exception_ptr e) {
+      --server.open_connections_;
+      log_exception(e);
+    });
   }
-}
 };
 
 HttpServer::HttpServer(ServerOptions options, HandlerFactory factory)
@@ -318,7 +248,10 @@ void HttpServer::start() {
     // (store connections) belong to that thread's event loop.
     worker->thread = std::thread([this, worker] {
       worker->handler = factory_(worker->io.get_executor(), *this);
-      asio::co_spawn(worker->io, ConnectionServer::accept_loop(*this, *worker, open_connections_), [](std::exception_ptr e) {
+      auto on_accept = [this, worker](tcp::socket socket) {
+        ConnectionServer::start_connection(*this, *worker, std::move(socket));
+      };
+      asio::co_spawn(worker->io, accept_loop(worker->acceptor, on_accept), [](std::exception_ptr e) {
         if (e) spdlog::error("accept loop ended by exception");
       });
       worker->io.run();
@@ -331,10 +264,9 @@ bool HttpServer::drain(core::Millis deadline) {
   for (auto& w : workers_) {
     Worker* worker = w.get();
     asio::post(worker->io, [worker] {
-      worker->draining = true;
       boost::system::error_code ignored;
       worker->acceptor.close(ignored);
-      for (auto* socket : worker->idle) socket->cancel(ignored);
+      worker->idle.drain();
     });
   }
   bool finished = wait_for_zero(open_connections_, deadline);
