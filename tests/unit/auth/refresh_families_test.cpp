@@ -218,6 +218,28 @@ TEST_P(RefreshFamiliesTest, AnExpiredFamilyIsRefusedAsExpired) {
   EXPECT_EQ(refused(third.token), RefreshRefusal::expired);
 }
 
+// Every record expires by itself: the family's lifetime plus the linger, then nothing is left.
+TEST_P(RefreshFamiliesTest, AFamilysRecordsExpireAfterItsLifetimeAndTheLinger) {
+  policy_.family_lifetime = 60min;
+  policy_.linger = 5min;
+  auto first = login("ada");
+  auto second = rotated(first.token);
+  auto parsed = RefreshToken::parse(second.token);
+  ASSERT_TRUE(parsed);
+  std::int64_t const expected = core::Millis(60min + 5min).count();
+  for (auto const& key : {family_key(first.family), token_key(parsed->family, parsed->digest()),
+                          user_families_key("ada")}) {
+    std::int64_t left = ok(store_->pttl(key));
+    EXPECT_LE(left, expected) << key;
+    EXPECT_GT(left, on_redis() ? expected - 5000 : expected - 1) << key;
+  }
+  if (on_redis()) return;  // redis keeps its own time; the manual clock moves sqlite's
+  clock_.advance(60min + 5min);
+  EXPECT_TRUE(ok(store_->hgetall(family_key(first.family))).empty());
+  EXPECT_EQ(families_in_index("ada"), 0u);
+  EXPECT_EQ(refused(second.token), RefreshRefusal::unknown);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, RefreshFamiliesTest, ::testing::Values("sqlite", "redis"),
                          testing_support::backend_name);
 

@@ -29,7 +29,7 @@ TEST(RefreshToken, ParseRefusesAnythingButTheCanonicalForm) {
   EXPECT_FALSE(RefreshToken::parse(good + "A"));                                         // long secret
   EXPECT_FALSE(RefreshToken::parse(good.substr(1)));                                     // short family
   EXPECT_FALSE(RefreshToken::parse(good.substr(0, dot) + "=" + good.substr(dot)));       // padding
-  EXPECT_FALSE(RefreshToken::parse(good.substr(0, dot) + good.substr(dot + 1) + "." ));  // dot moved
+  EXPECT_FALSE(RefreshToken::parse(good.substr(0, dot) + good.substr(dot + 1) + ".")); // dot moved
   std::string plus = good;
   plus[dot + 5] = '+';  // base64, not base64url
   EXPECT_FALSE(RefreshToken::parse(plus));
