@@ -201,7 +201,8 @@ TEST(JwtJwks, PublishesEveryAsymmetricKeyAndNoSecret) {
 
 TEST(JwtJwks, EachPublishedKeyVerifiesItsKeysTokensAfterARoundTrip) {
   KeySet keys(shared_key(JwsAlg::eddsa), {shared_key(JwsAlg::es256), shared_key(JwsAlg::rs256)});
-  for (auto const& jwk : jwks_json(keys).at("keys")) {
+  auto const jwks = jwks_json(keys);  // named: a range-for over a temporary's member would dangle
+  for (auto const& jwk : jwks.at("keys")) {
     auto alg = parse_alg(jwk.at("alg").get<std::string>());
     ASSERT_TRUE(alg);
     auto imported = key_from_jwk(jwk, jwk.at("kid"), *alg);
