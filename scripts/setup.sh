@@ -17,6 +17,9 @@ packages=(
   python3-jwt python3-cryptography  # the independent JWT implementation of the auth interop test
   chromium  # the lab's HTML report test renders in Debian's headless Chromium
 )
+# npm `jose`, the second independent JWT implementation (auth interop test, bench/auth), runs on
+# node. A node already installed (another Node.js build) is kept: Debian's npm would conflict with it.
+command -v node >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -25,21 +28,37 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup: all ${#packages[@]} packages present"
-  exit 0
-fi
+install_missing_packages() {
+  if [ ${#missing[@]} -eq 0 ]; then
+    echo "setup: all ${#packages[@]} packages present"
+    return 0
+  fi
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "setup: run as root (missing: ${missing[*]})" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # redis-server's package starts a system-wide instance; tests start their own on free ports,
+  # so the system one is left as the package configured it.
+}
 
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "setup: run as root (missing: ${missing[*]})" >&2; exit 1; }
-  sudo="sudo"
-fi
+# tests/interop's pinned npm packages: npm ci when node_modules is missing or older than the lock
+# file (npm ci writes node_modules/.package-lock.json, so a second run finds it current).
+install_interop_node_modules() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/interop"
+  if [ -f "$dir/node_modules/.package-lock.json" ] &&
+     [ ! "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    return 0
+  fi
+  echo "setup: npm ci in tests/interop"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+}
 
-echo "setup: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -q
-$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-# redis-server's package starts a system-wide instance; tests start their own on free ports,
-# so the system one is left as the package configured it.
+install_missing_packages
+install_interop_node_modules
 echo "setup: done"
