@@ -109,17 +109,21 @@ for store in "${stores[@]}"; do
   [ -n "$COOKIE" ] || die "$store: no session cookie from POST /login"
   for route in "${routes[@]}"; do
     case "$route" in
-      me) wrk_args=(-s "$BENCH/wrk/report.lua" "http://127.0.0.1:$PORT/me") ;;
-      cart) wrk_args=(-s "$BENCH/wrk/cart.lua" "http://127.0.0.1:$PORT/cart/items" -- "p$store") ;;
+      me) wrk_args=(-s "$BENCH/wrk/report.lua" "http://127.0.0.1:$PORT/me"); warm_tag=(); run_tag=() ;;
+      cart) wrk_args=(-s "$BENCH/wrk/cart.lua" "http://127.0.0.1:$PORT/cart/items" --)
+        warm_tag=("p$store-warm"); run_tag=("p$store-run") ;;
       *) die "--routes: unknown route '$route' (me, cart)" ;;
     esac
     # Warm-up (caches, the near-cache's first fill, the connection pool), not counted.
-    wrk -t1 -c"$CONNECTIONS" -d2s --timeout 10s -H "Cookie: $COOKIE" "${wrk_args[@]}" >"$dir/warmup-$route.txt" 2>&1 || true
+    # The Idempotency-Key prefix differs between warm-up and measurement: cart.lua counts from 1
+    # each time, and a key used twice would measure replays instead of new requests.
+    wrk -t1 -c"$CONNECTIONS" -d2s --timeout 10s -H "Cookie: $COOKIE" "${wrk_args[@]}" "${warm_tag[@]}" \
+      >"$dir/warmup-$route.txt" 2>&1 || true
     sleep 1
     c0=$(answered "$route")
     r0=$(redis_commands "$REDIS_PORT")
     callgrind_control -z "$VG_PID" >/dev/null 2>&1
-    wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_RUN}s" --timeout 10s -H "Cookie: $COOKIE" "${wrk_args[@]}" \
+    wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_RUN}s" --timeout 10s -H "Cookie: $COOKIE" "${wrk_args[@]}" "${run_tag[@]}" \
       >"$dir/wrk-$route.txt" 2>&1 || true
     sleep 2  # the answers still in flight when wrk stopped
     callgrind_control -d "$VG_PID" >/dev/null 2>&1
