@@ -2,10 +2,13 @@
 // What a handler sees: the request, its session, the path parameters, and the thread's services
 // (stores, blob store, password hasher). Everything comes from the request or the store; nothing
 // from process-global state.
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "http/message.hpp"
 #include "io/http_server.hpp"
+#include "runtime/client_address.hpp"
 #include "runtime/router.hpp"
 #include "runtime/session.hpp"
 #include "runtime/throttle.hpp"
@@ -41,9 +44,23 @@ class RequestContext {
   ThreadServices& services() { return services_; }
   // The streamed body, for routes registered with a stream_limit; null otherwise.
   io::BodyStream* body() { return body_; }
-  // The client's address (see runtime/client_address.hpp), for per-client limits.
-  std::string const& client_address() const { return client_address_; }
-  void set_client_address(std::string address) { client_address_ = std::move(address); }
+  // The client's address (see runtime/client_address.hpp), for per-client limits. Worked out on
+  // the first call, from what set_client_source() gave: only sign-up and login ask, so the other
+  // routes never format an address. "unknown" without a source.
+  std::string const& client_address() const {
+    if (!client_address_) {
+      client_address_ = source_ ? runtime::client_address(source_->peer, source_->forwarded_for, *source_->trusted)
+                                : std::string(kUnknownClient);
+    }
+    return *client_address_;
+  }
+  // What client_address() reads; `forwarded_for` and `trusted` must outlive this context.
+  struct ClientSource {
+    std::optional<boost::asio::ip::address> peer;
+    std::string_view forwarded_for;
+    core::AddressBlocks const* trusted;
+  };
+  void set_client_source(ClientSource source) { source_ = source; }
   // For idempotent routes: an id derived from the user and the Idempotency-Key, the same on
   // every retry, so a handler can make "one thing per key" (an order) even if it runs twice.
   std::string const& idempotent_id() const { return idempotent_id_; }
@@ -60,7 +77,8 @@ class RequestContext {
   ThreadServices& services_;
   io::BodyStream* body_;
   std::string idempotent_id_;
-  std::string client_address_ = "unknown";
+  std::optional<ClientSource> source_;
+  mutable std::optional<std::string> client_address_;  // a cache: set once, by client_address()
 };
 
 }  // namespace outboard::runtime

@@ -1,7 +1,8 @@
 #include "runtime/cookie_signer.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include <stdexcept>
 
@@ -9,27 +10,47 @@
 
 namespace outboard::runtime {
 
-CookieSigner::CookieSigner(std::vector<std::string> keys) : keys_(std::move(keys)) {
-  if (keys_.empty()) throw std::invalid_argument("at least one session signing key is needed");
-  for (auto const& k : keys_) {
+void CookieSigner::FreeMac::operator()(EVP_MAC_CTX* ctx) const { EVP_MAC_CTX_free(ctx); }
+
+CookieSigner::CookieSigner(std::vector<std::string> keys) {
+  if (keys.empty()) throw std::invalid_argument("at least one session signing key is needed");
+  for (auto const& k : keys) {
     if (k.size() < kMinKeyBytes) {
       throw std::invalid_argument("a session signing key must be at least 32 bytes");
     }
   }
+  std::unique_ptr<EVP_MAC, decltype(&EVP_MAC_free)> hmac(EVP_MAC_fetch(nullptr, "HMAC", nullptr), &EVP_MAC_free);
+  if (!hmac) throw std::runtime_error("OpenSSL has no HMAC");
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
+  for (auto const& k : keys) {
+    MacContext ctx(EVP_MAC_CTX_new(hmac.get()));
+    if (!ctx || EVP_MAC_init(ctx.get(), reinterpret_cast<unsigned char const*>(k.data()), k.size(), params) != 1) {
+      throw std::runtime_error("OpenSSL could not set up HMAC-SHA256");
+    }
+    keyed_.push_back(std::move(ctx));
+  }
 }
 
-std::string CookieSigner::mac(std::string const& key, std::string_view id) const {
+std::string CookieSigner::mac(EVP_MAC_CTX const& keyed, std::string_view id) const {
+  // EVP_MAC_CTX_dup takes a non-const pointer but only reads its source (it copies the digest
+  // states), which is what makes sharing keyed_ between threads safe.
+  MacContext ctx(EVP_MAC_CTX_dup(const_cast<EVP_MAC_CTX*>(&keyed)));
   unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<unsigned char const*>(id.data()), id.size(), out, &len);
+  std::size_t len = 0;
+  if (!ctx || EVP_MAC_update(ctx.get(), reinterpret_cast<unsigned char const*>(id.data()), id.size()) != 1 ||
+      EVP_MAC_final(ctx.get(), out, &len, sizeof out) != 1) {
+    // Out of memory inside OpenSSL: an empty MAC, which never matches a cookie's (verify) and
+    // signs nothing anyone could use.
+    return std::string();
+  }
   return core::base64url_encode(std::string_view(reinterpret_cast<char*>(out), len));
 }
 
 std::string CookieSigner::sign(std::string_view id) const {
   std::string out(id);
   out += '.';
-  out += mac(keys_.front(), id);
+  out += mac(*keyed_.front(), id);
   return out;
 }
 
@@ -38,8 +59,9 @@ std::optional<std::string> CookieSigner::verify(std::string_view value) const {
   if (dot == std::string_view::npos || dot == 0) return std::nullopt;
   std::string_view id = value.substr(0, dot);
   std::string_view given = value.substr(dot + 1);
-  for (auto const& key : keys_) {
-    if (core::constant_time_equal(mac(key, id), given)) return std::string(id);
+  for (auto const& key : keyed_) {
+    std::string expected = mac(*key, id);
+    if (!expected.empty() && core::constant_time_equal(expected, given)) return std::string(id);
   }
   return std::nullopt;
 }

@@ -4,14 +4,23 @@
 #include <openssl/evp.h>
 
 #include "core/random.hpp"
+#include "runtime/json_body.hpp"
 
 namespace outboard::runtime {
 namespace {
 
+// SHA-256 fetched from OpenSSL's provider once: EVP_sha256() makes EVP_Digest fetch it again on
+// every call (a name lookup under a lock, about a quarter of each digest's cost). Immutable after
+// the first call (a thread-safe static), freed by OpenSSL at exit.
+EVP_MD const* sha256_algorithm() {
+  static EVP_MD const* const fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return fetched ? fetched : EVP_sha256();
+}
+
 std::string sha256(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned len = 0;
-  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
+  EVP_Digest(data.data(), data.size(), digest, &len, sha256_algorithm(), nullptr);
   return std::string(reinterpret_cast<char*>(digest), len);
 }
 
@@ -52,7 +61,7 @@ std::string request_fingerprint(http::Request const& request) {
 }
 
 IdempotentCall::IdempotentCall(state::Store& store, IdempotencyPolicy const& policy, std::string const& user,
-                               std::string_view key, std::string fingerprint)
+                               std::string_view key, std::string fingerprint, std::string claim_token)
     : store_(store), policy_(policy), fingerprint_(std::move(fingerprint)) {
   // Hashing keeps store keys short whatever the client sends; the user's name in a "{tag}"
   // keeps one user's keys on one Redis Cluster slot.
@@ -60,7 +69,11 @@ IdempotentCall::IdempotentCall(state::Store& store, IdempotencyPolicy const& pol
   std::string digest = sha256(scoped);
   record_key_ = "idem:{" + user + "}:" + core::base64url_encode(digest);
   derived_id_ = core::base64url_encode(std::string_view(digest).substr(0, 16));
-  running_record_ = nlohmann::json{{"state", "running"}, {"fp", fingerprint_}, {"token", core::random_token(12)}}.dump();
+  if (claim_token.empty()) claim_token = core::random_token(12);
+  // Written out, not built as a json object: the same text nlohmann would make (its keys sorted),
+  // without a map per request.
+  running_record_ = R"({"fp":)" + json_quote(fingerprint_) + R"(,"state":"running","token":)" +
+                    json_quote(claim_token) + "}";
 }
 
 state::Async<IdempotentCall::Outcome> IdempotentCall::begin() {
@@ -101,15 +114,23 @@ state::Async<void> IdempotentCall::finish(http::Response const& response) {
     if (!released) co_return released.error();
     co_return state::Result<void>{};
   }
-  nlohmann::json headers = nlohmann::json::object();
+  // {"body","fp","headers","state","status"}: what replay() reads, written out (as nlohmann would,
+  // keys sorted) rather than built as json objects first.
+  std::string done = R"({"body":)" + json_quote(response.body()) + R"(,"fp":)" + json_quote(fingerprint_) +
+                     R"(,"headers":{)";
+  bool first = true;
   for (auto field : kKeptHeaders) {
     auto it = response.find(field);
-    if (it != response.end()) headers[std::string(it->name_string())] = std::string(it->value());
+    if (it == response.end()) continue;
+    if (!first) done += ',';
+    first = false;
+    done += json_quote(std::string_view(it->name_string().data(), it->name_string().size()));
+    done += ':';
+    done += json_quote(std::string_view(it->value().data(), it->value().size()));
   }
-  nlohmann::json done{{"state", "done"}, {"fp", fingerprint_}, {"status", response.result_int()},
-                      {"headers", headers}, {"body", response.body()}};
+  done += R"(},"state":"done","status":)" + std::to_string(response.result_int()) + "}";
   // Only over our own claim: if our lease ran out and another run took the key, theirs stands.
-  auto swapped = co_await store_.compare_and_set(record_key_, running_record_, done.dump(), policy_.retention);
+  auto swapped = co_await store_.compare_and_set(record_key_, running_record_, std::move(done), policy_.retention);
   if (!swapped) co_return swapped.error();
   co_return state::Result<void>{};
 }

@@ -41,8 +41,11 @@ std::string request_fingerprint(http::Request const& request);
 
 class IdempotentCall {
  public:
+  // claim_token makes this claim's "running" record unique, so that finish() swaps only its own
+  // claim; it must differ from every other claim's (a random prefix and a counter will do);
+  // empty: a random one.
   IdempotentCall(state::Store& store, IdempotencyPolicy const& policy, std::string const& user,
-                 std::string_view key, std::string fingerprint);
+                 std::string_view key, std::string fingerprint, std::string claim_token = {});
 
   // The outcome of claiming the key.
   struct Proceed {};                 // ours: run the handler, then finish()

@@ -36,16 +36,17 @@ std::int64_t total_of(nlohmann::json const& lines) {
 
 }  // namespace
 
-state::Async<nlohmann::json> Orders::add_line(std::string line_id, std::string sku, std::int64_t qty,
-                                               std::int64_t now_ms) {
+state::Async<std::string> Orders::add_line(std::string line_id, std::string sku, std::int64_t qty,
+                                            std::int64_t now_ms) {
   Product const* product = find_product(sku);
   if (!product) co_return core::make_error(core::Errc::invalid, "unknown sku '" + sku + "'");
   nlohmann::json line{{"line_id", line_id}, {"sku", sku}, {"name", product->name}, {"qty", qty},
                       {"price_cents", product->price_cents}, {"added_ms", now_ms}};
+  std::string text = line.dump();
   state::Fields fields;
-  fields.emplace_back(line_id, line.dump());
+  fields.emplace_back(line_id, text);
   if (auto r = co_await store_.hset(cart_key(), std::move(fields)); !r) co_return r.error();
-  co_return ok(std::move(line));
+  co_return std::move(text);
 }
 
 state::Async<nlohmann::json> Orders::cart() {

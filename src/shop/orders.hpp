@@ -20,8 +20,9 @@ class Orders {
  public:
   Orders(state::Store& store, std::string user) : store_(store), user_(std::move(user)) {}
 
-  // The stored line (sku, qty, line_id, added_ms). Errc::invalid for an unknown sku.
-  state::Async<nlohmann::json> add_line(std::string line_id, std::string sku, std::int64_t qty, std::int64_t now_ms);
+  // The stored line (sku, qty, line_id, added_ms), as the JSON text stored (so that a caller
+  // answering with it does not print it again). Errc::invalid for an unknown sku.
+  state::Async<std::string> add_line(std::string line_id, std::string sku, std::int64_t qty, std::int64_t now_ms);
   // {"lines": [...oldest first], "total_cents": n}
   state::Async<nlohmann::json> cart();
   // The order made from the cart under `order_id`; the existing one if that id was used

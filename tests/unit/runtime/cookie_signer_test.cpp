@@ -26,6 +26,30 @@ TEST(CookieSigner, RejectsMalformedValues) {
   EXPECT_EQ(signer.verify(signer.sign("abc") + "x"), std::nullopt);
 }
 
+// RFC 4231 test case 6 (a key longer than SHA-256's block): the MAC is HMAC-SHA256 itself, and it
+// stays so on every call (each MAC starts from a copy of the keyed context, which must not
+// change: a second call computed over a finished context would differ).
+TEST(CookieSigner, TheMacIsHmacSha256OnEveryCall) {
+  CookieSigner signer({std::string(131, '\xaa')});
+  std::string const data = "Test Using Larger Than Block-Size Key - Hash Key First";
+  std::string const expected = data + ".YOQxWR7gtn8Niiaqy_W3f44LxiE3KMUUBUYEDw7jf1Q";
+  EXPECT_EQ(signer.sign(data), expected);
+  EXPECT_EQ(signer.sign(data), expected);
+  EXPECT_EQ(signer.verify(expected), data);
+}
+
+TEST(CookieSigner, TheNewestKeySignsAndEveryKeyVerifies) {
+  std::string old_key = core::random_bytes(32);
+  std::string new_key = core::random_bytes(32);
+  CookieSigner before({old_key});
+  CookieSigner rotated({new_key, old_key});
+  CookieSigner after({new_key});
+  std::string signed_before = before.sign("id-1");
+  EXPECT_EQ(rotated.verify(signed_before), "id-1") << "a cookie signed with the old key must still verify";
+  EXPECT_EQ(after.verify(rotated.sign("id-2")), "id-2") << "the first key signs";
+  EXPECT_EQ(after.verify(signed_before), std::nullopt) << "a key taken out verifies nothing";
+}
+
 TEST(CookieSigner, DecodesHexAndBase64urlKeys) {
   std::string raw = core::random_bytes(32);
   EXPECT_EQ(CookieSigner::decode_key(core::hex_encode(raw)), raw);
