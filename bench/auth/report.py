@@ -1,0 +1,102 @@
+#!/usr/bin/python3
+"""bench/auth's report: the section "Auth: token verification" of docs/BENCHMARKS.md.
+
+Usage: report.py RESULTS.jsonl META.json [--doc docs/BENCHMARKS.md]
+RESULTS.jsonl holds the JSON lines of outboard_auth_bench and jose_bench.mjs, each with its
+"round" added; META.json the run's facts (date, machine, versions, rounds, seconds, quick).
+Prints the section; with --doc also writes it into the file, between the markers
+<!-- bench/auth begin --> and <!-- bench/auth end --> (replacing them, or at the end).
+"""
+import json
+import pathlib
+import statistics
+import sys
+
+BEGIN, END = "<!-- bench/auth begin -->", "<!-- bench/auth end -->"
+ALGS = ["EdDSA", "ES256", "RS256", "HS256"]
+
+
+def medians(rows, key_fields, value):
+    """{key: median of value over rounds} for the rows that have `value`."""
+    groups = {}
+    for row in rows:
+        if value in row:
+            groups.setdefault(tuple(row[f] for f in key_fields), []).append(row[value])
+    return {k: statistics.median(v) for k, v in groups.items()}
+
+
+def us(x):
+    return "%.1f" % x if x < 100 else "%.0f" % x
+
+
+def jwt_table(rows):
+    verify = medians([r for r in rows if "impl" in r], ["impl", "alg"], "verify_us")
+    sign = medians([r for r in rows if "impl" in r], ["impl", "alg"], "sign_us")
+    lines = ["| alg | outboard verify µs | jose verify µs | jose / outboard | outboard sign µs | jose sign µs | jose / outboard |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for alg in ALGS:
+        ov, jv = verify.get(("outboard", alg)), verify.get(("jose", alg))
+        os_, js = sign.get(("outboard", alg)), sign.get(("jose", alg))
+        if None in (ov, jv, os_, js):
+            lines.append("| %s | (missing) | | | | | |" % alg)
+            continue
+        lines.append("| %s | %s | %s | %.2f | %s | %s | %.2f |" % (alg, us(ov), us(jv), jv / ov, us(os_), us(js), js / os_))
+    return lines
+
+
+def revocation_table(rows):
+    checks = medians(rows, ["revocation"], "check_us")
+    hits = medians(rows, ["revocation"], "hit_ratio")
+    lines = ["| revocation check (a never-revoked token) | µs per check | near-cache hit ratio |", "|---|---:|---:|"]
+    for name in ["redis", "redis+near-cache"]:
+        if (name,) in checks:
+            ratio = "%.4f" % hits[(name,)] if (name,) in hits else "-"
+            lines.append("| %s | %s | %s |" % (name, us(checks[(name,)]), ratio))
+    plain, cached = checks.get(("redis",)), checks.get(("redis+near-cache",))
+    if plain and cached:
+        lines.append("")
+        lines.append("The near-cache makes a check %.0f× cheaper." % (plain / cached))
+    return lines
+
+
+def section(rows, meta):
+    kind = "quick run (1 round, not for the record)" if meta["quick"] else "%d interleaved rounds" % meta["rounds"]
+    out = [BEGIN, "## Auth: token verification (`bench/auth`, %s)" % meta["date"], "",
+           "`bash bench/auth/run.sh` (%s, at least %s s per measurement after a warm-up; medians over rounds)." % (kind, meta["seconds"]),
+           "One thread each, the same tokens and keys: outboard's `auth::JwtVerifier::verify` and `auth::sign_jwt`",
+           "(`outboard_auth_bench`, %s build) beside npm `jose`'s `jwtVerify` (against the JWKS outboard publishes, as" % meta["build"],
+           "an Express app verifying our tokens would: `createLocalJWKSet`; HS256 with the secret) and `SignJWT.sign`,",
+           "in node. A verify is the whole check: parse, kid lookup, signature, claims (`iss`, `aud`, `exp`, ...).",
+           "Each round runs outboard, jose and the revocation checks in a rotating order.", ""]
+    out += jwt_table(rows)
+    out += ["", "The revocation check (`auth::Revocation::check`: the token's denylist entry and the user's not-before",
+            "time, two GETs) on a private redis-server on loopback, without and with the near-cache (10 000 keys;",
+            "a missing key is cached too, so a warm check sends nothing):", ""]
+    out += revocation_table(rows)
+    out += ["", "- machine: %s (shared with other work while this ran: the numbers are indicative)" % meta["machine"],
+            "- %s; jose %s; %s; commit %s" % (meta["node"], meta["jose"], meta["redis"], meta["commit"]), END]
+    return "\n".join(out) + "\n"
+
+
+def write_doc(path, text):
+    doc = path.read_text()
+    if BEGIN in doc and END in doc:
+        head, rest = doc.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1].lstrip("\n")
+        doc = head + text + ("\n" + tail if tail else "")
+    else:
+        doc = doc.rstrip("\n") + "\n\n" + text
+    path.write_text(doc)
+
+
+def main(argv):
+    rows = [json.loads(line) for line in pathlib.Path(argv[1]).read_text().splitlines() if line.strip()]
+    meta = json.loads(pathlib.Path(argv[2]).read_text())
+    text = section(rows, meta)
+    print(text, end="")
+    if len(argv) == 5 and argv[3] == "--doc":
+        write_doc(pathlib.Path(argv[4]), text)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
