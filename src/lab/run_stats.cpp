@@ -9,7 +9,7 @@ namespace outboard::lab {
 
 std::int64_t Invariants::losses() const {
   return unexpected_logouts + lost_cart_lines + duplicated_cart_lines + duplicate_orders + lost_orders +
-         upload_mismatches + failed_retryable;
+         upload_mismatches + failed_retryable + revoked_accepted;
 }
 
 double quantile(std::vector<float> samples, double q) {
@@ -88,6 +88,13 @@ std::vector<double> RunStats::load_imbalance() const {
 
 void RunStats::record_unexpected(std::string what) { ++unexpected_[std::move(what)]; }
 
+void RunStats::record_revocation(std::int64_t accepted_for_ms, std::string const& by) {
+  revocation_windows_ms_.push_back(static_cast<float>(accepted_for_ms));
+  if (by.empty()) return;
+  auto& longest = revocation_max_by_[by];
+  longest = std::max(longest, accepted_for_ms);
+}
+
 nlohmann::json RunStats::to_json(std::int64_t duration_ms) const {
   nlohmann::json timeline = nlohmann::json::array();
   auto imbalance = load_imbalance();
@@ -121,7 +128,8 @@ nlohmann::json RunStats::to_json(std::int64_t duration_ms) const {
         {"duplicate_orders", invariants_.duplicate_orders},
         {"lost_orders", invariants_.lost_orders},
         {"upload_mismatches", invariants_.upload_mismatches},
-        {"failed_retryable", invariants_.failed_retryable}}},
+        {"failed_retryable", invariants_.failed_retryable},
+        {"revoked_accepted", invariants_.revoked_accepted}}},
       {"failures",
        {{"connect", failures_.connect},
         {"server_5xx", failures_.server_5xx},
@@ -142,6 +150,13 @@ nlohmann::json RunStats::to_json(std::int64_t duration_ms) const {
        {{"imbalance", imbalance_seconds > 0 ? imbalance_sum / imbalance_seconds : 0.0},
         {"peak_imbalance", imbalance_peak}}},
       {"unexpected_answers", unexpected_},
+      {"revocation",
+       {{"logouts_checked", revocation_windows_ms_.size()},
+        {"bound_ms", revocation_bound_ms_},
+        {"accepted_for_p50_ms", quantile(revocation_windows_ms_, 0.50)},
+        {"accepted_for_p99_ms", quantile(revocation_windows_ms_, 0.99)},
+        {"accepted_for_max_ms", quantile(revocation_windows_ms_, 1.0)},
+        {"longest_by_server_ms", revocation_max_by_}}},
       {"timeline", std::move(timeline)},
       {"faults", std::move(faults)},
   };

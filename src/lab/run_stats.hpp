@@ -22,6 +22,9 @@ struct Invariants {
   std::int64_t lost_orders = 0;            // an order confirmed (2xx) missing from /orders later
   std::int64_t upload_mismatches = 0;      // an upload read back different, or not at all
   std::int64_t failed_retryable = 0;       // safe to retry, retried, and still failed
+  // Logged out (acknowledged), and the old session cookie or access token was still accepted
+  // later than the run's revocation bound (UserSettings::revocation_bound).
+  std::int64_t revoked_accepted = 0;
   std::int64_t losses() const;             // the sum of the above
 };
 
@@ -59,6 +62,11 @@ class RunStats {
   void journey_abandoned() { ++journeys_abandoned_; }
   // A 2xx/4xx answer the ledger did not expect (a data bug more than a failure); kept for the reader.
   void record_unexpected(std::string what);
+  // After an acknowledged logout the user sends its old credential again until servers refuse
+  // it: `accepted_for_ms` is how long after the acknowledgement it was last accepted (0 when
+  // never), `by` the server that accepted it then ("" when none did).
+  void record_revocation(std::int64_t accepted_for_ms, std::string const& by);
+  void set_revocation_bound_ms(std::int64_t bound) { revocation_bound_ms_ = bound; }
 
   Invariants& invariants() { return invariants_; }
   Invariants const& invariants() const { return invariants_; }
@@ -99,6 +107,9 @@ class RunStats {
   std::map<std::string, std::int64_t> served_by_;
   std::vector<Event> events_;
   std::map<std::string, std::int64_t> unexpected_;
+  std::vector<float> revocation_windows_ms_;                 // one per logout checked
+  std::map<std::string, std::int64_t> revocation_max_by_;    // server -> longest acceptance
+  std::int64_t revocation_bound_ms_ = 0;
 };
 
 // The q-quantile (0..1) of samples, by nearest rank; 0 for none. Sorts a copy.

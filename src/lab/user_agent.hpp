@@ -47,13 +47,14 @@ class UserAgent {
   boost::asio::awaitable<Reply> send(Call call);
 
   void forget_cookies() { cookies_.clear(); }
+  // The Cookie header this agent sends now ("" with an empty jar).
+  std::string cookie_header() const;
   bool has_cookie(std::string const& name) const { return cookies_.contains(name); }
   void close();
 
  private:
   boost::asio::awaitable<Reply> attempt(Call const& call, bool& reused_and_silent);
   void remember_cookies(std::vector<std::string> const& set_cookie_headers);
-  std::string cookie_header() const;
 
   boost::asio::any_io_executor executor_;
   std::uint16_t port_;

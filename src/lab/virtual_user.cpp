@@ -382,9 +382,46 @@ asio::awaitable<VirtualUser::Step> VirtualUser::recommendations() {
 asio::awaitable<VirtualUser::Step> VirtualUser::log_out() {
   Call call = json_post("/logout", "");
   call.content_type.clear();
+  // What someone holding a copy of this login (a stolen cookie, a shared machine) would send.
+  Call replay;
+  replay.target = "/me";
+  if (auto cookies = agent_.cookie_header(); !cookies.empty()) replay.headers.emplace_back("Cookie", cookies);
   Outcome out = co_await as_user(call);
   logged_in_ = false;
-  co_return out.reply.status == 200 ? Step::ok : Step::abandon;
+  if (out.reply.status != 200) co_return Step::abandon;
+  if (!auditing_) co_await check_revoked(replay);
+  co_return Step::ok;
+}
+
+asio::awaitable<void> VirtualUser::check_revoked(Call const& replay) {
+  // The gateway spreads the replays over the servers: two refusals in a row, or an acceptance
+  // past the bound, settle it. An answer that is neither (a failure, a 5xx while a fault runs)
+  // says nothing about revocation: the check is dropped, not counted.
+  constexpr int kMaxReplays = 50;
+  constexpr std::chrono::milliseconds kGap(10);
+  std::int64_t acknowledged = lab_now_ms();
+  std::int64_t accepted_for = 0;
+  std::string accepted_by;
+  int refusals = 0;
+  for (int i = 0; i < kMaxReplays && refusals < 2 && !stop_.stopping; ++i) {
+    std::int64_t since = lab_now_ms() - acknowledged;  // when it was sent: the earliest it was accepted
+    Reply reply = co_await agent_.send(replay);
+    if (reply.status == 401) {
+      ++refusals;
+    } else if (reply.status == 200) {
+      refusals = 0;
+      accepted_for = since;
+      accepted_by = reply.served_by;
+      if (since >= settings_.revocation_bound.count()) {
+        ++stats_.invariants().revoked_accepted;
+        break;
+      }
+    } else {
+      co_return;
+    }
+    co_await pause(kGap);
+  }
+  stats_.record_revocation(accepted_for, accepted_by);
 }
 
 asio::awaitable<void> VirtualUser::audit() {

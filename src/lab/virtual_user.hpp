@@ -4,7 +4,7 @@
 //
 // The journey: sign up (once), log in, /me, add 1-3 cart lines (each with an Idempotency-Key),
 // upload a blob and read it back, /cart, checkout (Idempotency-Key), /orders, recommendations,
-// log out; a think time between steps. Network errors, 502/503/504 and "request in progress"
+// log out, then the old session cookie sent again must be refused; a think time between steps. Network errors, 502/503/504 and "request in progress"
 // are retried with backoff, with the same Idempotency-Key. A 401 while holding a session is an
 // unexpected logout: it is counted, and the user logs in again and carries on (a person would).
 #include <boost/asio/any_io_executor.hpp>
@@ -30,6 +30,10 @@ struct UserSettings {
   std::chrono::milliseconds request_timeout{5000};
   int max_attempts = 8;       // per request, first try included
   int relogins_per_step = 2;  // unexpected logouts tolerated in one step before the journey is abandoned
+  // How long after an acknowledged logout a server may still accept the old credential: 0 when
+  // every server reads sessions from the store itself; with a near-cache, its documented bound
+  // for an invalidation it could not see (docs/STATE.md).
+  std::chrono::milliseconds revocation_bound{0};
 };
 
 // Set by the runner when the run's time is up: users finish the request in hand and stop.
@@ -74,6 +78,8 @@ class VirtualUser {
   boost::asio::awaitable<Step> check_orders();
   boost::asio::awaitable<Step> recommendations();
   boost::asio::awaitable<Step> log_out();
+  // After a logout: the old credential, sent again as someone holding a copy would, must be refused.
+  boost::asio::awaitable<void> check_revoked(Call const& replay);
   boost::asio::awaitable<void> think();
   boost::asio::awaitable<void> pause(std::chrono::milliseconds how_long);
 

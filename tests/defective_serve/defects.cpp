@@ -172,6 +172,13 @@ asio::awaitable<Response> corrupt_download_sometimes(Handler inner, CallCount ca
   co_return res;
 }
 
+// POST /logout: every kEvery-th call answers as the real handler does and ends nothing: the
+// session stays live, so the cookie the user logged out of still works.
+asio::awaitable<Response> ignore_logout_sometimes(Handler inner, CallCount calls, RequestContext& ctx) {
+  if (!is_nth_call(calls)) co_return co_await inner(ctx);
+  co_return http::json_response(Status::ok, {{"logged_out", true}});
+}
+
 // GET /recommendations: always 503 with Retry-After, the answer of a server whose dependency is
 // down for good: retriable, so the user retries until it gives up.
 asio::awaitable<Response> always_unavailable() {
@@ -216,6 +223,7 @@ std::vector<Defect> defects() {
       {"lost-order", verb::get, "/orders", every_call(leave_out_newest_order)},
       {"upload-mismatch", verb::get, "/uploads/{id}", counting(corrupt_download_sometimes)},
       {"failed-retryable", verb::get, "/recommendations", unavailable},
+      {"logout-ignored", verb::post, "/logout", counting(ignore_logout_sometimes)},
   };
 }
 

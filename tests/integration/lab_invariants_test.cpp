@@ -25,7 +25,7 @@ using nlohmann::json;
 
 constexpr char const* kInvariants[] = {"unexpected_logouts", "lost_cart_lines", "duplicated_cart_lines",
                                        "duplicate_orders",   "lost_orders",     "upload_mismatches",
-                                       "failed_retryable"};
+                                       "failed_retryable", "revoked_accepted"};
 
 // A short, small run: one server behind the gateway, a few users with short think times. What
 // `server_command` runs is the only thing the cases change.
@@ -102,7 +102,8 @@ INSTANTIATE_TEST_SUITE_P(LabInvariants, DefectFires,
                                            DefectCase{"order-line-twice", "duplicate_orders"},
                                            DefectCase{"lost-order", "lost_orders"},
                                            DefectCase{"upload-mismatch", "upload_mismatches"},
-                                           DefectCase{"failed-retryable", "failed_retryable"}),
+                                           DefectCase{"failed-retryable", "failed_retryable"},
+                                           DefectCase{"logout-ignored", "revoked_accepted"}),
                          [](::testing::TestParamInfo<DefectCase> const& param) { return test_name(param.param.defect); });
 
 // The same run against the real server: every invariant zero, nothing unexplained, and the
@@ -113,6 +114,7 @@ TEST(LabInvariants, CorrectServerCountsNothing) {
   for (std::string name : kInvariants) EXPECT_EQ(count_of(run.mode, name), 0) << name << "\n" << context;
   EXPECT_TRUE(run.mode.value("unexpected_answers", json::object()).empty()) << context;
   EXPECT_GT(run.mode.at("journeys").value("completed", 0), 0) << context;
+  EXPECT_GT(run.mode.at("revocation").value("logouts_checked", 0), 0) << "no logout was checked\n" << context;
   EXPECT_TRUE(run.mode.at("verdict").value("ok", false)) << context;
 }
 

@@ -177,7 +177,7 @@ BrowserRun run_chromium(fs::path const& work, fs::path const& page) {
       "--v=0",
       // Virtual time: the page's script has run to completion before the dump and the shot.
       "--virtual-time-budget=5000",
-      "--window-size=1280,2400",
+      "--window-size=1280,3200",
       "--screenshot=" + run.screenshot.string(),
       "--dump-dom",
       "file://" + page.string(),
@@ -365,7 +365,7 @@ TEST(HtmlReportChromium, RendersEveryChartWithoutErrors) {
   PngInfo const shot = shot_of(run);
   ASSERT_TRUE(shot.valid) << run.dom.substr(0, 500);
   EXPECT_EQ(shot.width, 1280u);
-  EXPECT_EQ(shot.height, 2400u);
+  EXPECT_EQ(shot.height, 3200u);
   PngInfo const blank = shot_of(run_chromium(tmp.path(), write_page(tmp.path(), "blank.html", blank_page())));
   EXPECT_TRUE(not_blank(shot, blank)) << "report " << shot.bytes << " bytes, blank page " << blank.bytes << " bytes";
   PngInfo const no_charts = shot_of(run_chromium(
@@ -433,7 +433,7 @@ TEST(HtmlReportChromium, GlossaryIsRenderedAndChartsShareAxesAndKeepLabelsApart)
   auto const body_at = run.dom.find("<body");
   ASSERT_NE(body_at, std::string::npos);
   std::string const body = run.dom.substr(body_at, run.dom.find('>', body_at) - body_at + 1);
-  EXPECT_EQ(attribute(body, "data-glossary-terms"), "7") << body;
+  EXPECT_EQ(attribute(body, "data-glossary-terms"), "8") << body;
   EXPECT_GE(std::atoi(attribute(body, "data-glossary-height").c_str()), 100) << body;
   EXPECT_NE(run.dom.find("<dt>unexpected logouts</dt>"), std::string::npos);
 
