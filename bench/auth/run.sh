@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# bench/auth: what a token costs. Per algorithm (EdDSA, ES256, RS256, HS256), µs per verify and per
-# sign in outboard (auth::JwtVerifier, auth::sign_jwt: bench/auth/auth_bench.cpp, the release preset's RelWithDebInfo build)
+# bench/auth: what a token costs. Per algorithm (EdDSA, ES256, RS256, HS256), CPU µs per verify and
+# per sign in outboard (auth::JwtVerifier, auth::sign_jwt: bench/auth/auth_bench.cpp, the release preset's RelWithDebInfo build)
 # beside npm jose (jwtVerify against outboard's JWKS, SignJWT: bench/auth/jose_bench.mjs) for the
 # same tokens and keys, and the revocation check (auth::Revocation::check) on redis without and with
 # the near-cache. One thread each; the rounds interleave outboard, jose and revocation (rotating).
