@@ -61,8 +61,8 @@ def revocation_table(rows):
 
 def section(rows, meta):
     kind = "quick run (1 round, not for the record)" if meta["quick"] else "%d interleaved rounds" % meta["rounds"]
-    out = [BEGIN, "## Auth: token verification (`bench/auth`, %s)" % meta["date"], "",
-           "`bash bench/auth/run.sh` (%s, at least %s s per measurement after a warm-up; medians over rounds)." % (kind, meta["seconds"]),
+    out = [BEGIN, "## Auth: token verification", "",
+           "`bash bench/auth/run.sh`, %s (%s, at least %s s per measurement after a warm-up; medians over rounds)." % (meta["date"], kind, meta["seconds"]),
            "One thread each, the same tokens and keys: outboard's `auth::JwtVerifier::verify` and `auth::sign_jwt`",
            "(`outboard_auth_bench`, %s build) beside npm `jose`'s `jwtVerify` (against the JWKS outboard publishes, as" % meta["build"],
            "an Express app verifying our tokens would: `createLocalJWKSet`; HS256 with the secret) and `SignJWT.sign`,",
