@@ -29,14 +29,32 @@ core::Result<std::string> require_string(nlohmann::json const& obj, std::string 
 
 std::string json_quote(std::string_view text) {
   std::string out;
-  out.reserve(text.size() + 2);
+  out.reserve(text.size() + 8);
   out += '"';
   for (char c : text) {
     auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte >= 0x7f) {
+    if (byte >= 0x80) {
+      // UTF-8 (or not): nlohmann checks it and replaces what is invalid.
       return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
-    if (c == '"' || c == '\\') out += '\\';
+    // The escapes nlohmann writes for ASCII (DEL stays as it is).
+    switch (c) {
+      case '"': out += "\\\""; continue;
+      case '\\': out += "\\\\"; continue;
+      case '\b': out += "\\b"; continue;
+      case '\t': out += "\\t"; continue;
+      case '\n': out += "\\n"; continue;
+      case '\f': out += "\\f"; continue;
+      case '\r': out += "\\r"; continue;
+      default: break;
+    }
+    if (byte < 0x20) {
+      constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+      continue;
+    }
     out += c;
   }
   out += '"';

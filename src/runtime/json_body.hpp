@@ -20,9 +20,9 @@ core::Result<std::string> require_string(nlohmann::json const& obj, std::string 
 
 // `text` as a JSON string literal, quotes included: the same text nlohmann::json(text).dump()
 // makes, invalid UTF-8 replaced by U+FFFD (as http::json_response does). Cost: one pass and one
-// allocation when `text` is printable ASCII (ids, names, JSON bodies), where nlohmann's
-// serializer takes several times that (a json value, a stream adapter, a UTF-8 decoder per byte);
-// anything else goes through nlohmann.
+// allocation when `text` is ASCII (ids, names, JSON bodies), where nlohmann's serializer takes
+// several times that (a json value, a stream adapter, a UTF-8 decoder per byte); text with
+// bytes past ASCII goes through nlohmann.
 std::string json_quote(std::string_view text);
 
 }  // namespace outboard::runtime

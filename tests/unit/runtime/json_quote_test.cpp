@@ -10,13 +10,14 @@ std::string nlohmann_quote(std::string_view text) {
   return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// json_quote's fast path (printable ASCII) must write what nlohmann writes, byte for byte: the
+// json_quote's fast path (ASCII, control characters escaped) must write what nlohmann writes, byte for byte: the
 // idempotency records and the hot routes' bodies are read back by nlohmann and compared as text.
 TEST(JsonQuote, WritesWhatNlohmannWrites) {
   for (std::string_view text : {std::string_view(""), std::string_view("ada"), std::string_view(R"(say "hi")"),
                                 std::string_view(R"(C:\path\)"), std::string_view(R"({"line":{"qty":1,"sku":"a/b"}})"),
                                 std::string_view("tab\there"), std::string_view("line\nbreak"),
                                 std::string_view("nul\0byte", 8), std::string_view("del\x7f"),
+                                std::string_view("\x01\x1f\b\f\r"), std::string_view("{\"a\":1}\n"),
                                 std::string_view("caf\xc3\xa9"), std::string_view("\xff\xfe not utf-8")}) {
     SCOPED_TRACE(std::string(text));
     EXPECT_EQ(json_quote(text), nlohmann_quote(text));
