@@ -9,7 +9,8 @@ namespace outboard::lab {
 
 std::int64_t Invariants::losses() const {
   return unexpected_logouts + lost_cart_lines + duplicated_cart_lines + duplicate_orders + lost_orders +
-         upload_mismatches + failed_retryable + revoked_accepted;
+         upload_mismatches + failed_retryable + revoked_accepted +
+         refresh_family_revoked;
 }
 
 double quantile(std::vector<float> samples, double q) {
@@ -129,7 +130,8 @@ nlohmann::json RunStats::to_json(std::int64_t duration_ms) const {
         {"lost_orders", invariants_.lost_orders},
         {"upload_mismatches", invariants_.upload_mismatches},
         {"failed_retryable", invariants_.failed_retryable},
-        {"revoked_accepted", invariants_.revoked_accepted}}},
+        {"revoked_accepted", invariants_.revoked_accepted},
+        {"refresh_family_revoked", invariants_.refresh_family_revoked}}},
       {"failures",
        {{"connect", failures_.connect},
         {"server_5xx", failures_.server_5xx},

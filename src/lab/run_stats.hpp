@@ -25,6 +25,8 @@ struct Invariants {
   // Logged out (acknowledged), and the old session cookie or access token was still accepted
   // later than the run's revocation bound (UserSettings::revocation_bound).
   std::int64_t revoked_accepted = 0;
+  // The jwt design: a refresh refused to a user who never reused a token past the grace window.
+  std::int64_t refresh_family_revoked = 0;
   std::int64_t losses() const;             // the sum of the above
 };
 

@@ -95,6 +95,8 @@ std::vector<TableSection> const& table_sections() {
             "a request that was safe to retry still failed after every retry"},
            {"old login accepted after logout", "invariants", "revoked_accepted", RowKind::loss, 0,
             "after a logout was acknowledged, a server still accepted the old session cookie later than the revocation bound of the run"},
+           {"refresh family wrongly revoked", "invariants", "refresh_family_revoked", RowKind::loss, 0,
+            "the jwt design: a refresh token was refused to a user who never reused one past the grace window"},
        }},
       {"after logout (the old cookie sent again)",
        {

@@ -122,11 +122,37 @@ asio::awaitable<VirtualUser::Outcome> VirtualUser::request(Call call) {
   co_return out;
 }
 
+void VirtualUser::authorize(Call& call) const {
+  if (!settings_.tokens || !wallet_.holding()) return;
+  auto held = std::find_if(call.headers.begin(), call.headers.end(),
+                           [](auto const& h) { return h.first == "Authorization"; });
+  if (held != call.headers.end()) {
+    held->second = wallet_.authorization();
+  } else {
+    call.headers.emplace_back("Authorization", wallet_.authorization());
+  }
+}
+
+void VirtualUser::forget_login() {
+  logged_in_ = false;
+  agent_.forget_cookies();
+  wallet_.forget();
+}
+
 asio::awaitable<VirtualUser::Outcome> VirtualUser::as_user(Call call) {
   int relogins = 0;
+  bool refreshed_on_401 = false;
   for (;;) {
+    if (settings_.tokens && logged_in_ && wallet_.should_refresh(lab_now_ms())) co_await refresh_tokens();
+    authorize(call);
     Outcome out = co_await request(call);
     if (out.reply.status != 401 || !logged_in_) co_return out;
+    if (settings_.tokens && !refreshed_on_401) {
+      // What a token client does on a 401: refresh once and send again.
+      refreshed_on_401 = true;
+      if (co_await refresh_tokens() == Step::ok) continue;
+      if (!logged_in_) co_return out;  // the refresh was refused: counted there, not as a logout
+    }
     logged_in_ = false;
     if (!auditing_) stats_.record_logout(lab_now_ms());
     int allowed = auditing_ ? 6 : settings_.relogins_per_step;
@@ -144,8 +170,7 @@ asio::awaitable<void> VirtualUser::run_journeys() {
       stats_.journey_completed();
     } else {
       stats_.journey_abandoned();
-      logged_in_ = false;
-      agent_.forget_cookies();
+      forget_login();
     }
     co_await think();
   }
@@ -204,6 +229,10 @@ asio::awaitable<VirtualUser::Step> VirtualUser::log_in() {
   std::string body = json{{"user", name_}, {"password", password_}}.dump();
   Call call = json_post("/login", body);
   Outcome out = co_await request(call);
+  if (out.reply.status == 200 && settings_.tokens && !wallet_.take(out.reply.body, lab_now_ms())) {
+    stats_.record_unexpected("login answered 200 without a token pair");
+    co_return Step::abandon;
+  }
   if (out.reply.status == 200) {
     logged_in_ = true;
     co_return Step::ok;
@@ -379,15 +408,36 @@ asio::awaitable<VirtualUser::Step> VirtualUser::recommendations() {
   co_return out.reply.status == 200 ? Step::ok : Step::abandon;
 }
 
+asio::awaitable<VirtualUser::Step> VirtualUser::refresh_tokens() {
+  Call call = json_post("/token/refresh", wallet_.refresh_request());
+  // Retried as any request is: a retry whose first answer was lost comes within the grace window,
+  // and gets the same new pair.
+  Outcome out = co_await request(call);
+  if (out.reply.status == 200 && wallet_.take(out.reply.body, lab_now_ms())) co_return Step::ok;
+  if (out.reply.status == 401) {
+    if (!auditing_) ++stats_.invariants().refresh_family_revoked;
+    forget_login();
+  } else if (!out.gave_up) {
+    stats_.record_unexpected(fmt::format("POST /token/refresh answered {}", out.reply.status));
+  }
+  co_return Step::abandon;
+}
+
 asio::awaitable<VirtualUser::Step> VirtualUser::log_out() {
   Call call = json_post("/logout", "");
   call.content_type.clear();
-  // What someone holding a copy of this login (a stolen cookie, a shared machine) would send.
+  // What someone holding a copy of this login (a stolen cookie or token, a shared machine) would
+  // send, as it stands before the logout (as_user may refresh the token first: the replay must
+  // carry the one the logout revoked, so it is taken again below when that happens).
   Call replay;
   replay.target = "/me";
   if (auto cookies = agent_.cookie_header(); !cookies.empty()) replay.headers.emplace_back("Cookie", cookies);
+  if (settings_.tokens && logged_in_ && wallet_.should_refresh(lab_now_ms())) co_await refresh_tokens();
+  authorize(replay);
+  authorize(call);
   Outcome out = co_await as_user(call);
   logged_in_ = false;
+  wallet_.forget();
   if (out.reply.status != 200) co_return Step::abandon;
   if (!auditing_) co_await check_revoked(replay);
   co_return Step::ok;

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "lab/run_stats.hpp"
+#include "lab/token_wallet.hpp"
 #include "lab/user_agent.hpp"
 
 namespace outboard::lab {
@@ -34,6 +35,9 @@ struct UserSettings {
   // every server reads sessions from the store itself; with a near-cache, its documented bound
   // for an invalidation it could not see (docs/STATE.md).
   std::chrono::milliseconds revocation_bound{0};
+  // Log in for tokens (the jwt design): every request carries `Authorization: Bearer`, refreshed
+  // before it expires and on a 401, instead of a session cookie.
+  bool tokens = false;
 };
 
 // Set by the runner when the run's time is up: users finish the request in hand and stop.
@@ -80,6 +84,14 @@ class VirtualUser {
   boost::asio::awaitable<Step> log_out();
   // After a logout: the old credential, sent again as someone holding a copy would, must be refused.
   boost::asio::awaitable<void> check_revoked(Call const& replay);
+  // POST /token/refresh with the wallet's refresh token: Step::ok with a new pair in the wallet.
+  // A refusal ends the login (the user logs in again) and is counted: this user never reused a
+  // token past the grace window, so its family had no reason to be revoked.
+  boost::asio::awaitable<Step> refresh_tokens();
+  // The credential headers of a logged-in request in this design: the bearer token, or none
+  // (cookies are the agent's).
+  void authorize(Call& call) const;
+  void forget_login();
   boost::asio::awaitable<void> think();
   boost::asio::awaitable<void> pause(std::chrono::milliseconds how_long);
 
@@ -99,6 +111,7 @@ class VirtualUser {
   bool signed_up_ = false;
   bool logged_in_ = false;
   bool auditing_ = false;
+  TokenWallet wallet_;
 
   // The ledger.
   std::set<std::string> cart_lines_;             // added (2xx), not yet checked out

@@ -25,7 +25,7 @@ using nlohmann::json;
 
 constexpr char const* kInvariants[] = {"unexpected_logouts", "lost_cart_lines", "duplicated_cart_lines",
                                        "duplicate_orders",   "lost_orders",     "upload_mismatches",
-                                       "failed_retryable", "revoked_accepted"};
+                                       "failed_retryable", "revoked_accepted", "refresh_family_revoked"};
 
 // A short, small run: one server behind the gateway, a few users with short think times. What
 // `server_command` runs is the only thing the cases change.

@@ -155,7 +155,7 @@ TEST(HtmlReport, GlossaryExplainsEveryInvariant) {
           << row.label;
     }
   }
-  EXPECT_EQ(losses, 8u);
+  EXPECT_EQ(losses, 9u);
   EXPECT_EQ(count(page, "<dt>"), losses);
   // Not for a run with nothing to explain.
   json empty = results();
