@@ -17,6 +17,7 @@
 #include <fstream>
 #include <optional>
 
+#include "auth/jwt_key_pem.hpp"
 #include "core/random.hpp"
 #include "core/secret_file.hpp"
 #include "lab/user_agent.hpp"
@@ -33,6 +34,7 @@ using verb = boost::beast::http::verb;
 constexpr auto kReadyDeadline = 30s;
 constexpr auto kPollEvery = 25ms;
 constexpr std::int64_t kServerDrainMs = 2000;
+constexpr int kAccessTokenSeconds = 5;  // the jwt design's access-token lifetime
 
 asio::awaitable<void> sleep_for(std::chrono::milliseconds how_long) {
   asio::steady_timer timer(co_await asio::this_coro::executor, how_long);
@@ -175,6 +177,29 @@ std::vector<std::string> Cluster::server_argv(Server const& server) const {
   return argv;
 }
 
+std::string Cluster::token_settings() const {
+  if (!settings_.mode.tokens) return "";
+  // A fresh Ed25519 signing key and refresh key for this run, shared by every server as a
+  // deployment shares them, in 0600 files (never on a command line, never committed).
+  auto key = auth::generate_key(auth::JwsAlg::eddsa, "lab-1");
+  if (!key) throw ClusterError("could not make the run's token signing key: " + key.error().describe());
+  auto pem = auth::private_key_text(*key);
+  if (!pem) throw ClusterError("could not write the run's token signing key: " + pem.error().describe());
+  auto signing = settings_.work_dir / "token-signing.pem";
+  auto refresh = settings_.work_dir / "refresh-key";
+  std::filesystem::remove(signing);
+  std::filesystem::remove(refresh);
+  if (!core::create_secret_file(signing, *pem) ||
+      !core::create_secret_file(refresh, core::hex_encode(core::random_bytes(32)))) {
+    throw ClusterError("could not write the token key files in " + settings_.work_dir.string());
+  }
+  // Access tokens of 5 s, so that every user refreshes several times in a run, faults included.
+  return fmt::format(
+      "mode = \"jwt\"\nsigning_key_file = \"{}\"\nsigning_alg = \"EdDSA\"\nsigning_kid = \"lab-1\"\n"
+      "refresh_key_file = \"{}\"\naccess_ttl_s = {}\n",
+      signing.string(), refresh.string(), kAccessTokenSeconds);
+}
+
 asio::awaitable<void> Cluster::start() {
   std::filesystem::create_directories(settings_.work_dir);
   // What every server shares: small thread counts (the lab shares the machine with the whole
@@ -185,7 +210,8 @@ asio::awaitable<void> Cluster::start() {
   // Failed-login limits stay at their defaults (an honest virtual user never fails a login).
   write_file(settings_.work_dir / "serve.toml",
              "[server]\nthreads = 1\ndrain_timeout_ms = " + std::to_string(kServerDrainMs) +
-                 "\n[auth]\nkdf = \"min\"\nkdf_queue = 10000\n[throttle]\nsignups_per_client = 0\n"
+                 "\n[auth]\nkdf = \"min\"\nkdf_queue = 10000\n" + token_settings() +
+                 "[throttle]\nsignups_per_client = 0\n"
                  "[idempotency]\nlease_s = 2\nenabled = " + (settings_.mode.deduplicates ? "true" : "false") +
                  "\n[log]\nlevel = \"warn\"\n" +
                  (settings_.near_cache_entries > 0

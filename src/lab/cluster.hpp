@@ -84,6 +84,9 @@ class Cluster {
   void teardown();
 
  private:
+  // The [auth] lines of serve.toml for a mode whose users carry tokens (and their key files,
+  // written now); "" for the cookie designs.
+  std::string token_settings() const;
   struct Server {
     std::string id;
     std::uint16_t port = 0;

@@ -308,6 +308,7 @@ json run_one_mode(LabSettings const& lab, ModeSpec const& mode, std::filesystem:
   run.user_settings.think_max = lab.think_max;
   // The near-cache's bound for an invalidation it could not see: its heartbeat (1 s) plus the
   // store timeout the lab's servers run with (1 s, serve's default); docs/STATE.md.
+  run.user_settings.tokens = mode.tokens;
   run.user_settings.revocation_bound = std::chrono::milliseconds(lab.near_cache_entries > 0 ? 2000 : 0);
   run.stats.set_revocation_bound_ms(run.user_settings.revocation_bound.count());
 

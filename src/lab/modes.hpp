@@ -15,6 +15,7 @@ struct ModeSpec {
   bool sessions_in_memory = false;  // --sessions memory:// (each server its own)
   bool blobs_on_local_disk = false; // each server its own upload directory, gone with the server
   bool deduplicates = true;         // false: the servers ignore Idempotency-Key (idempotency.enabled = false)
+  bool tokens = false;              // users log in for JWT access + refresh tokens (serve --auth jwt)
 };
 
 std::vector<ModeSpec> const& known_modes();

@@ -89,8 +89,9 @@ std::vector<double> RunStats::load_imbalance() const {
 
 void RunStats::record_unexpected(std::string what) { ++unexpected_[std::move(what)]; }
 
-void RunStats::record_revocation(std::int64_t accepted_for_ms, std::string const& by) {
+void RunStats::record_revocation(std::int64_t accepted_for_ms, std::string const& by, bool refused_elsewhere) {
   revocation_windows_ms_.push_back(static_cast<float>(accepted_for_ms));
+  if (refused_elsewhere) ++revocations_refused_elsewhere_;
   if (by.empty()) return;
   auto& longest = revocation_max_by_[by];
   longest = std::max(longest, accepted_for_ms);
@@ -155,6 +156,7 @@ nlohmann::json RunStats::to_json(std::int64_t duration_ms) const {
       {"revocation",
        {{"logouts_checked", revocation_windows_ms_.size()},
         {"bound_ms", revocation_bound_ms_},
+        {"refused_by_another_server", revocations_refused_elsewhere_},
         {"accepted_for_p50_ms", quantile(revocation_windows_ms_, 0.50)},
         {"accepted_for_p99_ms", quantile(revocation_windows_ms_, 0.99)},
         {"accepted_for_max_ms", quantile(revocation_windows_ms_, 1.0)},

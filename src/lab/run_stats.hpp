@@ -66,8 +66,9 @@ class RunStats {
   void record_unexpected(std::string what);
   // After an acknowledged logout the user sends its old credential again until servers refuse
   // it: `accepted_for_ms` is how long after the acknowledgement it was last accepted (0 when
-  // never), `by` the server that accepted it then ("" when none did).
-  void record_revocation(std::int64_t accepted_for_ms, std::string const& by);
+  // never), `by` the server that accepted it then ("" when none did); `refused_elsewhere` when a
+  // server other than the one that logged the user out refused it (revocation is shared).
+  void record_revocation(std::int64_t accepted_for_ms, std::string const& by, bool refused_elsewhere);
   void set_revocation_bound_ms(std::int64_t bound) { revocation_bound_ms_ = bound; }
 
   Invariants& invariants() { return invariants_; }
@@ -112,6 +113,7 @@ class RunStats {
   std::vector<float> revocation_windows_ms_;                 // one per logout checked
   std::map<std::string, std::int64_t> revocation_max_by_;    // server -> longest acceptance
   std::int64_t revocation_bound_ms_ = 0;
+  std::int64_t revocations_refused_elsewhere_ = 0;
 };
 
 // The q-quantile (0..1) of samples, by nearest rank; 0 for none. Sorts a copy.

@@ -439,11 +439,11 @@ asio::awaitable<VirtualUser::Step> VirtualUser::log_out() {
   logged_in_ = false;
   wallet_.forget();
   if (out.reply.status != 200) co_return Step::abandon;
-  if (!auditing_) co_await check_revoked(replay);
+  if (!auditing_) co_await check_revoked(replay, out.reply.served_by);
   co_return Step::ok;
 }
 
-asio::awaitable<void> VirtualUser::check_revoked(Call const& replay) {
+asio::awaitable<void> VirtualUser::check_revoked(Call const& replay, std::string logged_out_by) {
   // The gateway spreads the replays over the servers: two refusals in a row, or an acceptance
   // past the bound, settle it. An answer that is neither (a failure, a 5xx while a fault runs)
   // says nothing about revocation: the check is dropped, not counted.
@@ -453,11 +453,13 @@ asio::awaitable<void> VirtualUser::check_revoked(Call const& replay) {
   std::int64_t accepted_for = 0;
   std::string accepted_by;
   int refusals = 0;
+  bool refused_elsewhere = false;  // by a server other than the one that logged the user out
   for (int i = 0; i < kMaxReplays && refusals < 2 && !stop_.stopping; ++i) {
     std::int64_t since = lab_now_ms() - acknowledged;  // when it was sent: the earliest it was accepted
     Reply reply = co_await agent_.send(replay);
     if (reply.status == 401) {
       ++refusals;
+      refused_elsewhere = refused_elsewhere || (!reply.served_by.empty() && reply.served_by != logged_out_by);
     } else if (reply.status == 200) {
       refusals = 0;
       accepted_for = since;
@@ -471,7 +473,7 @@ asio::awaitable<void> VirtualUser::check_revoked(Call const& replay) {
     }
     co_await pause(kGap);
   }
-  stats_.record_revocation(accepted_for, accepted_by);
+  stats_.record_revocation(accepted_for, accepted_by, refused_elsewhere);
 }
 
 asio::awaitable<void> VirtualUser::audit() {

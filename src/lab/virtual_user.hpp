@@ -83,7 +83,8 @@ class VirtualUser {
   boost::asio::awaitable<Step> recommendations();
   boost::asio::awaitable<Step> log_out();
   // After a logout: the old credential, sent again as someone holding a copy would, must be refused.
-  boost::asio::awaitable<void> check_revoked(Call const& replay);
+  // `logged_out_by` is the server that answered the logout (X-Served-By).
+  boost::asio::awaitable<void> check_revoked(Call const& replay, std::string logged_out_by);
   // POST /token/refresh with the wallet's refresh token: Step::ok with a new pair in the wallet.
   // A refusal ends the login (the user logs in again) and is counted: this user never reused a
   // token past the grace window, so its family had no reason to be revoked.
