@@ -32,14 +32,13 @@ CookieSigner::CookieSigner(std::vector<std::string> keys) {
   }
 }
 
-std::string CookieSigner::mac(EVP_MAC_CTX const& keyed, std::string_view id) const {
-  // EVP_MAC_CTX_dup takes a non-const pointer but only reads its source (it copies the digest
-  // states), which is what makes sharing keyed_ between threads safe.
-  MacContext ctx(EVP_MAC_CTX_dup(const_cast<EVP_MAC_CTX*>(&keyed)));
+std::string CookieSigner::mac(EVP_MAC_CTX& keyed, std::string_view id) const {
+  // No key given: HMAC starts again from the pads of the key set in the constructor.
   unsigned char out[EVP_MAX_MD_SIZE];
   std::size_t len = 0;
-  if (!ctx || EVP_MAC_update(ctx.get(), reinterpret_cast<unsigned char const*>(id.data()), id.size()) != 1 ||
-      EVP_MAC_final(ctx.get(), out, &len, sizeof out) != 1) {
+  if (EVP_MAC_init(&keyed, nullptr, 0, nullptr) != 1 ||
+      EVP_MAC_update(&keyed, reinterpret_cast<unsigned char const*>(id.data()), id.size()) != 1 ||
+      EVP_MAC_final(&keyed, out, &len, sizeof out) != 1) {
     // Out of memory inside OpenSSL: an empty MAC, which never matches a cookie's (verify) and
     // signs nothing anyone could use.
     return std::string();

@@ -2,6 +2,8 @@
 // Signs session ids for cookies with HMAC-SHA256 so a client cannot forge or guess one.
 // Keys rotate: the first key signs, every key verifies, so a new key can be put in front and
 // the old one kept until the cookies it signed have expired.
+// Not thread-safe: it reuses its HMAC contexts, so each worker thread makes its own (from the
+// same keys); sign() and verify() are const for their callers, not for other threads.
 #include <openssl/types.h>
 
 #include <memory>
@@ -20,10 +22,9 @@ class CookieSigner {
 
   static constexpr std::size_t kMinKeyBytes = 32;
 
-  // "<id>.<base64url mac>". Thread-safe (const): worker threads share one signer.
+  // "<id>.<base64url mac>".
   std::string sign(std::string_view id) const;
   // The id when the MAC matches one of the keys; nullopt for anything tampered or malformed.
-  // Thread-safe, as sign().
   std::optional<std::string> verify(std::string_view cookie_value) const;
 
   // Parses a configured key: 64+ hex characters, or base64url of 32+ bytes. nullopt if neither.
@@ -36,14 +37,13 @@ class CookieSigner {
   using MacContext = std::unique_ptr<EVP_MAC_CTX, FreeMac>;
 
   // base64url of HMAC-SHA256(key, id), `keyed` one of keyed_.
-  std::string mac(EVP_MAC_CTX const& keyed, std::string_view id) const;
+  std::string mac(EVP_MAC_CTX& keyed, std::string_view id) const;
 
-  // Per key, an HMAC context with the key already set (its inner and outer pads hashed). Cost:
-  // a MAC is a copy of it (a few small allocations) and two SHA-256 blocks, where one-shot HMAC()
-  // fetched the algorithm, parsed parameters and hashed the key again on every request (about a
-  // fifth of a GET /me's instructions). Only ever copied from, never changed after the
-  // constructor: copies from several threads at once are safe.
-  std::vector<MacContext> keyed_;
+  // Per key, an HMAC context with the key set once (its inner and outer pads hashed), restarted
+  // from those pads for each MAC: a MAC costs two SHA-256 blocks and no allocation, where
+  // one-shot HMAC() fetched the algorithm, parsed parameters and hashed the key again on every
+  // request (about a fifth of a GET /me's instructions). Mutable: the reason for one per thread.
+  mutable std::vector<MacContext> keyed_;
 };
 
 }  // namespace outboard::runtime

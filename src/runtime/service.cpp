@@ -216,7 +216,7 @@ class Service::ThreadHandler final : public io::RequestHandler {
     }
     route = match.index;
 
-    Session session(SessionEnv{*sessions_, *service_.signer_, service_.config_.sessions, service_.clock_},
+    Session session(SessionEnv{*sessions_, signer_, service_.config_.sessions, service_.clock_},
                     request[http::bhttp::field::cookie]);
     RequestContext context(request, session, std::move(match.params), services_, body);
     // The address is formatted only if a handler asks (sign-up, login): not on every request.
@@ -364,6 +364,7 @@ class Service::ThreadHandler final : public io::RequestHandler {
   std::shared_ptr<state::Store> data_;
   ThreadServices services_;
   RequestIds request_ids_;
+  CookieSigner signer_{service_.signing_keys_};  // this thread's: it reuses its HMAC contexts
 };
 
 namespace {
@@ -434,7 +435,9 @@ void Service::start() {
   } catch (std::invalid_argument const& e) {
     throw std::runtime_error(e.what());
   }
-  signer_ = std::make_unique<CookieSigner>(resolve_session_keys());
+  signing_keys_ = resolve_session_keys();
+  // Refuses a bad key here, at start-up, rather than when a worker thread makes its own.
+  [[maybe_unused]] CookieSigner check_keys(signing_keys_);
   hasher_ = std::make_unique<PasswordHasher>(config_.kdf, config_.kdf_threads, config_.kdf_queue);
   route_names_ = router_.names();
   metrics_ = std::make_unique<ServiceMetrics>(route_names_, std::vector<std::string>{"sessions", "data"},

@@ -89,7 +89,7 @@ class Service {
   std::unique_ptr<StoreHealth> sessions_health_;
   std::unique_ptr<StoreHealth> data_health_;  // null when it is the sessions URL
   std::unique_ptr<state::BlobStore> blobs_;
-  std::unique_ptr<CookieSigner> signer_;
+  std::vector<std::string> signing_keys_;  // raw; each worker thread makes its CookieSigner of them
   std::unique_ptr<PasswordHasher> hasher_;
   std::unique_ptr<ServiceMetrics> metrics_;
   std::shared_ptr<spdlog::logger> access_log_;
