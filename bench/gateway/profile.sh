@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # bench/gateway/profile.sh: where `outboard gateway` spends its time per request, next to HAProxy.
 #
-#   bash bench/gateway/profile.sh [--no-build] [--seconds S] [--out DIR] [--skip-callgrind]
+#   bash bench/gateway/profile.sh [--no-build] [--binary PATH] [--seconds S] [--out DIR] [--skip-callgrind]
+#
+# --binary: profile this outboard binary (a release build of your own) instead of building and
+# using build/release's.
 #
 # Same backend as bench/gateway/run.sh (one NGINX worker, 13 bytes at /), one proxy thread each.
 #   1. syscalls per request: strace -c on outboard and on HAProxy while wrk -t1 -c64 runs;
@@ -20,13 +23,15 @@ BUILD=1
 SECONDS_RUN=5
 OUT=""
 CALLGRIND=1
+BINARY=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-build) BUILD=0 ;;
     --seconds) SECONDS_RUN=$2; shift ;;
     --out) OUT=$2; shift ;;
+    --binary) BINARY=$2; BUILD=0; shift ;;
     --skip-callgrind) CALLGRIND=0 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "profile.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
   shift
@@ -68,7 +73,7 @@ if [ "$BUILD" = 1 ]; then
   (cd "$ROOT" && timeout 2400 bash scripts/build.sh release outboard >"$TMP/build.log" 2>&1) ||
     { tail -30 "$TMP/build.log" >&2; die "build"; }
 fi
-cp "$ROOT/build/release/apps/outboard/outboard" "$TMP/outboard"
+cp "${BINARY:-$ROOT/build/release/apps/outboard/outboard}" "$TMP/outboard"
 OUTBOARD="$TMP/outboard"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
@@ -192,7 +197,8 @@ if [ "$CALLGRIND" = 1 ]; then
   VG_PID=$!
   PIDS+=("$VG_PID")
   wait_200 "http://127.0.0.1:$VP/" "$VG_PID" 60
-  count_2xx() { curl -s --max-time 5 "http://127.0.0.1:$VA/metrics" | awk '/^outboard_gateway_responses_total\{.*class="2xx"/ {n += $2} END {print n + 0}'; }
+  # The admin API wants its bearer token (the file the gateway created), /metrics included.
+  count_2xx() { curl -s --max-time 5 -H "Authorization: Bearer $(cat "$TMP/admin-vg.token")" "http://127.0.0.1:$VA/metrics" | awk '/^outboard_gateway_responses_total\{.*class="2xx"/ {n += $2} END {print n + 0}'; }
   callgrind_control -z "$VG_PID" >/dev/null 2>&1
   c0=$(count_2xx)
   wrk -t1 -c64 -d10s --timeout 10s "http://127.0.0.1:$VP/" >"$OUT/callgrind-wrk.txt" 2>&1 || true

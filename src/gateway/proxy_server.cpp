@@ -129,27 +129,35 @@ asio::awaitable<void> ClientSession::serve(ProxyServer& server, Worker& w, tcp::
     meter.account(client.socket().native_handle(), server.metrics_.client_received_bytes,
                   server.metrics_.client_sent_bytes);
   };
+  // The connection's one deadline (the idle wait, then the head), re-aimed per request without
+  // a timer call.
+  io::ConnectionDeadline deadline(client.socket());
+  // The relay's buffer for every request on this connection (request body, then response): in
+  // this frame, made once per connection, not in each relay's (relay.hpp).
+  std::array<char, 16 * 1024> relay_chunk;
   bool first = true;
   for (;;) {
     // A new connection must start its request within header_read_ms (a connection that sends
     // nothing is a slowloris too); between keep-alive requests it may idle for idle_ms.
     core::Millis wait = first ? config.header_read_timeout : config.idle_timeout;
     first = false;
-    if (buffer.size() == 0 && !co_await w.idle.wait_for_request(client.socket(), wait)) break;
+    if (buffer.size() == 0 &&
+        !co_await w.idle.wait_for_request(client.socket(), buffer, deadline, std::chrono::steady_clock::now() + wait)) {
+      break;
+    }
     bhttp::request_parser<bhttp::buffer_body> parser;
     // No body limit while the header is read: a Content-Length over the limit is refused below,
     // where the header is whole and can be logged. Chunked bodies get the limit after that.
     parser.body_limit(boost::none);
     // The head goes through the strict HTTP/1.1 layer (http/strict.hpp) before Beast parses
     // it: the gateway forwards nothing `outboard serve` would refuse. The whole head must come
-    // within header_read_ms (slowloris); a watchdog, not the stream's own timeout, so the 408
-    // can still be written.
-    io::StrictRead head;
-    {
-      io::ReadWatchdog watchdog(client, std::chrono::steady_clock::now() + config.header_read_timeout);
-      head = co_await io::async_read_head_strict(client, buffer, parser, head_limits(config));
-      if (watchdog.fired()) head = io::StrictRead{beast::error::timeout, std::nullopt};
-    }
+    // within header_read_ms (slowloris); the connection's deadline, not the stream's own
+    // timeout, so the 408 can still be written.
+    client.expires_never();  // a write's expiry from the last request must not cut this read
+    deadline.arm(std::chrono::steady_clock::now() + config.header_read_timeout);
+    auto head = co_await io::async_read_head_strict(client, buffer, parser, head_limits(config));
+    if (deadline.expired()) head = io::StrictRead{beast::error::timeout, std::nullopt};
+    deadline.disarm();
     if (head.rejection) {
       co_await send_rejection(server, client, *head.rejection, parser.is_header_done() ? &parser.get().base() : nullptr);
       break;
@@ -174,7 +182,7 @@ asio::awaitable<void> ClientSession::serve(ProxyServer& server, Worker& w, tcp::
       break;
     }
     io::ChunkGuard guard(parser.chunked());
-    bool again = co_await proxy_request(server, w, client, buffer, parser, guard, client_ip);
+    bool again = co_await proxy_request(server, w, client, buffer, parser, guard, client_ip, relay_chunk);
     account();
     if (!again) break;
   }

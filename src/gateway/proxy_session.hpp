@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -178,7 +179,8 @@ struct ClientSession {
                                                    bhttp::request_parser<bhttp::buffer_body>& parser,
                                                    io::ChunkGuard& guard, RelayLimits const& limits,
                                                    std::string& held, bool body_pending,
-                                                   boost::optional<std::uint64_t> content_length, bool chunked);
+                                                   boost::optional<std::uint64_t> content_length, bool chunked,
+                                                  std::span<char> chunk);
 
   // Reads the backend's response header into `slot`, past interim responses: a 100 Continue is
   // consumed (the gateway answered the client's Expect itself), a 103 Early Hints or any other
@@ -195,7 +197,8 @@ struct ClientSession {
   static asio::awaitable<bool> proxy_request(ProxyServer& server, Worker& w, beast::tcp_stream& client,
                                              beast::flat_buffer& client_buffer,
                                              bhttp::request_parser<bhttp::buffer_body>& parser,
-                                             io::ChunkGuard& guard, std::string const& client_ip);
+                                             io::ChunkGuard& guard, std::string const& client_ip,
+                                             std::span<char> chunk);
 
 
   // Holds one slot on a backend: the per-thread outstanding count and the backend's in-flight

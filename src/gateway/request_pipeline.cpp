@@ -141,7 +141,8 @@ asio::awaitable<RelayResult> ClientSession::send_request(Upstream& up, beast::tc
                                                  bhttp::request_parser<bhttp::buffer_body>& parser,
                                                  io::ChunkGuard& guard, RelayLimits const& limits,
                                                  std::string& held, bool body_pending,
-                                                 boost::optional<std::uint64_t> content_length, bool chunked) {
+                                                 boost::optional<std::uint64_t> content_length, bool chunked,
+                                                 std::span<char> chunk) {
   auto& request = parser.get();
   RelayResult sent;
   if (!body_pending) {
@@ -158,7 +159,7 @@ asio::awaitable<RelayResult> ClientSession::send_request(Upstream& up, beast::tc
     if (content_length) request.content_length(*content_length);
     else if (chunked) request.chunked(true);
     request.keep_alive(true);
-    sent = co_await relay<true>(up.stream, client, client_buffer, parser, guard, limits, held);
+    sent = co_await relay<true>(up.stream, client, client_buffer, parser, guard, limits, chunk, held);
   }
   sent.closed_unanswered = sent.ec && !sent.reading && closed_by_peer(sent.ec);
   co_return sent;
@@ -200,7 +201,7 @@ asio::awaitable<RelayResult> ClientSession::read_final_header(
 asio::awaitable<bool> ClientSession::proxy_request(ProxyServer& server, Worker& w, beast::tcp_stream& client,
                                            beast::flat_buffer& client_buffer,
                                            bhttp::request_parser<bhttp::buffer_body>& parser,
-                                           io::ChunkGuard& guard, std::string const& client_ip) {
+                                           io::ChunkGuard& guard, std::string const& client_ip, std::span<char> chunk) {
   auto const& config = server.config_;
   auto start = std::chrono::steady_clock::now();
   // timeouts.total_ms: from here (the header is read) to the last response byte.
@@ -290,7 +291,7 @@ asio::awaitable<bool> ClientSession::proxy_request(ProxyServer& server, Worker& 
       up = co_await connect_upstream(server, w, backend, reused, fresh);
       if (!up) break;
       sent = co_await send_request(*up, client, client_buffer, parser, guard, limits, held, body_pending,
-                                   content_length, chunked);
+                                   content_length, chunked, chunk);
       header = RelayResult{};
       if (!sent.ec) {
         header = co_await read_final_header(client, *up, response_slot, request.base(),
@@ -388,7 +389,8 @@ asio::awaitable<bool> ClientSession::proxy_request(ProxyServer& server, Worker& 
     std::uint64_t bytes = 0;
     RelayLimits response_limits{config.idle_timeout, deadline, nullptr, &bytes};
     io::ChunkGuard response_guard(response_parser.chunked());
-    auto relayed = co_await relay<false>(client, up->stream, up->buffer, response_parser, response_guard, response_limits);
+    auto relayed =
+        co_await relay<false>(client, up->stream, up->buffer, response_parser, response_guard, response_limits, chunk);
     bool cut_by_deadline = relayed.ec == beast::error::timeout && std::chrono::steady_clock::now() >= deadline;
     if (cut_by_deadline) server.metrics_.total_timeouts.fetch_add(1, std::memory_order_relaxed);
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;

@@ -10,30 +10,71 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <memory>
 #include <optional>
-#include <unordered_set>
 
 #include "core/clock.hpp"
 #include "http/message.hpp"
 
 namespace outboard::io {
 
+class IdleConnections;
+
+// One deadline per connection, for the waits that may end it (the wait for the next request,
+// the request's head): one timer per connection, armed lazily. arm() only stores a time; the
+// timer, when it fires before that time, re-arms itself for it, so a busy keep-alive connection
+// costs no timer call per request (the timer fires about once per timeout period). Expiry
+// cancels the socket's pending operations (operation_aborted) and leaves it open, so a 408 can
+// still be written; expired() tells the deadline, not the peer, ended the operation.
+// Cost: one small shared state and one timer per connection, made when it opens.
+class ConnectionDeadline {
+ public:
+  using TimePoint = std::chrono::steady_clock::time_point;
+  explicit ConnectionDeadline(boost::asio::ip::tcp::socket& socket);
+  ~ConnectionDeadline();
+  ConnectionDeadline(ConnectionDeadline const&) = delete;
+  ConnectionDeadline& operator=(ConnectionDeadline const&) = delete;
+
+  // Guards what the connection awaits from now until `until` (replacing the previous deadline).
+  void arm(TimePoint until);
+  // Nothing is guarded any more: an expiry now does nothing.
+  void disarm();
+  // The last armed deadline passed (and cancelled the socket's operations).
+  bool expired() const;
+
+ private:
+  friend class IdleConnections;
+  struct State;
+  static void wait(std::shared_ptr<State> const& state);
+  std::shared_ptr<State> state_;
+};
+
 // A worker thread's keep-alive connections between two requests. Used on that thread only.
 class IdleConnections {
  public:
+  IdleConnections();
+  ~IdleConnections();
+  IdleConnections(IdleConnections const&) = delete;
+  IdleConnections& operator=(IdleConnections const&) = delete;
   bool draining() const { return draining_; }
   // A drain began: no connection waits for another request, and the waiting ones end now.
   void drain();
-  // Waits until the client sends something (true), or `wait` passes, the connection breaks or a
-  // drain begins (false: close the connection).
-  boost::asio::awaitable<bool> wait_for_request(boost::asio::ip::tcp::socket& socket, core::Millis wait);
+  // Waits until the client sends something (true: it is in `buffer`), or `until` passes, the
+  // connection breaks or a drain begins (false: close the connection). A read, not a wait for
+  // readability: Asio re-arms epoll (epoll_ctl) for every async_wait, and the bytes are
+  // needed next anyway.
+  boost::asio::awaitable<bool> wait_for_request(boost::asio::ip::tcp::socket& socket, boost::beast::flat_buffer& buffer,
+                                                ConnectionDeadline& deadline, ConnectionDeadline::TimePoint until);
 
  private:
   bool draining_ = false;
-  std::unordered_set<boost::asio::ip::tcp::socket*> waiting_;
+  // The waiting connections: an intrusive list through their deadlines' states (no allocation
+  // per request); `waiting_` is its head sentinel.
+  std::unique_ptr<ConnectionDeadline::State> waiting_;
 };
 
 // Accepts on `acceptor` until it is closed (a drain closes it). Each connection, with TCP_NODELAY

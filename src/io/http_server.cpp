@@ -93,13 +93,17 @@ struct ConnectionServer {
     if (!peer_ec) connection.peer = peer.address();
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
+    ConnectionDeadline deadline(stream.socket());  // the idle wait's, armed per request without a timer call
     bool first = true;
     for (;;) {
       // A new connection must start its request within read_timeout (sending nothing is a
       // slowloris too); between keep-alive requests it may idle for idle_timeout.
       core::Millis wait = first ? server.options_.read_timeout : server.options_.idle_timeout;
       first = false;
-      if (buffer.size() == 0 && !co_await worker.idle.wait_for_request(stream.socket(), wait)) break;
+      if (buffer.size() == 0 && !co_await worker.idle.wait_for_request(stream.socket(), buffer, deadline,
+                                                                       std::chrono::steady_clock::now() + wait)) {
+        break;
+      }
 
       // The header first, with no body limit yet: the route decides whether the body is read
       // whole (max_body_bytes) or streamed to the handler (its own limit).
