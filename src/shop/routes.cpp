@@ -15,6 +15,7 @@
 #include "shop/accounts.hpp"
 #include "shop/catalog.hpp"
 #include "shop/orders.hpp"
+#include "shop/token_routes.hpp"
 #include "state/blob/blob_store.hpp"
 
 namespace outboard::shop {
@@ -111,14 +112,8 @@ asio::awaitable<Response> login(RequestContext& ctx) {
     co_return unauthorized("wrong user or password");
   }
   if (auto cleared = co_await throttle.login_succeeded(creds->user); !cleared) co_return error_response(cleared.error());
-  ctx.session().set("user", creds->user);
-  ctx.session().regenerate();
-  co_return http::json_response(Status::ok, {{"user", creds->user}, {"instance", ctx.services().instance_id}});
-}
-
-asio::awaitable<Response> logout(RequestContext& ctx) {
-  ctx.session().destroy();
-  co_return http::json_response(Status::ok, {{"logged_out", true}});
+  auto answer = co_await login_answer(ctx, creds->user, ctx.services().clock.now_ms());
+  co_return answer;
 }
 
 asio::awaitable<Response> me(RequestContext& ctx) {
@@ -313,8 +308,11 @@ runtime::Router make_router(ShopConfig const& config) {
   runtime::RouteOptions streamed;
   streamed.stream_limit = config.max_upload_bytes;
 
-  router.add(verb::post, "/signup", [config](RequestContext& ctx) { return signup(config, ctx); });
-  router.add(verb::post, "/login", login);
+  runtime::RouteOptions anonymous;  // sign-up and login look at no credentials
+  anonymous.ignores_bearer = true;
+
+  router.add(verb::post, "/signup", [config](RequestContext& ctx) { return signup(config, ctx); }, anonymous);
+  router.add(verb::post, "/login", login, anonymous);
   router.add(verb::post, "/logout", logout);
   router.add(verb::get, "/me", me);
   router.add(verb::get, "/products", list_products);
@@ -326,6 +324,7 @@ runtime::Router make_router(ShopConfig const& config) {
   router.add(verb::post, "/uploads", upload, streamed);
   router.add(verb::get, "/uploads/{id}", download);
   router.add(verb::get, "/recommendations", [config](RequestContext& ctx) { return recommendations(config, ctx); });
+  add_token_routes(router, config);
   return router;
 }
 
