@@ -92,26 +92,8 @@ asio::awaitable<Response> signup(ShopConfig const& config, RequestContext& ctx) 
 asio::awaitable<Response> login(RequestContext& ctx) {
   auto creds = read_credentials(ctx.request());
   if (!creds) co_return error_response(creds.error());
-  runtime::AuthThrottle throttle(ctx.services().data, ctx.services().throttle);
-  auto wait = co_await throttle.login_wait(creds->user, ctx.client_address());
-  if (!wait) co_return error_response(wait.error());
-  if (*wait) {
-    co_return runtime::too_many_requests("login_throttled", "too many failed logins; retry later", **wait);
-  }
-  Accounts accounts(ctx.services().data);
-  auto account = co_await accounts.find(creds->user);
-  if (!account) co_return error_response(account.error());
-  std::optional<std::string> stored_hash;
-  if (*account) stored_hash = std::move((*account)->password_hash);
-  auto matched = co_await ctx.services().hasher.verify(std::move(stored_hash), creds->password);
-  if (!matched) co_return runtime::kdf_error_response(matched.error());
-  if (!*matched) {
-    if (auto counted = co_await throttle.login_failed(creds->user, ctx.client_address()); !counted) {
-      co_return error_response(counted.error());
-    }
-    co_return unauthorized("wrong user or password");
-  }
-  if (auto cleared = co_await throttle.login_succeeded(creds->user); !cleared) co_return error_response(cleared.error());
+  auto checked = co_await check_password(ctx, creds->user, creds->password, "wrong user or password");
+  if (checked.refused) co_return std::move(*checked.refused);
   auto answer = co_await login_answer(ctx, creds->user, ctx.services().clock.now_ms());
   co_return answer;
 }

@@ -123,8 +123,8 @@ core::Result<PasswordChange> read_password_change(http::Request const& request) 
   return PasswordChange{std::move(*current), std::move(*next)};
 }
 
-// A wrong current password counts as a failed login of the account (and is throttled like one),
-// so a stolen session cannot be used to guess the password faster than the login page allows.
+// The current password is checked as a login is (check_password), so a stolen session cannot be
+// used to guess the password faster than the login page allows.
 asio::awaitable<Response> change_password(ShopConfig const& config, RequestContext& ctx) {
   auto user_result = co_await ctx.current_user();
   if (!user_result) co_return error_response(user_result.error());
@@ -137,27 +137,12 @@ asio::awaitable<Response> change_password(ShopConfig const& config, RequestConte
                                "password must be at least " + std::to_string(config.min_password_length) +
                                    " characters");
   }
-  runtime::AuthThrottle throttle(ctx.services().data, ctx.services().throttle);
-  auto wait = co_await throttle.login_wait(user, ctx.client_address());
-  if (!wait) co_return error_response(wait.error());
-  if (*wait) co_return runtime::too_many_requests("login_throttled", "too many failed logins; retry later", **wait);
-
-  Accounts accounts(ctx.services().data);
-  auto account = co_await accounts.find(user);
-  if (!account) co_return error_response(account.error());
-  std::optional<std::string> stored_hash;
-  if (*account) stored_hash = (*account)->password_hash;
-  auto matched = co_await ctx.services().hasher.verify(stored_hash, change->current);
-  if (!matched) co_return runtime::kdf_error_response(matched.error());
-  if (!*matched) {
-    if (auto counted = co_await throttle.login_failed(user, ctx.client_address()); !counted) {
-      co_return error_response(counted.error());
-    }
-    co_return http::json_error(Status::unauthorized, "unauthorized", "the current password is wrong");
-  }
+  auto checked = co_await check_password(ctx, user, change->current, "the current password is wrong");
+  if (checked.refused) co_return std::move(*checked.refused);
   auto new_hash = co_await ctx.services().hasher.hash(change->next);
   if (!new_hash) co_return runtime::kdf_error_response(new_hash.error());
-  auto changed = co_await accounts.change_password(user, *stored_hash, std::move(*new_hash));
+  Accounts accounts(ctx.services().data);
+  auto changed = co_await accounts.change_password(user, std::move(checked.hash), std::move(*new_hash));
   if (!changed) co_return error_response(changed.error());
   if (!*changed) {
     co_return http::json_error(Status::conflict, "conflict", "the password was changed meanwhile; try again");
@@ -180,6 +165,34 @@ asio::awaitable<Response> jwks(RequestContext& ctx) {
 }
 
 }  // namespace
+
+asio::awaitable<PasswordCheck> check_password(RequestContext& ctx, std::string user, std::string password,
+                                              std::string wrong_detail) {
+  runtime::AuthThrottle throttle(ctx.services().data, ctx.services().throttle);
+  auto wait = co_await throttle.login_wait(user, ctx.client_address());
+  if (!wait) co_return PasswordCheck{error_response(wait.error()), {}};
+  if (*wait) {
+    co_return PasswordCheck{runtime::too_many_requests("login_throttled", "too many failed logins; retry later", **wait), {}};
+  }
+  Accounts accounts(ctx.services().data);
+  auto account = co_await accounts.find(user);
+  if (!account) co_return PasswordCheck{error_response(account.error()), {}};
+  std::optional<std::string> stored_hash;
+  if (*account) stored_hash = (*account)->password_hash;
+  // An unknown user's password is checked against the hasher's dummy hash: the same work.
+  auto matched = co_await ctx.services().hasher.verify(stored_hash, std::move(password));
+  if (!matched) co_return PasswordCheck{runtime::kdf_error_response(matched.error()), {}};
+  if (!*matched) {
+    if (auto counted = co_await throttle.login_failed(user, ctx.client_address()); !counted) {
+      co_return PasswordCheck{error_response(counted.error()), {}};
+    }
+    co_return PasswordCheck{http::json_error(Status::unauthorized, "unauthorized", wrong_detail), {}};
+  }
+  if (auto cleared = co_await throttle.login_succeeded(user); !cleared) {
+    co_return PasswordCheck{error_response(cleared.error()), {}};
+  }
+  co_return PasswordCheck{std::nullopt, std::move(*stored_hash)};
+}
 
 asio::awaitable<Response> login_answer(RequestContext& ctx, std::string user, std::int64_t issued_ms) {
   nlohmann::json body{{"user", user}, {"instance", ctx.services().instance_id}};

@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "http/message.hpp"
@@ -23,6 +24,17 @@ namespace outboard::shop {
 // "refresh_expires_in"]}.
 boost::asio::awaitable<http::Response> login_answer(runtime::RequestContext& ctx, std::string user,
                                                     std::int64_t issued_ms);
+
+// A password check of `user` with the login rules: throttled (429 while locked), the same KDF
+// work for an unknown user, a wrong password counted as a failed login (401 `wrong_detail`), a
+// right one clearing the account's failures. `refused` is the answer to send instead; otherwise
+// `hash` is the account's current password hash.
+struct PasswordCheck {
+  std::optional<http::Response> refused;
+  std::string hash;
+};
+boost::asio::awaitable<PasswordCheck> check_password(runtime::RequestContext& ctx, std::string user,
+                                                     std::string password, std::string wrong_detail);
 
 // Logout: the cookie session ends; with a bearer token, its jti is denylisted and its family
 // (`sid`) ended; a {"refresh_token"} body ends that token's family too. Always 200 unless the

@@ -253,6 +253,10 @@ TEST(ServeJwt, RevocationOnOneInstanceIsRefusedOnAnother) {
   HttpClient phone(a.port());
   auto before = log_in(phone, "ada", false);
   auto fourth = log_in(no_cookies, "ada", false);
+  nlohmann::json wrong{{"current_password", "not-the-password"}, {"new_password", "battery-staple"}};
+  expect_json_error(no_cookies.request_to(a.port(), "POST", "/password", wrong.dump(), bearer(fourth["access_token"])),
+                    401, "unauthorized");
+  EXPECT_EQ(me(no_cookies, b.port(), fourth["access_token"]).status, 200) << "a refused change revoked the token";
   nlohmann::json change{{"current_password", kPassword}, {"new_password", "battery-staple"}};
   auto changed = no_cookies.request_to(a.port(), "POST", "/password", change.dump(), bearer(fourth["access_token"]));
   ASSERT_EQ(changed.status, 200) << changed.body;
