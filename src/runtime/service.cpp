@@ -224,6 +224,10 @@ class Service::ThreadHandler final : public io::RequestHandler {
     } else {
       response = co_await run_and_commit(context, *match.handler);
     }
+    // RFC 7235 3.1: a 401 names the scheme to use. Without a token, no error code (RFC 6750 3).
+    if (tokens_ && response.result() == Status::unauthorized && response[http::bhttp::field::www_authenticate].empty()) {
+      response.set(http::bhttp::field::www_authenticate, "Bearer");
+    }
     co_return response;
   }
 

@@ -101,7 +101,9 @@ TEST(ServeJwt, LoginAnswersTokensAndEveryShopRouteWorksWithABearer) {
   EXPECT_EQ(claims["aud"], "shop");
   EXPECT_EQ(claims["sub"], "ada");
 
-  expect_json_error(c.get("/me"), 401, "unauthorized");
+  auto anonymous = c.get("/me");
+  expect_json_error(anonymous, 401, "unauthorized");
+  EXPECT_EQ(anonymous.header("WWW-Authenticate"), "Bearer");
   auto who = me(c, serve.port(), token);
   ASSERT_EQ(who.status, 200) << who.body;
   EXPECT_EQ(who.json()["user"], "ada");
