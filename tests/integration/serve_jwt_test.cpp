@@ -230,44 +230,46 @@ TEST(ServeJwt, RevocationOnOneInstanceIsRefusedOnAnother) {
   HttpClient browser(a.port());
   auto login = log_in(browser, "ada");
   ASSERT_TRUE(browser.cookie(kSessionCookie)) << "--auth both set no cookie";
-  HttpClient no_cookies(b.port());
-  EXPECT_EQ(me(no_cookies, b.port(), login["access_token"]).status, 200);
+  // A second client: its requests carry a bearer token (and, --auth both, its own cookies, which
+  // the token overrides: a refused token is refused whatever cookie comes with it).
+  HttpClient api(b.port());
+  EXPECT_EQ(me(api, b.port(), login["access_token"]).status, 200);
   EXPECT_EQ(browser.request_to(b.port(), "GET", "/me").status, 200);
 
   // Logout: this token and its family only.
-  auto second = log_in(no_cookies, "ada", false);
-  ASSERT_EQ(no_cookies.request_to(a.port(), "POST", "/logout", {}, bearer(second["access_token"])).status, 200);
-  expect_invalid_token(me(no_cookies, b.port(), second["access_token"]));
-  expect_json_error(refresh(no_cookies, b.port(), second["refresh_token"]), 401, "invalid_grant");
-  EXPECT_EQ(me(no_cookies, b.port(), login["access_token"]).status, 200) << "logout ended another login";
+  auto second = log_in(api, "ada", false);
+  ASSERT_EQ(api.request_to(a.port(), "POST", "/logout", {}, bearer(second["access_token"])).status, 200);
+  expect_invalid_token(me(api, b.port(), second["access_token"]));
+  expect_json_error(refresh(api, b.port(), second["refresh_token"]), 401, "invalid_grant");
+  EXPECT_EQ(me(api, b.port(), login["access_token"]).status, 200) << "logout ended another login";
 
   // Log out everywhere: every token, family and cookie session of the user.
-  auto third = log_in(no_cookies, "ada", false);
-  auto all = no_cookies.request_to(a.port(), "POST", "/logout/all", {}, bearer(third["access_token"]));
+  auto third = log_in(api, "ada", false);
+  auto all = api.request_to(a.port(), "POST", "/logout/all", {}, bearer(third["access_token"]));
   ASSERT_EQ(all.status, 200) << all.body;
   for (auto const* t : {&login, &third}) {
-    expect_invalid_token(me(no_cookies, b.port(), (*t)["access_token"]));
-    expect_json_error(refresh(no_cookies, b.port(), (*t)["refresh_token"]), 401, "invalid_grant");
+    expect_invalid_token(me(api, b.port(), (*t)["access_token"]));
+    expect_json_error(refresh(api, b.port(), (*t)["refresh_token"]), 401, "invalid_grant");
   }
   expect_json_error(browser.request_to(b.port(), "GET", "/me"), 401, "unauthorized");
 
   // A password change: the same, and the answer is a fresh login that works everywhere.
   HttpClient phone(a.port());
   auto before = log_in(phone, "ada", false);
-  auto fourth = log_in(no_cookies, "ada", false);
+  auto fourth = log_in(api, "ada", false);
   nlohmann::json wrong{{"current_password", "not-the-password"}, {"new_password", "battery-staple"}};
-  expect_json_error(no_cookies.request_to(a.port(), "POST", "/password", wrong.dump(), bearer(fourth["access_token"])),
+  expect_json_error(api.request_to(a.port(), "POST", "/password", wrong.dump(), bearer(fourth["access_token"])),
                     401, "unauthorized");
-  EXPECT_EQ(me(no_cookies, b.port(), fourth["access_token"]).status, 200) << "a refused change revoked the token";
+  EXPECT_EQ(me(api, b.port(), fourth["access_token"]).status, 200) << "a refused change revoked the token";
   nlohmann::json change{{"current_password", kPassword}, {"new_password", "battery-staple"}};
-  auto changed = no_cookies.request_to(a.port(), "POST", "/password", change.dump(), bearer(fourth["access_token"]));
+  auto changed = api.request_to(a.port(), "POST", "/password", change.dump(), bearer(fourth["access_token"]));
   ASSERT_EQ(changed.status, 200) << changed.body;
-  expect_invalid_token(me(no_cookies, b.port(), fourth["access_token"]));
-  expect_invalid_token(me(no_cookies, b.port(), before["access_token"]));
+  expect_invalid_token(me(api, b.port(), fourth["access_token"]));
+  expect_invalid_token(me(api, b.port(), before["access_token"]));
   expect_json_error(phone.request_to(b.port(), "GET", "/me"), 401, "unauthorized");
-  EXPECT_EQ(me(no_cookies, b.port(), changed.json()["access_token"]).status, 200);
-  expect_json_error(no_cookies.request_to(b.port(), "POST", "/login", credentials_json("ada", kPassword)), 401);
-  EXPECT_EQ(no_cookies.request_to(b.port(), "POST", "/login", credentials_json("ada", "battery-staple")).status, 200);
+  EXPECT_EQ(me(api, b.port(), changed.json()["access_token"]).status, 200);
+  expect_json_error(api.request_to(b.port(), "POST", "/login", credentials_json("ada", kPassword)), 401);
+  EXPECT_EQ(api.request_to(b.port(), "POST", "/login", credentials_json("ada", "battery-staple")).status, 200);
 }
 
 TEST(ServeJwt, ANewSigningKeyKeepsTheOldKeysTokensValid) {
