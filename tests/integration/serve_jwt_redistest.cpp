@@ -55,15 +55,24 @@ void expect_refused_on(HttpClient& client, std::uint16_t port, std::string const
   EXPECT_EQ(res.header("WWW-Authenticate"), "Bearer error=\"invalid_token\"");
 }
 
-TEST(ServeJwtNearCache, LogoutAndLogoutAllOnAAreRefusedOnBAfterTheInvalidation) {
+// A private redis-server and the key files for `serve --auth jwt` instances on it.
+struct RedisTokens {
   RedisServer redis;
   TempDir dir;
-  TestSigningKey key("k1");
-  write_refresh_key_file(dir / "refresh.key");
-  ServeOptions o;
-  o.state = redis.url();
+  TestSigningKey key{"k1"};
+  RedisTokens() { write_refresh_key_file(dir / "refresh.key"); }
+  ServeOptions instance() const {
+    ServeOptions o;
+    o.state = redis.url();
+    o.env = token_env("jwt", key, dir.path(), dir / "refresh.key");
+    return o;
+  }
+};
+
+TEST(ServeJwtNearCache, LogoutAndLogoutAllOnAAreRefusedOnBAfterTheInvalidation) {
+  RedisTokens setup;
+  ServeOptions o = setup.instance();
   o.extra_args = {"--near-cache-entries", "1000"};
-  o.env = token_env("jwt", key, dir.path(), dir / "refresh.key");
   o.name = "A";
   ServeProcess a(o);
   o.name = "B";
@@ -95,27 +104,21 @@ TEST(ServeJwtNearCache, LogoutAndLogoutAllOnAAreRefusedOnBAfterTheInvalidation) 
 // Losing the store must not look like being logged out: the revocation check and a refresh
 // that cannot reach redis answer 503 with Retry-After, never 401.
 TEST(ServeJwtStoreDown, ABearerRequestAndARefreshAre503WhileTheStoreIsDown) {
-  RedisServer redis;
-  TempDir dir;
-  TestSigningKey key("k1");
-  write_refresh_key_file(dir / "refresh.key");
-  ServeOptions o;
-  o.state = redis.url();
-  o.env = token_env("jwt", key, dir.path(), dir / "refresh.key");
-  ServeProcess serve(o);
+  RedisTokens setup;
+  ServeProcess serve(setup.instance());
   HttpClient c(serve.port());
   ASSERT_EQ(c.post("/signup", credentials_json("ada", kPassword)).status, 201);
   auto login = c.post("/login", credentials_json("ada", kPassword)).json();
   ASSERT_EQ(me(c, serve.port(), login["access_token"]).status, 200);
 
-  redis.kill();
+  setup.redis.kill();
   auto down = me(c, serve.port(), login["access_token"]);
   EXPECT_EQ(down.status, 503) << down.body;
   EXPECT_TRUE(down.header("Retry-After"));
   auto refresh = c.post("/token/refresh", nlohmann::json{{"refresh_token", login["refresh_token"]}}.dump());
   EXPECT_EQ(refresh.status, 503) << refresh.body;
 
-  redis.restart();  // appendfsync always: the family survived, and the same token still works
+  setup.redis.restart();  // appendfsync always: the family survived, and the same token still works
   ASSERT_TRUE(wait_for([&] { return me(c, serve.port(), login["access_token"]).status == 200; }));
   auto later = c.post("/token/refresh", nlohmann::json{{"refresh_token", login["refresh_token"]}}.dump());
   EXPECT_EQ(later.status, 200) << later.body;
