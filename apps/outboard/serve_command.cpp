@@ -14,6 +14,7 @@
 #include <memory>
 #include <thread>
 
+#include "auth/jwt_key_files.hpp"
 #include "core/config.hpp"
 #include "io/listener.hpp"
 #include "runtime/client_address.hpp"
@@ -61,6 +62,19 @@ struct ServeSettings {
   std::int64_t kdf_threads = 1;
   std::int64_t kdf_queue = 32;
   std::int64_t min_password_length = 8;
+  std::string auth_mode = "cookie";
+  std::string signing_key_file;
+  std::string signing_alg = "EdDSA";
+  std::string signing_kid;
+  std::vector<std::string> verification_keys;  // "KID:ALG:FILE" each
+  std::string issuer = "outboard";
+  std::string audience = "outboard";
+  std::int64_t access_ttl_s = 15 * 60;
+  std::int64_t refresh_ttl_s = 14 * 24 * 60 * 60;
+  std::int64_t refresh_grace_ms = 10'000;
+  std::int64_t refresh_linger_s = 60 * 60;
+  std::int64_t leeway_s = 30;
+  std::string refresh_key_file;
   std::int64_t login_failures_per_account = 5;
   std::int64_t login_failures_per_client = 100;
   std::int64_t failure_window_s = 15 * 60;
@@ -93,6 +107,64 @@ std::optional<std::string> check_blob_url(std::string const& url) {
   if (!parsed) return parsed.error().context;
   if (parsed->scheme != "file") return "blobs need file://DIR";
   return std::nullopt;
+}
+
+std::optional<std::string> check_alg(std::string const& a) {
+  if (!auth::parse_alg(a)) return "'" + a + "' is not one of EdDSA, ES256, RS256, HS256";
+  return std::nullopt;
+}
+
+// "KID:ALG:FILE" -> a key file; nullopt when it is not that shape.
+std::optional<auth::KeyFile> parse_verification_key(std::string const& text) {
+  auto first = text.find(':');
+  auto second = first == std::string::npos ? std::string::npos : text.find(':', first + 1);
+  if (second == std::string::npos || first == 0 || second + 1 == text.size()) return std::nullopt;
+  auto alg = auth::parse_alg(text.substr(first + 1, second - first - 1));
+  if (!alg) return std::nullopt;
+  return auth::KeyFile{text.substr(0, first), *alg, text.substr(second + 1)};
+}
+
+// Access and refresh tokens (docs/AUTH.md, "Configuration"). Secrets are only ever in files:
+// these settings name the files, which --check shows (a path is not a secret).
+void declare_tokens(core::Settings& s, ServeSettings& v) {
+  s.add_string("auth.mode", v.auth_mode, "--auth",
+               "credentials accepted: cookie (sessions), jwt (bearer access tokens + refresh tokens), both",
+               [](std::string const& m) -> std::optional<std::string> {
+                 if (!runtime::parse_auth_mode(m)) return "'" + m + "' is not one of cookie, jwt, both";
+                 return std::nullopt;
+               });
+  s.add_string("auth.signing_key_file", v.signing_key_file, "",
+               "jwt/both: the signing key (PEM private key, or the HS256 secret as base64url; mode 0600)");
+  s.add_string("auth.signing_alg", v.signing_alg, "", "the signing key's algorithm: EdDSA, ES256, RS256, HS256",
+               check_alg);
+  s.add_string("auth.signing_kid", v.signing_kid, "", "jwt/both: the signing key's kid (unique across rotations)");
+  s.add_list("auth.verification_keys", v.verification_keys, "",
+             "keys that still verify (earlier signing keys until their tokens expire), each \"KID:ALG:FILE\"",
+             [](std::string const& k) -> std::optional<std::string> {
+               if (!parse_verification_key(k)) return "'" + k + "' is not KID:ALG:FILE (ALG one of EdDSA, ES256, RS256, HS256)";
+               return std::nullopt;
+             });
+  s.add_string("auth.issuer", v.issuer, "", "iss of the access tokens minted and required", [](std::string const& i) -> std::optional<std::string> {
+    if (i.empty()) return "must not be empty";
+    return std::nullopt;
+  });
+  s.add_string("auth.audience", v.audience, "", "aud of the access tokens minted and required",
+               [](std::string const& a) -> std::optional<std::string> {
+                 if (a.empty()) return "must not be empty";
+                 return std::nullopt;
+               });
+  s.add_int("auth.access_ttl_s", v.access_ttl_s, 1, 24 * 60 * 60, "",
+            "access token lifetime: also how long a stolen one works unless revoked");
+  s.add_int("auth.refresh_ttl_s", v.refresh_ttl_s, 1, 365LL * 86400, "",
+            "a refresh family's absolute lifetime from its login");
+  s.add_int("auth.refresh_grace_ms", v.refresh_grace_ms, 0, 600'000, "",
+            "racing uses of one refresh token within this get the same successor; later reuse ends the family");
+  s.add_int("auth.refresh_linger_s", v.refresh_linger_s, 0, 30LL * 86400, "",
+            "how long ended or expired families are still recognised (a late use: expired/ended, not unknown)");
+  s.add_int("auth.leeway_s", v.leeway_s, 0, auth::kMaxLeeway.count(), "", "clock-skew allowance on exp, nbf and iat");
+  s.add_string("auth.refresh_key_file", v.refresh_key_file, "",
+               "jwt/both: HMAC key deriving refresh-token successors (hex or base64url, 32+ bytes, mode 0600; the "
+               "same on every instance)");
 }
 
 void declare(core::Settings& s, ServeSettings& v) {
@@ -174,6 +246,7 @@ void declare(core::Settings& s, ServeSettings& v) {
   s.add_int("auth.kdf_queue", v.kdf_queue, 0, 100'000, "",
             "password checks that may wait beyond those running (more: 503 kdf_busy)");
   s.add_int("auth.min_password_length", v.min_password_length, 1, 1024, "", "sign-up refuses shorter passwords");
+  declare_tokens(s, v);
   s.add_int("throttle.login_failures_per_account", v.login_failures_per_account, 0, 1'000'000, "",
             "failed logins of one name within the window before it is locked (0: no limit)");
   s.add_int("throttle.login_failures_per_client", v.login_failures_per_client, 0, 1'000'000, "",
@@ -223,6 +296,29 @@ std::string default_blobs(std::string const& state_url) {
   return "file://outboard-data/blobs";
 }
 
+// The token settings, keys read from their files. Throws (start-up) naming the file and the
+// reason when a key file is missing, unreadable, too open, or not a key of its algorithm.
+runtime::TokenConfig to_token_config(ServeSettings const& v) {
+  if (v.signing_key_file.empty() || v.signing_kid.empty() || v.refresh_key_file.empty()) {
+    throw core::ConfigError("auth.mode = " + v.auth_mode +
+                            " needs auth.signing_key_file, auth.signing_kid and auth.refresh_key_file");
+  }
+  runtime::TokenConfig t;
+  auth::KeyFile signing{v.signing_kid, *auth::parse_alg(v.signing_alg), v.signing_key_file};
+  std::vector<auth::KeyFile> others;
+  for (auto const& k : v.verification_keys) others.push_back(*parse_verification_key(k));  // checked when declared
+  t.keys = std::make_shared<auth::KeySet const>(auth::load_key_set(signing, others));
+  t.claims.issuer = v.issuer;
+  t.claims.audience = v.audience;
+  t.claims.leeway = std::chrono::seconds(v.leeway_s);
+  t.access_ttl = core::Millis(v.access_ttl_s * 1000);
+  t.refresh_key = std::make_shared<auth::RefreshKey const>(auth::RefreshKey::from_file(v.refresh_key_file));
+  t.refresh.family_lifetime = core::Millis(v.refresh_ttl_s * 1000);
+  t.refresh.grace = core::Millis(v.refresh_grace_ms);
+  t.refresh.linger = core::Millis(v.refresh_linger_s * 1000);
+  return t;
+}
+
 runtime::ServiceConfig to_service_config(ServeSettings const& v) {
   runtime::ServiceConfig c;
   c.server.address = v.listen;
@@ -268,6 +364,8 @@ runtime::ServiceConfig to_service_config(ServeSettings const& v) {
   c.access_log = v.access_log;
   c.readyz_require_store = v.readyz_require_store;
   c.metrics_listen = v.metrics_listen;
+  c.auth_mode = *runtime::parse_auth_mode(v.auth_mode);
+  if (runtime::accepts_tokens(c.auth_mode)) c.tokens = to_token_config(v);
   c.instance_id = v.instance;
   if (c.instance_id.empty()) {
     // host:port, or host:pid when the port is picked by the kernel (unknown until bound).
@@ -302,7 +400,8 @@ void check_combinations(ServeSettings const& v) {
 int run_serve(core::Settings& settings, ServeSettings& v, RouterHook const& customize_routes) {
   settings.resolve(core::Settings::process_environment());
   check_combinations(v);
-  runtime::ServiceConfig config = to_service_config(v);  // reads the keys file: part of the check
+  // Reads the key files (session keys, token keys): part of the check.
+  runtime::ServiceConfig config = to_service_config(v);
   if (settings.check_requested()) {
     // Valid as a start would find it; nothing bound, no store opened, no directory made.
     std::cout << settings.effective_configuration() << std::flush;

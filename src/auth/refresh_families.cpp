@@ -232,6 +232,16 @@ state::Async<bool> RefreshFamilies::end_family(std::string text) {
   co_return *ended;
 }
 
+state::Async<bool> RefreshFamilies::end_family_of(std::string family, std::string user) {
+  auto record = co_await read_family(family);
+  if (!record) co_return record.error();
+  if (!*record || (*record)->user != user) co_return false;
+  auto ended = co_await end(family, "logout");
+  if (!ended) co_return ended.error();
+  if (auto r = co_await forget_in_index(user, family); !r) co_return r.error();
+  co_return *ended;
+}
+
 state::Async<std::size_t> RefreshFamilies::end_all_families(std::string user) {
   auto index = co_await store_.hgetall(user_families_key(user));
   if (!index) co_return index.error();

@@ -84,6 +84,10 @@ class RefreshFamilies {
   // Logout: ends the token's family. False when there was nothing to end (unknown, already
   // ended or expired); a malformed token is simply false.
   state::Async<bool> end_family(std::string token);
+  // Logout with an access token: ends family `family` (the token's `sid`) when it belongs to
+  // `user` (its `sub`). Only for ids taken from a verified access token, whose signature is the
+  // proof a refresh token gives end_family(); a family id from a log line never gets here.
+  state::Async<bool> end_family_of(std::string family, std::string user);
   // Log out everywhere: ends every family of `user`; returns how many were live.
   state::Async<std::size_t> end_all_families(std::string user);
 

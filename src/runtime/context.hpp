@@ -8,6 +8,7 @@
 
 #include "http/message.hpp"
 #include "io/http_server.hpp"
+#include "runtime/auth_mode.hpp"
 #include "runtime/client_address.hpp"
 #include "runtime/router.hpp"
 #include "runtime/session.hpp"
@@ -20,6 +21,7 @@ class BlobStore;
 namespace outboard::runtime {
 
 class PasswordHasher;
+class ThreadTokens;
 
 // One worker thread's view of the service: its own store handles, plus shared thread-safe parts.
 struct ThreadServices {
@@ -30,6 +32,8 @@ struct ThreadServices {
   PasswordHasher& hasher;
   core::Clock const& clock;
   ThrottlePolicy const& throttle;  // login and sign-up limits, counted in `data`
+  AuthMode auth_mode = AuthMode::cookie;
+  ThreadTokens* tokens = nullptr;  // access and refresh tokens; null when auth_mode is cookie
 };
 
 class RequestContext {
@@ -66,9 +70,17 @@ class RequestContext {
   std::string const& idempotent_id() const { return idempotent_id_; }
   void set_idempotent_id(std::string id) { idempotent_id_ = std::move(id); }
 
-  // The logged-in user, from the session; nullopt when anonymous. A store error is an error,
-  // never "anonymous".
-  state::Async<std::optional<std::string>> current_user() { return session_.get("user"); }
+  // The verified access token this request carried (runtime/token_auth.hpp); null without one.
+  BearerIdentity const* bearer() const { return bearer_ ? &*bearer_ : nullptr; }
+  void set_bearer(BearerIdentity identity) { bearer_ = std::move(identity); }
+
+  // The logged-in user: the bearer token's, else the session's; nullopt when anonymous. A store
+  // error is an error, never "anonymous".
+  state::Async<std::optional<std::string>> current_user() {
+    if (bearer_) co_return std::optional<std::string>{bearer_->user()};
+    auto user = co_await session_.get("user");
+    co_return user;
+  }
 
  private:
   http::Request const& request_;
@@ -79,6 +91,7 @@ class RequestContext {
   std::string idempotent_id_;
   std::optional<ClientSource> source_;
   mutable std::optional<std::string> client_address_;  // a cache: set once, by client_address()
+  std::optional<BearerIdentity> bearer_;
 };
 
 }  // namespace outboard::runtime

@@ -26,6 +26,9 @@ struct RouteOptions {
   // The body is streamed to the handler (ctx.body()) up to this many bytes instead of being read
   // whole first.
   std::optional<std::size_t> stream_limit;
+  // The route never looks at who is calling (login, sign-up, token refresh): an Authorization
+  // header is not verified, so a client holding an expired access token can still refresh.
+  bool ignores_bearer = false;
 };
 
 class Router {

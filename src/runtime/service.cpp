@@ -130,7 +130,14 @@ class Service::ThreadHandler final : public io::RequestHandler {
         data_(instrument(service.data_provider_ ? service.data_provider_->store_for(executor) : raw_sessions_, shard_,
                          service.metrics_->store_index("data"), data_health_)),
         services_{service.config_.instance_id, *data_, *sessions_, *service.blobs_, *service.hasher_, service.clock_,
-                  service.config_.throttle} {}
+                  service.config_.throttle} {
+    // Token state lives beside the sessions (the store whose near-cache serves every request).
+    services_.auth_mode = service.config_.auth_mode;
+    if (service.tokens_) {
+      tokens_ = std::make_unique<ThreadTokens>(*service.tokens_, *sessions_);
+      services_.tokens = tokens_.get();
+    }
+  }
 
   std::optional<std::size_t> stream_limit(http::Request const& header) override {
     auto match = service_.router_.match(header.method(), header.target());
@@ -216,17 +223,34 @@ class Service::ThreadHandler final : public io::RequestHandler {
     }
     route = match.index;
 
-    Session session(SessionEnv{*sessions_, signer_, service_.config_.sessions, service_.clock_},
-                    request[http::bhttp::field::cookie]);
+    std::optional<BearerIdentity> bearer;
+    if (tokens_ && !match.options->ignores_bearer) {
+      if (auto token = bearer_token(request[http::bhttp::field::authorization])) {
+        std::string text(*token);  // named: no temporaries inside co_await (g++ 12)
+        auto outcome = co_await authenticate_bearer(*tokens_, std::move(text));
+        if (auto* error = std::get_if<core::Error>(&outcome)) co_return error_response(*error);
+        if (std::holds_alternative<std::size_t>(outcome)) co_return invalid_token_response();
+        bearer = std::move(std::get<BearerIdentity>(outcome));
+      }
+    }
+    // In jwt mode a cookie is not a credential: the session is always the empty one.
+    std::string_view cookies;
+    if (accepts_cookies(service_.config_.auth_mode)) cookies = request[http::bhttp::field::cookie];
+    Session session(SessionEnv{*sessions_, signer_, service_.config_.sessions, service_.clock_}, cookies);
     RequestContext context(request, session, std::move(match.params), services_, body);
     // The address is formatted only if a handler asks (sign-up, login): not on every request.
     context.set_client_source({connection.peer, request["X-Forwarded-For"], &service_.config_.trusted_proxies});
+    if (bearer) context.set_bearer(std::move(*bearer));
     // if/else, not ?: with a co_await in each arm: g++ 12 destroys that temporary twice.
     http::Response response;
     if (match.options->idempotent) {
       response = co_await run_idempotent(context, *match.handler);
     } else {
       response = co_await run_and_commit(context, *match.handler);
+    }
+    // RFC 7235 3.1: a 401 names the scheme to use. Without a token, no error code (RFC 6750 3).
+    if (tokens_ && response.result() == Status::unauthorized && response[http::bhttp::field::www_authenticate].empty()) {
+      response.set(http::bhttp::field::www_authenticate, "Bearer");
     }
     co_return response;
   }
@@ -365,6 +389,7 @@ class Service::ThreadHandler final : public io::RequestHandler {
   ThreadServices services_;
   RequestIds request_ids_;
   CookieSigner signer_{service_.signing_keys_};  // this thread's: it reuses its HMAC contexts
+  std::unique_ptr<ThreadTokens> tokens_;  // null in cookie mode; uses sessions_
 };
 
 namespace {
@@ -440,6 +465,14 @@ void Service::start() {
   [[maybe_unused]] CookieSigner check_keys(signing_keys_);
   hasher_ = std::make_unique<PasswordHasher>(config_.kdf, config_.kdf_threads, config_.kdf_queue);
   route_names_ = router_.names();
+  if (accepts_tokens(config_.auth_mode)) {
+    if (!config_.tokens) throw std::runtime_error("auth mode " + std::string(to_string(config_.auth_mode)) + " needs token keys");
+    try {
+      tokens_ = std::make_unique<TokenService>(*config_.tokens, clock_);
+    } catch (std::invalid_argument const& e) {
+      throw std::runtime_error(std::string("auth: ") + e.what());
+    }
+  }
   metrics_ = std::make_unique<ServiceMetrics>(route_names_, std::vector<std::string>{"sessions", "data"},
                                               std::max(1, config_.server.threads));
   if (config_.access_log) {
@@ -480,6 +513,7 @@ http::Response Service::metrics_response() const {
   }
   render_near_caches(res.body(), near_caches);
   render_kdf_counts(res.body(), hasher_->counts());
+  if (tokens_) tokens_->metrics().render(res.body());
   core::render_process_metrics(res.body(), "serve");
   res.prepare_payload();
   return res;

@@ -19,6 +19,7 @@ class logger;
 #include "runtime/router.hpp"
 #include "runtime/session.hpp"
 #include "runtime/store_health.hpp"
+#include "runtime/token_auth.hpp"
 #include "runtime/throttle.hpp"
 #include "state/blob/blob_store.hpp"
 #include "state/store.hpp"
@@ -55,6 +56,9 @@ struct ServiceConfig {
   // "IP:PORT" of a listener that serves GET /metrics alone; empty: /metrics on the public port.
   // When set, the public port answers /metrics 404, so it never leaves through a gateway.
   std::string metrics_listen;
+  // Which credentials are accepted (`--auth`); `tokens` is required unless cookie.
+  AuthMode auth_mode = AuthMode::cookie;
+  std::optional<TokenConfig> tokens;
 };
 
 class Service {
@@ -92,6 +96,7 @@ class Service {
   std::vector<std::string> signing_keys_;  // raw; each worker thread makes its CookieSigner of them
   std::unique_ptr<PasswordHasher> hasher_;
   std::unique_ptr<ServiceMetrics> metrics_;
+  std::unique_ptr<TokenService> tokens_;  // null in cookie mode
   std::shared_ptr<spdlog::logger> access_log_;
   std::atomic<int> next_shard_{0};
   std::unique_ptr<io::HttpServer> server_;

@@ -26,7 +26,33 @@ std::optional<std::string> field(state::FieldMap const& fields, std::string cons
   return it->second;
 }
 
+std::optional<std::string> user_of(state::Fields const& fields) {
+  std::optional<std::string> user;
+  for (auto const& [f, v] : fields) {
+    if (f == "user") user = v;  // the last write wins, as in the store
+  }
+  return user;
+}
+
 }  // namespace
+
+std::string user_sessions_key(std::string_view user) { return "usess:{" + std::string(user) + "}"; }
+
+state::Async<std::size_t> end_user_sessions(state::Store& store, std::string user) {
+  std::string const index = user_sessions_key(user);
+  auto ids = co_await store.hgetall(index);
+  if (!ids) co_return ids.error();
+  std::vector<std::string> seen;
+  for (auto const& [id, created] : *ids) {
+    if (auto r = co_await store.del("session:" + id); !r) co_return r.error();
+    seen.push_back(id);
+  }
+  // Only the entries seen leave the index: a login racing this keeps its entry.
+  if (!seen.empty()) {
+    if (auto r = co_await store.hdel(index, seen); !r) co_return r.error();
+  }
+  co_return seen.size();
+}
 
 Session::Session(SessionEnv env, std::string_view cookie_header) : env_(env) {
   if (auto value = http::find_cookie(cookie_header, env_.policy.cookie_name)) {
@@ -124,6 +150,12 @@ state::Async<void> Session::commit(http::Response& response) {
     for (auto& [f, v] : dirty_) all.emplace_back(std::move(f), std::move(v));
     all.emplace_back(kCreated, now);
     all.emplace_back(kTouched, now);
+    if (auto user = user_of(all)) {
+      state::Fields entry;
+      entry.emplace_back(new_id, now);
+      auto filed = co_await env_.store.hset(user_sessions_key(*user), std::move(entry), env_.policy.absolute_timeout);
+      if (!filed) co_return filed.error();
+    }
     if (auto r = co_await env_.store.hset(key(new_id), std::move(all), ttl); !r) co_return r.error();
     if (live_) co_await env_.store.del(key(*id_));  // best effort: it would expire anyway
     id_ = new_id;

@@ -39,6 +39,13 @@ struct SessionEnv {
   core::Clock const& clock;
 };
 
+// The user's index of cookie sessions, "usess:{user}" (session id -> login time in ms), written
+// at each login, so "log out everywhere" can find every session of a user. Its TTL, renewed at
+// each login, is the absolute timeout: no session it names outlives it.
+std::string user_sessions_key(std::string_view user);
+// Log out everywhere: deletes every session in `user`'s index; returns how many it named.
+state::Async<std::size_t> end_user_sessions(state::Store& store, std::string user);
+
 class Session {
  public:
   // cookie_header: the request's Cookie header (may be empty).
@@ -55,7 +62,9 @@ class Session {
   // Ends the session in the store and clears the cookie.
   void destroy() { destroy_ = true; }
 
-  // Writes what changed and puts the Set-Cookie on the response when the id changed.
+  // Writes what changed and puts the Set-Cookie on the response when the id changed. A login
+  // (regenerate with a "user" field) is also filed in the user's index, before the session
+  // itself, so no session exists that the index does not name.
   state::Async<void> commit(http::Response& response);
 
   // The id, once there is one (tests and logs).

@@ -23,6 +23,21 @@ state::Async<void> Accounts::create(Account account) {
   co_return state::Result<void>{};
 }
 
+state::Async<bool> Accounts::change_password(std::string user, std::string expected_hash, std::string new_hash) {
+  std::string const key = "account:" + user;
+  auto got = co_await store_.get(key);
+  if (!got) co_return got.error();
+  if (!*got) co_return false;
+  auto record = nlohmann::json::parse(**got, nullptr, false);
+  if (record.is_discarded() || !record.is_object()) {
+    co_return core::make_error(core::Errc::internal, "account record for '" + user + "' is damaged");
+  }
+  if (record.value("password_hash", "") != expected_hash) co_return false;
+  record["password_hash"] = std::move(new_hash);
+  std::optional<std::string> expected = std::move(**got);
+  co_return co_await store_.compare_and_set(key, std::move(expected), record.dump());
+}
+
 state::Async<std::optional<Account>> Accounts::find(std::string user) {
   auto got = co_await store_.get("account:" + user);
   if (!got) co_return got.error();

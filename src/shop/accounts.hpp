@@ -20,6 +20,9 @@ class Accounts {
   // Errc::conflict when the user exists already; atomic across instances (set-if-absent).
   state::Async<void> create(Account account);
   state::Async<std::optional<Account>> find(std::string user);
+  // Replaces the password hash when it is still `expected_hash` (one compare-and-set): false when
+  // the account changed meanwhile (another password change won) or is gone.
+  state::Async<bool> change_password(std::string user, std::string expected_hash, std::string new_hash);
 
  private:
   state::Store& store_;

@@ -15,6 +15,7 @@
 #include "shop/accounts.hpp"
 #include "shop/catalog.hpp"
 #include "shop/orders.hpp"
+#include "shop/token_routes.hpp"
 #include "state/blob/blob_store.hpp"
 
 namespace outboard::shop {
@@ -102,34 +103,10 @@ asio::awaitable<Response> signup(ShopConfig const& config, RequestContext& ctx) 
 asio::awaitable<Response> login(RequestContext& ctx) {
   auto creds = read_credentials(ctx.request());
   if (!creds) co_return error_response(creds.error());
-  runtime::AuthThrottle throttle(ctx.services().data, ctx.services().throttle);
-  auto wait = co_await throttle.login_wait(creds->user, ctx.client_address());
-  if (!wait) co_return error_response(wait.error());
-  if (*wait) {
-    co_return runtime::too_many_requests("login_throttled", "too many failed logins; retry later", **wait);
-  }
-  Accounts accounts(ctx.services().data);
-  auto account = co_await accounts.find(creds->user);
-  if (!account) co_return error_response(account.error());
-  std::optional<std::string> stored_hash;
-  if (*account) stored_hash = std::move((*account)->password_hash);
-  auto matched = co_await ctx.services().hasher.verify(std::move(stored_hash), creds->password);
-  if (!matched) co_return runtime::kdf_error_response(matched.error());
-  if (!*matched) {
-    if (auto counted = co_await throttle.login_failed(creds->user, ctx.client_address()); !counted) {
-      co_return error_response(counted.error());
-    }
-    co_return unauthorized("wrong user or password");
-  }
-  if (auto cleared = co_await throttle.login_succeeded(creds->user); !cleared) co_return error_response(cleared.error());
-  ctx.session().set("user", creds->user);
-  ctx.session().regenerate();
-  co_return http::json_response(Status::ok, {{"user", creds->user}, {"instance", ctx.services().instance_id}});
-}
-
-asio::awaitable<Response> logout(RequestContext& ctx) {
-  ctx.session().destroy();
-  co_return http::json_response(Status::ok, {{"logged_out", true}});
+  auto checked = co_await check_password(ctx, creds->user, creds->password, "wrong user or password");
+  if (checked.refused) co_return std::move(*checked.refused);
+  auto answer = co_await login_answer(ctx, creds->user, ctx.services().clock.now_ms());
+  co_return answer;
 }
 
 asio::awaitable<Response> me(RequestContext& ctx) {
@@ -326,8 +303,11 @@ runtime::Router make_router(ShopConfig const& config) {
   runtime::RouteOptions streamed;
   streamed.stream_limit = config.max_upload_bytes;
 
-  router.add(verb::post, "/signup", [config](RequestContext& ctx) { return signup(config, ctx); });
-  router.add(verb::post, "/login", login);
+  runtime::RouteOptions anonymous;  // sign-up and login look at no credentials
+  anonymous.ignores_bearer = true;
+
+  router.add(verb::post, "/signup", [config](RequestContext& ctx) { return signup(config, ctx); }, anonymous);
+  router.add(verb::post, "/login", login, anonymous);
   router.add(verb::post, "/logout", logout);
   router.add(verb::get, "/me", me);
   router.add(verb::get, "/products", list_products);
@@ -339,6 +319,7 @@ runtime::Router make_router(ShopConfig const& config) {
   router.add(verb::post, "/uploads", upload, streamed);
   router.add(verb::get, "/uploads/{id}", download);
   router.add(verb::get, "/recommendations", [config](RequestContext& ctx) { return recommendations(config, ctx); });
+  add_token_routes(router, config);
   return router;
 }
 
