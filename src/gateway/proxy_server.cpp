@@ -125,10 +125,8 @@ asio::awaitable<void> ClientSession::serve(ProxyServer& server, Worker& w, tcp::
   beast::tcp_stream client(std::move(socket));
   beast::flat_buffer buffer;
   TrafficMeter meter;
-  auto account = [&] {
-    meter.account(client.socket().native_handle(), server.metrics_.client_received_bytes,
-                  server.metrics_.client_sent_bytes);
-  };
+  meter.attach(w.meters, client.socket().native_handle(), server.metrics_.client_received_bytes,
+               server.metrics_.client_sent_bytes);
   // The connection's one deadline (the idle wait, then the head), re-aimed per request without
   // a timer call.
   io::ConnectionDeadline deadline(client.socket());
@@ -183,11 +181,11 @@ asio::awaitable<void> ClientSession::serve(ProxyServer& server, Worker& w, tcp::
     }
     io::ChunkGuard guard(parser.chunked());
     bool again = co_await proxy_request(server, w, client, buffer, parser, guard, client_ip, relay_chunk);
-    account();
+    meter.touch();  // its bytes: on the worker's next meter flush
     if (!again) break;
   }
   io::close_gently(client.socket());
-  account();
+  meter.account_attached();
   client.close();
 }
 // A connection over a cap: 503 with Retry-After and a JSON reason, then closed. What the client
@@ -226,6 +224,16 @@ void ClientSession::log_exception(std::exception_ptr e, char const* what) {
     spdlog::error("{} ended by exception: {}", what, ex.what());
   }
 }
+asio::awaitable<void> ClientSession::flush_meters(Worker& w) {
+  asio::steady_timer timer(w.io);
+  for (;;) {
+    timer.expires_after(std::chrono::seconds(1));
+    auto [ec] = co_await timer.async_wait(use_nothrow);
+    if (ec) co_return;
+    w.meters.flush();
+  }
+}
+
 asio::awaitable<void> ClientSession::accept_loop(ProxyServer& server, Worker& w) {
   auto on_accept = [&server, &w](tcp::socket socket) { start_connection(server, w, std::move(socket)); };
   co_await io::accept_loop(w.acceptor, on_accept);
@@ -283,6 +291,9 @@ void ProxyServer::start() {
     worker->thread = std::thread([this, worker] {
       asio::co_spawn(worker->io, ClientSession::accept_loop(*this, *worker), [](std::exception_ptr e) {
         if (e) spdlog::error("gateway accept loop ended by exception");
+      });
+      asio::co_spawn(worker->io, ClientSession::flush_meters(*worker), [](std::exception_ptr e) {
+        if (e) spdlog::error("gateway meter flush ended by exception");
       });
       worker->io.run();
     });

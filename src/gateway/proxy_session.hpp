@@ -35,6 +35,7 @@
 #include "gateway/forwarding.hpp"
 #include "gateway/proxy_server.hpp"
 #include "gateway/relay.hpp"
+#include "gateway/traffic_meter.hpp"
 #include "gateway/upstream_pool.hpp"
 #include "gateway/websocket_tunnel.hpp"
 #include "io/connection_loop.hpp"
@@ -75,6 +76,9 @@ struct ProxyServer::Worker {
   // reload keeps its object), so the hot path hashes a pointer, not a string.
   std::unordered_map<Backend const*, std::uint32_t> outstanding;
   UpstreamPool upstreams;
+  // The byte meters of this thread's client and backend connections, accounted once a second
+  // (flush_meters) instead of a getsockopt per request.
+  MeterRegistry meters;
   BackendQueue queue{io.get_executor()};
   StickyTokenMap sticky_tokens;  // cookie_sticky: token -> backend id for `members`
   ProxyServer* server = nullptr;
@@ -137,6 +141,8 @@ struct ClientSession {
   static asio::awaitable<void> accept_loop(ProxyServer& server, Worker& w);
   // A connection accepted: refused over a cap (503), else served by its own coroutine.
   static void start_connection(ProxyServer& server, Worker& w, tcp::socket socket);
+  // Accounts the thread's byte meters once a second, for as long as the worker runs.
+  static asio::awaitable<void> flush_meters(Worker& w);
 
   // The answer owed for a request that could not be read (io::read_error_response), marked as
   // the gateway's own; nothing when the client just went away.

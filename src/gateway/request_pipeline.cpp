@@ -43,7 +43,8 @@ asio::awaitable<std::unique_ptr<Upstream>> ClientSession::connect_upstream(Proxy
       co_return up;
     }
   }
-  co_return co_await open_upstream(w.io.get_executor(), backend, server.config_.connect_timeout, server.metrics_);
+  co_return co_await open_upstream(w.io.get_executor(), backend, server.config_.connect_timeout, server.metrics_,
+                                    w.meters);
 }
 
 // Reads the first retry_buffer_bytes of a request body (all of a body that ends within them)
@@ -412,7 +413,7 @@ asio::awaitable<bool> ClientSession::proxy_request(ProxyServer& server, Worker& 
       if (cut_by_deadline) line["error"] = "total_timeout";
       server.access_log_->info(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
-    up->account();
+    up->meter.touch();  // its bytes: on the worker's next meter flush
     // Pooled only when nothing past the response arrived: stray bytes would be read as the
     // next request's answer.
     if (!relayed.ec && response_parser.is_done() && upstream_keep_alive && up->buffer.size() == 0) {

@@ -38,4 +38,37 @@ void TrafficMeter::account(int fd, std::atomic<std::uint64_t>& received, std::at
   counted_ = *now;
 }
 
+void TrafficMeter::attach(MeterRegistry& registry, int fd, std::atomic<std::uint64_t>& received,
+                          std::atomic<std::uint64_t>& sent) {
+  unlink();
+  fd_ = fd;
+  received_ = &received;
+  sent_ = &sent;
+  prev_ = &registry.head_;
+  next_ = registry.head_.next_;
+  if (next_) next_->prev_ = this;
+  registry.head_.next_ = this;
+}
+
+void TrafficMeter::account_attached() {
+  if (received_ && fd_ >= 0) account(fd_, *received_, *sent_);
+  dirty_ = false;
+}
+
+void TrafficMeter::unlink() {
+  if (prev_) prev_->next_ = next_;
+  if (next_) next_->prev_ = prev_;
+  prev_ = next_ = nullptr;
+}
+
+MeterRegistry::~MeterRegistry() {
+  while (head_.next_) head_.next_->unlink();
+}
+
+void MeterRegistry::flush() {
+  for (auto* m = head_.next_; m; m = m->next_) {
+    if (m->dirty_) m->account_attached();
+  }
+}
+
 }  // namespace outboard::gateway

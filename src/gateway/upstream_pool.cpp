@@ -11,12 +11,6 @@ namespace outboard::gateway {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-void Upstream::account() {
-  if (stream.socket().is_open()) {
-    meter.account(stream.socket().native_handle(), metrics.backend_received_bytes, metrics.backend_sent_bytes);
-  }
-}
-
 std::unique_ptr<Upstream> UpstreamPool::take(Backend const& backend) {
   auto it = idle_.find(&backend);
   if (it == idle_.end() || it->second.empty()) return nullptr;
@@ -37,9 +31,10 @@ void UpstreamPool::retain_only(std::vector<std::shared_ptr<Backend>> const& memb
 }
 
 asio::awaitable<std::unique_ptr<Upstream>> open_upstream(asio::any_io_executor ex, Backend const& backend,
-                                                         core::Millis timeout, GatewayMetrics& metrics) {
+                                                         core::Millis timeout, GatewayMetrics& metrics,
+                                                         MeterRegistry& meters) {
   constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
-  auto up = std::make_unique<Upstream>(ex, metrics);
+  auto up = std::make_unique<Upstream>(ex);
   boost::system::error_code ec;
   auto address = asio::ip::make_address(backend.address().host, ec);
   tcp::endpoint endpoint;
@@ -56,6 +51,8 @@ asio::awaitable<std::unique_ptr<Upstream>> open_upstream(asio::any_io_executor e
   auto [cec] = co_await up->stream.async_connect(endpoint, use_nothrow);
   if (cec) co_return nullptr;
   up->stream.socket().set_option(tcp::no_delay(true), ec);
+  up->meter.attach(meters, up->stream.socket().native_handle(), metrics.backend_received_bytes,
+                   metrics.backend_sent_bytes);
   metrics.upstream_connects.fetch_add(1, std::memory_order_relaxed);
   co_return up;
 }

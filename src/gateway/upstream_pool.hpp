@@ -20,16 +20,15 @@
 namespace outboard::gateway {
 
 // One upstream connection with its read buffer (bytes past a response stay with the connection).
-// Its bytes are counted in `metrics` when a request on it ends (account()) and when it closes.
+// Its bytes are counted in the metrics by the worker's MeterRegistry (traffic_meter.hpp) after a
+// request on it (meter.touch()) and when it closes.
 struct Upstream {
-  Upstream(boost::asio::any_io_executor ex, GatewayMetrics& m) : stream(std::move(ex)), metrics(m) {}
-  ~Upstream() { account(); }
+  explicit Upstream(boost::asio::any_io_executor ex) : stream(std::move(ex)) {}
+  ~Upstream() { meter.account_attached(); }
   Upstream(Upstream const&) = delete;
   Upstream& operator=(Upstream const&) = delete;
-  void account();
   boost::beast::tcp_stream stream;
   boost::beast::flat_buffer buffer;
-  GatewayMetrics& metrics;
   TrafficMeter meter;
 };
 
@@ -49,7 +48,9 @@ class UpstreamPool {
 
 // A new connection to `backend` (TCP_NODELAY), within `timeout`; null when it cannot be made
 // (resolution or connect failed, or timed out).
+// Its meter is attached to `meters` (the worker's).
 boost::asio::awaitable<std::unique_ptr<Upstream>> open_upstream(boost::asio::any_io_executor ex, Backend const& backend,
-                                                                core::Millis timeout, GatewayMetrics& metrics);
+                                                                core::Millis timeout, GatewayMetrics& metrics,
+                                                                MeterRegistry& meters);
 
 }  // namespace outboard::gateway
