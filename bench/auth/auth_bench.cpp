@@ -133,7 +133,7 @@ boost::asio::awaitable<double> revocation_checks(state::Store& store, double sec
   core::SystemClock clock;
   RevocationPolicy const policy;
   Revocation revocation(store, clock, policy);
-  AccessClaims const claims{"bench-user", "bench-jti", clock.now_ms(), clock.now_ms() + policy.access_lifetime.count()};
+  AccessClaims const claims{"bench-user", "bench-jti", clock.now_ms(), clock.now_ms() + policy.access_lifetime.count(), ""};
   for (int i = 0; i < kWarmup; ++i) {
     auto verdict = co_await revocation.check(claims);
     if (!verdict || *verdict != AccessVerdict::valid) fail("a revocation check failed during warm-up");

@@ -15,6 +15,7 @@ std::string_view to_string(AccessVerdict verdict) {
 
 std::string denied_token_key(std::string_view jti) { return "rvj:" + std::string(jti); }
 std::string user_not_before_key(std::string_view user) { return "rvu:{" + std::string(user) + "}"; }
+std::string ended_login_key(std::string_view family) { return "rvf:{" + std::string(family) + "}"; }
 
 Revocation::Revocation(state::Store& store, core::Clock const& clock, RevocationPolicy const& policy)
     : store_(store), clock_(clock), policy_(policy) {}
@@ -22,7 +23,10 @@ Revocation::Revocation(state::Store& store, core::Clock const& clock, Revocation
 state::Async<void> Revocation::revoke_token(AccessClaims const& claims) {
   std::int64_t left = claims.expires_at_ms + policy_.leeway.count() - clock_.now_ms();
   if (left <= 0) co_return state::Result<void>{};  // refused by its exp already, everywhere
-  co_return co_await store_.set(denied_token_key(claims.jti), "1", core::Millis(left));
+  if (claims.family.empty()) co_return co_await store_.set(denied_token_key(claims.jti), "1", core::Millis(left));
+  // Tokens of this login minted later than the presented one live at most one lifetime more.
+  core::Millis keep = policy_.access_lifetime + policy_.leeway;
+  co_return co_await store_.set(ended_login_key(claims.family), "1", keep);
 }
 
 state::Async<void> Revocation::revoke_user(std::string const& user) {
@@ -47,7 +51,9 @@ state::Async<AccessVerdict> Revocation::check(AccessClaims const& claims) {
     // logout-all is refused too (the client refreshes or logs in again): never one too few.
     if (claims.issued_at_ms <= at) co_return AccessVerdict::user_revoked;
   }
-  auto denied = co_await store_.get(denied_token_key(claims.jti));
+  // Named before the co_await: a ?: temporary inside it is destroyed twice by g++ 12.
+  std::string const key = claims.family.empty() ? denied_token_key(claims.jti) : ended_login_key(claims.family);
+  auto denied = co_await store_.get(key);
   if (!denied) co_return denied.error();
   co_return *denied ? AccessVerdict::token_revoked : AccessVerdict::valid;
 }

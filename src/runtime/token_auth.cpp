@@ -139,7 +139,8 @@ std::optional<BearerIdentity> identity_of(nlohmann::json const& claims) {
   auto iat = time_ms(claims, "iat");
   auto exp = time_ms(claims, "exp");
   if (!sub || !jti || !sid || !iat || !exp) return std::nullopt;
-  return BearerIdentity{std::move(*sid), auth::AccessClaims{std::move(*sub), std::move(*jti), *iat, *exp}};
+  auth::AccessClaims access{std::move(*sub), std::move(*jti), *iat, *exp, *sid};
+  return BearerIdentity{std::move(*sid), std::move(access)};
 }
 
 boost::asio::awaitable<BearerOutcome> authenticate_bearer(ThreadTokens& tokens, std::string token) {

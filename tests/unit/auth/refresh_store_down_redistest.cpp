@@ -38,7 +38,7 @@ TEST(RefreshStoreDown, EveryCallIsUnavailableNeverARefusalOrAVerdict) {
   Revocation revocation(*store, clock, revocation_policy);
   auto issued = testing::run_coro(io, families.issue("ada"));
   ASSERT_TRUE(issued.has_value()) << issued.error().describe();
-  AccessClaims claims{"ada", "jti", clock.now_ms(), clock.now_ms() + 60'000};
+  AccessClaims claims{"ada", "jti", clock.now_ms(), clock.now_ms() + 60'000, ""};
 
   redis.kill();
   expect_unavailable(testing::run_coro(io, families.rotate(issued->token)), "rotate");

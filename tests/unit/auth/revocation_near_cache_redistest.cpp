@@ -39,7 +39,7 @@ TEST(RevocationNearCache, ChecksAreCachedAndAnotherServersRevocationEvictsThem) 
   Revocation at_a(*here_store, clock, policy);
   Revocation at_b(*there_store, clock, policy);
 
-  AccessClaims claims{"ada", "jti-1", clock.now_ms(), clock.now_ms() + policy.access_lifetime.count()};
+  AccessClaims claims{"ada", "jti-1", clock.now_ms(), clock.now_ms() + policy.access_lifetime.count(), ""};
   auto check = [&] {
     auto r = testing::run_coro(io, at_a.check(claims));
     EXPECT_TRUE(r.has_value()) << r.error().describe();

@@ -1,5 +1,5 @@
-// Revocation of access tokens on sqlite (a temp file) and a private redis-server: the denylist
-// per jti with its TTL, the per-user not-before time with its TTL, and what check() answers.
+// Revocation of access tokens on sqlite (a temp file) and a private redis-server: the ended login
+// (family) and the denylist per jti with their TTLs, the per-user not-before time with its TTL, and what check() answers.
 #include <gtest/gtest.h>
 
 #include "auth/revocation.hpp"
@@ -20,7 +20,7 @@ class RevocationTest : public testing_support::StoreFixture {
   // A token of `user` issued `age` ago, valid for the policy's access lifetime.
   AccessClaims token(std::string user, std::string jti, core::Millis age = 0ms) {
     std::int64_t issued = clock_.now_ms() - age.count();
-    return AccessClaims{std::move(user), std::move(jti), issued, issued + policy_.access_lifetime.count()};
+    return AccessClaims{std::move(user), std::move(jti), issued, issued + policy_.access_lifetime.count(), ""};
   }
 
   AccessVerdict check(AccessClaims const& claims) { return ok(revocation_->check(claims)); }
@@ -55,6 +55,24 @@ TEST_P(RevocationTest, ALoggedOutTokenIsDeniedUntilItWouldHaveExpired) {
   }
 }
 
+// A logout ends the login: the token presented, and every other access token of the same family
+// (one minted before a refresh, still within its lifetime), but not another login's.
+TEST_P(RevocationTest, ALogoutRefusesEveryAccessTokenOfThatLoginAndNoOther) {
+  auto before_refresh = token("ada", "jti-a", 3min);
+  before_refresh.family = "fam-1";
+  auto current = token("ada", "jti-b", 1min);
+  current.family = "fam-1";
+  auto other_login = token("ada", "jti-c", 1min);
+  other_login.family = "fam-2";
+  ok(revocation_->revoke_token(current));
+  EXPECT_EQ(check(current), AccessVerdict::token_revoked);
+  EXPECT_EQ(check(before_refresh), AccessVerdict::token_revoked);
+  EXPECT_EQ(check(other_login), AccessVerdict::valid);
+  // Every token of the login was minted by now: one lifetime (plus leeway) covers them all.
+  expect_ttl(ended_login_key("fam-1"), policy_.access_lifetime + policy_.leeway);
+  EXPECT_EQ(ok(store_->pttl(denied_token_key("jti-b"))), state::kNoKey);
+}
+
 TEST_P(RevocationTest, LoggingOutAnExpiredTokenWritesNothing) {
   auto old = token("ada", "jti-old", policy_.access_lifetime + policy_.leeway);
   ok(revocation_->revoke_token(old));
@@ -83,9 +101,9 @@ TEST_P(RevocationTest, ASecondsPrecisionIatIsRefusedForTheWholeSecondOfTheLogout
   clock_.advance(400ms);  // mid-second
   std::int64_t second_start = clock_.now_ms() / 1000 * 1000;
   ok(revocation_->revoke_user("ada"));
-  AccessClaims same_second{"ada", "x", second_start, second_start + policy_.access_lifetime.count()};
+  AccessClaims same_second{"ada", "x", second_start, second_start + policy_.access_lifetime.count(), ""};
   EXPECT_EQ(check(same_second), AccessVerdict::user_revoked);
-  AccessClaims next_second{"ada", "y", second_start + 1000, second_start + 1000 + policy_.access_lifetime.count()};
+  AccessClaims next_second{"ada", "y", second_start + 1000, second_start + 1000 + policy_.access_lifetime.count(), ""};
   EXPECT_EQ(check(next_second), AccessVerdict::valid);
 }
 
