@@ -51,6 +51,7 @@ struct LabFlags {
   int think_min_ms = 100;
   int think_max_ms = 500;
   int near_cache_entries = 0;
+  int access_token_s = 5;
   std::string work_dir;
   bool keep_work = false;
   std::vector<std::string> expect;  // MODE=pass|fail
@@ -137,6 +138,9 @@ lab::LabSettings settings_from(LabFlags const& f) {
   if (f.near_cache_entries < 0 || f.near_cache_entries > 10'000'000) {
     throw BadInput("--near-cache-entries " + std::to_string(f.near_cache_entries) + ": between 0 (off) and 10000000");
   }
+  if (f.access_token_s < 1 || f.access_token_s > 3600) {
+    throw BadInput("--access-token-s " + std::to_string(f.access_token_s) + ": between 1 and 3600 seconds");
+  }
   if (f.near_cache_entries > 0 && f.store == "sqlite") {
     throw BadInput("--near-cache-entries: the near-cache is redis's; add --store redis or --store redis://...");
   }
@@ -158,6 +162,7 @@ lab::LabSettings settings_from(LabFlags const& f) {
   s.think_min = std::chrono::milliseconds(f.think_min_ms);
   s.think_max = std::chrono::milliseconds(f.think_max_ms);
   s.near_cache_entries = f.near_cache_entries;
+  s.access_token_s = f.access_token_s;
   s.work_root = f.work_dir;
   s.keep_work = f.keep_work || !f.work_dir.empty();
   lab::check_scenario_fits(s.scenario, s.servers, s.duration_ms, s.store == lab::StoreKind::private_redis);
@@ -374,6 +379,9 @@ std::function<int()> add_lab_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--near-cache-entries", flags->near_cache_entries,
                   "redis: each server's near-cache size (serve's state.near_cache_entries; 0: off)")
+      ->capture_default_str();
+  cmd->add_option("--access-token-s", flags->access_token_s,
+                  "jwt design: the access tokens' lifetime (serve's auth.access_ttl_s); users refresh with a fifth left")
       ->capture_default_str();
   cmd->add_option("--work-dir", flags->work_dir, "keep configs, logs and data here (default: a temp dir, removed)");
   cmd->add_flag("--keep-work", flags->keep_work, "keep the temp work directory and say where it is");

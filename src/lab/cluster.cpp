@@ -34,7 +34,6 @@ using verb = boost::beast::http::verb;
 constexpr auto kReadyDeadline = 30s;
 constexpr auto kPollEvery = 25ms;
 constexpr std::int64_t kServerDrainMs = 2000;
-constexpr int kAccessTokenSeconds = 5;  // the jwt design's access-token lifetime
 
 asio::awaitable<void> sleep_for(std::chrono::milliseconds how_long) {
   asio::steady_timer timer(co_await asio::this_coro::executor, how_long);
@@ -193,11 +192,11 @@ std::string Cluster::token_settings() const {
       !core::create_secret_file(refresh, core::hex_encode(core::random_bytes(32)))) {
     throw ClusterError("could not write the token key files in " + settings_.work_dir.string());
   }
-  // Access tokens of 5 s, so that every user refreshes several times in a run, faults included.
+  // Short-lived access tokens (5 s by default), so every user refreshes in a run, faults included.
   return fmt::format(
       "mode = \"jwt\"\nsigning_key_file = \"{}\"\nsigning_alg = \"EdDSA\"\nsigning_kid = \"lab-1\"\n"
       "refresh_key_file = \"{}\"\naccess_ttl_s = {}\n",
-      signing.string(), refresh.string(), kAccessTokenSeconds);
+      signing.string(), refresh.string(), settings_.access_token_s);
 }
 
 asio::awaitable<void> Cluster::start() {

@@ -42,6 +42,7 @@ struct ClusterSettings {
   StoreKind store = StoreKind::sqlite;
   std::string external_redis_url;  // when store == external_redis
   int near_cache_entries = 0;      // > 0: [state] near_cache_entries in every server's config
+  int access_token_s = 5;          // auth.access_ttl_s for a mode whose users carry tokens
   int servers = 3;
   std::string session_key_hex;     // shared by every server: the secret a deployment would share
 };

@@ -300,6 +300,7 @@ json run_one_mode(LabSettings const& lab, ModeSpec const& mode, std::filesystem:
   cs.store = lab.store;
   cs.external_redis_url = lab.external_redis_url;
   cs.near_cache_entries = lab.near_cache_entries;
+  cs.access_token_s = lab.access_token_s;
   cs.servers = lab.servers;
   cs.session_key_hex = session_key;
   ModeRun run(lab, mode, out, io, cs);
@@ -363,6 +364,7 @@ json run_lab(LabSettings const& lab, std::ostream& out) {
         {"duration_s", static_cast<double>(lab.duration_ms) / 1000.0},
         {"store", store_name(lab)},
         {"near_cache_entries", lab.near_cache_entries},
+        {"access_token_s", lab.access_token_s},
         {"seed", lab.seed},
         {"arrival", lab.arrival_rate > 0 ? "open" : "closed"},
         {"rate_per_s", lab.arrival_rate}}},

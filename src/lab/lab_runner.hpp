@@ -29,6 +29,7 @@ struct LabSettings {
   StoreKind store = StoreKind::sqlite;
   std::string external_redis_url;
   int near_cache_entries = 0;      // > 0: the servers' redis near-cache (docs/STATE.md)
+  int access_token_s = 5;          // the jwt design's access-token lifetime: short, so users refresh in a run
   std::uint64_t seed = 1;
   std::chrono::milliseconds think_min{100};
   std::chrono::milliseconds think_max{500};

@@ -11,6 +11,8 @@ std::vector<ModeSpec> const& known_modes() {
       {"stateless", "sessions, data and uploads in the shared store; round robin", "round_robin", false, false},
       {"retry-unsafe", "as stateless, but the servers ignore Idempotency-Key: a write delivered twice is made twice",
        "round_robin", false, false, false},
+      {"jwt", "as stateless, but users log in for a short-lived JWT access token and a rotating refresh token, not a session cookie",
+       "round_robin", false, false, true, true},
   };
   return modes;
 }

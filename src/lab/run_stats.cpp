@@ -145,6 +145,7 @@ nlohmann::json RunStats::to_json(std::int64_t duration_ms) const {
         {"retries", retries_},
         {"gateway_retries", gateway_retries_},
         {"replayed", replayed_},
+        {"token_refreshes", token_refreshes_},
         {"per_second", static_cast<double>(succeeded_) / seconds}}},
       {"latency_ms",
        {{"p50", quantile(latencies_ms_, 0.50)}, {"p99", quantile(latencies_ms_, 0.99)}, {"max", max_ms}}},

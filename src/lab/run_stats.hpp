@@ -52,6 +52,7 @@ class RunStats {
   // One request as the user saw it, retries included.
   void record_request(std::int64_t now_ms, double latency_ms, bool succeeded);
   void record_retry() { ++retries_; }
+  void record_token_refresh() { ++token_refreshes_; }
   // From the cluster's /metrics at the end of the run: the gateway's own retries, and the
   // requests the servers answered from an idempotency record instead of running them again.
   void set_gateway_retries(std::int64_t n) { gateway_retries_ = n; }
@@ -101,6 +102,7 @@ class RunStats {
   std::int64_t requests_ = 0;
   std::int64_t succeeded_ = 0;
   std::int64_t retries_ = 0;          // by the virtual users
+  std::int64_t token_refreshes_ = 0;  // new token pairs the users got (the jwt design)
   std::int64_t gateway_retries_ = 0;
   std::int64_t replayed_ = 0;
   std::int64_t journeys_completed_ = 0;

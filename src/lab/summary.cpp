@@ -98,10 +98,10 @@ std::vector<TableSection> const& table_sections() {
            {"refresh family wrongly revoked", "invariants", "refresh_family_revoked", RowKind::loss, 0,
             "the jwt design: a refresh token was refused to a user who never reused one past the grace window"},
        }},
-      {"after logout (the old cookie sent again)",
+      {"after logout (the old cookie or token sent again)",
        {
            {"logouts checked", "revocation", "logouts_checked", RowKind::volume, 0,
-            "logouts after which the user sent its old cookie again until two answers in a row refused it"},
+            "logouts after which the user sent its old cookie (or access token) again until two answers in a row refused it"},
            {"accepted for, p99 (ms)", "revocation", "accepted_for_p99_ms", RowKind::volume, 0,
             "how long after the logout's answer a server still accepted the old cookie (0: refused at once), 99% of logouts"},
            {"accepted for, max (ms)", "revocation", "accepted_for_max_ms", RowKind::volume, 0,
@@ -126,6 +126,8 @@ std::vector<TableSection> const& table_sections() {
             "tries the gateway sent to another server (its /metrics)"},
            {"answered from an idempotency record", "requests", "replayed", RowKind::volume, 0,
             "second deliveries a server answered from its idempotency record instead of running them again"},
+           {"token refreshes", "requests", "token_refreshes", RowKind::volume, 0,
+            "new token pairs the users of the jwt design got from POST /token/refresh (before expiry, or after a 401)"},
        }},
       {"journeys and load",
        {

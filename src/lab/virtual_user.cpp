@@ -413,7 +413,10 @@ asio::awaitable<VirtualUser::Step> VirtualUser::refresh_tokens() {
   // Retried as any request is: a retry whose first answer was lost comes within the grace window,
   // and gets the same new pair.
   Outcome out = co_await request(call);
-  if (out.reply.status == 200 && wallet_.take(out.reply.body, lab_now_ms())) co_return Step::ok;
+  if (out.reply.status == 200 && wallet_.take(out.reply.body, lab_now_ms())) {
+    stats_.record_token_refresh();
+    co_return Step::ok;
+  }
   if (out.reply.status == 401) {
     if (!auditing_) ++stats_.invariants().refresh_family_revoked;
     forget_login();

@@ -179,6 +179,13 @@ asio::awaitable<Response> ignore_logout_sometimes(Handler inner, CallCount calls
   co_return http::json_response(Status::ok, {{"logged_out", true}});
 }
 
+// POST /token/refresh: every kEvery-th call refuses the refresh token as the real route refuses a
+// reused one, though the client used it once: a family revoked for nothing.
+asio::awaitable<Response> refuse_refresh_sometimes(Handler inner, CallCount calls, RequestContext& ctx) {
+  if (!is_nth_call(calls)) co_return co_await inner(ctx);
+  co_return http::json_error(Status::unauthorized, "invalid_grant", "the refresh token is not valid");
+}
+
 // GET /recommendations: always 503 with Retry-After, the answer of a server whose dependency is
 // down for good: retriable, so the user retries until it gives up.
 asio::awaitable<Response> always_unavailable() {
@@ -224,6 +231,7 @@ std::vector<Defect> defects() {
       {"upload-mismatch", verb::get, "/uploads/{id}", counting(corrupt_download_sometimes)},
       {"failed-retryable", verb::get, "/recommendations", unavailable},
       {"logout-ignored", verb::post, "/logout", counting(ignore_logout_sometimes)},
+      {"refresh-refused", verb::post, "/token/refresh", counting(refuse_refresh_sometimes)},
   };
 }
 

@@ -29,10 +29,13 @@ constexpr char const* kInvariants[] = {"unexpected_logouts", "lost_cart_lines", 
 
 // A short, small run: one server behind the gateway, a few users with short think times. What
 // `server_command` runs is the only thing the cases change.
-lab::LabSettings small_run(std::filesystem::path const& work_root, std::vector<std::string> server_command) {
+lab::LabSettings small_run(std::filesystem::path const& work_root, std::vector<std::string> server_command,
+                           std::string const& mode) {
   lab::LabSettings s;
   s.scenario = lab::find_scenario("calm");
-  s.modes = {*lab::find_mode("stateless")};
+  s.modes = {*lab::find_mode(mode)};
+  // jwt: tokens of 1 s, refreshed before every request (less than the 1 s margin is always left).
+  s.access_token_s = 1;
   s.servers = 1;
   s.users = 8;
   s.duration_ms = 2'000;
@@ -51,10 +54,10 @@ struct LabRun {
   std::string output;
 };
 
-LabRun run_small_lab(std::vector<std::string> server_command) {
+LabRun run_small_lab(std::vector<std::string> server_command, std::string const& mode = "stateless") {
   TempDir dir;
   std::ostringstream out;
-  json results = lab::run_lab(small_run(dir / "lab", std::move(server_command)), out);
+  json results = lab::run_lab(small_run(dir / "lab", std::move(server_command), mode), out);
   return {results.at("modes").at(0), out.str()};
 }
 
@@ -65,6 +68,7 @@ std::int64_t count_of(json const& mode, std::string const& invariant) {
 struct DefectCase {
   char const* defect;     // outboard_defective_serve --defect
   char const* invariant;  // the one it must make the ledger count
+  char const* mode = "stateless";
 };
 
 // How gtest names a case in its listings and failures (not as 16 raw bytes).
@@ -79,8 +83,8 @@ std::string test_name(std::string defect) {
 class DefectFires : public ::testing::TestWithParam<DefectCase> {};
 
 TEST_P(DefectFires, OnItsInvariantAndNoOther) {
-  auto [defect, counted] = GetParam();
-  LabRun run = run_small_lab({OUTBOARD_DEFECTIVE_SERVE, "--defect", defect});
+  auto [defect, counted, mode] = GetParam();
+  LabRun run = run_small_lab({OUTBOARD_DEFECTIVE_SERVE, "--defect", defect}, mode);
   std::string context = run.mode.dump(2) + "\n" + run.output;
   EXPECT_GT(count_of(run.mode, counted), 0) << "defect " << defect << " was not counted as " << counted << "\n"
                                             << context;
@@ -103,7 +107,8 @@ INSTANTIATE_TEST_SUITE_P(LabInvariants, DefectFires,
                                            DefectCase{"lost-order", "lost_orders"},
                                            DefectCase{"upload-mismatch", "upload_mismatches"},
                                            DefectCase{"failed-retryable", "failed_retryable"},
-                                           DefectCase{"logout-ignored", "revoked_accepted"}),
+                                           DefectCase{"logout-ignored", "revoked_accepted"},
+                                           DefectCase{"refresh-refused", "refresh_family_revoked", "jwt"}),
                          [](::testing::TestParamInfo<DefectCase> const& param) { return test_name(param.param.defect); });
 
 // The same run against the real server: every invariant zero, nothing unexplained, and the

@@ -401,5 +401,32 @@ TEST(LabLifecycle, TwoLabsRunAtOnce) {
   }
 }
 
+// ---- the jwt design ------------------------------------------------------------------------
+
+// Users with tokens through the default faults: nothing lost, every user refreshed, and a token
+// revoked by its logout on one server was refused by another (revocation is shared state).
+TEST(LabJwt, DefaultScenarioLosesNothingAndARevokedTokenIsRefusedByAnotherServer) {
+  TempDir dir;
+  auto results_file = dir / "results.json";
+  // Tokens of 1 s: every request is preceded by a refresh, through the faults too.
+  auto r = run_outboard({"lab", "--modes", "jwt", "--users", "10", "--duration", "6", "--think-min-ms", "20",
+                         "--think-max-ms", "100", "--access-token-s", "1", "--json", results_file.string()},
+                        {}, 180'000);
+  ASSERT_TRUE(r.exit_code.has_value()) << r.output;
+  ASSERT_EQ(*r.exit_code, 0) << r.output;
+  std::ifstream in(results_file);
+  json results = json::parse(in);
+  json const& mode = results.at("modes").at(0);
+  ASSERT_EQ(mode.value("mode", ""), "jwt");
+  for (auto const& [name, count] : mode.at("invariants").items()) {
+    EXPECT_EQ(count.get<std::int64_t>(), 0) << name << "\n" << r.output;
+  }
+  EXPECT_TRUE(mode.value("unexpected_answers", json::object()).empty()) << mode.dump(2);
+  EXPECT_GT(mode.at("requests").value("token_refreshes", 0), 0) << mode.dump(2);
+  EXPECT_GT(mode.at("revocation").value("logouts_checked", 0), 0) << mode.dump(2);
+  EXPECT_GT(mode.at("revocation").value("refused_by_another_server", 0), 0) << mode.dump(2);
+  EXPECT_TRUE(mode.at("verdict").value("ok", false)) << r.output;
+}
+
 }  // namespace
 }  // namespace outboard::testing
