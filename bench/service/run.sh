@@ -28,6 +28,11 @@
 #                    keys cached in the process, kept coherent by CLIENT TRACKING (docs/STATE.md)
 #   express-redis    Express 5, express-session + connect-redis 9 (node-redis 5), same redis-server
 #   express-memory   Express 5, express-session's MemoryStore (carts in the process too)
+#   outboard-jwt     outboard serve --auth jwt on redis + the near-cache: EdDSA access tokens
+#                    (`Authorization: Bearer`), verified with no store call plus the revocation
+#                    check (two near-cached GETs)
+#   express-jose     Express 5 verifying the same kind of token with npm jose (jwtVerify, EdDSA, the
+#                    same key), carts and idempotency records in the same Redis; no revocation check
 # Each round starts every contender afresh in turn (redis FLUSHALL first), logs in, warms up,
 # then runs wrk -t1 -c64 --latency on GET /me and on POST /cart/items (a unique Idempotency-Key
 # per request), and stops it. The order of contenders rotates from round to round. The report
@@ -131,7 +136,8 @@ if [ ! -f "$EXPRESS_DIR/node_modules/.package-lock.json" ] ||
   (cd "$EXPRESS_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
-ALL_CONTENDERS=(outboard-redis outboard-redis-nc express-redis outboard-memory express-memory outboard-sqlite)
+ALL_CONTENDERS=(outboard-redis outboard-redis-nc express-redis outboard-memory express-memory outboard-sqlite
+  outboard-jwt express-jose)
 CONTENDERS=("${ALL_CONTENDERS[@]}")
 if [ -n "$ONLY" ]; then
   IFS=, read -r -a picked <<<"$ONLY"
@@ -159,6 +165,7 @@ V_EXPRESS=$(pkg_version express)
 V_SESSION=$(pkg_version express-session)
 V_CONNECT_REDIS=$(pkg_version connect-redis)
 V_NODE_REDIS=$(pkg_version redis)
+V_JOSE=$(pkg_version jose)
 V_REDIS=$(redis-server --version | head -1)
 V_WRK=$(wrk -v 2>&1 | head -1 | sed 's/ Copyright.*//' || true)
 V_COMMIT=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -182,6 +189,12 @@ redis-cli -p "$REDIS_PORT" ping | grep -q PONG || die "redis-server did not answ
 REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 SESSION_KEY=$(openssl rand -hex 32)
 EXPRESS_SECRET=$(openssl rand -hex 32)
+# The token contenders' keys: one Ed25519 signing key (both sign and verify with it) and
+# outboard's refresh key, in 0600 files made for this run.
+JWT_KEY="$TMP/jwt-signing.pem"
+REFRESH_KEY="$TMP/refresh.key"
+(umask 077 && openssl genpkey -algorithm ed25519 -out "$JWT_KEY" 2>/dev/null && openssl rand -hex 32 >"$REFRESH_KEY") ||
+  die "could not make the token keys with openssl"
 log "redis-server on 127.0.0.1:$REDIS_PORT; work dir $TMP"
 
 ROUTES=(me cart)
@@ -203,14 +216,18 @@ start_contender() {  # start_contender NAME DIR
         outboard-sqlite) state="sqlite://$dir/state.db" ;;
         outboard-redis) state="$REDIS_URL" ;;
         outboard-redis-nc) state="$REDIS_URL"; extra=(--near-cache-entries "$NEAR_CACHE_ENTRIES") ;;
+        outboard-jwt) state="$REDIS_URL"; extra=(--near-cache-entries "$NEAR_CACHE_ENTRIES" --auth jwt) ;;
       esac
       # The key in the environment: outboard refuses keys on its command line (readable by all).
+      # Token settings only matter for --auth jwt (an hour's tokens: no refresh during a run).
+      OUTBOARD_SERVE_AUTH_SIGNING_KEY_FILE="$JWT_KEY" OUTBOARD_SERVE_AUTH_SIGNING_KID=bench \
+      OUTBOARD_SERVE_AUTH_REFRESH_KEY_FILE="$REFRESH_KEY" OUTBOARD_SERVE_AUTH_ACCESS_TTL_S=3600 \
       OUTBOARD_SERVE_SESSIONS_KEYS="$SESSION_KEY" "${PRIO[@]}" "$OUTBOARD" serve --listen 127.0.0.1 --port "$CUR_PORT" \
         --instance bench --threads 1 --kdf min --state "$state" --blobs "file://$dir/blobs" "${extra[@]}" >"$CUR_LOG" 2>&1 &
       ;;
     express-*)
       "${PRIO[@]}" node "$EXPRESS_DIR/server.js" --port "$CUR_PORT" --instance bench --store "${name#express-}" \
-        --redis "$REDIS_URL" --secret "$EXPRESS_SECRET" >"$CUR_LOG" 2>&1 &
+        --redis "$REDIS_URL" --secret "$EXPRESS_SECRET" --key "$JWT_KEY" >"$CUR_LOG" 2>&1 &
       ;;
   esac
   CUR_PID=$!
@@ -231,7 +248,7 @@ post_json() {  # post_json PATH JSON [extra curl args...]: prints the status, he
     -d "$body" "$@" "http://127.0.0.1:$CUR_PORT$path" || true
 }
 
-login() {  # login NAME: sets COOKIE ("name=value")
+login() {  # login NAME: sets CREDENTIAL, the header a logged-in request carries ("Cookie: ..." or "Authorization: Bearer ...")
   local name=$1 code
   local creds='{"user":"bench","password":"benchpassword"}'
   if [[ "$name" == outboard-* ]]; then
@@ -240,12 +257,24 @@ login() {  # login NAME: sets COOKIE ("name=value")
   fi
   code=$(post_json /login "$creds")
   [ "$code" = 200 ] || { cat "$TMP/body" >&2; die "$name: POST /login answered $code"; }
-  COOKIE=$(grep -i '^set-cookie:' "$TMP/h" | head -1 | sed -E 's/^[Ss]et-[Cc]ookie: *([^;]*).*/\1/' | tr -d '\r')
-  [ -n "$COOKIE" ] || die "$name: POST /login set no cookie"
-  # Sanity: the cookie works on both routes before we measure.
-  code=$(curl -s --max-time 10 -o "$TMP/body" -w '%{http_code}' -H "Cookie: $COOKIE" "http://127.0.0.1:$CUR_PORT/me" || true)
-  [ "$code" = 200 ] || { cat "$TMP/body" >&2; die "$name: GET /me with the cookie answered $code"; }
-  code=$(post_json /cart/items '{"sku":"sku-002","qty":1}' -H "Cookie: $COOKIE" -H "Idempotency-Key: sanity-1")
+  case "$name" in
+    *-jwt|*-jose)
+      local token
+      token=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["access_token"])' "$TMP/body" 2>/dev/null) ||
+        { cat "$TMP/body" >&2; die "$name: POST /login answered no access_token"; }
+      CREDENTIAL="Authorization: Bearer $token"
+      ;;
+    *)
+      local cookie
+      cookie=$(grep -i '^set-cookie:' "$TMP/h" | head -1 | sed -E 's/^[Ss]et-[Cc]ookie: *([^;]*).*/\1/' | tr -d '\r')
+      [ -n "$cookie" ] || die "$name: POST /login set no cookie"
+      CREDENTIAL="Cookie: $cookie"
+      ;;
+  esac
+  # Sanity: the credential works on both routes before we measure.
+  code=$(curl -s --max-time 10 -o "$TMP/body" -w '%{http_code}' -H "$CREDENTIAL" "http://127.0.0.1:$CUR_PORT/me" || true)
+  [ "$code" = 200 ] || { cat "$TMP/body" >&2; die "$name: GET /me with the credential answered $code"; }
+  code=$(post_json /cart/items '{"sku":"sku-002","qty":1}' -H "$CREDENTIAL" -H "Idempotency-Key: sanity-1")
   [ "$code" = 201 ] || { cat "$TMP/body" >&2; die "$name: POST /cart/items answered $code"; }
 }
 
@@ -295,9 +324,9 @@ run_wrk() {  # run_wrk NAME ROUTE SECONDS OUTFILE TAG: sets LAST_SERVER_CORES, L
   b0=$(busy_jiffies); s0=$(pid_jiffies "$CUR_PID"); r0=$(pid_jiffies "$REDIS_PID")
   times >"$TMP/times0"
   case "$route" in
-    me) timeout $((secs + 30)) "${PRIO[@]}" wrk -t1 -c"$CONNECTIONS" -d"${secs}s" --latency -H "Cookie: $COOKIE" \
+    me) timeout $((secs + 30)) "${PRIO[@]}" wrk -t1 -c"$CONNECTIONS" -d"${secs}s" --latency -H "$CREDENTIAL" \
           -s "$BENCH/wrk/report.lua" "$url/me" >"$out" 2>&1 || true ;;
-    cart) timeout $((secs + 30)) "${PRIO[@]}" wrk -t1 -c"$CONNECTIONS" -d"${secs}s" --latency -H "Cookie: $COOKIE" \
+    cart) timeout $((secs + 30)) "${PRIO[@]}" wrk -t1 -c"$CONNECTIONS" -d"${secs}s" --latency -H "$CREDENTIAL" \
           -s "$BENCH/wrk/cart.lua" "$url/cart/items" -- "$tag" >"$out" 2>&1 || true ;;
   esac
   times >"$TMP/times1"
@@ -327,7 +356,7 @@ record() {  # record ROUND NAME ROUTE WRK_OUTPUT
   # else ran against redis meanwhile: nothing).
   local per_request=-
   case "$name" in
-    *-redis|*-redis-nc) per_request=$(awk -v k="$LAST_REDIS_COMMANDS" -v n="${f[requests]}" 'BEGIN {printf "%.2f", (n > 0 ? k / n : 0)}') ;;
+    *-redis|*-redis-nc|*-jwt|*-jose) per_request=$(awk -v k="$LAST_REDIS_COMMANDS" -v n="${f[requests]}" 'BEGIN {printf "%.2f", (n > 0 ? k / n : 0)}') ;;
   esac
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$route" "${f[rps]}" "${f[p99_us]}" \
     "${f[p50_us]}" "$errs" "${f[requests]}" "$LAST_SERVER_CORES" "$LAST_OTHER_CORES" "$ATTEMPT" \
@@ -437,6 +466,15 @@ RATIOS+=$'\n'"| outboard-sqlite / outboard-memory | ${r5} | ${r6} | (context) | 
 r7=$(ratio "${RPS[outboard-memory/me]}" "${RPS[express-memory/me]}")
 r8=$(ratio "${RPS[outboard-memory/cart]}" "${RPS[express-memory/cart]}")
 RATIOS+=$'\n'"| outboard-memory / express-memory | ${r7}x | ${r8}x | (context) | |"
+j1=$(ratio "${RPS[outboard-jwt/me]}" "${RPS[express-jose/me]}")
+j2=$(ratio "${RPS[outboard-jwt/cart]}" "${RPS[express-jose/cart]}")
+RATIOS+=$'\n'"| outboard-jwt / express-jose (tokens, EdDSA) | ${j1}x | ${j2}x | (context) | |"
+j3=$(ratio "${RPS[outboard-jwt/me]}" "${RPS[outboard-redis-nc/me]}")
+j4=$(ratio "${RPS[outboard-jwt/cart]}" "${RPS[outboard-redis-nc/cart]}")
+RATIOS+=$'\n'"| outboard-jwt / outboard-redis-nc (tokens vs near-cached cookie sessions) | ${j3} | ${j4} | (context) | |"
+j5=$(ratio "${RPS[express-jose/me]}" "${RPS[express-redis/me]}")
+j6=$(ratio "${RPS[express-jose/cart]}" "${RPS[express-redis/cart]}")
+RATIOS+=$'\n'"| express-jose / express-redis (Express: tokens vs sessions in Redis) | ${j5} | ${j6} | (context) | |"
 r9=$(ratio "${RPS[express-redis/me]}" "${RPS[express-memory/me]}")
 r10=$(ratio "${RPS[express-redis/cart]}" "${RPS[express-memory/cart]}")
 RATIOS+=$'\n'"| express-redis / express-memory | ${r9} | ${r10} | (context) | |"
@@ -452,7 +490,7 @@ c4=$(ratio "${CPU[outboard-memory/cart]}" "${CPU[outboard-redis/cart]}")
 RATIOS+=$'\n'"| server CPU per request, outboard-memory / outboard-redis | ${c3} | ${c4} | (context) | |"
 RATIOS=${RATIOS//n\/ax/n\/a}
 COMMANDS="Redis commands per request (INFO commandstats, medians over rounds; \`GET /me\`, \`POST /cart/items\`):"
-for name in outboard-redis outboard-redis-nc express-redis; do
+for name in outboard-redis outboard-redis-nc express-redis outboard-jwt express-jose; do
   COMMANDS+=" $name $(commands_of "$name" me), $(commands_of "$name" cart);"
 done
 COMMANDS=${COMMANDS%;}.
@@ -506,7 +544,7 @@ if [ "$WRITE_DOC" = 1 ]; then
     echo "Command: \`$CMD\` (from the repository root; took ${ELAPSED} s, finished $(date -u '+%F %H:%M') UTC)."
     echo "$ROUNDS interleaved round(s); in each, every contender is started afresh (Redis flushed), logged in,"
     echo "warmed up for ${WARMUP} s per route, then measured with \`wrk -t1 -c$CONNECTIONS -d${DURATION}s --latency\` on"
-    echo "\`GET /me\` (session cookie) and on \`POST /cart/items\` (\`{\"sku\":\"sku-002\",\"qty\":1}\`, a unique"
+    echo "\`GET /me\` (session cookie, or a bearer token for outboard-jwt and express-jose) and on \`POST /cart/items\` (\`{\"sku\":\"sku-002\",\"qty\":1}\`, a unique"
     echo "\`Idempotency-Key\` per request, \`bench/service/wrk/cart.lua\`). Medians over rounds."
     echo "The machine is shared: before each measurement the script waited for other processes to use"
     echo "< $QUIET_MAX cores (at most ${QUIET_WAIT_MAX} s each time) and measured again (up to twice) when they took more during it (waited ${QUIET_SPENT} s of"
@@ -518,7 +556,8 @@ if [ "$WRITE_DOC" = 1 ]; then
     echo "  \`outboard serve --threads 1 --kdf min --state URL\` with \`OUTBOARD_SERVE_SESSIONS_KEYS=<openssl rand -hex 32>\`"
     echo "- Express: Node $V_NODE, express $V_EXPRESS, express-session $V_SESSION, connect-redis $V_CONNECT_REDIS,"
     echo "  redis (node-redis) $V_NODE_REDIS; one Node process (\`bench/service/express/server.js\`)"
-    echo "- $V_REDIS, private, no persistence, shared by outboard-redis, outboard-redis-nc (\`--near-cache-entries $NEAR_CACHE_ENTRIES\`) and express-redis"
+    echo "- $V_REDIS, private, no persistence, shared by outboard-redis, outboard-redis-nc (\`--near-cache-entries $NEAR_CACHE_ENTRIES\`), express-redis, outboard-jwt and express-jose"
+    echo "- tokens: outboard-jwt is \`outboard serve --auth jwt\` on redis with the near-cache (EdDSA access tokens of 1 h, verified with no store call, then the revocation check: two near-cached GETs); express-jose is the same Express app verifying an EdDSA token with npm jose $V_JOSE (\`jwtVerify\`, issuer and audience checked) and no revocation check, carts in the same Redis; one Ed25519 key made with openssl for the run"
     echo "- $V_WRK"
     echo "- machine: $NPROC cores, $CPU_MODEL, Linux $KERNEL; wrk, the server and redis-server share the cores"
     echo

@@ -3,12 +3,16 @@
 // `outboard serve`, written the way an Express app usually is (express.json, express-session,
 // connect-redis, node-redis), one Node process.
 //
-//   node server.js --port P --instance NAME --store redis|memory [--redis redis://127.0.0.1:PORT/0]
-//                  [--secret HEX]
+//   node server.js --port P --instance NAME --store redis|memory|jose [--redis redis://127.0.0.1:PORT/0]
+//                  [--secret HEX] [--key ED25519_PRIVATE_KEY.pem]
 //
 // --store redis:  sessions in connect-redis, carts and idempotency records in the same Redis.
 // --store memory: sessions in express-session's MemoryStore, carts and idempotency records in
 //                 Maps in this process (like outboard's memory://: the stateful anti-pattern).
+// --store jose:   no session: POST /login answers an EdDSA access token signed with --key, and
+//                 every other route verifies `Authorization: Bearer` with npm jose (jwtVerify,
+//                 algorithm, issuer and audience checked); carts and idempotency records in Redis.
+//                 No revocation check (outboard's --auth jwt makes one): the token alone decides.
 //
 // Routes (JSON bodies, errors as {"error","detail"}, X-Served-By on every response):
 //   POST /login {"user","password"}   starts a session (no KDF: the bench only needs a cookie)
@@ -25,18 +29,22 @@ const session = require('express-session');
 
 function parseArgs(argv) {
   const out = { port: 0, instance: 'express', store: 'memory', redis: 'redis://127.0.0.1:6379/0',
-                secret: crypto.randomBytes(32).toString('hex') };
+                secret: crypto.randomBytes(32).toString('hex'), key: '' };
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i].replace(/^--/, '');
     if (!(name in out) || i + 1 >= argv.length) {
-      console.error(`usage: node server.js --port P --instance NAME --store redis|memory [--redis URL] [--secret S] (bad: ${argv[i]})`);
+      console.error(`usage: node server.js --port P --instance NAME --store redis|memory|jose [--redis URL] [--secret S] [--key PEM] (bad: ${argv[i]})`);
       process.exit(2);
     }
     out[name] = argv[++i];
   }
   out.port = Number(out.port);
-  if (out.store !== 'redis' && out.store !== 'memory') {
-    console.error(`--store must be redis or memory, not ${out.store}`);
+  if (out.store !== 'redis' && out.store !== 'memory' && out.store !== 'jose') {
+    console.error(`--store must be redis, memory or jose, not ${out.store}`);
+    process.exit(2);
+  }
+  if (out.store === 'jose' && !out.key) {
+    console.error('--store jose needs --key (an Ed25519 private key, PEM)');
     process.exit(2);
   }
   return out;
@@ -90,12 +98,48 @@ function validString(body, field, max) {
   return typeof v === 'string' && v.length >= 1 && v.length <= max ? v : null;
 }
 
+// Tokens as outboard's --auth jwt mints them (iss and aud "outboard", EdDSA, 15 minutes by
+// default; an hour here, so that none expires during a run).
+const ISSUER = 'outboard';
+const AUDIENCE = 'outboard';
+async function tokenAuth(keyFile) {
+  const jose = require('jose');
+  const privateKey = crypto.createPrivateKey(require('node:fs').readFileSync(keyFile));
+  const publicKey = crypto.createPublicKey(privateKey);
+  return {
+    mint: (user) => new jose.SignJWT({ sid: crypto.randomUUID() })
+      .setProtectedHeader({ alg: 'EdDSA', kid: 'bench', typ: 'JWT' })
+      .setSubject(user).setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt().setJti(crypto.randomUUID())
+      .setExpirationTime('1h').sign(privateKey),
+    // The user, or null for a missing or refused token.
+    userOf: async (req) => {
+      const header = req.get('Authorization') || '';
+      if (!header.startsWith('Bearer ')) return null;
+      try {
+        const { payload } = await jose.jwtVerify(header.slice(7), publicKey,
+          { algorithms: ['EdDSA'], issuer: ISSUER, audience: AUDIENCE });
+        return typeof payload.sub === 'string' ? payload.sub : null;
+      } catch {
+        return null;
+      }
+    },
+  };
+}
+
 async function main() {
   const opt = parseArgs(process.argv.slice(2));
   let store;
   let data;
   let client = null;
-  if (opt.store === 'redis') {
+  let tokens = null;
+  if (opt.store === 'jose') {
+    const { createClient } = require('redis');
+    client = createClient({ url: opt.redis });
+    client.on('error', (err) => console.error('redis:', err.message));
+    await client.connect();
+    data = redisData(client);
+    tokens = await tokenAuth(opt.key);
+  } else if (opt.store === 'redis') {
     const { createClient } = require('redis');
     const { RedisStore } = require('connect-redis');
     client = createClient({ url: opt.redis });
@@ -113,14 +157,22 @@ async function main() {
   app.set('etag', false);
   app.use((req, res, next) => { res.set('X-Served-By', opt.instance); next(); });
   app.use(express.json({ limit: '1mb' }));
-  app.use(session({
-    store,
-    name: 'sid',
-    secret: opt.secret,
-    resave: false,
-    saveUninitialized: false,
-    cookie: { httpOnly: true, sameSite: 'lax', maxAge: 30 * 60 * 1000 },
-  }));
+  if (tokens) {
+    // The token's user as req.session.user, so the routes below serve both kinds of login.
+    app.use(async (req, res, next) => {
+      req.session = { user: await tokens.userOf(req) };
+      next();
+    });
+  } else {
+    app.use(session({
+      store,
+      name: 'sid',
+      secret: opt.secret,
+      resave: false,
+      saveUninitialized: false,
+      cookie: { httpOnly: true, sameSite: 'lax', maxAge: 30 * 60 * 1000 },
+    }));
+  }
 
   app.get('/healthz', (req, res) => res.json({ status: 'ok' }));
 
@@ -130,6 +182,10 @@ async function main() {
     if (!user || !password) return jsonError(res, 400, 'invalid', 'user and password must be non-empty strings');
     // A trivial check instead of a KDF: the bench only needs a session cookie.
     if (password.length < 8) return jsonError(res, 401, 'unauthorized', 'wrong user or password');
+    if (tokens) {
+      return tokens.mint(user).then((token) => res.json({ user, instance: opt.instance, access_token: token,
+        token_type: 'Bearer', expires_in: 3600 }), next);
+    }
     // A new id on login, against session fixation (as outboard does).
     req.session.regenerate((err) => {
       if (err) return next(err);
