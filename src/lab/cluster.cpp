@@ -49,12 +49,15 @@ void write_file(std::filesystem::path const& path, std::string const& text) {
 }
 
 // One GET; true for a 200.
-asio::awaitable<bool> answers_ok(std::uint16_t port, std::string target) {
+// A 200 from the port; with `instance`, only from that server (its X-Served-By): a free port
+// can be taken by another process between our look and our server's bind, and that process
+// (another lab's server) must not pass for ours.
+asio::awaitable<bool> answers_ok(std::uint16_t port, std::string target, std::string instance = {}) {
   UserAgent agent(co_await asio::this_coro::executor, port, 1000ms);
   Call call;
   call.target = std::move(target);
   Reply reply = co_await agent.send(call);
-  co_return reply.status == 200;
+  co_return reply.status == 200 && (instance.empty() || reply.served_by == instance);
 }
 
 // One PING over a fresh connection; true only for +PONG (a redis still loading answers -LOADING).
@@ -261,7 +264,7 @@ asio::awaitable<std::unique_ptr<Cluster::Server>> Cluster::launch_server(std::st
     server->blob_dir = blob_dir;
     server->process = std::make_unique<ChildProcess>(server_argv(*server), settings_.work_dir / (id + ".log"));
     std::uint16_t p = server->port;
-    auto probe = [p]() { return answers_ok(p, "/readyz"); };
+    auto probe = [p, id]() { return answers_ok(p, "/readyz", id); };
     std::string what = "outboard serve " + id + " on port " + std::to_string(p);
     try {
       co_await wait_ready(what, *server->process, probe);

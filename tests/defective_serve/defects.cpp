@@ -179,6 +179,17 @@ asio::awaitable<Response> ignore_logout_sometimes(Handler inner, CallCount calls
   co_return http::json_response(Status::ok, {{"logged_out", true}});
 }
 
+// POST /logout: every kEvery-th call logs out and then answers 503, as if the answer were lost on
+// the way (a server killed after its write): not a defect of the server's state, but of the
+// network. The user's retry finds its login over; the ledger must not count that as a loss.
+asio::awaitable<Response> lose_logout_answer_sometimes(Handler inner, CallCount calls, RequestContext& ctx) {
+  auto res = co_await inner(ctx);
+  if (res.result() != Status::ok || !is_nth_call(calls)) co_return res;
+  auto lost = http::json_error(Status::service_unavailable, "unavailable", "the answer was lost");
+  lost.set(http::bhttp::field::retry_after, "1");
+  co_return lost;
+}
+
 // POST /token/refresh: every kEvery-th call refuses the refresh token as the real route refuses a
 // reused one, though the client used it once: a family revoked for nothing.
 asio::awaitable<Response> refuse_refresh_sometimes(Handler inner, CallCount calls, RequestContext& ctx) {
@@ -232,6 +243,7 @@ std::vector<Defect> defects() {
       {"failed-retryable", verb::get, "/recommendations", unavailable},
       {"logout-ignored", verb::post, "/logout", counting(ignore_logout_sometimes)},
       {"refresh-refused", verb::post, "/token/refresh", counting(refuse_refresh_sometimes)},
+      {"logout-answer-lost", verb::post, "/logout", counting(lose_logout_answer_sometimes)},
   };
 }
 

@@ -123,5 +123,17 @@ TEST(LabInvariants, CorrectServerCountsNothing) {
   EXPECT_TRUE(run.mode.at("verdict").value("ok", false)) << context;
 }
 
+// Regression: with tokens, a logout retried after its answer was lost met a 401 (its login was
+// already over), which the users took for a refused token: they refreshed, were refused, and the
+// ledger counted a refresh family revoked for nothing (seen once in CI under a kill -9).
+TEST(LabInvariants, ALogoutWhoseAnswerWasLostCountsNothing) {
+  LabRun run = run_small_lab({OUTBOARD_DEFECTIVE_SERVE, "--defect", "logout-answer-lost"}, "jwt");
+  std::string context = run.mode.dump(2) + "\n" + run.output;
+  for (std::string name : kInvariants) EXPECT_EQ(count_of(run.mode, name), 0) << name << "\n" << context;
+  EXPECT_GT(run.mode.at("requests").value("retries", 0), 0) << "no logout answer was lost\n" << context;
+  EXPECT_GT(run.mode.at("revocation").value("logouts_checked", 0), 0) << context;
+  EXPECT_TRUE(run.mode.at("verdict").value("ok", false)) << context;
+}
+
 }  // namespace
 }  // namespace outboard::testing
