@@ -1,12 +1,16 @@
 #pragma once
 // Accounts are durable records. They are kept in the data store under "account:<user>" as
 // JSON, through this small interface so a postgres table can take over without touching routes.
+#include <cstddef>
 #include <optional>
 #include <string>
 
 #include "state/store.hpp"
 
 namespace outboard::shop {
+
+// The longest password a request may carry (sign-up, login, a password change), in bytes.
+inline constexpr std::size_t kMaxPassword = 1024;
 
 struct Account {
   std::string user;

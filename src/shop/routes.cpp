@@ -27,7 +27,6 @@ using http::Status;
 using runtime::RequestContext;
 using runtime::error_response;
 
-constexpr std::size_t kMaxPassword = 1024;
 
 // A 2xx whose JSON body is already written: what http::json_response sends, without building a
 // json object only to print it (the hot routes: GET /me, POST /cart/items).

@@ -22,7 +22,6 @@ using http::Status;
 using runtime::RequestContext;
 using runtime::error_response;
 
-constexpr std::size_t kMaxPassword = 1024;
 constexpr std::size_t kMaxRefreshToken = 256;
 
 Response tokens_off() {
