@@ -64,3 +64,22 @@ wait_http() {
   tail -20 "$logf" >&2
   die "$url did not answer 200 with 13 bytes in 15 s (last: '$out')"
 }
+
+# start_redis DIR [PREFIX...]: a private redis-server (no persistence) on a free loopback port, its
+# log and files in DIR, run under PREFIX (e.g. nice); sets REDIS_PORT and REDIS_PID, adds the pid
+# to PIDS (stopped on exit), and returns once it answers PING; dies if it does not.
+start_redis() {
+  local dir=$1 i
+  shift
+  REDIS_PORT=$(free_port)
+  "$@" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
+    --daemonize no --logfile "$dir/redis.log" &
+  REDIS_PID=$!
+  PIDS+=("$REDIS_PID")
+  for i in $(seq 100); do
+    redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && return 0
+    kill -0 "$REDIS_PID" 2>/dev/null || die "redis-server exited (log: $dir/redis.log)"
+    sleep 0.1
+  done
+  redis-cli -p "$REDIS_PORT" ping | grep -q PONG || die "redis-server did not answer"
+}

@@ -64,17 +64,7 @@ if [ "$BUILD" = 1 ]; then
 fi
 [ -x "$BIN" ] || die "$BIN is missing (drop --no-build)"
 
-REDIS_PORT=$(free_port)
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP" \
-  --daemonize no --logfile "$TMP/redis.log" &
-REDIS_PID=$!
-PIDS+=("$REDIS_PID")
-for _ in $(seq 100); do
-  redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
-  kill -0 "$REDIS_PID" 2>/dev/null || die "redis-server exited (log: $TMP/redis.log)"
-  sleep 0.1
-done
-redis-cli -p "$REDIS_PORT" ping | grep -q PONG || die "redis-server did not answer"
+start_redis "$TMP"
 log "redis-server on 127.0.0.1:$REDIS_PORT (pid $REDIS_PID); work dir $TMP"
 
 # ---------------------------------------------------------------- rounds

@@ -175,17 +175,7 @@ CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //' || echo unknown
 KERNEL=$(uname -r)
 
 # ---------------------------------------------------------------- redis and the contenders
-REDIS_PORT=$(free_port)
-"${PRIO[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$TMP" \
-  --daemonize no --logfile "$TMP/redis.log" &
-REDIS_PID=$!
-PIDS+=("$REDIS_PID")
-for i in $(seq 100); do
-  redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
-  kill -0 "$REDIS_PID" 2>/dev/null || die "redis-server exited (log: $TMP/redis.log)"
-  sleep 0.1
-done
-redis-cli -p "$REDIS_PORT" ping | grep -q PONG || die "redis-server did not answer"
+start_redis "$TMP" "${PRIO[@]}"
 REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 SESSION_KEY=$(openssl rand -hex 32)
 EXPRESS_SECRET=$(openssl rand -hex 32)
