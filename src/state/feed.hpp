@@ -78,6 +78,10 @@ class FeedSink {
   virtual void entries(std::string const& room, std::vector<FeedEntry> entries) = 0;
   // The reader lost its link and has it back: entries may have been missed in any room.
   virtual void resync() = 0;
+  // The reader now hears `room` (after a watch(): for redis once its SUBSCRIBE is confirmed;
+  // backends that hear a room at once may call it from watch() or not at all). Entries appended
+  // between watch() and this call may have been missed: receivers re-check their cursor.
+  virtual void watching(std::string const& room) { (void)room; }
 };
 
 // One per process and URL.
