@@ -14,6 +14,8 @@
 #            --only outboard|socketio (implies --no-doc)
 #            --no-build (use the build dir as it is; implies --no-doc)
 #            --build-dir DIR (default build/bench: Release, targets outboard and outboard_ws_load)
+#            --quiet-budget S (default 300, --quick 0): before each measurement, wait up to 30 s (S in
+#              the whole run) for the machine to be quiet (< 0.3 cores busy)
 #
 # Each contender is TWO server processes on the same private redis-server (bench/lib.sh start_redis):
 #   outboard   outboard serve --threads 1 --state redis://..., [realtime] limits raised (run.sh writes
@@ -54,11 +56,15 @@ QUICK=0
 BUILD=1
 ONLY=""
 BUILD_DIR="$ROOT/build/bench"
+QUIET_BUDGET=300
+QUIET_WAIT=30
 ARGS_TEXT="$*"
 
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) QUICK=1; ROUNDS=1; SECONDS_STEP=2; ROOMS=20; SUBSCRIBERS=20; RATES=100,400,1600,6400; IDLE_CONNS=2000; WRITE_DOC=0 ;;
+    --quick) QUICK=1; ROUNDS=1; SECONDS_STEP=2; ROOMS=20; SUBSCRIBERS=20; RATES=100,400,1600,6400; IDLE_CONNS=2000; WRITE_DOC=0
+             QUIET_BUDGET=0 ;;
+    --quiet-budget) QUIET_BUDGET=$2; shift ;;
     --rounds) ROUNDS=$2; shift ;;
     --seconds) SECONDS_STEP=$2; shift ;;
     --rooms) ROOMS=$2; shift ;;
@@ -74,14 +80,14 @@ while [ $# -gt 0 ]; do
     --only) ONLY=$2; WRITE_DOC=0; shift ;;
     --no-build) BUILD=0; WRITE_DOC=0 ;;
     --build-dir) BUILD_DIR=$(realpath -m "$2"); shift ;;
-    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
 [[ "$ROUNDS" =~ ^[1-9]$ && "$SECONDS_STEP" =~ ^[0-9]{1,2}(\.[0-9]+)?$ && "$ROOMS" =~ ^[1-9][0-9]{0,3}$ &&
    "$SUBSCRIBERS" =~ ^[1-9][0-9]{0,3}$ && "$RATES" =~ ^[0-9]+(,[0-9]+)*$ && "$TEXT_BYTES" =~ ^[0-9]{2,4}$ &&
-   "$MAX_P99_MS" =~ ^[0-9]{1,5}$ && "$IDLE_CONNS" =~ ^[1-9][0-9]{0,5}$ ]] ||
+   "$MAX_P99_MS" =~ ^[0-9]{1,5}$ && "$IDLE_CONNS" =~ ^[1-9][0-9]{0,5}$ && "$QUIET_BUDGET" =~ ^[0-9]{1,5}$ ]] ||
   { echo "run.sh: rounds 1-9, seconds up to 99, rooms and subscribers 1-9999, rates a comma list, text bytes 32-4096, idle conns 1-999999" >&2; exit 2; }
 case "$ONLY" in ""|outboard|socketio) ;; *) echo "run.sh: --only outboard|socketio" >&2; exit 2 ;; esac
 
@@ -202,6 +208,22 @@ login() {  # login PORT: one user for every connection (sessions are in redis: b
 RESULTS="$TMP/results.jsonl"
 : >"$RESULTS"
 
+# A shared machine: before each measurement, wait (at most QUIET_WAIT s, at most QUIET_BUDGET s in
+# the whole run) until the machine's busy time is under 0.3 cores over 1 s (our servers are idle
+# then). The load generator reports the others' cores during every step, and the report shows them.
+QUIET_SPENT=0
+wait_quiet() {
+  local b0 b1 waited=0
+  while [ "$QUIET_SPENT" -lt "$QUIET_BUDGET" ] && [ "$waited" -lt "$QUIET_WAIT" ]; do
+    b0=$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat); sleep 1
+    b1=$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat)
+    QUIET_SPENT=$((QUIET_SPENT + 1)); waited=$((waited + 1))
+    awk -v d=$((b1 - b0)) -v hz="$(getconf CLK_TCK)" 'BEGIN {exit !(d / hz < 0.3)}' && return 0
+    [ $((waited % 10)) != 1 ] || log "waiting for a quiet machine (others busy; waited ${QUIET_SPENT}s of ${QUIET_BUDGET}s)"
+  done
+  return 0
+}
+
 tagged() {  # tagged ROUND FILE: appends FILE's JSON lines to RESULTS with the round added
   grep '^{' "$2" | sed "s/^{/{\"round\":$1,/" >>"$RESULTS" || true
 }
@@ -209,6 +231,7 @@ tagged() {  # tagged ROUND FILE: appends FILE's JSON lines to RESULTS with the r
 measure_idle() {  # measure_idle ROUND NAME
   local round=$1 name=$2 dir="$TMP/r$1-$2-idle" i pids=()
   start_servers "$name" "$dir"
+  wait_quiet
   log "round $round: $name idle, $IDLE_CONNS connections on each server"
   for i in 0 1; do
     timeout 600 "$LOAD" idle --protocol "$name" --port "${SERVER_PORTS[$i]}" --server-pid "${SERVER_PIDS[$i]}" \
@@ -223,6 +246,7 @@ measure_idle() {  # measure_idle ROUND NAME
 measure_fanout() {  # measure_fanout ROUND NAME
   local round=$1 name=$2 dir="$TMP/r$1-$2-fanout"
   start_servers "$name" "$dir"
+  wait_quiet
   log "round $round: $name fanout, $ROOMS rooms x $SUBSCRIBERS subscribers, ladder $RATES"
   timeout 900 "$LOAD" fanout --protocol "$name" --port "${SERVER_PORTS[0]}" --port "${SERVER_PORTS[1]}" \
     --server-pid "${SERVER_PIDS[0]}" --server-pid "${SERVER_PIDS[1]}" --redis-pid "$REDIS_PID" ${COOKIE:+--cookie "$COOKIE"} \
