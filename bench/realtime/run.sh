@@ -80,7 +80,7 @@ while [ $# -gt 0 ]; do
     --only) ONLY=$2; WRITE_DOC=0; shift ;;
     --no-build) BUILD=0; WRITE_DOC=0 ;;
     --build-dir) BUILD_DIR=$(realpath -m "$2"); shift ;;
-    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
