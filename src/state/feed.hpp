@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,6 +79,11 @@ class FeedSink {
   virtual void entries(std::string const& room, std::vector<FeedEntry> entries) = 0;
   // The reader lost its link and has it back: entries may have been missed in any room.
   virtual void resync() = 0;
+  // redis only: the watch of `room` took effect (its SUBSCRIBE was confirmed); appends from now on
+  // are delivered. One made between watch() and this call may not be: read_after fills it. May be
+  // repeated (after a reconnect, before resync()). memory and sqlite deliver every append that
+  // completes after watch() returns, and never call this.
+  virtual void live(std::string const& room) { (void)room; }
   // The reader now hears `room` (after a watch(): for redis once its SUBSCRIBE is confirmed;
   // backends that hear a room at once may call it from watch() or not at all). Entries appended
   // between watch() and this call may have been missed: receivers re-check their cursor.
@@ -100,6 +106,12 @@ class FeedProvider {
   // Stops the reader and joins its thread; the sink is not called after it returns.
   virtual void stop() = 0;
 };
+
+// The History::truncated rule, the same in every backend: `first_held` is the seq of the first
+// entry still held above `after` (nullopt: none is), whatever read_after's limit.
+inline bool history_truncated(std::int64_t after, std::optional<std::int64_t> first_held, std::int64_t last_seq) {
+  return first_held.value_or(last_seq + 1) > after + 1;
+}
 
 // The feed that goes with a store URL (memory://, sqlite://..., redis://...). Throws
 // std::invalid_argument for a URL that has no feed (start-up only). Does not connect.
