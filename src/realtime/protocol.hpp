@@ -39,6 +39,10 @@ struct DecodeError {
   std::string id;    // when a send carried a valid id
 };
 
+// Brackets nested deeper than this (counted before the parse) are refused like text that is not
+// JSON (fatal, 1007): a message is one level deep, unknown fields may add a few.
+inline constexpr int kMaxJsonDepth = 8;
+
 struct DecodeLimits {
   std::size_t max_text_bytes = 4096;
 };
@@ -67,6 +71,7 @@ std::string encode_left(std::string_view room);
 std::string encode_sent(std::string_view room, std::string_view id, std::int64_t seq, bool duplicate);
 std::string encode_history_truncated(std::string_view room, std::int64_t since, std::int64_t oldest,
                                      std::int64_t seq);
+// `users` are written sorted, whatever their order.
 std::string encode_presence(std::string_view room, std::vector<std::string> const& users);
 std::string encode_error(std::string_view error, std::string_view detail, std::string_view room = {},
                          std::string_view id = {});
