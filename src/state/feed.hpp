@@ -79,11 +79,6 @@ class FeedSink {
   virtual void entries(std::string const& room, std::vector<FeedEntry> entries) = 0;
   // The reader lost its link and has it back: entries may have been missed in any room.
   virtual void resync() = 0;
-  // redis only: the watch of `room` took effect (its SUBSCRIBE was confirmed); appends from now on
-  // are delivered. One made between watch() and this call may not be: read_after fills it. May be
-  // repeated (after a reconnect, before resync()). memory and sqlite deliver every append that
-  // completes after watch() returns, and never call this.
-  virtual void live(std::string const& room) { (void)room; }
   // The reader now hears `room` (after a watch(): for redis once its SUBSCRIBE is confirmed;
   // backends that hear a room at once may call it from watch() or not at all). Entries appended
   // between watch() and this call may have been missed: receivers re-check their cursor.

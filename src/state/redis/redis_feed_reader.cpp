@@ -231,7 +231,7 @@ void RedisFeedReader::handle(Link& link, Reply& reply, Batch& batch) {
     batch.rooms.back().second.push_back(std::move(*entry));
   } else if (kind == "subscribe") {
     flush(batch);  // what came before the confirmation goes first
-    if (watches_.contains(room)) sink_->live(room);
+    if (watches_.contains(room)) sink_->watching(room);
     if (link.before_resync > 0 && --link.before_resync == 0) sink_->resync();
   }
 }

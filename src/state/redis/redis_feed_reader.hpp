@@ -3,7 +3,8 @@
 // (after the near-cache's invalidation listener), whatever the number of rooms. It SUBSCRIBEs to
 // rt:ROOM when a room's first watch() comes and UNSUBSCRIBEs at its last unwatch(), and hands
 // each `message` push to FeedSink::entries (consecutive pushes of one room in one call).
-//   - Each confirmed SUBSCRIBE of a watched room: FeedSink::live(room).
+//   - Each confirmed SUBSCRIBE of a watched room: FeedSink::watching(room) (memory and sqlite
+//     hear a room from the moment watch() returns and never call it).
 //   - The link dropped, or silent for longer than heartbeat + command timeout (a PING is sent
 //     every heartbeat): it reconnects with backoff (50 ms doubling to 2 s), subscribes every
 //     watched room again in one command and, once Redis confirmed them all, calls

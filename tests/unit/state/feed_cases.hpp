@@ -42,10 +42,10 @@ class RecordingSink final : public FeedSink {
     }
     changed_.notify_all();
   }
-  void live(std::string const& room) override {
+  void watching(std::string const& room) override {
     {
       std::lock_guard lock(mutex_);
-      live_.insert(room);
+      heard_.insert(room);
     }
     changed_.notify_all();
   }
@@ -64,8 +64,8 @@ class RecordingSink final : public FeedSink {
       return false;
     });
   }
-  bool wait_until_live(std::string const& room) {
-    return wait([&] { return live_.contains(room); });
+  bool wait_until_heard(std::string const& room) {
+    return wait([&] { return heard_.contains(room); });
   }
   bool wait_for_resyncs(int count) {
     return wait([&] { return resyncs_ >= count; });
@@ -78,16 +78,16 @@ class RecordingSink final : public FeedSink {
     std::lock_guard lock(mutex_);
     return resyncs_;
   }
-  void forget_live() {
+  void forget_heard() {
     std::lock_guard lock(mutex_);
-    live_.clear();
+    heard_.clear();
   }
 
  private:
   std::mutex mutex_;
   std::condition_variable changed_;
   std::map<std::string, std::vector<FeedEntry>> received_;
-  std::set<std::string> live_;
+  std::set<std::string> heard_;
   int resyncs_ = 0;
 };
 
@@ -123,11 +123,11 @@ class FeedHarness {
     return *b_;
   }
 
-  // A watch that has taken effect: redis confirms its SUBSCRIBE asynchronously (FeedSink::live).
+  // A watch that has taken effect: redis confirms its SUBSCRIBE asynchronously (FeedSink::watching).
   void watch(FeedProvider& provider, std::string const& room) {
     provider.watch(room);
     if (backend_ == "redis") {
-      ASSERT_TRUE(sink_.wait_until_live(room)) << "never subscribed to " << room;
+      ASSERT_TRUE(sink_.wait_until_heard(room)) << "never subscribed to " << room;
     }
   }
 

@@ -83,11 +83,11 @@ TEST_F(FeedRedis, AKilledReaderLinkResyncsAndDeliversAgain) {
   watch(other, "a");
   ASSERT_TRUE(sink_.wait_for_resyncs(1));  // the first link's
   int const before = sink_.resyncs();
-  sink_.forget_live();
+  sink_.forget_heard();
 
   ASSERT_GE(elsewhere({"CLIENT", "KILL", "TYPE", "pubsub"}).integer, 1);
   ASSERT_TRUE(sink_.wait_for_resyncs(before + 1)) << "no resync after the link was killed";
-  EXPECT_TRUE(sink_.wait_until_live("a"));  // subscribed again before resync()
+  EXPECT_TRUE(sink_.wait_until_heard("a"));  // subscribed again before resync()
   append("a", "after the kill");
   ASSERT_TRUE(sink_.wait_for_seq("a", 1));
   EXPECT_EQ(sink_.of("a").back().body, "after the kill");
