@@ -21,6 +21,7 @@
 #include "runtime/service.hpp"
 #include "runtime/session_keys.hpp"
 #include "runtime/store_health.hpp"
+#include "realtime_settings.hpp"
 #include "shop/routes.hpp"
 #include "state/store_url.hpp"
 
@@ -91,6 +92,7 @@ struct ServeSettings {
   bool idempotency_enabled = true;
   std::int64_t max_upload_bytes = 16 << 20;
   std::int64_t recommendations_ttl_s = 60;
+  RealtimeSettings realtime;
 };
 
 std::optional<std::string> check_state_url(std::string const& url) {
@@ -279,6 +281,7 @@ void declare(core::Settings& s, ServeSettings& v) {
                  if (a.empty() || io::parse_listen_endpoint(a)) return std::nullopt;
                  return "'" + a + "' is not IP:PORT (\"127.0.0.1:9100\", \"[::1]:9100\")";
                });
+  declare_realtime(s, v.realtime);
   s.add_bool("log.access", v.access_log, "--access-log", "one JSON line per request on stdout");
   s.add_string("log.level", v.log_level, "--log-level", "trace, debug, info, warn, error",
                [](std::string const& l) -> std::optional<std::string> {
@@ -366,6 +369,7 @@ runtime::ServiceConfig to_service_config(ServeSettings const& v) {
   c.metrics_listen = v.metrics_listen;
   c.auth_mode = *runtime::parse_auth_mode(v.auth_mode);
   if (runtime::accepts_tokens(c.auth_mode)) c.tokens = to_token_config(v);
+  c.realtime = to_realtime_config(v.realtime);
   c.instance_id = v.instance;
   if (c.instance_id.empty()) {
     // host:port, or host:pid when the port is picked by the kernel (unknown until bound).

@@ -140,6 +140,8 @@ struct ConnectionServer {
       }
 
       bool keep_alive = header.keep_alive();
+      Takeover takeover;
+      connection.takeover = &takeover;
       http::Response response;
       if (limit) {
         beast::http::request_parser<beast::http::buffer_body> parser{std::move(header_parser)};
@@ -166,6 +168,12 @@ struct ConnectionServer {
         stream.expires_never();
         http::Request request = parser.release();
         response = co_await call_handler(worker, std::move(request), nullptr, connection);
+      }
+      if (takeover && response.result() == beast::http::status::switching_protocols) {
+        // Named before the co_await: g++ 12 destroys a non-trivial temporary in one twice.
+        TakenConnection taken{std::move(stream), std::move(buffer)};
+        co_await takeover(std::move(taken));
+        co_return;
       }
       response.keep_alive(keep_alive && response.keep_alive() && !worker.idle.draining());
       stream.expires_after(server.options_.read_timeout);

@@ -6,6 +6,8 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 
 #include <atomic>
 #include <cstddef>
@@ -48,9 +50,22 @@ class BodyStream {
   virtual boost::asio::awaitable<core::Result<std::string>> read() = 0;
 };
 
+// A connection a handler takes over after its request (a WebSocket upgrade): the socket and
+// whatever the client sent after the request, already read into the buffer.
+struct TakenConnection {
+  boost::beast::tcp_stream stream;
+  boost::beast::flat_buffer buffer;
+};
+// Runs a taken-over connection to its end, on the connection's thread; the connection still
+// counts as open for draining until it returns.
+using Takeover = std::function<boost::asio::awaitable<void>(TakenConnection)>;
+
 // What the server knows of the connection a request came on.
 struct ConnectionInfo {
   std::optional<boost::asio::ip::address> peer;  // the remote address; nullopt if the socket could not say
+  // Where a handler puts a Takeover: when it is set and the response is a 101, the server does
+  // not write the response but hands the connection to it (the takeover writes its own 101).
+  Takeover* takeover = nullptr;
 };
 
 // What the server calls for each request, on the connection's own thread.

@@ -17,6 +17,9 @@
 namespace outboard::state {
 class BlobStore;
 }
+namespace outboard::realtime {
+class ThreadHub;
+}
 
 namespace outboard::runtime {
 
@@ -34,6 +37,7 @@ struct ThreadServices {
   ThrottlePolicy const& throttle;  // login and sign-up limits, counted in `data`
   AuthMode auth_mode = AuthMode::cookie;
   ThreadTokens* tokens = nullptr;  // access and refresh tokens; null when auth_mode is cookie
+  realtime::ThreadHub* realtime = nullptr;  // this thread's rooms (GET /ws); null when realtime is off
 };
 
 class RequestContext {
@@ -70,6 +74,15 @@ class RequestContext {
   std::string const& idempotent_id() const { return idempotent_id_; }
   void set_idempotent_id(std::string id) { idempotent_id_ = std::move(id); }
 
+  // Hands the connection to `takeover` once the handler answers 101 (a WebSocket); false when
+  // the server offers no takeover (a test's direct call).
+  bool take_over(io::Takeover takeover) {
+    if (!takeover_) return false;
+    *takeover_ = std::move(takeover);
+    return true;
+  }
+  void set_takeover_slot(io::Takeover* slot) { takeover_ = slot; }
+
   // The verified access token this request carried (runtime/token_auth.hpp); null without one.
   BearerIdentity const* bearer() const { return bearer_ ? &*bearer_ : nullptr; }
   void set_bearer(BearerIdentity identity) { bearer_ = std::move(identity); }
@@ -92,6 +105,7 @@ class RequestContext {
   std::optional<ClientSource> source_;
   mutable std::optional<std::string> client_address_;  // a cache: set once, by client_address()
   std::optional<BearerIdentity> bearer_;
+  io::Takeover* takeover_ = nullptr;
 };
 
 }  // namespace outboard::runtime

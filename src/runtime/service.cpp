@@ -20,6 +20,8 @@
 #include "runtime/context.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/instrumented_store.hpp"
+#include "runtime/websocket_route.hpp"
+#include "realtime/hub.hpp"
 
 namespace outboard::runtime {
 namespace asio = boost::asio;
@@ -137,6 +139,11 @@ class Service::ThreadHandler final : public io::RequestHandler {
       tokens_ = std::make_unique<ThreadTokens>(*service.tokens_, *sessions_);
       services_.tokens = tokens_.get();
     }
+    // Presence is short-lived like sessions: it lives beside them.
+    if (service.realtime_) {
+      realtime_ = std::make_unique<realtime::ThreadHub>(*service.realtime_, executor, *sessions_, shard);
+      services_.realtime = realtime_.get();
+    }
   }
 
   std::optional<std::size_t> stream_limit(http::Request const& header) override {
@@ -241,6 +248,7 @@ class Service::ThreadHandler final : public io::RequestHandler {
     // The address is formatted only if a handler asks (sign-up, login): not on every request.
     context.set_client_source({connection.peer, request["X-Forwarded-For"], &service_.config_.trusted_proxies});
     if (bearer) context.set_bearer(std::move(*bearer));
+    context.set_takeover_slot(connection.takeover);
     // if/else, not ?: with a co_await in each arm: g++ 12 destroys that temporary twice.
     http::Response response;
     if (match.options->idempotent) {
@@ -390,6 +398,7 @@ class Service::ThreadHandler final : public io::RequestHandler {
   RequestIds request_ids_;
   CookieSigner signer_{service_.signing_keys_};  // this thread's: it reuses its HMAC contexts
   std::unique_ptr<ThreadTokens> tokens_;  // null in cookie mode; uses sessions_
+  std::unique_ptr<realtime::ThreadHub> realtime_;  // null when realtime is off; uses sessions_
 };
 
 namespace {
@@ -404,6 +413,8 @@ Service::Service(ServiceConfig config, core::Clock const& clock, Router routes)
     : config_(std::move(config)), clock_(clock), router_(std::move(routes)) {}
 
 Service::~Service() {
+  // The feed's reader posts to the worker threads: it stops before their event loops go.
+  if (realtime_) realtime_->stop();
   // The servers' threads use everything else: stop them first.
   metrics_server_.reset();
   server_.reset();
@@ -464,6 +475,7 @@ void Service::start() {
   // Refuses a bad key here, at start-up, rather than when a worker thread makes its own.
   [[maybe_unused]] CookieSigner check_keys(signing_keys_);
   hasher_ = std::make_unique<PasswordHasher>(config_.kdf, config_.kdf_threads, config_.kdf_queue);
+  if (config_.realtime) start_realtime(options);
   route_names_ = router_.names();
   if (accepts_tokens(config_.auth_mode)) {
     if (!config_.tokens) throw std::runtime_error("auth mode " + std::string(to_string(config_.auth_mode)) + " needs token keys");
@@ -485,6 +497,19 @@ void Service::start() {
       });
   server_->start();
   if (!config_.metrics_listen.empty()) start_metrics_listener();
+}
+
+void Service::start_realtime(state::StoreOptions const& options) {
+  auto config = *config_.realtime;
+  if (config.feed_url.empty()) config.feed_url = config_.data_url;
+  try {
+    realtime_ = std::make_unique<realtime::Hub>(std::move(config), options, clock_, config_.instance_id,
+                                                std::max(1, config_.server.threads));
+  } catch (std::invalid_argument const& e) {
+    throw std::runtime_error(std::string("realtime.url: ") + e.what());
+  }
+  realtime_->start();
+  router_.add(http::bhttp::verb::get, "/ws", websocket_route());
 }
 
 void Service::start_metrics_listener() {
@@ -514,12 +539,16 @@ http::Response Service::metrics_response() const {
   render_near_caches(res.body(), near_caches);
   render_kdf_counts(res.body(), hasher_->counts());
   if (tokens_) tokens_->metrics().render(res.body());
+  if (realtime_) realtime_->metrics().render(res.body());
   core::render_process_metrics(res.body(), "serve");
   res.prepare_payload();
   return res;
 }
 
 bool Service::drain() {
+  // WebSockets get their close frame (1001) first, so clients reconnect elsewhere at once; the
+  // server's drain then waits for them like for any connection.
+  if (realtime_) realtime_->drain();
   // The metrics listener answers through the drain (a scrape sees it), then stops.
   bool finished = server_->drain(config_.drain_timeout);
   if (metrics_server_) metrics_server_->stop();

@@ -12,6 +12,7 @@ class logger;
 
 #include "core/clock.hpp"
 #include "io/http_server.hpp"
+#include "realtime/config.hpp"
 #include "runtime/client_address.hpp"
 #include "runtime/idempotency.hpp"
 #include "runtime/metrics.hpp"
@@ -23,6 +24,10 @@ class logger;
 #include "runtime/throttle.hpp"
 #include "state/blob/blob_store.hpp"
 #include "state/store.hpp"
+
+namespace outboard::realtime {
+class Hub;
+}
 
 namespace outboard::runtime {
 
@@ -59,6 +64,9 @@ struct ServiceConfig {
   // Which credentials are accepted (`--auth`); `tokens` is required unless cookie.
   AuthMode auth_mode = AuthMode::cookie;
   std::optional<TokenConfig> tokens;
+  // Rooms over WebSocket on GET /ws (docs/REALTIME.md); nullopt: off. An empty feed_url means
+  // the data store's.
+  std::optional<realtime::RealtimeConfig> realtime;
 };
 
 class Service {
@@ -81,6 +89,7 @@ class Service {
   class ThreadHandler;
   std::vector<std::string> resolve_session_keys();
   void start_metrics_listener();
+  void start_realtime(state::StoreOptions const& options);
   // The /metrics page: the service's families, the KDF's counts, build and process metrics.
   http::Response metrics_response() const;
 
@@ -97,6 +106,7 @@ class Service {
   std::unique_ptr<PasswordHasher> hasher_;
   std::unique_ptr<ServiceMetrics> metrics_;
   std::unique_ptr<TokenService> tokens_;  // null in cookie mode
+  std::unique_ptr<realtime::Hub> realtime_;  // null when realtime is off
   std::shared_ptr<spdlog::logger> access_log_;
   std::atomic<int> next_shard_{0};
   std::unique_ptr<io::HttpServer> server_;
