@@ -178,20 +178,22 @@ void RedisFeedReader::stop() {
 }
 
 void RedisFeedReader::watch(std::string const& room) {
-  if (watches_.add(room)) request_sync();
+  if (!watches_.add(room)) return;
+  // A room watched again before its UNSUBSCRIBE went out is still subscribed: no confirmation
+  // will come, so watching() is told here (its messages were dropped while it was unwatched).
+  asio::post(io_, [this, room] {
+    bool const still_subscribed = subscribed_.contains(room);
+    sync();
+    if (still_subscribed && link_ && link_->ready) sink_->watching(room);
+  });
 }
 
 void RedisFeedReader::unwatch(std::string const& room) {
-  if (watches_.remove(room)) request_sync();
+  if (watches_.remove(room)) asio::post(io_, [this] { sync(); });
 }
 
-// Any thread: the reader compares what is watched with what it subscribed to. Posted after
-// stop(), the handler never runs and goes with the io_context.
-void RedisFeedReader::request_sync() {
-  asio::post(io_, [this] { sync(); });
-}
-
-// Reader thread. One SUBSCRIBE for the rooms newly watched and one UNSUBSCRIBE for those no
+// Reader thread, posted by watch() and unwatch() (after stop() the handler never runs and goes
+// with the io_context). One SUBSCRIBE for the rooms newly watched and one UNSUBSCRIBE for those no
 // longer watched. Without a live link there is nothing to do: the next link subscribes to all.
 void RedisFeedReader::sync() {
   if (!link_ || !link_->ready || link_->closed) return;

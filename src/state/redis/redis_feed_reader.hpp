@@ -44,7 +44,6 @@ class RedisFeedReader {
   struct Link;  // one connection's life (redis_feed_reader.cpp)
 
  private:
-  void request_sync();
   boost::asio::awaitable<void> listen();
   boost::asio::awaitable<bool> serve_link(std::shared_ptr<Link> link);
   void subscribe_all(Link& link);

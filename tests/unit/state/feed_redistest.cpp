@@ -93,5 +93,20 @@ TEST_F(FeedRedis, AKilledReaderLinkResyncsAndDeliversAgain) {
   EXPECT_EQ(sink_.of("a").back().body, "after the kill");
 }
 
+// Unwatched and watched again before the reader acted on it: the subscription never lapsed, so
+// no SUBSCRIBE is confirmed, and watching() must still come (receivers re-check on it).
+TEST_F(FeedRedis, ARoomWatchedAgainAtOnceIsHeardAgain) {
+  open();
+  FeedProvider& other = listener();
+  other.start(sink_);
+  watch(other, "a");
+  sink_.forget_heard();
+  other.unwatch("a");
+  other.watch("a");
+  ASSERT_TRUE(sink_.wait_until_heard("a"));
+  append("a", "after the rewatch");
+  ASSERT_TRUE(sink_.wait_for_seq("a", 1));
+}
+
 }  // namespace
 }  // namespace outboard::state
