@@ -483,6 +483,39 @@ asio::awaitable<void> VirtualUser::check_revoked(Call const& replay, std::string
   stats_.record_revocation(accepted_for, accepted_by, refused_elsewhere);
 }
 
+asio::awaitable<std::optional<std::vector<std::pair<std::string, std::string>>>> VirtualUser::chat_login(
+    bool refused) {
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  if (refused && logged_in_) {
+    // As as_user() does with a 401: a token client refreshes once first; a refused refresh is
+    // counted there, anything else is a logout the user did not ask for.
+    bool recovered = settings_.tokens && co_await refresh_tokens() == Step::ok;
+    if (!recovered && logged_in_) {
+      logged_in_ = false;
+      stats_.record_logout(lab_now_ms());
+    }
+  }
+  if (!signed_up_ && co_await sign_up() != Step::ok) co_return std::nullopt;
+  if (settings_.tokens && logged_in_ && wallet_.should_refresh(lab_now_ms())) co_await refresh_tokens();
+  if (!logged_in_ && co_await log_in() != Step::ok) co_return std::nullopt;
+  // The page around the chat asks who is logged in, 0 to 2 times, before it opens its socket:
+  // besides being what a client does, it keeps round robin from sending every user's upgrade to
+  // the same server (sign-up, login, upgrade would otherwise land on servers 1, 2, 3 for all).
+  for (auto loads = random_between(0, 2); loads > 0; --loads) {
+    Call me;
+    me.target = "/me";
+    Outcome out = co_await as_user(me);
+    if (out.reply.status != 200) co_return std::nullopt;
+  }
+  Headers headers;
+  if (settings_.tokens) {
+    headers.emplace_back("Authorization", wallet_.authorization());
+  } else if (auto cookies = agent_.cookie_header(); !cookies.empty()) {
+    headers.emplace_back("Cookie", cookies);
+  }
+  co_return headers;
+}
+
 asio::awaitable<void> VirtualUser::audit() {
   if (!signed_up_) co_return;
   auditing_ = true;

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -43,6 +44,9 @@ struct UserSettings {
 // Set by the runner when the run's time is up: users finish the request in hand and stop.
 struct StopFlag {
   bool stopping = false;
+  // After the settle phase: chat users, who stopped sending at `stopping` but kept their
+  // connections so that messages still on their way could arrive, close them and go.
+  bool chat_closing = false;
 };
 
 class VirtualUser {
@@ -59,6 +63,12 @@ class VirtualUser {
   boost::asio::awaitable<void> audit();
 
   bool has_ledger() const { return signed_up_; }
+
+  // For the chat journey (chat_user.hpp's ChatLogin): signs up and logs in as needed (refreshing
+  // a token that is about to expire) and returns the credential headers a WebSocket upgrade
+  // carries (Cookie, or Authorization in the jwt design). `refused`: the last upgrade was
+  // answered 401, which on a live login is an unexpected logout, counted as any other.
+  boost::asio::awaitable<std::optional<std::vector<std::pair<std::string, std::string>>>> chat_login(bool refused);
 
  private:
   enum class Step { ok, abandon };
