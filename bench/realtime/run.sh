@@ -110,7 +110,9 @@ OUTBOARD="$BUILD_DIR/apps/outboard/outboard"
 LOAD="$BUILD_DIR/bench/realtime/outboard_ws_load"
 if [ "$BUILD" = 1 ]; then
   log "building outboard and outboard_ws_load (Release) in $BUILD_DIR"
-  { cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DOUTBOARD_TESTS=OFF &&
+  # Warnings are not errors here: g++ 12 at -O3 reports false positives (-Wrestrict inside
+  # std::string) that the CI builds (-O2 and below) do not; those builds hold the warnings.
+  { cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DOUTBOARD_TESTS=OFF -DOUTBOARD_WERROR=OFF &&
     cmake --build "$BUILD_DIR" --target outboard outboard_ws_load -j2; } >"$TMP/build.log" 2>&1 ||
     { tail -30 "$TMP/build.log" >&2; die "building in $BUILD_DIR"; }
 fi
