@@ -54,12 +54,14 @@ class RedisFeedReader {
 
   RedisEndpoint endpoint_;
   core::Millis heartbeat_;
+  // Declared before everything the reader thread touches: the sockets and timers of link_ and of
+  // the coroutines' frames belong to it, so it must be destroyed last.
+  boost::asio::io_context io_;
   FeedWatches watches_;
   // Reader thread only:
   FeedSink* sink_ = nullptr;
   std::shared_ptr<Link> link_;        // the live link, once its handshake is done
   std::set<std::string> subscribed_;  // rooms asked for on link_
-  boost::asio::io_context io_;        // destroyed after the thread is joined
   std::thread thread_;
 };
 
