@@ -32,17 +32,29 @@ CloseReason reason_for_read_error(beast::error_code ec) {
   return CloseReason::error;
 }
 
+// The request's head as it would arrive on the wire (its body is empty: an upgrade is a GET).
+std::string head_text(http::Request const& request) {
+  std::string text;
+  text.append(request.method_string()).append(" ").append(request.target()).append(" HTTP/1.1\r\n");
+  for (auto const& field : request) text.append(field.name_string()).append(": ").append(field.value()).append("\r\n");
+  return text + "\r\n";
+}
+
 }  // namespace
 
 asio::awaitable<void> Connection::run(ThreadHub& hub, io::TakenConnection taken, http::Request request,
                                       std::string user) {
-  auto self = std::make_shared<Connection>(hub, std::move(taken.stream), std::move(user));
-  co_await self->serve(std::move(request));
+  // What the HTTP server read past the request: a client that sent its first frame without
+  // waiting for the 101 loses nothing.
+  auto leftover = taken.buffer.cdata();
+  std::string early(static_cast<char const*>(leftover.data()), leftover.size());
+  auto self = std::make_shared<Connection>(hub, std::move(taken), std::move(user));
+  co_await self->serve(std::move(request), std::move(early));
 }
 
-Connection::Connection(ThreadHub& hub, beast::tcp_stream stream, std::string user)
+Connection::Connection(ThreadHub& hub, io::TakenConnection taken, std::string user)
     : hub_(hub),
-      ws_(std::move(stream)),
+      ws_(std::move(taken.stream)),
       user_(std::move(user)),
       id_(hub.next_connection_id()),
       resume_(hub.config().feed.keep_history),
@@ -52,7 +64,7 @@ Connection::Connection(ThreadHub& hub, beast::tcp_stream stream, std::string use
       space_(hub.executor()),
       cut_(hub.executor()) {}
 
-asio::awaitable<void> Connection::serve(http::Request request) {
+asio::awaitable<void> Connection::serve(http::Request request, std::string early) {
   auto const& config = hub_.config();
   beast::get_lowest_layer(ws_).expires_never();  // the websocket's own timeouts from here on
   websocket::stream_base::timeout timeouts{};
@@ -65,8 +77,17 @@ asio::awaitable<void> Connection::serve(http::Request request) {
   std::string instance = hub_.instance();
   ws_.set_option(websocket::stream_base::decorator(
       [instance](websocket::response_type& response) { response.set("X-Served-By", instance); }));
-  auto [accept_ec] = co_await ws_.async_accept(request, use_nothrow);
-  if (accept_ec) co_return;
+  // Beast takes bytes already received only with the request still unparsed: so the request is
+  // given back as text, followed by whatever came after it; Beast keeps the rest for its frames.
+  std::string received;
+  if (early.empty()) {
+    auto [accept_ec] = co_await ws_.async_accept(request, use_nothrow);
+    if (accept_ec) co_return;
+  } else {
+    received = head_text(request) + early;
+    auto [accept_ec] = co_await ws_.async_accept(asio::buffer(received), use_nothrow);
+    if (accept_ec) co_return;
+  }
 
   auto& metrics = hub_.metrics();
   RealtimeMetrics::add(metrics.accepted);

@@ -36,7 +36,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   static boost::asio::awaitable<void> run(ThreadHub& hub, io::TakenConnection taken, http::Request request,
                                           std::string user);
 
-  Connection(ThreadHub& hub, boost::beast::tcp_stream stream, std::string user);
+  Connection(ThreadHub& hub, io::TakenConnection taken, std::string user);
 
   // From the ThreadHub, on this thread.
   void on_frames(std::string const& room, std::vector<Frame> const& frames);
@@ -55,7 +55,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     std::vector<Frame> stash;
   };
 
-  boost::asio::awaitable<void> serve(http::Request request);
+  boost::asio::awaitable<void> serve(http::Request request, std::string early);
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<void> write_loop();
   boost::asio::awaitable<void> handle(std::string_view text);
