@@ -109,6 +109,9 @@ void render_websockets(GatewayMetrics const& m, std::string& out) {
          "WebSocket tunnels closed by timeouts.websocket_idle_ms (1001).", load(m.websocket.closed_idle));
   single(out, "outboard_gateway_websocket_closed_drain_total", "counter",
          "WebSocket tunnels closed by a drain (1001).", load(m.websocket.closed_drain));
+  single(out, "outboard_gateway_websocket_closed_backend_removed_total", "counter",
+         "WebSocket tunnels closed because their backend was removed or drains (1001).",
+         load(m.websocket.closed_backend_removed));
   single(out, "outboard_gateway_websocket_protocol_errors_total", "counter",
          "WebSocket tunnels closed with 1002 for a frame header that breaks RFC 6455.",
          load(m.websocket.protocol_errors));

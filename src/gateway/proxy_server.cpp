@@ -231,7 +231,18 @@ asio::awaitable<void> ClientSession::flush_meters(Worker& w) {
     auto [ec] = co_await timer.async_wait(use_nothrow);
     if (ec) co_return;
     w.meters.flush();
+    close_departed_tunnels(*w.server, w);
   }
+}
+
+void ClientSession::close_departed_tunnels(ProxyServer& server, Worker& w) {
+  if (w.tunnels.live() == 0) return;  // no pool lock taken while no WebSocket is open
+  auto members = server.pool_.snapshot();
+  w.tunnels.close_to_departed([&members](Backend const& backend) {
+    if (backend.draining()) return true;
+    return std::none_of(members->backends.begin(), members->backends.end(),
+                        [&backend](auto const& member) { return member.get() == &backend; });
+  });
 }
 
 asio::awaitable<void> ClientSession::accept_loop(ProxyServer& server, Worker& w) {

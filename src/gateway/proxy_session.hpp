@@ -64,7 +64,7 @@ struct ProxyServer::Worker {
   std::thread thread;
   // Client connections between two requests, and this thread's draining flag (drain cuts them).
   io::IdleConnections idle;
-  TunnelRegistry tunnels;  // this thread's live WebSocket tunnels, for drain
+  TunnelRegistry tunnels;  // this thread's live WebSocket tunnels, for drain and backend removal
 
   // This thread's view of truth, refreshed when the pool's version moves.
   std::uint64_t version = UINT64_MAX;
@@ -141,8 +141,13 @@ struct ClientSession {
   static asio::awaitable<void> accept_loop(ProxyServer& server, Worker& w);
   // A connection accepted: refused over a cap (503), else served by its own coroutine.
   static void start_connection(ProxyServer& server, Worker& w, tcp::socket socket);
-  // Accounts the thread's byte meters once a second, for as long as the worker runs.
+  // Once a second, for as long as the worker runs: accounts the thread's byte meters, and closes
+  // the WebSocket tunnels whose backend left (close_departed_tunnels).
   static asio::awaitable<void> flush_meters(Worker& w);
+  // Closes (1001) this thread's tunnels to a backend that is no longer in the pool or drains.
+  // Polled, not pushed: the admin API and a reload change the pool from other threads, and a
+  // worker with no request to serve would not look at the pool's version otherwise.
+  static void close_departed_tunnels(ProxyServer& server, Worker& w);
 
   // The answer owed for a request that could not be read (io::read_error_response), marked as
   // the gateway's own; nothing when the client just went away.

@@ -78,7 +78,8 @@ asio::awaitable<void> ClientSession::proxy_websocket(ProxyServer& server, Worker
   std::string from_upstream = beast::buffers_to_string(up->buffer.data());
   client_buffer.consume(client_buffer.size());
   up->buffer.consume(up->buffer.size());
-  TunnelOptions options{config.websocket_idle_timeout, config.websocket_drain_grace};
+  // `backend` (a shared_ptr in this frame) outlives the tunnel: the worker may close it by it.
+  TunnelOptions options{config.websocket_idle_timeout, config.websocket_drain_grace, backend.get()};
   co_await splice_websocket(client.socket(), up->stream.socket(), std::move(from_client), std::move(from_upstream),
                             options, w.tunnels, server.metrics_.websocket);
 }

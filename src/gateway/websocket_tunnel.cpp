@@ -69,6 +69,7 @@ std::string_view to_string(TunnelEnd end) {
     case TunnelEnd::peers_closed: return "peers_closed";
     case TunnelEnd::idle: return "idle";
     case TunnelEnd::drain: return "drain";
+    case TunnelEnd::backend_removed: return "backend_removed";
     case TunnelEnd::protocol_error: return "protocol_error";
   }
   return "unknown";
@@ -103,9 +104,11 @@ class WebSocketTunnel {
     co_return closing_ ? end_ : TunnelEnd::peers_closed;
   }
 
-  // The first reason wins; later ones change nothing. Safe to call at any time on the thread.
-  void begin_close(TunnelEnd why) {
-    if (closing_ || why == TunnelEnd::peers_closed) return;
+  Backend const* backend() const { return options_.backend; }
+
+  // The first reason wins; later ones change nothing (false). Safe to call at any time on the thread.
+  bool begin_close(TunnelEnd why) {
+    if (closing_ || why == TunnelEnd::peers_closed) return false;
     closing_ = true;
     end_ = why;
     switch (why) {
@@ -116,6 +119,11 @@ class WebSocketTunnel {
         break;
       case TunnelEnd::drain:
         counters_.closed_drain.fetch_add(1, std::memory_order_relaxed);
+        close_code_ = ws::kCloseGoingAway;
+        close_reason_ = "going away";
+        break;
+      case TunnelEnd::backend_removed:
+        counters_.closed_backend_removed.fetch_add(1, std::memory_order_relaxed);
         close_code_ = ws::kCloseGoingAway;
         close_reason_ = "going away";
         break;
@@ -132,6 +140,7 @@ class WebSocketTunnel {
     // A leg waiting in a read at a frame boundary must wake to send its close frame now.
     to_upstream_.wake.emit(asio::cancellation_type::total);
     to_client_.wake.emit(asio::cancellation_type::total);
+    return true;
   }
 
  private:
@@ -264,6 +273,17 @@ void TunnelRegistry::drain_all() {
   // since that is cheap and drains are rare.
   std::vector<WebSocketTunnel*> live(tunnels_.begin(), tunnels_.end());
   for (auto* tunnel : live) tunnel->begin_close(TunnelEnd::drain);
+}
+
+std::size_t TunnelRegistry::close_to_departed(std::function<bool(Backend const&)> const& departed) {
+  // Picked first, closed after: the predicate runs over a set that no begin_close touches.
+  std::vector<WebSocketTunnel*> leaving;
+  for (auto* tunnel : tunnels_) {
+    if (tunnel->backend() != nullptr && departed(*tunnel->backend())) leaving.push_back(tunnel);
+  }
+  std::size_t closing = 0;
+  for (auto* tunnel : leaving) closing += tunnel->begin_close(TunnelEnd::backend_removed) ? 1 : 0;
+  return closing;
 }
 
 asio::awaitable<TunnelEnd> splice_websocket(tcp::socket& client, tcp::socket& upstream, std::string from_client,

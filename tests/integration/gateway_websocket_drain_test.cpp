@@ -1,12 +1,14 @@
-// A WebSocket through `outboard gateway` when the gateway drains (SIGTERM): the client gets a close
-// frame with code 1001 "going away" (RFC 6455 section 7.4.1) instead of a dropped connection, and
-// once it answers, the gateway hangs up and exits 0.
+// A WebSocket through `outboard gateway` when the gateway drains (SIGTERM), or when its backend is
+// removed through the admin API: the client gets a close frame with code 1001 "going away" (RFC
+// 6455 section 7.4.1) instead of a dropped connection, and once it answers, the gateway hangs up
+// (and, on a drain, exits 0).
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "support/gateway_process.hpp"
@@ -58,6 +60,25 @@ std::optional<CloseFrame> read_close_frame(ByteSocket& ws) {
   return f;
 }
 
+// Opens a WebSocket through the gateway; returns the X-Served-By of its 101.
+std::string open_websocket(ByteSocket& ws) {
+  ws.send(handshake());
+  std::string head = ws.read_until("\r\n\r\n");
+  EXPECT_TRUE(head.starts_with("HTTP/1.1 101")) << head;
+  auto at = head.find("X-Served-By: ");
+  if (at == std::string::npos) return {};
+  at += std::string_view("X-Served-By: ").size();
+  return head.substr(at, head.find("\r\n", at) - at);
+}
+
+// A masked text frame `text` (under 126 bytes) there and back through the tunnel.
+void expect_echo(ByteSocket& ws, std::string const& text) {
+  std::string frame{static_cast<char>(0x81), static_cast<char>(0x80 | text.size()), 0, 0, 0, 0};
+  ws.send(frame + text);  // a zero mask: the payload as it is
+  std::string echoed{static_cast<char>(0x81), static_cast<char>(text.size())};
+  EXPECT_EQ(ws.read_exactly(2 + text.size()), echoed + text);
+}
+
 TEST(GatewayWebSocketDrain, SigtermClosesAWebSocketWithGoingAway) {
   TestBackend backend("ws-drain");
   GatewayOptions o;
@@ -66,13 +87,9 @@ TEST(GatewayWebSocketDrain, SigtermClosesAWebSocketWithGoingAway) {
   GatewayProcess gateway(o);
 
   ByteSocket ws(gateway.port());
-  ws.send(handshake());
-  std::string head = ws.read_until("\r\n\r\n");
-  ASSERT_TRUE(head.starts_with("HTTP/1.1 101")) << head;
+  EXPECT_EQ(open_websocket(ws), backend.name());
   // One frame there and back first, so the drain meets a tunnel that is carrying traffic.
-  std::string hello{static_cast<char>(0x81), static_cast<char>(0x80 | 2), 0, 0, 0, 0, 'h', 'i'};
-  ws.send(hello);
-  EXPECT_EQ(ws.read_exactly(4), (std::string{static_cast<char>(0x81), 2, 'h', 'i'}));
+  expect_echo(ws, "hi");
 
   gateway.signal(SIGTERM);
 
@@ -85,6 +102,36 @@ TEST(GatewayWebSocketDrain, SigtermClosesAWebSocketWithGoingAway) {
   ws.send(client_close(1001));
   EXPECT_TRUE(ws.wait_closed(10s)) << "the gateway did not hang up after the close handshake";
   EXPECT_EQ(gateway.wait_exit(20'000), std::optional<int>(0)) << "no clean exit after the drain";
+}
+
+TEST(GatewayWebSocketDrain, RemovingABackendClosesItsWebSocketsWithGoingAwayAndNoOthers) {
+  TestBackend a("ws-removed");
+  TestBackend b("ws-kept");
+  GatewayOptions o;
+  o.backends = {a.address(), b.address()};  // round robin, one thread: one WebSocket to each
+  GatewayProcess gateway(o);
+
+  ByteSocket first(gateway.port());
+  ByteSocket second(gateway.port());
+  std::string first_backend = open_websocket(first);
+  std::string second_backend = open_websocket(second);
+  ASSERT_EQ((std::set{first_backend, second_backend}), (std::set{a.name(), b.name()}));
+  ByteSocket& to_a = first_backend == a.name() ? first : second;
+  ByteSocket& to_b = first_backend == a.name() ? second : first;
+  expect_echo(to_a, "a");
+  expect_echo(to_b, "b");
+
+  ASSERT_EQ(gateway.admin("DELETE", "/backends/" + a.address()).status, 200);
+
+  auto close = read_close_frame(to_a);
+  ASSERT_TRUE(close.has_value()) << "the removed backend's client did not get a close frame";
+  EXPECT_FALSE(close->masked);
+  EXPECT_EQ(close->code, 1001);
+  EXPECT_EQ(close->reason, "going away");
+  to_a.send(client_close(1001));
+  EXPECT_TRUE(to_a.wait_closed(10s)) << "the gateway did not hang up after the close handshake";
+
+  expect_echo(to_b, "still here");  // the other backend's tunnel is untouched
 }
 
 }  // namespace
