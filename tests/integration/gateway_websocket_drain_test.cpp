@@ -104,7 +104,18 @@ TEST(GatewayWebSocketDrain, SigtermClosesAWebSocketWithGoingAway) {
   EXPECT_EQ(gateway.wait_exit(20'000), std::optional<int>(0)) << "no clean exit after the drain";
 }
 
-TEST(GatewayWebSocketDrain, RemovingABackendClosesItsWebSocketsWithGoingAwayAndNoOthers) {
+// Reads the close frame the gateway sends when a tunnel's backend leaves, and completes the handshake.
+void expect_going_away(ByteSocket& ws) {
+  auto close = read_close_frame(ws);
+  ASSERT_TRUE(close.has_value()) << "the client did not get a close frame";
+  EXPECT_FALSE(close->masked);
+  EXPECT_EQ(close->code, 1001);
+  EXPECT_EQ(close->reason, "going away");
+  ws.send(client_close(1001));
+  EXPECT_TRUE(ws.wait_closed(10s)) << "the gateway did not hang up after the close handshake";
+}
+
+TEST(GatewayWebSocketDrain, RemovingOrDrainingABackendClosesItsWebSocketsWithGoingAwayAndNoOthers) {
   TestBackend a("ws-removed");
   TestBackend b("ws-kept");
   GatewayOptions o;
@@ -122,16 +133,15 @@ TEST(GatewayWebSocketDrain, RemovingABackendClosesItsWebSocketsWithGoingAwayAndN
   expect_echo(to_b, "b");
 
   ASSERT_EQ(gateway.admin("DELETE", "/backends/" + a.address()).status, 200);
-
-  auto close = read_close_frame(to_a);
-  ASSERT_TRUE(close.has_value()) << "the removed backend's client did not get a close frame";
-  EXPECT_FALSE(close->masked);
-  EXPECT_EQ(close->code, 1001);
-  EXPECT_EQ(close->reason, "going away");
-  to_a.send(client_close(1001));
-  EXPECT_TRUE(to_a.wait_closed(10s)) << "the gateway did not hang up after the close handshake";
-
+  {
+    SCOPED_TRACE("the removed backend's client");
+    expect_going_away(to_a);
+  }
   expect_echo(to_b, "still here");  // the other backend's tunnel is untouched
+
+  ASSERT_EQ(gateway.admin("POST", "/backends/" + b.address() + "/drain", "{}").status, 200);
+  SCOPED_TRACE("the draining backend's client");
+  expect_going_away(to_b);
 }
 
 }  // namespace
