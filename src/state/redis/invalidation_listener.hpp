@@ -1,8 +1,7 @@
 #pragma once
 // The near-cache's invalidation connection: one per process (per redis store URL with a
-// near-cache), on a thread and event loop of its own, so it neither waits for a busy worker nor
-// depends on which worker threads exist. It asks CLIENT ID, subscribes to __redis__:invalidate
-// and then tells the NearCache:
+// near-cache), a PubSubLink (a thread and event loop of its own). It asks CLIENT ID, subscribes to
+// __redis__:invalidate and then tells the NearCache:
 //   - subscribed: linked(id), and data connections redirect their tracking to that id;
 //   - a message: invalidate(key) for each key, invalidate_all() for a null payload (FLUSHALL);
 //   - the connection dropped, or silent for longer than heartbeat + command timeout (a PING is
@@ -10,11 +9,10 @@
 // Ownership: the owner (the redis provider) destroys it before the cache; the destructor stops
 // the thread and joins it.
 #include <memory>
-#include <thread>
-
-#include <boost/asio/io_context.hpp>
+#include <vector>
 
 #include "state/redis/near_cache.hpp"
+#include "state/redis/pubsub_link.hpp"
 #include "state/redis/redis_connection.hpp"
 
 namespace outboard::state {
@@ -22,13 +20,17 @@ namespace outboard::state {
 class InvalidationListener {
  public:
   InvalidationListener(RedisEndpoint endpoint, std::shared_ptr<NearCache> cache, core::Millis heartbeat);
-  ~InvalidationListener();
   InvalidationListener(InvalidationListener const&) = delete;
   InvalidationListener& operator=(InvalidationListener const&) = delete;
 
  private:
-  boost::asio::io_context io_;
-  std::thread thread_;
+  // The link's thread:
+  bool linked(std::vector<Reply> const& hello_replies);
+  void unlinked();
+  void invalidate(Reply const& payload);
+
+  std::shared_ptr<NearCache> cache_;
+  PubSubLink link_;  // declared last: stopped and joined before cache_ goes
 };
 
 }  // namespace outboard::state

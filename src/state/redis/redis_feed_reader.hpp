@@ -1,6 +1,6 @@
 #pragma once
-// The redis feed's reader: ONE connection per process, on a thread and event loop of its own
-// (after the near-cache's invalidation listener), whatever the number of rooms. It SUBSCRIBEs to
+// The redis feed's reader: ONE connection per process, a PubSubLink (a thread and event loop of
+// its own, as the near-cache's invalidation listener), whatever the number of rooms. It SUBSCRIBEs to
 // rt:ROOM when a room's first watch() comes and UNSUBSCRIBEs at its last unwatch(), and hands
 // each `message` push to FeedSink::entries (consecutive pushes of one room in one call).
 //   - Each confirmed SUBSCRIBE of a watched room: FeedSink::watching(room) (memory and sqlite
@@ -13,16 +13,15 @@
 //     databases) share their rooms' channels.
 // Threads: watch/unwatch from any thread (a mutex and a post); the sink is only called on the
 // reader's thread, so after stop() (which joins it) never again.
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/io_context.hpp>
-
-#include <memory>
+#include <cstddef>
 #include <set>
 #include <string>
-#include <thread>
+#include <utility>
+#include <vector>
 
 #include "state/feed.hpp"
 #include "state/feed_watches.hpp"
+#include "state/redis/pubsub_link.hpp"
 #include "state/redis/redis_connection.hpp"
 
 namespace outboard::state {
@@ -41,28 +40,25 @@ class RedisFeedReader {
   // Stops the event loop and joins the thread. Idempotent.
   void stop();
 
-  struct Link;  // one connection's life (redis_feed_reader.cpp)
-
  private:
-  boost::asio::awaitable<void> listen();
-  boost::asio::awaitable<bool> serve_link(std::shared_ptr<Link> link);
-  void subscribe_all(Link& link);
+  // The link's thread:
+  void linked();
+  void unlinked();
+  void message(std::string const& channel, Reply& payload);
+  void subscribed(std::string const& channel);
   void sync();
-  struct Batch;  // entries parsed from one read, by room
-  void handle(Link& link, Reply& reply, Batch& batch);
-  void flush(Batch& batch);
+  void flush();
 
-  RedisEndpoint endpoint_;
-  core::Millis heartbeat_;
-  // Declared before everything the reader thread touches: the sockets and timers of link_ and of
-  // the coroutines' frames belong to it, so it must be destroyed last.
-  boost::asio::io_context io_;
   FeedWatches watches_;
-  // Reader thread only:
+  // The link's thread only:
   FeedSink* sink_ = nullptr;
-  std::shared_ptr<Link> link_;        // the live link, once its handshake is done
-  std::set<std::string> subscribed_;  // rooms asked for on link_
-  std::thread thread_;
+  std::set<std::string> subscribed_;  // rooms asked for on the live link
+  // SUBSCRIBE confirmations still due for the rooms subscribed at connect; resync() when 0.
+  std::size_t before_resync_ = 0;
+  // Entries of the pushes read so far and not yet flushed, by room (consecutive pushes of one
+  // room together).
+  std::vector<std::pair<std::string, std::vector<FeedEntry>>> batch_;
+  PubSubLink link_;  // declared last: stopped and joined before what its callbacks touch goes
 };
 
 }  // namespace outboard::state
