@@ -19,6 +19,9 @@
 #include <optional>
 #include <vector>
 
+#include "state/store.hpp"
+#include "state/store_url.hpp"
+
 namespace outboard::state {
 namespace {
 
@@ -47,6 +50,16 @@ Error unavailable(std::string context) {
 }
 
 }  // namespace
+
+RedisEndpoint endpoint_for(StoreUrl const& url, StoreOptions const& options) {
+  RedisEndpoint endpoint;
+  endpoint.host = url.host;
+  endpoint.port = url.port;
+  endpoint.password = url.password;
+  endpoint.database = url.database;
+  endpoint.command_timeout = options.command_timeout;
+  return endpoint;
+}
 
 void log_if_thrown(std::exception_ptr e) {
   if (!e) return;

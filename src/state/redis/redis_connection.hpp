@@ -37,6 +37,13 @@ struct RedisEndpoint {
   core::Millis command_timeout{1000};
 };
 
+struct StoreUrl;
+struct StoreOptions;
+
+// A redis:// URL's endpoint, with the store's command timeout: what the store, the feed and
+// their background links all connect to.
+RedisEndpoint endpoint_for(StoreUrl const& url, StoreOptions const& options);
+
 // The completion handler of the redis backend's background coroutines (co_spawn). They use
 // as_tuple throughout, so only std::bad_alloc can land here; it is logged instead of escaping
 // from io_context::run().

@@ -196,13 +196,7 @@ FeedOptions usable(FeedOptions options) {
 }  // namespace
 
 std::unique_ptr<FeedProvider> make_redis_feed(StoreUrl const& url, StoreOptions const& store, FeedOptions const& options) {
-  RedisEndpoint endpoint;
-  endpoint.host = url.host;
-  endpoint.port = url.port;
-  endpoint.password = url.password;
-  endpoint.database = url.database;
-  endpoint.command_timeout = store.command_timeout;
-  return std::make_unique<RedisFeedProvider>(std::move(endpoint), usable(options));
+  return std::make_unique<RedisFeedProvider>(endpoint_for(url, store), usable(options));
 }
 
 }  // namespace outboard::state

@@ -483,13 +483,7 @@ class RedisProvider final : public StoreProvider {
 
 std::unique_ptr<StoreProvider> make_redis_provider(StoreUrl const& url,
                                                    StoreOptions const& options) {
-  RedisEndpoint endpoint;
-  endpoint.host = url.host;
-  endpoint.port = url.port;
-  endpoint.password = url.password;
-  endpoint.database = url.database;
-  endpoint.command_timeout = options.command_timeout;
-  return std::make_unique<RedisProvider>(std::move(endpoint), options);
+  return std::make_unique<RedisProvider>(endpoint_for(url, options), options);
 }
 
 }  // namespace outboard::state
