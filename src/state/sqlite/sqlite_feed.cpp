@@ -9,7 +9,6 @@
 #include <thread>
 #include <utility>
 
-#include "core/offload.hpp"
 #include "state/feed_watches.hpp"
 #include "state/sqlite/sqlite_connection_pool.hpp"
 #include "state/sqlite/sqlite_feed_log.hpp"
@@ -21,8 +20,6 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-// The sqlite store's floor for the busy timeout (its reasons are in sqlite_store.cpp).
-constexpr Millis kMinBusyTimeout = 2000ms;
 // The most rows one poll query returns; a reader that finds this many asks again at once.
 constexpr std::int64_t kPollBatch = 1000;
 // Every kSweepEveryPolls polls (about a second at the default 20 ms), the reader deletes up to
@@ -45,15 +42,10 @@ class SqliteFeedCore {
 
   SqliteFeedLog const& log() const { return log_; }
 
-  // Runs work(connection) on a pool thread and resumes the caller on its executor. Not a
-  // coroutine: the lambda stays a parameter (g++ 12, see core/offload.hpp).
+  // Runs work(connection) on a pool thread (see SqliteConnectionPool::run).
   template <class F>
   auto run(F work) -> asio::awaitable<std::invoke_result_t<F&, SqliteConnection&>> {
-    auto task = [this, work = std::move(work)]() mutable {
-      auto connection = connections_.acquire();
-      return work(*connection);
-    };
-    return core::offload(pool_, std::move(task));
+    return connections_.run(pool_, std::move(work));
   }
 
  private:
@@ -185,7 +177,7 @@ class SqliteFeedProvider final : public FeedProvider {
   void stop() override { reader_.stop(); }
 
  private:
-  static Millis busy_timeout(StoreOptions const& store) { return std::max(store.command_timeout, kMinBusyTimeout); }
+  static Millis busy_timeout(StoreOptions const& store) { return busy_timeout_for(store.command_timeout); }
 
   std::shared_ptr<SqliteFeedCore> core_;
   std::shared_ptr<Feed> feed_;

@@ -1,7 +1,5 @@
 #include "state/sqlite/sqlite_store.hpp"
 
-#include "core/offload.hpp"
-
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -18,14 +16,6 @@ namespace outboard::state {
 namespace {
 
 namespace asio = boost::asio;
-using namespace std::chrono_literals;
-
-// The busy timeout is how long a statement waits for another connection's (or process's) lock.
-// Locks are normally held for well under a millisecond, so the timeout is only reached when
-// something is wrong; but sqlite's busy handler sleeps in growing steps (up to 100 ms), so a
-// command_timeout tuned for redis round trips (tens of ms) would turn a short burst of writers
-// into spurious 503s. Hence a floor of two seconds: an error that late is a real one.
-constexpr Millis kMinBusyTimeout = 2000ms;
 
 // Every kSweepEvery writes, one pool job deletes up to kSweepBatch keys that expired without
 // being touched again. Cost: one small write transaction per thousand writes.
@@ -45,7 +35,7 @@ class SqliteStore final : public Store {
  public:
   SqliteStore(std::string const& path, StoreOptions const& options, int threads)
       : keyspace_(*options.clock),
-        connections_(path, threads, std::max(options.command_timeout, kMinBusyTimeout)),
+        connections_(path, threads, busy_timeout_for(options.command_timeout)),
         pool_(static_cast<std::size_t>(threads)) {}
 
   // Lets queued calls (and a queued sweep) finish, then the connections close (members are
@@ -159,22 +149,10 @@ class SqliteStore final : public Store {
   }
 
  private:
-  // Runs work(connection) on a pool thread with a connection of its own, then resumes the
-  // caller on its executor, through core::offload: the caller's work guard travels back with the
-  // result and is released on the caller's thread, so the caller's io_context may be destroyed as
-  // soon as the result is in (co_spawn onto the pool kept a copy of that executor on the pool
-  // thread a moment longer: a use-after-free under ASan when a test's io_context went first).
-  // The pool has as many threads as connections, so acquire() does not wait.
-  //
-  // Deliberately not a coroutine itself: the lambda is only ever a parameter (g++ 12 destroys a
-  // temporary lambda written inside a co_await expression twice; see core/offload.hpp).
+  // Runs work(connection) on a pool thread (see SqliteConnectionPool::run).
   template <class F>
   auto read(F work) -> asio::awaitable<std::invoke_result_t<F&, SqliteConnection&>> {
-    auto task = [this, work = std::move(work)]() mutable {
-      auto connection = connections_.acquire();
-      return work(*connection);
-    };
-    return core::offload(pool_, std::move(task));
+    return connections_.run(pool_, std::move(work));
   }
 
   // As read(), and counts the write towards the next sweep.
