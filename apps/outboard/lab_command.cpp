@@ -39,7 +39,7 @@ constexpr std::string_view kStdout = "-";
 
 struct LabFlags {
   std::string scenario = "crash-and-deploy";
-  std::vector<std::string> modes{"stateful", "sticky", "stateless", "retry-unsafe"};
+  std::vector<std::string> modes{"stateful", "sticky", "stateless", "retry-unsafe"};  // pubsub, jwt: named
   int servers = 3;
   int users = 200;
   double duration_s = 15;
@@ -273,6 +273,9 @@ void print_check(std::vector<SettingSource> const& sources, lab::LabSettings con
   }
   std::cout << "scenario " << settings.scenario.name;
   if (!settings.scenario.description.empty()) std::cout << ": " << settings.scenario.description;
+  if (settings.scenario.chat_share > 0) {
+    std::cout << fmt::format("\nchat: {:g}% of the users on the chat journey", settings.scenario.chat_share * 100);
+  }
   std::cout << fmt::format("\nfaults in a {:g} s run (each mode):\n", static_cast<double>(settings.duration_ms) / 1000);
   auto const plan = lab::fault_plan(settings.scenario, settings.duration_ms);
   if (plan.empty()) std::cout << "  none\n";

@@ -202,6 +202,17 @@ std::string Cluster::token_settings() const {
       signing.string(), refresh.string(), settings_.access_token_s);
 }
 
+std::string Cluster::realtime_settings() const {
+  switch (settings_.mode.realtime) {
+    // A broadcast inside each server: what a stateful WebSocket tier does.
+    case Realtime::in_process: return "[realtime]\nurl = \"memory://\"\n";
+    // Through the store, fire-and-forget: live fan-out only.
+    case Realtime::pubsub: return "[realtime]\nresume = false\n";
+    case Realtime::resumable: return "";
+  }
+  return "";
+}
+
 asio::awaitable<void> Cluster::start() {
   std::filesystem::create_directories(settings_.work_dir);
   // What every server shares: small thread counts (the lab shares the machine with the whole
@@ -215,7 +226,7 @@ asio::awaitable<void> Cluster::start() {
                  "\n[auth]\nkdf = \"min\"\nkdf_queue = 10000\n" + token_settings() +
                  "[throttle]\nsignups_per_client = 0\n"
                  "[idempotency]\nlease_s = 2\nenabled = " + (settings_.mode.deduplicates ? "true" : "false") +
-                 "\n[log]\nlevel = \"warn\"\n" +
+                 "\n[log]\nlevel = \"warn\"\n" + realtime_settings() +
                  (settings_.near_cache_entries > 0
                       ? "[state]\nnear_cache_entries = " + std::to_string(settings_.near_cache_entries) + "\n"
                       : std::string()));

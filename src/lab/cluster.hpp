@@ -88,6 +88,8 @@ class Cluster {
   // The [auth] lines of serve.toml for a mode whose users carry tokens (and their key files,
   // written now); "" for the cookie designs.
   std::string token_settings() const;
+  // The [realtime] lines of serve.toml for the mode's design ("" for serve's defaults).
+  std::string realtime_settings() const;
   struct Server {
     std::string id;
     std::uint16_t port = 0;

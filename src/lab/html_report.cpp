@@ -182,6 +182,7 @@ void append_summary_table(std::string& page, std::vector<json const*> const& mod
   }
   page += "</tr></thead>\n";
   for (TableSection const& group : table_sections()) {
+    if (!section_shown(group, modes)) continue;
     page += fmt::format("<tbody><tr class=\"group\"><th colspan=\"{}\">{}</th></tr>\n", modes.size() + 1,
                         html_escape(group.heading));
     for (TableRow const& row : group.rows) {

@@ -19,7 +19,10 @@
 //     "verdict": {"ok": true, "text": "lost nothing"},
 //     "invariants": {"unexpected_logouts": 0, "lost_cart_lines": 0, "duplicated_cart_lines": 0,
 //                    "duplicate_orders": 0, "lost_orders": 0, "upload_mismatches": 0,
-//                    "failed_retryable": 0},
+//                    "failed_retryable": 0, ..., "chat_lost": 0, "chat_duplicated": 0,
+//                    "chat_out_of_order": 0},
+//     "chat": {"sent": 0, "expected": 0, "delivered": 0, "history_truncated": 0, "reconnects": 0,
+//              "latency_p99_ms": 0.0, ...},                  // the chat journey (docs/LAB.md)
 //     "failures": {"connect": 0, "server_5xx": 0, "timeout": 0, "total": 0},   // per attempt
 //     "journeys": {"completed": 0, "abandoned": 0},
 //     "requests": {"total": 0, "retries": 0, "per_second": 0.0},

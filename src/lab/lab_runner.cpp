@@ -18,6 +18,7 @@
 #include <random>
 
 #include "core/random.hpp"
+#include "lab/chat_user.hpp"
 #include "lab/run_stats.hpp"
 #include "lab/summary.hpp"
 #include "lab/virtual_user.hpp"
@@ -31,6 +32,13 @@ using nlohmann::json;
 
 constexpr std::int64_t kAfterLastFault = 2000;
 constexpr std::size_t kAuditsAtOnce = 256;
+// The chat rooms of a run: few, so that every room has members on several servers.
+constexpr int kChatRooms = 6;
+// After the senders stop, how long chat connections may take to reconnect and deliver what is
+// owed (the settle phase ends sooner once everything owed has arrived).
+constexpr std::int64_t kChatSettleMs = 3000;
+// Open loop: a chat user's visit, in actions, before it leaves its rooms and goes.
+constexpr int kChatSessionActions = 20;
 
 std::string utc_now_iso() {
   std::time_t now = std::time(nullptr);
@@ -75,6 +83,9 @@ struct ModeRun {
   UserSettings user_settings;
   Cluster cluster;
   std::vector<std::unique_ptr<VirtualUser>> users;
+  ChatLedger chat;
+  ChatSettings chat_settings;
+  std::vector<std::unique_ptr<ChatUser>> chat_users;  // per user: its chat journey, or null
   int active_users = 0;
   std::int64_t start_ms = 0;
   std::string last_event;
@@ -103,9 +114,11 @@ std::uint64_t user_seed(std::uint64_t seed, int index) {
   return mix();
 }
 
-asio::awaitable<void> drive_user(ModeRun* run, VirtualUser* user, bool one_journey) {
+asio::awaitable<void> drive_user(ModeRun* run, VirtualUser* user, ChatUser* chat, bool one_journey) {
   ++run->active_users;
-  if (one_journey) {
+  if (chat) {
+    co_await chat->run();
+  } else if (one_journey) {
     co_await user->run_one_journey();
   } else {
     co_await user->run_journeys();
@@ -116,8 +129,9 @@ asio::awaitable<void> drive_user(ModeRun* run, VirtualUser* user, bool one_journ
 asio::awaitable<void> audit_users(ModeRun* run, std::size_t* next) {
   ++run->active_users;
   while (*next < run->users.size()) {
-    VirtualUser* user = run->users[(*next)++].get();
-    co_await user->audit();
+    std::size_t i = (*next)++;
+    if (run->chat_users[i]) continue;  // its ledger is the chat ledger, judged as a whole
+    co_await run->users[i]->audit();
   }
   --run->active_users;
 }
@@ -126,7 +140,15 @@ void spawn_user(ModeRun& run, bool one_journey) {
   int index = static_cast<int>(run.users.size());
   run.users.push_back(std::make_unique<VirtualUser>(run.io.get_executor(), index, run.user_settings, run.stats,
                                                     run.stop, user_seed(run.lab.seed, index)));
-  asio::co_spawn(run.io, drive_user(&run, run.users.back().get(), one_journey), [](std::exception_ptr e) {
+  VirtualUser* user = run.users.back().get();
+  std::unique_ptr<ChatUser> chat;
+  if (is_chat_user(index, run.lab.scenario.chat_share)) {
+    ChatLogin login = [user](bool refused) { return user->chat_login(refused); };
+    chat = std::make_unique<ChatUser>(run.io.get_executor(), index, run.chat_settings, run.chat, run.stats, run.stop,
+                                      std::move(login), user_seed(run.lab.seed, index) + 1);
+  }
+  run.chat_users.push_back(std::move(chat));
+  asio::co_spawn(run.io, drive_user(&run, user, run.chat_users.back().get(), one_journey), [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);  // a bug in the lab itself: let it surface
   });
 }
@@ -228,6 +250,15 @@ asio::awaitable<void> show_progress(ModeRun* run) {
   if (run->lab.live_progress) run->out << "\r\033[K" << std::flush;
 }
 
+// The senders have stopped: chat connections reconnect and deliver what is still owed, until
+// nothing is or the bound passes; then the chat users close and go.
+asio::awaitable<void> settle_chat(ModeRun* run) {
+  bool chatting = std::any_of(run->chat_users.begin(), run->chat_users.end(), [](auto const& c) { return c != nullptr; });
+  auto deadline = lab_now_ms() + kChatSettleMs;
+  while (chatting && lab_now_ms() < deadline && run->chat.outstanding() > 0) co_await sleep_until_ms(lab_now_ms() + 25);
+  run->stop.chat_closing = true;
+}
+
 asio::awaitable<void> wait_users_done(ModeRun* run) {
   // Each request ends within its timeout times its attempts; this bounds the wait for stragglers.
   auto deadline = lab_now_ms() + 60'000;
@@ -241,6 +272,7 @@ asio::awaitable<void> run_mode(ModeRun* run, std::int64_t* turned_away, std::exc
              << std::flush;
     co_await run->cluster.start();
     run->user_settings.gateway_port = run->cluster.gateway_port();
+    run->chat_settings.gateway_port = run->cluster.gateway_port();
     run->start_ms = lab_now_ms();
     run->stats = RunStats(run->start_ms);
     run->stats.record_servers(run->start_ms, run->cluster.server_count());
@@ -261,7 +293,9 @@ asio::awaitable<void> run_mode(ModeRun* run, std::int64_t* turned_away, std::exc
     if (run->lab.scenario.faults.empty()) end = run->start_ms + run->lab.duration_ms;
     co_await sleep_until_ms(end);
     run->stop.stopping = true;
+    co_await settle_chat(run);
     co_await wait_users_done(run);
+    run->stats.set_chat(run->chat.report());
     // Every user checks its ledger once more against the cluster as the faults left it, a few
     // hundred at a time (an open-loop run may have had tens of thousands of users).
     std::size_t next_audit = 0;
@@ -276,6 +310,7 @@ asio::awaitable<void> run_mode(ModeRun* run, std::int64_t* turned_away, std::exc
     *failure = std::current_exception();
   }
   run->stop.stopping = true;
+  run->stop.chat_closing = true;
   run->cluster.teardown();
 }
 
@@ -305,6 +340,9 @@ json run_one_mode(LabSettings const& lab, ModeSpec const& mode, std::filesystem:
   cs.session_key_hex = session_key;
   ModeRun run(lab, mode, out, io, cs);
   run.user_settings.name_prefix = prefix + mode.name + "-";
+  // Room names unique to this run and mode, so runs sharing one store never share a room.
+  for (int k = 1; k <= kChatRooms; ++k) run.chat_settings.rooms.push_back(fmt::format("{}{}-room{}", prefix, mode.name, k));
+  if (lab.arrival_rate > 0) run.chat_settings.session_actions = kChatSessionActions;
   run.user_settings.think_min = lab.think_min;
   run.user_settings.think_max = lab.think_max;
   // The near-cache's bound for an invalidation it could not see: its heartbeat (1 s) plus the
@@ -357,7 +395,11 @@ json run_lab(LabSettings const& lab, std::ostream& out) {
   json results = {
       {"outboard_lab", 1},
       {"started_at", utc_now_iso()},
-      {"scenario", {{"name", lab.scenario.name}, {"description", lab.scenario.description}, {"faults", faults}}},
+      {"scenario",
+       {{"name", lab.scenario.name},
+        {"description", lab.scenario.description},
+        {"chat_share", lab.scenario.chat_share},
+        {"faults", faults}}},
       {"settings",
        {{"servers", lab.servers},
         {"users", lab.users},

@@ -4,11 +4,14 @@ namespace outboard::lab {
 
 std::vector<ModeSpec> const& known_modes() {
   static std::vector<ModeSpec> const modes{
-      {"stateful", "sessions in each server's memory, uploads on its own disk; round robin", "round_robin", true,
-       true},
+      {"stateful", "sessions in each server's memory, uploads on its own disk, chat broadcast in-process; round robin",
+       "round_robin", true, true, true, false, Realtime::in_process},
       {"sticky", "as stateful, but the gateway pins each browser to one server with a cookie", "cookie_sticky", true,
-       true},
-      {"stateless", "sessions, data and uploads in the shared store; round robin", "round_robin", false, false},
+       true, true, false, Realtime::in_process},
+      {"stateless", "sessions, data, uploads and chat rooms (resumable) in the shared store; round robin",
+       "round_robin", false, false},
+      {"pubsub", "as stateless, but chat is fire-and-forget fan-out: no history, no replay on rejoin, no dedupe",
+       "round_robin", false, false, true, false, Realtime::pubsub},
       {"retry-unsafe", "as stateless, but the servers ignore Idempotency-Key: a write delivered twice is made twice",
        "round_robin", false, false, false},
       {"jwt", "as stateless, but users log in for a short-lived JWT access token and a rotating refresh token, not a session cookie",

@@ -1,12 +1,20 @@
 #pragma once
 // The designs the lab compares. A mode is only data: how each `outboard serve` keeps its state
-// and how the gateway routes, and whether the servers deduplicate retried writes. New modes (jwt, ...) join by adding a row to known_modes().
+// and how the gateway routes, whether the servers deduplicate retried writes, how they fan out
+// chat messages. New modes (jwt, pubsub, ...) join by adding a row to known_modes().
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace outboard::lab {
+
+// What a design means for realtime (serve's [realtime], docs/REALTIME.md).
+enum class Realtime {
+  in_process,  // [realtime] url = "memory://": a broadcast inside each server; users on others never hear it
+  pubsub,      // [realtime] resume = false: live fan-out through the store, no history, replay or dedupe
+  resumable,   // serve's defaults: fan-out through the store, history replayed on rejoin, resends deduplicated
+};
 
 struct ModeSpec {
   std::string name;
@@ -16,6 +24,7 @@ struct ModeSpec {
   bool blobs_on_local_disk = false; // each server its own upload directory, gone with the server
   bool deduplicates = true;         // false: the servers ignore Idempotency-Key (idempotency.enabled = false)
   bool tokens = false;              // users log in for JWT access + refresh tokens (serve --auth jwt)
+  Realtime realtime = Realtime::resumable;
 };
 
 std::vector<ModeSpec> const& known_modes();

@@ -9,8 +9,8 @@ namespace outboard::lab {
 
 std::int64_t Invariants::losses() const {
   return unexpected_logouts + lost_cart_lines + duplicated_cart_lines + duplicate_orders + lost_orders +
-         upload_mismatches + failed_retryable + revoked_accepted +
-         refresh_family_revoked;
+         upload_mismatches + failed_retryable + revoked_accepted + refresh_family_revoked + chat_lost +
+         chat_duplicated + chat_out_of_order;
 }
 
 double quantile(std::vector<float> samples, double q) {
@@ -89,6 +89,13 @@ std::vector<double> RunStats::load_imbalance() const {
 
 void RunStats::record_unexpected(std::string what) { ++unexpected_[std::move(what)]; }
 
+void RunStats::set_chat(ChatReport report) {
+  invariants_.chat_lost = report.lost;
+  invariants_.chat_duplicated = report.duplicated;
+  invariants_.chat_out_of_order = report.out_of_order;
+  chat_ = std::move(report);
+}
+
 void RunStats::record_revocation(std::int64_t accepted_for_ms, std::string const& by, bool refused_elsewhere) {
   revocation_windows_ms_.push_back(static_cast<float>(accepted_for_ms));
   if (refused_elsewhere) ++revocations_refused_elsewhere_;
@@ -132,7 +139,25 @@ nlohmann::json RunStats::to_json(std::int64_t duration_ms) const {
         {"upload_mismatches", invariants_.upload_mismatches},
         {"failed_retryable", invariants_.failed_retryable},
         {"revoked_accepted", invariants_.revoked_accepted},
-        {"refresh_family_revoked", invariants_.refresh_family_revoked}}},
+        {"refresh_family_revoked", invariants_.refresh_family_revoked},
+        {"chat_lost", invariants_.chat_lost},
+        {"chat_duplicated", invariants_.chat_duplicated},
+        {"chat_out_of_order", invariants_.chat_out_of_order}}},
+      {"chat",
+       {{"sent", chat_.sent},
+        {"resent", chat_.resent},
+        {"acknowledged", chat_.acknowledged},
+        {"expected", chat_.expected},
+        {"delivered", chat_.delivered},
+        {"received", chat_.received},
+        {"history_truncated", chat_.history_truncated},
+        {"in_reported_gaps", chat_.in_reported_gaps},
+        {"connects", chat_.connects},
+        {"reconnects", chat_.reconnects},
+        {"closes", chat_.closes},
+        {"latency_p50_ms", chat_.latency_p50_ms},
+        {"latency_p99_ms", chat_.latency_p99_ms},
+        {"latency_max_ms", chat_.latency_max_ms}}},
       {"failures",
        {{"connect", failures_.connect},
         {"server_5xx", failures_.server_5xx},

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "lab/chat_ledger.hpp"
 #include "lab/user_agent.hpp"
 
 namespace outboard::lab {
@@ -27,6 +28,11 @@ struct Invariants {
   std::int64_t revoked_accepted = 0;
   // The jwt design: a refresh refused to a user who never reused a token past the grace window.
   std::int64_t refresh_family_revoked = 0;
+  // The chat journey (chat_ledger.hpp): owed messages never received, one message received twice
+  // by one user, a message received below one received before it in the room.
+  std::int64_t chat_lost = 0;
+  std::int64_t chat_duplicated = 0;
+  std::int64_t chat_out_of_order = 0;
   std::int64_t losses() const;             // the sum of the above
 };
 
@@ -71,6 +77,8 @@ class RunStats {
   // server other than the one that logged the user out refused it (revocation is shared).
   void record_revocation(std::int64_t accepted_for_ms, std::string const& by, bool refused_elsewhere);
   void set_revocation_bound_ms(std::int64_t bound) { revocation_bound_ms_ = bound; }
+  // The chat ledger's verdicts, at the end of the run (its invariants join the others).
+  void set_chat(ChatReport report);
 
   Invariants& invariants() { return invariants_; }
   Invariants const& invariants() const { return invariants_; }
@@ -116,6 +124,7 @@ class RunStats {
   std::map<std::string, std::int64_t> revocation_max_by_;    // server -> longest acceptance
   std::int64_t revocation_bound_ms_ = 0;
   std::int64_t revocations_refused_elsewhere_ = 0;
+  ChatReport chat_;
 };
 
 // The q-quantile (0..1) of samples, by nearest rank; 0 for none. Sorts a copy.

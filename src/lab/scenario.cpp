@@ -4,6 +4,7 @@
 //
 //   name = "crash-and-deploy"             # required
 //   description = "one line"              # optional
+//   chat = "25%"                          # optional: the share of the users on the chat journey
 //
 //   [[fault]]                             # zero or more; zero faults is a baseline run
 //   at = "20%"            # required: "12s", "1500ms" (from the start of the run) or "40%" of
@@ -55,7 +56,8 @@ namespace {
 
 constexpr std::string_view kBuiltinCrashAndDeploy = R"toml(
 name = "crash-and-deploy"
-description = "kill -9 server 1, back after 1s; freeze server 2 for 2s (what it was sent is retried elsewhere, then runs again when it wakes); redeploy every server, one at a time"
+description = "kill -9 server 1, back after 1s; freeze server 2 for 2s (what it was sent is retried elsewhere, then runs again when it wakes); redeploy every server, one at a time; a quarter of the users chat"
+chat = "25%"
 
 [[fault]]
 at = "20%"
@@ -160,6 +162,22 @@ action = "scale-in"
 count = 1
 )toml";
 
+constexpr std::string_view kBuiltinChat = R"toml(
+name = "chat"
+description = "every user on the chat journey: kill -9 server 1 holding connections, back after 1s; then a rolling deploy (close 1001)"
+chat = "100%"
+
+[[fault]]
+at = "25%"
+action = "kill"
+target = 1
+restart_after = "1s"
+
+[[fault]]
+at = "55%"
+action = "rolling-deploy"
+)toml";
+
 constexpr std::string_view kBuiltinCalm = R"toml(
 name = "calm"
 description = "no faults: a baseline to compare the other scenarios against"
@@ -169,6 +187,7 @@ description = "no faults: a baseline to compare the other scenarios against"
 constexpr std::string_view kBuiltinTexts[] = {
     kBuiltinCrashAndDeploy, kBuiltinCrash,        kBuiltinHungServer, kBuiltinRollingDeploy,
     kBuiltinScale,          kBuiltinStoreRestart, kBuiltinEverything, kBuiltinCalm,
+    kBuiltinChat,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -279,6 +298,7 @@ class ScenarioParser {
     check_top_level_keys(root);
     scenario.name = read_name(root);
     if (auto const* node = root.get("description")) scenario.description = read_string(*node, "description");
+    if (auto const* node = root.get("chat")) scenario.chat_share = read_share(*node, "chat");
     if (auto const* node = root.get("fault")) scenario.faults = read_faults(*node);
     return scenario;
   }
@@ -311,8 +331,10 @@ class ScenarioParser {
   void check_top_level_keys(toml::table const& root) const {
     check_unknown_keys(
         root, "",
-        [](std::string_view key) { return key == "name" || key == "description" || key == "fault"; },
-        "name, description or [[fault]] tables");
+        [](std::string_view key) {
+          return key == "name" || key == "description" || key == "chat" || key == "fault";
+        },
+        "name, description, chat or [[fault]] tables");
   }
 
   std::string read_string(toml::node const& node, std::string const& key) const {
@@ -418,6 +440,16 @@ class ScenarioParser {
     fail(node, key, std::string(expected) + ", got " + shown(node));
   }
 
+  // "25%": the share of the users on the chat journey, 0% to 100%.
+  double read_share(toml::node const& node, std::string const& key) const {
+    constexpr std::string_view expected = R"(expected a share of the users like "25%" (0% to 100%))";
+    auto const* s = node.as_string();
+    if (!s) fail(node, key, std::string(expected) + ", got " + shown(node));
+    auto percent = parse_percent(s->get());
+    if (!percent || *percent > 100.0) fail(node, key, std::string(expected) + ", got " + shown(node));
+    return *percent / 100.0;
+  }
+
   std::int64_t read_duration(toml::node const& node, std::string const& key) const {
     constexpr std::string_view expected = R"(expected a duration like "2s" or "1500ms")";
     auto const* s = node.as_string();
@@ -514,6 +546,14 @@ std::vector<std::string> fault_plan(Scenario const& scenario, std::int64_t durat
     lines.push_back(std::move(line));
   }
   return lines;
+}
+
+bool is_chat_user(int index, double chat_share) {
+  // Floors of the running share: user i is a chat user when the count owed grows at i. In whole
+  // basis points, so that 25% of 4 users is exactly 1 (not 0.9999...).
+  auto basis_points = static_cast<std::int64_t>(std::llround(chat_share * 10'000));
+  auto owed = [&](std::int64_t users) { return users * basis_points / 10'000; };
+  return owed(index + 1) > owed(index);
 }
 
 std::int64_t FaultTime::resolve(std::int64_t duration_ms) const {

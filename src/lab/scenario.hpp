@@ -60,7 +60,12 @@ struct Scenario {
   std::string name;
   std::string description;
   std::vector<FaultSpec> faults;  // sorted by `at` for the duration they are resolved against
+  double chat_share = 0;          // `chat = "25%"`: the share of the users on the chat journey (0..1)
 };
+
+// Whether user `index` (0-based, in arrival order) takes the chat journey: spread evenly, so
+// any number of users gets its share (25%: users 3, 7, 11, ...; 100%: every one).
+bool is_chat_user(int index, double chat_share);
 
 // Parses a scenario from TOML text. source_name ("my.toml") prefixes every error message:
 // "my.toml:7: key 'fault[2].at': expected a duration like \"12s\", \"1500ms\" or \"40%\"".

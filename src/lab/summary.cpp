@@ -97,7 +97,29 @@ std::vector<TableSection> const& table_sections() {
             "after a logout was acknowledged, a server still accepted the old session cookie later than the revocation bound of the run"},
            {"refresh family wrongly revoked", "invariants", "refresh_family_revoked", RowKind::loss, 0,
             "the jwt design: a refresh token was refused to a user who never reused one past the grace window"},
+           {"chat messages lost", "invariants", "chat_lost", RowKind::loss, 0,
+            "a chat message acknowledged while a user was in its room (its whole flight inside the membership) that never reached that user, across reconnects"},
+           {"chat messages duplicated", "invariants", "chat_duplicated", RowKind::loss, 0,
+            "one chat message (sender and id) received more than once by one user in one room"},
+           {"chat messages out of order", "invariants", "chat_out_of_order", RowKind::loss, 0,
+            "a chat message received in a room with a sequence number not above the one received before it there"},
        }},
+      {"chat (WebSocket rooms through the gateway)",
+       {
+           {"messages sent", "chat", "sent", RowKind::volume, 0,
+            "chat messages the users sent, each with its own client id (resends not counted)"},
+           {"deliveries owed", "chat", "expected", RowKind::volume, 0,
+            "(message, member) pairs: each acknowledged message times the users in its room for its whole flight"},
+           {"delivered", "chat", "delivered", RowKind::volume, 0,
+            "deliveries owed that arrived (the first copy)"},
+           {"history gaps reported", "chat", "history_truncated", RowKind::volume, 0,
+            "history_truncated answers: the server said a rejoin's history no longer reached back (a reported gap, not a silent loss)"},
+           {"reconnects", "chat", "reconnects", RowKind::volume, 0,
+            "WebSockets opened again after a drop or a close frame (a kill, a deploy's 1001)"},
+           {"delivery p99 (ms)", "chat", "latency_p99_ms", RowKind::volume, 1,
+            "99% of the deliveries arrived faster than this after their first send started, reconnects included"},
+       },
+       true},
       {"after logout (the old cookie or token sent again)",
        {
            {"logouts checked", "revocation", "logouts_checked", RowKind::volume, 0,
@@ -154,6 +176,14 @@ std::vector<TableSection> const& table_sections() {
   return sections;
 }
 
+bool section_shown(TableSection const& section, std::vector<json const*> const& modes) {
+  if (!section.only_when_used) return true;
+  return std::any_of(modes.begin(), modes.end(), [&](json const* mode) {
+    return std::any_of(section.rows.begin(), section.rows.end(),
+                       [&](TableRow const& row) { return number_at(*mode, row.group, row.key) != 0; });
+  });
+}
+
 json judge(json const& mode) {
   std::vector<std::string> lost;
   for (auto const& section : table_sections()) {
@@ -166,6 +196,8 @@ json judge(json const& mode) {
   auto odd = unexplained(mode);
   if (odd > 0) lost.push_back(fmt::format("{} unexplained answers", odd));
   auto journeys = count_at(mode, "journeys", "completed");
+  // A chat-only run completes no shop journey; its deliveries are what it proved.
+  auto deliveries = count_at(mode, "chat", "delivered");
   std::string faults = fault_list(mode);
   // Not a loss, but what stickiness costs even when nothing is lost: servers that idle while
   // others carry their share.
@@ -173,9 +205,11 @@ json judge(json const& mode) {
   std::string uneven = peak >= kUnevenLoad
                            ? fmt::format("; uneven load: the busiest server carried up to {:.1f}x its fair share", peak)
                            : "";
-  if (lost.empty() && journeys > 0) {
+  if (lost.empty() && (journeys > 0 || deliveries > 0)) {
+    std::string over = journeys > 0 ? fmt::format("{} journeys", journeys) : "";
+    if (deliveries > 0) over += fmt::format("{}{} chat deliveries", over.empty() ? "" : " and ", deliveries);
     return {{"ok", true},
-            {"text", fmt::format("lost nothing: zero on every invariant over {} journeys{}{}", journeys,
+            {"text", fmt::format("lost nothing: zero on every invariant over {}{}{}", over,
                                  faults.empty() ? "" : " through " + faults, uneven)}};
   }
   if (lost.empty()) return {{"ok", false}, {"text", "no journey completed: nothing was proven"}};
@@ -206,7 +240,10 @@ std::string render_table(json const& results) {
   out += fmt::format("{:<{}}", "", label_width);
   for (auto const& m : modes) out += fmt::format("{:>{}}", m.value("mode", "?"), column);
   out += "\n";
+  std::vector<json const*> shown_modes;
+  for (auto const& m : modes) shown_modes.push_back(&m);
   for (auto const& section : table_sections()) {
+    if (!section_shown(section, shown_modes)) continue;
     out += fmt::format("{}\n", section.heading);
     for (auto const& row : section.rows) {
       out += fmt::format("  {:<{}}", row.label, label_width - 2);

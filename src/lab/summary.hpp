@@ -27,7 +27,13 @@ struct TableRow {
 struct TableSection {
   std::string_view heading;
   std::vector<TableRow> rows;
+  // Shown only when some mode has a value other than zero in it (the chat section of a run
+  // without chat users would be a block of zeros).
+  bool only_when_used = false;
 };
+
+// Whether the table (terminal and HTML) shows this section for these modes' results.
+bool section_shown(TableSection const& section, std::vector<nlohmann::json const*> const& modes);
 
 // The table, in order, losses first: the one list the terminal table, the HTML report and the
 // verdict all read.
@@ -35,7 +41,7 @@ std::vector<TableSection> const& table_sections();
 
 // The verdict for one mode's results ("modes[i]" without the verdict): {"ok": bool, "text"}.
 // ok means zero on every loss invariant, no request that was safe to retry failed, no answer
-// the ledger could not explain, and at least one journey completed.
+// the ledger could not explain, and at least one journey completed or one chat message delivered.
 nlohmann::json judge(nlohmann::json const& mode_results);
 
 // The side-by-side table, modes by invariants, and one verdict line per mode.
