@@ -4,8 +4,8 @@
 
 namespace outboard::state {
 
-SqliteConnectionPool::SqliteConnectionPool(std::string const& path, int size,
-                                           Millis busy_timeout) {
+SqliteConnectionPool::SqliteConnectionPool(std::string const& path, int size, Millis busy_timeout)
+    : threads_(static_cast<std::size_t>(size)) {
   for (int i = 0; i < size; ++i) {
     auto connection = std::make_unique<SqliteConnection>(path, busy_timeout);
     configure_connection(*connection);

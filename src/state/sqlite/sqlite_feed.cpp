@@ -1,6 +1,6 @@
 #include "state/sqlite/sqlite_feed.hpp"
 
-#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/awaitable.hpp>
 
 #include <algorithm>
 #include <condition_variable>
@@ -27,31 +27,29 @@ constexpr std::int64_t kPollBatch = 1000;
 constexpr int kSweepEveryPolls = 50;
 constexpr std::int64_t kSweepBatch = 64;
 
-// What every worker thread's feed shares: the pool its statements run on (never an event loop)
-// and the pool's connections. Ownership as for the sqlite store: a caller's io_context must
-// outlive its calls in flight; the pool is joined before the connections close.
+// What every worker thread's feed shares: the connections and the threads its statements run on
+// (never an event loop). Ownership as for the sqlite store: a caller's io_context must outlive
+// its calls in flight.
 class SqliteFeedCore {
  public:
   SqliteFeedCore(std::string const& path, core::Clock const& clock, FeedOptions const& options, int threads,
                  Millis busy_timeout)
-      : log_(clock, options), connections_(path, threads, busy_timeout), pool_(static_cast<std::size_t>(threads)) {
+      : log_(clock, options), connections_(path, threads, busy_timeout) {
     auto connection = connections_.acquire();
     create_feed_schema(*connection);
   }
-  ~SqliteFeedCore() { pool_.join(); }
 
   SqliteFeedLog const& log() const { return log_; }
 
   // Runs work(connection) on a pool thread (see SqliteConnectionPool::run).
   template <class F>
   auto run(F work) -> asio::awaitable<std::invoke_result_t<F&, SqliteConnection&>> {
-    return connections_.run(pool_, std::move(work));
+    return connections_.run(std::move(work));
   }
 
  private:
   SqliteFeedLog log_;
-  SqliteConnectionPool connections_;
-  asio::thread_pool pool_;  // declared last: joined before the connections close
+  SqliteConnectionPool connections_;  // declared last: its threads use log_
 };
 
 class SqliteFeed final : public Feed {

@@ -1,8 +1,6 @@
 #include "state/sqlite/sqlite_store.hpp"
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/awaitable.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -35,12 +33,12 @@ class SqliteStore final : public Store {
  public:
   SqliteStore(std::string const& path, StoreOptions const& options, int threads)
       : keyspace_(*options.clock),
-        connections_(path, threads, busy_timeout_for(options.command_timeout)),
-        pool_(static_cast<std::size_t>(threads)) {}
+        connections_(path, threads, busy_timeout_for(options.command_timeout)) {}
 
-  // Lets queued calls (and a queued sweep) finish, then the connections close (members are
-  // destroyed after this body); the last close checkpoints the WAL into the database file.
-  ~SqliteStore() override { pool_.join(); }
+  // Lets queued calls (and a queued sweep) finish while every member is still alive; then the
+  // connections close (members are destroyed after this body), the last checkpointing the WAL
+  // into the database file.
+  ~SqliteStore() override { connections_.join(); }
 
   std::string_view backend() const override { return "sqlite"; }
 
@@ -152,14 +150,14 @@ class SqliteStore final : public Store {
   // Runs work(connection) on a pool thread (see SqliteConnectionPool::run).
   template <class F>
   auto read(F work) -> asio::awaitable<std::invoke_result_t<F&, SqliteConnection&>> {
-    return connections_.run(pool_, std::move(work));
+    return connections_.run(std::move(work));
   }
 
   // As read(), and counts the write towards the next sweep.
   template <class F>
   auto write(F work) -> asio::awaitable<std::invoke_result_t<F&, SqliteConnection&>> {
     if (writes_.fetch_add(1, std::memory_order_relaxed) % kSweepEvery == kSweepEvery - 1) {
-      asio::post(pool_, [this] { sweep(); });
+      connections_.post([this] { sweep(); });
     }
     return read(std::move(work));
   }
@@ -172,9 +170,8 @@ class SqliteStore final : public Store {
   }
 
   SqliteKeyspace keyspace_;
-  SqliteConnectionPool connections_;
   std::atomic<std::uint32_t> writes_{0};
-  asio::thread_pool pool_;  // declared last: joined before the connections close
+  SqliteConnectionPool connections_;  // its threads use the members above
 };
 
 class SqliteProvider final : public StoreProvider {
