@@ -50,8 +50,6 @@ namespace {
 using Link = PubSubLink::Link;
 
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
-constexpr core::Millis kFirstBackoff{50};
-constexpr core::Millis kMaxBackoff{2000};
 // Pushes are read in chunks of this size; one buffer per live link (in the reading frame).
 constexpr std::size_t kReadChunk = 16 * 1024;
 

@@ -32,8 +32,6 @@ using core::Error;
 using core::Result;
 
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
-constexpr core::Millis kFirstBackoff{50};
-constexpr core::Millis kMaxBackoff{2000};
 // Replies are read in chunks of this size; one buffer per live connection (in read_loop's frame).
 constexpr std::size_t kReadChunk = 16 * 1024;
 

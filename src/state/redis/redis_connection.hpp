@@ -37,6 +37,11 @@ struct RedisEndpoint {
   core::Millis command_timeout{1000};
 };
 
+// The reconnect backoff of every redis connection of ours, data and pub/sub alike: 50 ms after
+// the first failure, doubling to 2 s, back to 50 ms once Redis answers.
+inline constexpr core::Millis kFirstBackoff{50};
+inline constexpr core::Millis kMaxBackoff{2000};
+
 struct StoreUrl;
 struct StoreOptions;
 
