@@ -202,14 +202,18 @@ asio::awaitable<bool> ChatUser::join(std::shared_ptr<Connection> conn, std::stri
   co_return co_await write(conn, frame.dump());
 }
 
-asio::awaitable<void> ChatUser::catch_up(std::shared_ptr<Connection> conn, std::string room) {
+asio::awaitable<bool> ChatUser::catch_up(std::shared_ptr<Connection> conn, std::string room) {
   auto deadline = lab_now_ms() + settings_.catch_up_bound.count();
-  while (!conn->dead && lab_now_ms() < deadline && !ledger_.caught_up(index_, room)) co_await pause(kSettlePoll);
+  for (;;) {
+    if (ledger_.caught_up(index_, room)) co_return true;
+    if (conn->dead || lab_now_ms() >= deadline) co_return false;
+    co_await pause(kSettlePoll);
+  }
 }
 
-asio::awaitable<bool> ChatUser::leave(std::shared_ptr<Connection> conn, std::string room) {
-  co_await catch_up(conn, room);
-  if (conn->dead) co_return false;
+asio::awaitable<bool> ChatUser::leave(std::shared_ptr<Connection> conn, std::string room, bool even_behind) {
+  bool caught_up = co_await catch_up(conn, room);
+  if (conn->dead || (!caught_up && !even_behind)) co_return false;
   // The membership ends when the leave is sent: what was in flight then is owed no more.
   ledger_.leaving(index_, room, lab_now_ms());
   rooms_.erase(room);
@@ -257,7 +261,8 @@ asio::awaitable<void> ChatUser::leave_all(std::shared_ptr<Connection> conn) {
     co_await wait(conn, kSettlePoll);
   }
   std::vector<std::string> rooms(rooms_.begin(), rooms_.end());
-  for (auto const& room : rooms) co_await leave(conn, room);
+  // The visit is over: it goes, caught up or not (what it is still owed is then lost or late).
+  for (auto const& room : rooms) co_await leave(conn, room, true);
 }
 
 asio::awaitable<void> ChatUser::act(std::shared_ptr<Connection> conn) {
@@ -320,7 +325,11 @@ asio::awaitable<void> ChatUser::switch_room(std::shared_ptr<Connection> conn) {
   }
   std::string out = pick(leavable, rng_);
   std::string in = pick(others, rng_);
-  if (!co_await leave(conn, out)) co_return;
+  // Still owed something there (a frozen server, a slow fan-out): it stays, and talks instead.
+  if (!co_await leave(conn, out, false)) {
+    co_await send_new(conn);
+    co_return;
+  }
   co_await join(conn, in);
 }
 

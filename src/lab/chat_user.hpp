@@ -41,7 +41,8 @@ struct ChatSettings {
   std::chrono::milliseconds backoff_max{300};
   std::chrono::milliseconds upgrade_timeout{5000};
   // Before a leave the user waits, at most this long, until it holds every message it is owed in
-  // the room: a delivery still on its way when the leave takes effect is not a loss.
+  // the room; if it does not by then, it stays (a delivery still on its way when the leave takes
+  // effect would otherwise pass for a loss: a frozen server delivers late, not never).
   std::chrono::milliseconds catch_up_bound{1000};
   int switch_one_in = 15;    // one action in N leaves a room and joins another
   int session_actions = 0;   // > 0 (open loop): leave every room after this many actions and go
@@ -90,13 +91,16 @@ class ChatUser {
   boost::asio::awaitable<void> retry_joins(std::shared_ptr<Connection> conn);
   boost::asio::awaitable<void> leave_all(std::shared_ptr<Connection> conn);
   boost::asio::awaitable<void> switch_room(std::shared_ptr<Connection> conn);
-  boost::asio::awaitable<bool> leave(std::shared_ptr<Connection> conn, std::string room);
+  // Leaves once caught up in the room (or, `even_behind`, after the wait anyway); false when it
+  // did not leave.
+  boost::asio::awaitable<bool> leave(std::shared_ptr<Connection> conn, std::string room, bool even_behind);
   boost::asio::awaitable<bool> join(std::shared_ptr<Connection> conn, std::string room);
   boost::asio::awaitable<bool> write(std::shared_ptr<Connection> conn, std::string text);
   boost::asio::awaitable<void> wait(std::shared_ptr<Connection> conn, std::chrono::milliseconds how_long);
   boost::asio::awaitable<void> pause(std::chrono::milliseconds how_long);
-  // Waits, bounded, until the ledger says this user holds every message it is owed in `room`.
-  boost::asio::awaitable<void> catch_up(std::shared_ptr<Connection> conn, std::string room);
+  // Waits, bounded, until the ledger says this user holds every message it is owed in `room`;
+  // false when it does not by then.
+  boost::asio::awaitable<bool> catch_up(std::shared_ptr<Connection> conn, std::string room);
   boost::asio::awaitable<void> end_connection(std::shared_ptr<Connection> conn, bool gracefully);
   bool talking() const;
   std::chrono::milliseconds random_ms(std::chrono::milliseconds lo, std::chrono::milliseconds hi);
