@@ -20,7 +20,7 @@
 #include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
-#include <array>
+#include <vector>
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -79,14 +79,30 @@ class StreamedBody final : public BodyStream {
   beast::http::request_parser<beast::http::buffer_body>& parser_;
   ChunkGuard guard_;  // the chunk rules, before the parser sees the bytes
   core::Millis timeout_;
-  std::array<char, 64 * 1024> chunk_{};
+  // On the heap, not in the object: the object lives in the connection coroutine's frame, which
+  // every connection carries for its whole life (a WebSocket's too), streamed body or not.
+  std::vector<char> chunk_ = std::vector<char>(64 * 1024);
 };
 
 // One connection's life, as a coroutine on its worker's thread. Static members only: a
 // coroutine must not run on a `this` that may be a temporary.
 struct ConnectionServer {
 
-  static asio::awaitable<void> serve(HttpServer& server, HttpServer::Worker& worker, tcp::socket socket) {
+  // A connection handed over after a 101, and what runs it.
+  struct HandOver {
+    Takeover takeover;
+    TakenConnection connection;
+  };
+
+  // The HTTP part first; a connection taken over runs after serve()'s frame (its parsers and
+  // buffers) is gone, since a WebSocket may stay open for hours.
+  static asio::awaitable<void> run(HttpServer& server, HttpServer::Worker& worker, tcp::socket socket) {
+    std::optional<HandOver> next = co_await serve(server, worker, std::move(socket));
+    if (next) co_await next->takeover(std::move(next->connection));
+  }
+
+  static asio::awaitable<std::optional<HandOver>> serve(HttpServer& server, HttpServer::Worker& worker,
+                                                        tcp::socket socket) {
     ConnectionInfo connection;
     boost::system::error_code peer_ec;
     auto peer = socket.remote_endpoint(peer_ec);
@@ -170,10 +186,9 @@ struct ConnectionServer {
         response = co_await call_handler(worker, std::move(request), nullptr, connection);
       }
       if (takeover && response.result() == beast::http::status::switching_protocols) {
-        // Named before the co_await: g++ 12 destroys a non-trivial temporary in one twice.
-        TakenConnection taken{std::move(stream), std::move(buffer)};
-        co_await takeover(std::move(taken));
-        co_return;
+        // Named before the co_return: g++ 12 destroys a non-trivial temporary in one twice.
+        std::optional<HandOver> next(HandOver{std::move(takeover), TakenConnection{std::move(stream), std::move(buffer)}});
+        co_return next;
       }
       response.keep_alive(keep_alive && response.keep_alive() && !worker.idle.draining());
       stream.expires_after(server.options_.read_timeout);
@@ -182,6 +197,7 @@ struct ConnectionServer {
     }
     close_gently(stream.socket());
     stream.close();
+    co_return std::nullopt;
   }
 
   static http::HeadLimits head_limits(ServerOptions const& options) {
@@ -232,7 +248,7 @@ struct ConnectionServer {
 
   static void start_connection(HttpServer& server, HttpServer::Worker& worker, tcp::socket socket) {
     ++server.open_connections_;
-    asio::co_spawn(worker.io, serve(server, worker, std::move(socket)), [&server](std::exception_ptr e) {
+    asio::co_spawn(worker.io, run(server, worker, std::move(socket)), [&server](std::exception_ptr e) {
       --server.open_connections_;
       log_exception(e);
     });

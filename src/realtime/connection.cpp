@@ -3,7 +3,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/websocket/error.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -74,6 +73,10 @@ asio::awaitable<void> Connection::serve(http::Request request, std::string early
   timeouts.keep_alive_pings = true;
   ws_.set_option(timeouts);
   ws_.read_message_max(config.limits.max_message_bytes);
+  // A server's frames go out unmasked and whole (no fragmenting), so Beast's write buffer, 4 KiB
+  // per connection by default, is never used: keep it at its minimum.
+  ws_.auto_fragment(false);
+  ws_.write_buffer_bytes(8);
   std::string instance = hub_.instance();
   ws_.set_option(websocket::stream_base::decorator(
       [instance](websocket::response_type& response) { response.set("X-Served-By", instance); }));
@@ -89,6 +92,11 @@ asio::awaitable<void> Connection::serve(http::Request request, std::string early
     if (accept_ec) co_return;
   }
 
+  // Held for hours by an idle connection otherwise: the upgrade's fields and its copy as text.
+  request = http::Request{};
+  std::string().swap(received);
+  std::string().swap(early);
+
   auto& metrics = hub_.metrics();
   RealtimeMetrics::add(metrics.accepted);
   metrics.open.fetch_add(1, std::memory_order_relaxed);
@@ -96,8 +104,10 @@ asio::awaitable<void> Connection::serve(http::Request request, std::string early
   enqueue(encode_hello(hub_.instance(), user_, config.limits));
   if (hub_.draining()) go_away();
 
-  using namespace asio::experimental::awaitable_operators;
-  co_await (read_loop() && write_loop());
+  // The writer on its own (it keeps this object alive); the reader here. A parallel group of
+  // the two would cost each idle connection two more coroutine frames.
+  asio::co_spawn(hub_.executor(), write_loop(shared_from_this()), asio::detached);
+  co_await read_loop();
 
   hub_.remove(*this);
   for (auto const& [room, state] : rooms_) {
@@ -139,7 +149,8 @@ void Connection::finish(CloseReason reason) {
   space_.cancel();
 }
 
-asio::awaitable<void> Connection::write_loop() {
+asio::awaitable<void> Connection::write_loop(std::shared_ptr<Connection> self) {
+  (void)self;  // held: the writer may outlive the reader by a close frame
   for (;;) {
     while (outbox_.empty() && !closing_ && !ended_) {
       writer_waiting_ = true;
@@ -153,8 +164,7 @@ asio::awaitable<void> Connection::write_loop() {
       co_await ws_.async_close(reason, use_nothrow);
       break;  // the reader sees the client's close frame (or the handshake timeout) and ends
     }
-    Shared frame = std::move(outbox_.front());
-    outbox_.pop_front();
+    Shared frame = outbox_.pop();
     if (space_waiters_ > 0 && outbox_.size() <= hub_.config().outbound_queue / 2) space_.cancel();
     ws_.text(true);
     auto [ec, n] = co_await ws_.async_write(asio::buffer(*frame), use_nothrow);
@@ -441,7 +451,7 @@ void Connection::enqueue(Shared frame) {
                 CloseReason::slow_consumer, true);
     return;
   }
-  outbox_.push_back(std::move(frame));
+  outbox_.push(std::move(frame));
   if (writer_waiting_) wake_.cancel();
 }
 

@@ -14,7 +14,6 @@
 #include <boost/beast/websocket/stream.hpp>
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,6 +23,7 @@
 #include "http/message.hpp"
 #include "io/http_server.hpp"
 #include "realtime/hub.hpp"
+#include "realtime/outbox.hpp"
 #include "realtime/protocol.hpp"
 #include "realtime/rate.hpp"
 
@@ -45,7 +45,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   using Socket = boost::beast::websocket::stream<boost::beast::tcp_stream>;
-  using Shared = std::shared_ptr<std::string const>;
+  using Shared = Outbox::Frame;
 
   struct Room {
     std::int64_t cursor = 0;       // the last seq delivered to this client
@@ -57,7 +57,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   boost::asio::awaitable<void> serve(http::Request request, std::string early);
   boost::asio::awaitable<void> read_loop();
-  boost::asio::awaitable<void> write_loop();
+  boost::asio::awaitable<void> write_loop(std::shared_ptr<Connection> self);
   boost::asio::awaitable<void> handle(std::string_view text);
   boost::asio::awaitable<void> join(JoinRequest request);
   boost::asio::awaitable<void> send(SendRequest request);
@@ -91,7 +91,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::map<std::string, Room> rooms_;
   std::uint64_t generations_ = 0;
   RateLimiter rate_;
-  std::deque<Shared> outbox_;
+  Outbox outbox_;
   boost::asio::steady_timer wake_;   // the writer waits on it for frames
   boost::asio::steady_timer space_;  // fills wait on it for room in the outbox
   boost::asio::steady_timer cut_;    // the close's deadline

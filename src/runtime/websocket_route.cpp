@@ -42,9 +42,10 @@ Handler websocket_route() {
     auto user = co_await ctx.current_user();
     if (!user) co_return error_response(user.error());
     if (!*user) co_return http::json_error(Status::unauthorized, "unauthorized", "not logged in");
-    if (!ctx.take_over([hub, upgrade = request, who = std::move(**user)](io::TakenConnection taken) {
-          // A plain lambda returning the coroutine: its arguments are copied into the frame.
-          return realtime::Connection::run(*hub, std::move(taken), upgrade, who);
+    if (!ctx.take_over([hub, upgrade = request, who = std::move(**user)](io::TakenConnection taken) mutable {
+          // A plain lambda returning the coroutine: its arguments move into the frame, so no
+          // copy of the upgrade request stays behind in the lambda for the connection's life.
+          return realtime::Connection::run(*hub, std::move(taken), std::move(upgrade), std::move(who));
         })) {
       co_return http::json_error(Status::internal_server_error, "internal", "this connection cannot be taken over");
     }
