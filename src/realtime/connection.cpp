@@ -47,6 +47,8 @@ asio::awaitable<void> Connection::run(ThreadHub& hub, io::TakenConnection taken,
   // waiting for the 101 loses nothing.
   auto leftover = taken.buffer.cdata();
   std::string early(static_cast<char const*>(leftover.data()), leftover.size());
+  taken.buffer.clear();
+  taken.buffer.shrink_to_fit();  // this frame lives as long as the connection
   auto self = std::make_shared<Connection>(hub, std::move(taken), std::move(user));
   co_await self->serve(std::move(request), std::move(early));
 }
