@@ -14,9 +14,13 @@ constexpr std::int64_t kOpen = std::numeric_limits<std::int64_t>::max();
 
 bool ChatLedger::Member::is_open() const { return !intervals.empty() && intervals.back().to_ms == kOpen; }
 
+// The start is inclusive: a `joined` read at T means the join took effect before T, so a send
+// started at T is stored after it. The end is exclusive: an acknowledgement read in the very
+// millisecond the leave was sent may have come after it (the clock cannot order them), so that
+// flight may straddle the leave.
 bool ChatLedger::Member::expects(Message const& m) const {
   return std::any_of(intervals.begin(), intervals.end(), [&](Interval const& i) {
-    return i.from_ms <= m.first_send_ms && m.ack_ms <= i.to_ms;
+    return i.from_ms <= m.first_send_ms && m.ack_ms < i.to_ms;
   });
 }
 

@@ -214,7 +214,10 @@ asio::awaitable<bool> ChatUser::catch_up(std::shared_ptr<Connection> conn, std::
 asio::awaitable<bool> ChatUser::leave(std::shared_ptr<Connection> conn, std::string room, bool even_behind) {
   bool caught_up = co_await catch_up(conn, room);
   if (conn->dead || (!caught_up && !even_behind)) co_return false;
-  // The membership ends when the leave is sent: what was in flight then is owed no more.
+  // The membership ends when the leave is sent: what was in flight then is owed no more. Checked
+  // again here, with no suspension before the leave is recorded, so that no acknowledgement read
+  // in between can slip into the membership unseen.
+  if (!even_behind && !ledger_.caught_up(index_, room)) co_return false;
   ledger_.leaving(index_, room, lab_now_ms());
   rooms_.erase(room);
   conn->joined.erase(room);

@@ -55,6 +55,20 @@ TEST(ChatLedger, FlightsStraddlingAJoinOrALeaveAreNotOwed) {
   EXPECT_EQ(r.out_of_order, 0);
 }
 
+// Found by the default run: an acknowledgement read in the millisecond the leave was sent, after
+// it, was counted as owed (and lost) to the user who had left.
+TEST(ChatLedger, AFlightEndingInTheMillisecondOfTheLeaveIsNotOwed) {
+  ChatLedger ledger;
+  ledger.joined(kBob, "r1", 100);
+  ledger.acknowledged("r1", "ada", "m1", 1, 480, 499);
+  ledger.acknowledged("r1", "ada", "m2", 2, 490, 500);
+  ledger.leaving(kBob, "r1", 500);
+  ledger.received(kBob, "r1", "ada", "m1", 1, 499);
+  ChatReport r = ledger.report();
+  EXPECT_EQ(r.expected, 1);
+  EXPECT_EQ(r.lost, 0);
+}
+
 TEST(ChatLedger, ARejoinAfterAReconnectResumesTheMembership) {
   ChatLedger ledger;
   ledger.joined(kBob, "r1", 100);
