@@ -1,5 +1,7 @@
 #include "realtime/protocol.hpp"
 
+#include "http/json_text.hpp"
+
 #include <algorithm>
 #include <limits>
 
@@ -126,80 +128,17 @@ bool is_name_byte(char c, std::string_view extra) {
 
 // --- encoding ---
 
-constexpr char kHex[] = "0123456789abcdef";
-
-// Length of the well-formed UTF-8 sequence at the start of `s` (RFC 3629: no overlongs, no
-// surrogates, nothing above U+10FFFF), or 0 when it is not one.
-std::size_t utf8_sequence_length(std::string_view s) {
-  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  auto continuation = [&](std::size_t i) { return i < s.size() && (byte(i) & 0xC0) == 0x80; };
-  unsigned char lead = byte(0);
-  if (lead >= 0xC2 && lead <= 0xDF) return continuation(1) ? 2 : 0;
-  if (lead >= 0xE0 && lead <= 0xEF) {
-    if (!continuation(1) || !continuation(2)) return 0;
-    if (lead == 0xE0 && byte(1) < 0xA0) return 0;   // overlong
-    if (lead == 0xED && byte(1) >= 0xA0) return 0;  // a surrogate
-    return 3;
-  }
-  if (lead >= 0xF0 && lead <= 0xF4) {
-    if (!continuation(1) || !continuation(2) || !continuation(3)) return 0;
-    if (lead == 0xF0 && byte(1) < 0x90) return 0;  // overlong
-    if (lead == 0xF4 && byte(1) >= 0x90) return 0;  // above U+10FFFF
-    return 4;
-  }
-  return 0;
-}
-
-// `text` as a JSON string. What the decoder hands over is valid UTF-8 already (nlohmann checks
-// it), but user ids and instance names come from elsewhere: an invalid byte becomes U+FFFD, so
-// the output is always valid JSON (nlohmann's error_handler_t::replace does the same).
-void append_quoted(std::string& out, std::string_view text) {
-  out += '"';
-  for (std::size_t i = 0; i < text.size();) {
-    auto byte = static_cast<unsigned char>(text[i]);
-    if (byte >= 0x80) {
-      std::size_t length = utf8_sequence_length(text.substr(i));
-      if (length == 0) {
-        out += "\xEF\xBF\xBD";
-        ++i;
-      } else {
-        out.append(text.substr(i, length));
-        i += length;
-      }
-      continue;
-    }
-    ++i;
-    switch (byte) {
-      case '"': out += "\\\""; continue;
-      case '\\': out += "\\\\"; continue;
-      case '\b': out += "\\b"; continue;
-      case '\t': out += "\\t"; continue;
-      case '\n': out += "\\n"; continue;
-      case '\f': out += "\\f"; continue;
-      case '\r': out += "\\r"; continue;
-      default: break;
-    }
-    if (byte < 0x20) {
-      out += "\\u00";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xf];
-    } else {
-      out += static_cast<char>(byte);
-    }
-  }
-  out += '"';
-}
 
 // A JSON object written field by field: JsonObject("joined").string("room", r).integer("seq", s).close().
 class JsonObject {
  public:
   explicit JsonObject(std::string_view type) {
     out_ = "{\"type\":";
-    append_quoted(out_, type);
+    http::append_json_string(out_, type);
   }
   JsonObject& string(std::string_view key, std::string_view value) {
     start(key);
-    append_quoted(out_, value);
+    http::append_json_string(out_, value);
     return *this;
   }
   JsonObject& integer(std::string_view key, std::int64_t value) {
@@ -220,7 +159,7 @@ class JsonObject {
  private:
   void start(std::string_view key) {
     out_ += ',';
-    append_quoted(out_, key);
+    http::append_json_string(out_, key);
     out_ += ':';
   }
   std::string out_;
@@ -307,7 +246,7 @@ std::string encode_presence(std::string_view room, std::vector<std::string> cons
   std::string list = "[";
   for (auto const& user : sorted) {
     if (list.size() > 1) list += ',';
-    append_quoted(list, user);
+    http::append_json_string(list, user);
   }
   list += ']';
   return JsonObject("presence").string("room", room).raw("users", list).close();
@@ -325,11 +264,11 @@ std::string encode_error(std::string_view error, std::string_view detail, std::s
 std::string encode_stored_message(std::string_view id, std::string_view from, std::int64_t at_ms,
                                   std::string_view text) {
   std::string out = "{\"id\":";
-  append_quoted(out, id);
+  http::append_json_string(out, id);
   out += ",\"from\":";
-  append_quoted(out, from);
+  http::append_json_string(out, from);
   out += ",\"at\":" + std::to_string(at_ms) + ",\"text\":";
-  append_quoted(out, text);
+  http::append_json_string(out, text);
   out += '}';
   return out;
 }

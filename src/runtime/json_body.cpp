@@ -1,5 +1,7 @@
 #include "runtime/json_body.hpp"
 
+#include "http/json_text.hpp"
+
 namespace outboard::runtime {
 
 core::Result<nlohmann::json> parse_json_object(http::Request const& request) {
@@ -27,38 +29,6 @@ core::Result<std::string> require_string(nlohmann::json const& obj, std::string 
   return s;
 }
 
-std::string json_quote(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 8);
-  out += '"';
-  for (char c : text) {
-    auto byte = static_cast<unsigned char>(c);
-    if (byte >= 0x80) {
-      // UTF-8 (or not): nlohmann checks it and replaces what is invalid.
-      return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    }
-    // The escapes nlohmann writes for ASCII (DEL stays as it is).
-    switch (c) {
-      case '"': out += "\\\""; continue;
-      case '\\': out += "\\\\"; continue;
-      case '\b': out += "\\b"; continue;
-      case '\t': out += "\\t"; continue;
-      case '\n': out += "\\n"; continue;
-      case '\f': out += "\\f"; continue;
-      case '\r': out += "\\r"; continue;
-      default: break;
-    }
-    if (byte < 0x20) {
-      constexpr char kHex[] = "0123456789abcdef";
-      out += "\\u00";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xf];
-      continue;
-    }
-    out += c;
-  }
-  out += '"';
-  return out;
-}
+std::string json_quote(std::string_view text) { return http::json_quote(text); }
 
 }  // namespace outboard::runtime
