@@ -198,7 +198,10 @@ TEST(ServeRealtime, RefusesWhatMustNotPass) {
   garbled.send_text("{not json");
   EXPECT_EQ(garbled.wait_close(), 1007);
   WsClient huge(serve.port(), cookie_header(ada));
-  huge.send_text(std::string(2048, ' '));
+  // Just over the limit: Beast 1.81's teardown reads at most 2 KiB of what the client still
+  // sends before it closes the socket (its bytes_transferred check never sees the read), so a
+  // client far over the limit may meet a reset before it reads the 1009 (docs/REALTIME.md).
+  huge.send_text(std::string(1100, ' '));
   EXPECT_EQ(huge.wait_close(), 1009);
 }
 
