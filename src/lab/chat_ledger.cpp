@@ -39,6 +39,14 @@ void ChatLedger::leaving(UserId user, std::string const& room, std::int64_t at_m
   if (member.is_open()) member.intervals.back().to_ms = at_ms;
 }
 
+void ChatLedger::end_memberships(std::int64_t at_ms) {
+  for (auto& [room, members] : members_) {
+    for (auto& [user, member] : members) {
+      if (member.is_open()) member.intervals.back().to_ms = at_ms;
+    }
+  }
+}
+
 void ChatLedger::acknowledged(std::string const& room, std::string const& sender, std::string const& id,
                               std::int64_t seq, std::int64_t first_send_ms, std::int64_t ack_ms) {
   if (!acked_[room].insert({sender, id}).second) return;

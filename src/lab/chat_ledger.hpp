@@ -56,6 +56,9 @@ class ChatLedger {
   void joined(UserId user, std::string const& room, std::int64_t at_ms);
   // The user sends `leave` for `room`: its open membership ends now.
   void leaving(UserId user, std::string const& room, std::int64_t at_ms);
+  // The run is over and every chat user closes its connection: every open membership ends now
+  // (an acknowledgement read from here on is owed to nobody).
+  void end_memberships(std::int64_t at_ms);
   // A server acknowledged a message. A second acknowledgement of the same (room, sender, id)
   // (a resend answered `duplicate`) changes nothing: the first flight is the message's.
   void acknowledged(std::string const& room, std::string const& sender, std::string const& id, std::int64_t seq,

@@ -61,6 +61,9 @@ class ChatUser {
   // Talks until the run stops (or, open loop, until its session is over), then keeps its
   // connection through the settle phase (StopFlag::chat_closing) and closes it.
   boost::asio::awaitable<void> run();
+  // Messages sent and not acknowledged yet: the settle phase waits for them (their
+  // acknowledgement makes them owed to the room).
+  bool has_pending() const { return !pending_.empty(); }
 
  private:
   struct Connection {

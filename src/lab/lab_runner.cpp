@@ -250,12 +250,22 @@ asio::awaitable<void> show_progress(ModeRun* run) {
   if (run->lab.live_progress) run->out << "\r\033[K" << std::flush;
 }
 
-// The senders have stopped: chat connections reconnect and deliver what is still owed, until
-// nothing is or the bound passes; then the chat users close and go.
+// Whether the chat still has something on its way: a send not acknowledged yet (its
+// acknowledgement will make it owed), or an owed message not received yet.
+bool chat_unsettled(ModeRun const& run) {
+  bool pending = std::any_of(run.chat_users.begin(), run.chat_users.end(),
+                             [](auto const& c) { return c != nullptr && c->has_pending(); });
+  return pending || run.chat.outstanding() > 0;
+}
+
+// The senders have stopped: chat connections reconnect, resend and deliver what is still on its
+// way, until nothing is or the bound passes; then every membership ends and the chat users close
+// and go (what arrives while they close is owed to nobody).
 asio::awaitable<void> settle_chat(ModeRun* run) {
   bool chatting = std::any_of(run->chat_users.begin(), run->chat_users.end(), [](auto const& c) { return c != nullptr; });
   auto deadline = lab_now_ms() + kChatSettleMs;
-  while (chatting && lab_now_ms() < deadline && run->chat.outstanding() > 0) co_await sleep_until_ms(lab_now_ms() + 25);
+  while (chatting && lab_now_ms() < deadline && chat_unsettled(*run)) co_await sleep_until_ms(lab_now_ms() + 25);
+  run->chat.end_memberships(lab_now_ms());
   run->stop.chat_closing = true;
 }
 

@@ -69,6 +69,23 @@ TEST(ChatLedger, AFlightEndingInTheMillisecondOfTheLeaveIsNotOwed) {
   EXPECT_EQ(r.lost, 0);
 }
 
+// Found by the default run: the settle phase ended with sends still unacknowledged; their
+// acknowledgements, read while the users closed, made them owed to members who were gone.
+TEST(ChatLedger, NothingAcknowledgedOnceTheMembershipsEndedIsOwed) {
+  ChatLedger ledger;
+  ledger.joined(kAda, "r1", 100);
+  ledger.joined(kBob, "r1", 100);
+  ledger.acknowledged("r1", "ada", "m1", 1, 200, 220);
+  ledger.received(kBob, "r1", "ada", "m1", 1, 230);
+  ledger.received(kAda, "r1", "ada", "m1", 1, 230);
+  ledger.end_memberships(300);
+  ledger.acknowledged("r1", "ada", "m2", 2, 280, 310);
+  ChatReport r = ledger.report();
+  EXPECT_EQ(r.expected, 2);
+  EXPECT_EQ(r.lost, 0);
+  EXPECT_EQ(ledger.outstanding(), 0);
+}
+
 TEST(ChatLedger, ARejoinAfterAReconnectResumesTheMembership) {
   ChatLedger ledger;
   ledger.joined(kBob, "r1", 100);
