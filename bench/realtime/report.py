@@ -18,6 +18,9 @@ import pathlib
 import statistics
 import sys
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+import doc_section  # noqa: E402  bench/doc_section.py
+
 BEGIN, END = "<!-- bench/realtime begin -->", "<!-- bench/realtime end -->"
 NAMES = ["outboard", "socketio"]
 TARGET_RATIO = 5.0
@@ -239,25 +242,5 @@ def section(rows, meta):
     return "\n".join(out) + "\n"
 
 
-def write_doc(path, text):
-    doc = path.read_text()
-    if BEGIN in doc and END in doc:
-        head, rest = doc.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1].lstrip("\n")
-        doc = head + text + ("\n" + tail if tail else "")
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    path.write_text(doc)
-
-
-def main(argv):
-    rows = [json.loads(line) for line in pathlib.Path(argv[1]).read_text().splitlines() if line.strip()]
-    meta = json.loads(pathlib.Path(argv[2]).read_text())
-    text = section(rows, meta)
-    print(text, end="")
-    if len(argv) == 5 and argv[3] == "--doc":
-        write_doc(pathlib.Path(argv[4]), text)
-
-
 if __name__ == "__main__":
-    main(sys.argv)
+    doc_section.main(sys.argv, section, BEGIN, END)
