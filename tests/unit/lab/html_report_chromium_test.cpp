@@ -433,7 +433,7 @@ TEST(HtmlReportChromium, GlossaryIsRenderedAndChartsShareAxesAndKeepLabelsApart)
   auto const body_at = run.dom.find("<body");
   ASSERT_NE(body_at, std::string::npos);
   std::string const body = run.dom.substr(body_at, run.dom.find('>', body_at) - body_at + 1);
-  EXPECT_EQ(attribute(body, "data-glossary-terms"), "9") << body;
+  EXPECT_EQ(attribute(body, "data-glossary-terms"), "12") << body;
   EXPECT_GE(std::atoi(attribute(body, "data-glossary-height").c_str()), 100) << body;
   EXPECT_NE(run.dom.find("<dt>unexpected logouts</dt>"), std::string::npos);
 
