@@ -47,6 +47,8 @@ using tcp = asio::ip::tcp;
 
 // What a backend's response head may be: generous (backends are ours), but bounded.
 inline constexpr http::HeadLimits kBackendHeadLimits{64 * 1024, 256, 8 << 10};
+// The body of a backend's refusal of a WebSocket upgrade, read whole before it is passed on.
+inline constexpr std::size_t kRefusalBodyLimit = 64 * 1024;
 
 // An error the gateway answers itself: JSON reason, X-Outboard-Gateway: 1, and the connection closes.
 bhttp::response<bhttp::string_body> gateway_error(http::Status status, std::string_view code, std::string_view why);
@@ -234,6 +236,10 @@ struct ClientSession {
 
   // ---- WebSocket (websocket_proxy.cpp)
 
+  // A backend's refusal of an upgrade, passed on with its body.
+  static asio::awaitable<void> relay_refusal(ProxyServer& server, beast::tcp_stream& client, Upstream& up,
+                                             bhttp::response_parser<bhttp::string_body>& rp,
+                                             bhttp::request_header<> const& request);
   // Forwards the handshake, then copies bytes both ways until either side closes.
   static asio::awaitable<void> proxy_websocket(ProxyServer& server, Worker& w, beast::tcp_stream& client,
                                                beast::flat_buffer& client_buffer,

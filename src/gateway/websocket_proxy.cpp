@@ -2,12 +2,33 @@
 // backend connection, then the frame-following tunnel (websocket_tunnel.hpp).
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include "gateway/proxy_session.hpp"
 #include "http/cookies.hpp"
 
 namespace outboard::gateway {
+
+// A backend that refuses an upgrade (401, 403, 426...) answers with a body, small: it is read
+// whole, through the same chunk rules as any response, and passed on with it.
+asio::awaitable<void> ClientSession::relay_refusal(ProxyServer& server, beast::tcp_stream& client, Upstream& up,
+                                                   bhttp::response_parser<bhttp::string_body>& rp,
+                                                   bhttp::request_header<> const& request) {
+  io::ChunkGuard guard(rp.chunked());
+  auto body = co_await io::async_read_body_strict(up.stream, up.buffer, rp, guard);
+  if (body.ec || body.rejection) {
+    auto answer = gateway_error(http::Status::bad_gateway, "bad_gateway", "the backend's refusal of the upgrade was cut short");  // named: see core/offload.hpp on g++ 12
+    co_await send_error(server, client, std::move(answer), &request);
+    co_return;
+  }
+  auto refusal = rp.release();
+  prepare_client_response(refusal.base());
+  refusal.keep_alive(false);  // the backend connection was made for this handshake alone
+  refusal.prepare_payload();
+  client.expires_after(server.config_.idle_timeout);
+  co_await bhttp::async_write(client, refusal, use_nothrow);
+}
 
 // Forwards the handshake, then copies bytes both ways until either side closes.
 asio::awaitable<void> ClientSession::proxy_websocket(ProxyServer& server, Worker& w, beast::tcp_stream& client,
@@ -49,8 +70,9 @@ asio::awaitable<void> ClientSession::proxy_websocket(ProxyServer& server, Worker
   up->stream.expires_after(config.first_byte_timeout);
   auto [wec, wn] = co_await bhttp::async_write(up->stream, handshake, use_nothrow);
   if (wec) co_return;
-  bhttp::response_parser<bhttp::buffer_body> rp;
-  rp.skip(true);
+  // No skip(): a 101 has no body anyway, and a refusal (401, 403...) has one the client must get.
+  bhttp::response_parser<bhttp::string_body> rp;
+  rp.body_limit(kRefusalBodyLimit);
   auto got = co_await io::async_read_head_strict(up->stream, up->buffer, rp, kBackendHeadLimits);
   if (got.rejection) {
     co_await send_rejection(server, client, *got.rejection, &parser.get().base());
@@ -63,11 +85,15 @@ asio::awaitable<void> ClientSession::proxy_websocket(ProxyServer& server, Worker
     }
     co_return;
   }
+  if (rp.get().result() != http::Status::switching_protocols) {
+    co_await relay_refusal(server, client, *up, rp, parser.get().base());
+    co_return;
+  }
   bhttp::response<bhttp::empty_body> answer{rp.get().base()};
   prepare_client_response(answer.base());
   client.expires_after(config.idle_timeout);
   auto [aec, an] = co_await bhttp::async_write(client, answer, use_nothrow);
-  if (aec || answer.result() != http::Status::switching_protocols) co_return;
+  if (aec) co_return;
   server.metrics_.websocket_sessions.fetch_add(1, std::memory_order_relaxed);
 
   // Spliced through the frame-following tunnel (websocket_tunnel.hpp). Bytes either side sent

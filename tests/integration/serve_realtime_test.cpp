@@ -12,6 +12,7 @@
 #include <string>
 
 #include "integration/http_expectations.hpp"
+#include "support/gateway_process.hpp"
 #include "support/http_client.hpp"
 #include "support/prometheus_text.hpp"
 #include "support/serve_process.hpp"
@@ -203,6 +204,25 @@ TEST(ServeRealtime, RefusesWhatMustNotPass) {
   // client far over the limit may meet a reset before it reads the 1009 (docs/REALTIME.md).
   huge.send_text(std::string(1100, ' '));
   EXPECT_EQ(huge.wait_close(), 1009);
+}
+
+// Through the gateway: a refused upgrade arrives whole (status and JSON body), and an accepted
+// one carries the room's messages both ways.
+TEST(ServeRealtime, ThroughTheGatewayRefusalsKeepTheirBodyAndRoomsWork) {
+  ServeProcess serve(instance("A", "memory://", {}));
+  GatewayOptions options;
+  options.backends = {"127.0.0.1:" + std::to_string(serve.port())};
+  GatewayProcess gateway(options);
+  auto refused = refused_upgrade(gateway.port(), {});
+  ASSERT_EQ(refused.status, 401);
+  EXPECT_EQ(refused.json().value("error", ""), "unauthorized") << refused.body;
+
+  auto ada = logged_in(gateway.port(), "ada");
+  WsClient ws(gateway.port(), cookie_header(ada));
+  ws.send(join("lobby"));
+  ws.next_of_type("joined");
+  ws.send(say("lobby", "g1", "through the gateway"));
+  EXPECT_EQ(ws.next_of_type("message")["text"], "through the gateway");
 }
 
 }  // namespace
