@@ -122,7 +122,9 @@ TEST(LabRun, StatelessLosesNothingWhereStatefulAndStickyLoseSessions) {
 TEST(LabRun, RetryUnsafeDuplicatesWhatStatelessReplays) {
   TempDir dir;
   auto results_file = dir / "results.json";
-  auto r = run_outboard({"lab", "--modes", "stateless,retry-unsafe", "--users", "60", "--duration", "5", "--seed",
+  // 80 users: the default scenario puts a quarter on the chat journey, which leaves the 60 shop
+  // users whose retried writes this test is about.
+  auto r = run_outboard({"lab", "--modes", "stateless,retry-unsafe", "--users", "80", "--duration", "5", "--seed",
                          "7", "--think-min-ms", "20", "--think-max-ms", "150", "--json", results_file.string()},
                         {}, 240'000);
   ASSERT_TRUE(r.exit_code.has_value()) << "the lab did not finish in time:\n" << r.output;
