@@ -98,7 +98,12 @@ struct ConnectionServer {
   // buffers) is gone, since a WebSocket may stay open for hours.
   static asio::awaitable<void> run(HttpServer& server, HttpServer::Worker& worker, tcp::socket socket) {
     std::optional<HandOver> next = co_await serve(server, worker, std::move(socket));
-    if (next) co_await next->takeover(std::move(next->connection));
+    if (!next) co_return;
+    // Moved out and `next` emptied: its buffer is freed before the taken connection's long life.
+    Takeover takeover = std::move(next->takeover);
+    TakenConnection connection{std::move(next->connection.socket), std::move(next->connection.buffer)};
+    next.reset();
+    co_await takeover(std::move(connection));
   }
 
   static asio::awaitable<std::optional<HandOver>> serve(HttpServer& server, HttpServer::Worker& worker,
@@ -187,7 +192,7 @@ struct ConnectionServer {
       }
       if (takeover && response.result() == beast::http::status::switching_protocols) {
         // Named before the co_return: g++ 12 destroys a non-trivial temporary in one twice.
-        std::optional<HandOver> next(HandOver{std::move(takeover), TakenConnection{std::move(stream), std::move(buffer)}});
+        std::optional<HandOver> next(HandOver{std::move(takeover), TakenConnection{stream.release_socket(), std::move(buffer)}});
         co_return next;
       }
       response.keep_alive(keep_alive && response.keep_alive() && !worker.idle.draining());

@@ -6,6 +6,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
@@ -51,9 +52,11 @@ class BodyStream {
 };
 
 // A connection a handler takes over after its request (a WebSocket upgrade): the socket and
-// whatever the client sent after the request, already read into the buffer.
+// whatever the client sent after the request, already read into the buffer. The bare socket, not
+// a beast::tcp_stream: a moved-from tcp_stream keeps a whole implementation (its timers) alive,
+// and every frame a taken connection passes through lives as long as the connection.
 struct TakenConnection {
-  boost::beast::tcp_stream stream;
+  boost::asio::ip::tcp::socket socket;
   boost::beast::flat_buffer buffer;
 };
 // Runs a taken-over connection to its end, on the connection's thread; the connection still

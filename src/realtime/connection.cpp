@@ -55,7 +55,7 @@ asio::awaitable<void> Connection::run(ThreadHub& hub, io::TakenConnection taken,
 
 Connection::Connection(ThreadHub& hub, io::TakenConnection taken, std::string user)
     : hub_(hub),
-      ws_(std::move(taken.stream)),
+      ws_(std::move(taken.socket)),
       user_(std::move(user)),
       id_(hub.next_connection_id()),
       resume_(hub.config().feed.keep_history),
