@@ -26,10 +26,9 @@ ThreadHub::ThreadHub(Hub& hub, asio::any_io_executor executor, state::Store& pre
       feed_(hub.feed().feed_for(executor)),
       presence_(presence_store, hub.clock(), hub.config().presence_ttl),
       metrics_(hub.metrics().shard(shard)),
-      presence_timer_(executor),
       id_prefix_(hub.instance() + "." + core::hex_encode(core::random_bytes(4)) + ".") {
   hub_.attach(*this);
-  start_presence_refresh();
+  asio::co_spawn(executor_, refresh_presence(*this), asio::detached);
 }
 
 ThreadHub::~ThreadHub() { hub_.detach(*this); }
@@ -107,22 +106,18 @@ void ThreadHub::drain() {
   for (auto* connection : all) connection->go_away();
 }
 
-void ThreadHub::start_presence_refresh() {
+asio::awaitable<void> ThreadHub::refresh_presence(ThreadHub& self) {
   // Every third of the TTL, so a member survives two missed refreshes' worth of delay.
-  auto period = std::max<std::int64_t>(config().presence_ttl.count() / 3, 1);
-  presence_timer_.expires_after(std::chrono::milliseconds(period));
-  presence_timer_.async_wait([this](boost::system::error_code ec) {
-    if (ec) return;  // cancelled: the thread is going away
-    asio::co_spawn(
-        executor_,
-        [this]() -> asio::awaitable<void> {
-          if (auto done = co_await presence_.refresh(); !done) {
-            spdlog::debug("presence refresh failed: {}", done.error().describe());
-          }
-        },
-        asio::detached);
-    start_presence_refresh();
-  });
+  auto period = std::chrono::milliseconds(std::max<std::int64_t>(self.config().presence_ttl.count() / 3, 1));
+  asio::steady_timer timer(self.executor_);
+  for (;;) {
+    timer.expires_after(period);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    if (auto done = co_await self.presence_.refresh(); !done) {
+      spdlog::debug("presence refresh failed: {}", done.error().describe());
+    }
+  }
 }
 
 // --- Hub ---

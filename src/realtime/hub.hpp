@@ -63,7 +63,10 @@ class ThreadHub {
   void drain();  // every connection gets 1001, and new ones are refused
 
  private:
-  void start_presence_refresh();
+  // Every third of the presence TTL, for ever: a coroutine whose timer lives in its frame, which
+  // the worker's io_context destroys before this object goes (a timer member would outlive the
+  // io_context's timer service).
+  static boost::asio::awaitable<void> refresh_presence(ThreadHub& self);
   Hub& hub_;
   boost::asio::any_io_executor executor_;
   std::shared_ptr<state::Feed> feed_;
@@ -71,7 +74,6 @@ class ThreadHub {
   RealtimeMetrics::Shard& metrics_;
   std::unordered_map<std::string, std::unordered_set<Connection*>> rooms_;
   std::unordered_set<Connection*> connections_;
-  boost::asio::steady_timer presence_timer_;
   std::string id_prefix_;
   std::uint64_t issued_ = 0;
   bool draining_ = false;
