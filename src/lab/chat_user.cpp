@@ -172,9 +172,13 @@ void ChatUser::on_frame(Connection& conn, std::string const& text) {
 void ChatUser::on_error(Connection& conn, std::string const& error, std::string const& room, std::string const& id) {
   // Not stored, "resend later with the same id" (docs/REALTIME.md); anything else is a refusal
   // an honest client should never meet.
-  bool later = error == "rate_limited" || error == "store_unavailable";
+  // A resend that overtook the rejoin of a room whose join was refused (store_unavailable, a
+  // store restart) meets not_joined: honest too; the room is joined again, then the resend goes.
+  bool rejoining = error == "not_joined" && rooms_.contains(room) && !conn.joined.contains(room);
+  bool later = error == "rate_limited" || error == "store_unavailable" || rejoining;
   if (!later) stats_.record_unexpected("chat: error " + error);
   auto when = lab_now_ms() + random_ms(100ms, 300ms).count();
+  if (rejoining) join_again_[room] = when;
   if (auto it = pending_.find(id); !id.empty() && it != pending_.end()) {
     it->second.needs_send = true;
     it->second.not_before_ms = when;
