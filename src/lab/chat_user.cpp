@@ -147,7 +147,10 @@ void ChatUser::on_frame(Connection& conn, std::string const& text) {
   if (type == "hello") {
     me_ = text_of(doc, "user");
   } else if (type == "joined") {
-    if (!rooms_.contains(room)) return;  // left before the join's answer came
+    if (!rooms_.contains(room)) {  // left before the join's answer came: the leave will succeed
+      conn.left_unjoined.erase(room);
+      return;
+    }
     conn.joined.insert(room);
     ledger_.joined(index_, room, now);
     last_seq_[room] = std::max(last_seq_[room], int_of(doc, "seq"));
@@ -175,7 +178,9 @@ void ChatUser::on_error(Connection& conn, std::string const& error, std::string 
   // A resend that overtook the rejoin of a room whose join was refused (store_unavailable, a
   // store restart) meets not_joined: honest too; the room is joined again, then the resend goes.
   bool rejoining = error == "not_joined" && rooms_.contains(room) && !conn.joined.contains(room);
-  bool later = error == "rate_limited" || error == "store_unavailable" || rejoining;
+  // The leave of a room whose join the server had refused (leave_all at a visit's end): honest.
+  bool left_unjoined = error == "not_joined" && id.empty() && conn.left_unjoined.erase(room) > 0;
+  bool later = error == "rate_limited" || error == "store_unavailable" || rejoining || left_unjoined;
   if (!later) stats_.record_unexpected("chat: error " + error);
   auto when = lab_now_ms() + random_ms(100ms, 300ms).count();
   if (rejoining) join_again_[room] = when;
@@ -224,7 +229,8 @@ asio::awaitable<bool> ChatUser::leave(std::shared_ptr<Connection> conn, std::str
   if (!even_behind && !ledger_.caught_up(index_, room)) co_return false;
   ledger_.leaving(index_, room, lab_now_ms());
   rooms_.erase(room);
-  conn->joined.erase(room);
+  join_again_.erase(room);
+  if (conn->joined.erase(room) == 0) conn->left_unjoined.insert(room);
   last_seq_.erase(room);
   json frame{{"type", "leave"}, {"room", room}};
   co_return co_await write(conn, frame.dump());

@@ -74,6 +74,9 @@ class ChatUser {
     bool closing = false;  // ended by us: not counted among the drops and closes
     bool reader_done = false;
     std::set<std::string> joined;  // rooms whose `joined` arrived on this connection
+    // Rooms left before their `joined` arrived (a join refused for now, to be redone): the
+    // server may answer the leave with not_joined, which is then no surprise.
+    std::set<std::string> left_unjoined;
   };
   struct Pending {
     std::string room;

@@ -24,13 +24,18 @@ std::int64_t count_at(json const& mode, std::string_view group, std::string_view
   return static_cast<std::int64_t>(number_at(mode, group, field));
 }
 
-std::int64_t unexplained(json const& mode) {
+// "2 unexplained answers (chat: error not_joined x1, login answered 500 x1)": the kinds are named
+// so that a failing run's output alone says where to look.
+std::string unexplained(json const& mode) {
   std::int64_t n = 0;
+  std::string kinds;
   auto u = mode.find("unexpected_answers");
-  if (u != mode.end() && u->is_object()) {
-    for (auto const& [what, count] : u->items()) n += count.get<std::int64_t>();
+  if (u == mode.end() || !u->is_object()) return {};
+  for (auto const& [what, count] : u->items()) {
+    n += count.get<std::int64_t>();
+    kinds += fmt::format("{}{} x{}", kinds.empty() ? "" : ", ", what, count.get<std::int64_t>());
   }
-  return n;
+  return n > 0 ? fmt::format("{} unexplained answers ({})", n, kinds) : std::string{};
 }
 
 // "seconds 4-6, 11-15": where in the run the logouts happened.
@@ -193,8 +198,7 @@ json judge(json const& mode) {
       if (n > 0) lost.push_back(fmt::format("{} {}", n, row.label));
     }
   }
-  auto odd = unexplained(mode);
-  if (odd > 0) lost.push_back(fmt::format("{} unexplained answers", odd));
+  if (auto odd = unexplained(mode); !odd.empty()) lost.push_back(std::move(odd));
   auto journeys = count_at(mode, "journeys", "completed");
   // A chat-only run completes no shop journey; its deliveries are what it proved.
   auto deliveries = count_at(mode, "chat", "delivered");

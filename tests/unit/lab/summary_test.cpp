@@ -41,7 +41,12 @@ TEST(Verdict, EveryLossInvariantFailsTheMode) {
 TEST(Verdict, UnexplainedAnswersAndNoJourneysFail) {
   json odd = clean_mode("x");
   odd["unexpected_answers"] = {{"signup answered 409", 1}};
-  EXPECT_FALSE(judge(odd).at("ok").get<bool>());
+  json odd_verdict = judge(odd);
+  EXPECT_FALSE(odd_verdict.at("ok").get<bool>());
+  // The verdict names what the answer was, so that a failing run's output says where to look.
+  EXPECT_NE(odd_verdict.at("text").get<std::string>().find("1 unexplained answers (signup answered 409 x1)"),
+            std::string::npos)
+      << odd_verdict.dump();
   json idle = clean_mode("x");
   idle["journeys"]["completed"] = 0;
   json v = judge(idle);
