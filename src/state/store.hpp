@@ -51,6 +51,7 @@ struct Condition {
     key_absent,         // no key `key` (of any type)
     hash_field_absent,  // the hash `key` has no field `field`
     hash_len_equals,    // the hash `key` has exactly `count` fields (0 when missing)
+    value_equals,       // the string `key` exists and its value is exactly `field` (a job's fence)
   };
   Kind kind;
   std::string key;
@@ -62,6 +63,10 @@ struct Condition {
     return {Kind::hash_field_absent, std::move(k), std::move(f), 0};
   }
   static Condition hash_len(std::string k, std::int64_t n) { return {Kind::hash_len_equals, std::move(k), {}, n}; }
+  // The value is kept in `field`; a key of another type fails the condition (not Errc::invalid).
+  static Condition equals(std::string k, std::string value) {
+    return {Kind::value_equals, std::move(k), std::move(value), 0};
+  }
 };
 
 struct Write {
@@ -69,6 +74,7 @@ struct Write {
     set,   // key = value (ttl as in Store::set)
     hset,  // key.field = value (ttl, when given, as in Store::hset)
     del,   // remove key (any type)
+    push,  // append value to the list `key` (created when missing; ttl, when given, set on the key)
   };
   Kind kind;
   std::string key;
@@ -83,6 +89,9 @@ struct Write {
     return {Kind::hset, std::move(k), std::move(f), std::move(v), t};
   }
   static Write del(std::string k) { return {Kind::del, std::move(k), {}, {}, {}}; }
+  static Write push(std::string k, std::string v, std::optional<Millis> t = {}) {
+    return {Kind::push, std::move(k), {}, std::move(v), t};
+  }
 };
 
 class Store {

@@ -1,0 +1,1 @@
+#include "jobs_command.hpp"

@@ -1,0 +1,2 @@
+#pragma once
+// `outboard jobs`: the job queue's operations (docs/JOBS.md).

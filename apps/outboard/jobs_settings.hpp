@@ -1,0 +1,2 @@
+#pragma once
+// serve's `[jobs]` and `[[schedule]]` settings (docs/JOBS.md).
