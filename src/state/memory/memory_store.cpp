@@ -22,13 +22,13 @@ Error wrong_type(std::string const& key) {
 }
 
 // What a key holds, as commit_if's type check sees it.
-enum class Shape { none, string, hash, other };
+enum class Shape { none, string, hash, list };
 
 Shape shape_of(Entry const* e) {
   if (!e) return Shape::none;
   if (std::holds_alternative<std::string>(e->value)) return Shape::string;
   if (std::holds_alternative<FieldMap>(e->value)) return Shape::hash;
-  return Shape::other;
+  return Shape::list;
 }
 
 // All operations complete synchronously under one mutex; the coroutine wrappers exist so the
@@ -202,6 +202,12 @@ class MemoryStore final : public Store {
         holds = holds && e == nullptr;
         continue;
       }
+      if (c.kind == Condition::Kind::value_equals) {
+        // Any type may be asked: a hash or a list simply is not the value (a fence check).
+        auto* s = e ? std::get_if<std::string>(&e->value) : nullptr;
+        holds = holds && s && *s == c.field;
+        continue;
+      }
       auto* h = e ? std::get_if<FieldMap>(&e->value) : nullptr;
       if (e && !h) co_return wrong_type(c.key);
       if (c.kind == Condition::Kind::hash_field_absent) {
@@ -227,6 +233,10 @@ class MemoryStore final : public Store {
         case Write::Kind::del:
           it->second = Shape::none;
           break;
+        case Write::Kind::push:
+          if (it->second != Shape::none && it->second != Shape::list) co_return wrong_type(w.key);
+          it->second = gone_at_once ? Shape::none : Shape::list;
+          break;
       }
     }
     if (!holds) co_return false;
@@ -248,6 +258,16 @@ class MemoryStore final : public Store {
         case Write::Kind::del:
           entries_.erase(w.key);
           break;
+        case Write::Kind::push: {
+          Entry* e = find(w.key);
+          if (!e) {
+            e = &entries_[w.key];
+            e->value = List{};
+          }
+          std::get<List>(e->value).push_back(std::move(w.value));
+          if (w.ttl) e->expires_at_ms = deadline(w.ttl);
+          break;
+        }
       }
     }
     co_return true;

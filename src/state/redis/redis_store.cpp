@@ -56,8 +56,10 @@ return 1
 // ARGV: the operations in order, conditions first; each is a tag "<op><key index>" with an
 // optional ":<number>", then its binary-safe operands as separate arguments:
 //   a<i>                key_absent          f<i> FIELD          hash_field_absent
-//   n<i>:<count>        hash_len_equals     s<i>[:<ttl>] VALUE  set (no ttl: none)
-//   h<i>[:<ttl>] FIELD VALUE   hset         d<i>                del
+//   n<i>:<count>        hash_len_equals     e<i> VALUE          value_equals
+//   s<i>[:<ttl>] VALUE  set (no ttl: none)  h<i>[:<ttl>] FIELD VALUE   hset
+//   p<i>[:<ttl>] VALUE  push (RPUSH)        d<i>                del
+// value_equals reads GET only of a string key: a key of another type fails the condition.
 // A script that fails half-way is not rolled back, so it writes only after three read-only
 // passes: (1) types of every condition's key and of every write's key as the writes before it
 // leave it (a type error wins over a false condition, as in the other backends), (2) the
@@ -70,7 +72,7 @@ while i <= #ARGV do
   local kind, index, number = string.match(tag, '^(%a)(%d+):?(-?%d*)$')
   local op = {kind = kind, key = KEYS[tonumber(index)], number = number}
   i = i + 1
-  if kind == 'f' or kind == 's' then
+  if kind == 'f' or kind == 's' or kind == 'e' or kind == 'p' then
     op.a = ARGV[i]; i = i + 1
   elseif kind == 'h' then
     op.a, op.b = ARGV[i], ARGV[i + 1]; i = i + 2
@@ -94,11 +96,13 @@ end
 local shapes = {}
 for _, op in ipairs(ops) do
   local k = op.kind
-  if k == 's' or k == 'h' or k == 'd' then
+  if k == 's' or k == 'h' or k == 'd' or k == 'p' then
     local t = shapes[op.key] or type_of(op.key)
     local gone = op.number ~= '' and tonumber(op.number) <= 0
     if k == 'h' and t ~= 'none' and t ~= 'hash' then return wrongtype() end
-    if k == 'd' or gone then t = 'none' elseif k == 's' then t = 'string' else t = 'hash' end
+    if k == 'p' and t ~= 'none' and t ~= 'list' then return wrongtype() end
+    if k == 'd' or gone then t = 'none' elseif k == 's' then t = 'string'
+    elseif k == 'p' then t = 'list' else t = 'hash' end
     shapes[op.key] = t
   end
 end
@@ -110,6 +114,8 @@ for _, op in ipairs(ops) do
     if redis.call('HEXISTS', op.key, op.a) == 1 then return 0 end
   elseif k == 'n' then
     if redis.call('HLEN', op.key) ~= tonumber(op.number) then return 0 end
+  elseif k == 'e' then
+    if type_of(op.key) ~= 'string' or redis.call('GET', op.key) ~= op.a then return 0 end
   end
 end
 for _, op in ipairs(ops) do
@@ -124,6 +130,9 @@ for _, op in ipairs(ops) do
     end
   elseif k == 'h' then
     redis.call('HSET', op.key, op.a, op.b)
+    if op.number ~= '' then redis.call('PEXPIRE', op.key, op.number) end
+  elseif k == 'p' then
+    redis.call('RPUSH', op.key, op.a)
     if op.number ~= '' then redis.call('PEXPIRE', op.key, op.number) end
   elseif k == 'd' then
     redis.call('DEL', op.key)
@@ -232,6 +241,21 @@ Result<bool> not_flag(std::string_view name, Reply&& reply) {
 }
 
 std::string millis(Millis ttl) { return std::to_string(ttl.count()); }
+
+// A write's op letter in kCommitIf's tags.
+char write_op(Write::Kind kind) {
+  switch (kind) {
+    case Write::Kind::set:
+      return 's';
+    case Write::Kind::hset:
+      return 'h';
+    case Write::Kind::push:
+      return 'p';
+    case Write::Kind::del:
+      break;
+  }
+  return 'd';
+}
 
 // One event loop's store: every method encodes its command at once (so it may be called with
 // temporaries) and returns a coroutine that owns what it needs. Call only from coroutines on the
@@ -393,11 +417,13 @@ class RedisStore final : public Store {
         case Condition::Kind::hash_len_equals:
           tags.push_back(key_tag('n', c.key) + ":" + std::to_string(c.count));
           break;
+        case Condition::Kind::value_equals:
+          tags.push_back(key_tag('e', c.key));
+          break;
       }
     }
     for (Write const& w : writes) {
-      char op = w.kind == Write::Kind::set ? 's' : w.kind == Write::Kind::hset ? 'h' : 'd';
-      std::string tag = key_tag(op, w.key);
+      std::string tag = key_tag(write_op(w.kind), w.key);
       if (w.ttl && w.kind != Write::Kind::del) tag.append(":").append(millis(*w.ttl));  // not ":" + ...: a false -Wrestrict at -O3 (g++ 12)
       tags.push_back(std::move(tag));
     }
@@ -408,11 +434,13 @@ class RedisStore final : public Store {
     std::size_t t = 0;
     for (Condition const& c : conditions) {
       args.push_back(tags[t++]);
-      if (c.kind == Condition::Kind::hash_field_absent) args.push_back(c.field);
+      if (c.kind == Condition::Kind::hash_field_absent || c.kind == Condition::Kind::value_equals) {
+        args.push_back(c.field);
+      }
     }
     for (Write const& w : writes) {
       args.push_back(tags[t++]);
-      if (w.kind == Write::Kind::set) args.push_back(w.value);
+      if (w.kind == Write::Kind::set || w.kind == Write::Kind::push) args.push_back(w.value);
       if (w.kind == Write::Kind::hset) args.insert(args.end(), {w.field, w.value});
     }
     std::vector<std::string> written;

@@ -233,6 +233,30 @@ Result<void> hset_key(SqliteConnection& c, std::string const& key, FieldRange co
   return {};
 }
 
+// RPUSH and, with a ttl, the key's TTL (without one, a list keeps the TTL it has); returns the
+// new length. Caller holds a write transaction.
+Result<std::int64_t> push_key(SqliteConnection& c, std::string const& key, std::string const& value,
+                              std::optional<Millis> ttl, std::int64_t now) {
+  auto entry = find_live(c, key, now);
+  if (!entry) return entry.error();
+  if (*entry && (*entry)->type != EntryType::list) return wrong_type(key);
+  std::int64_t length = *entry ? (*entry)->length + 1 : 1;
+  {
+    auto q = c.query(kInsertItem);
+    if (!q) return q.error();
+    q->bind_blob(1, key).bind_int(2, length).bind_blob(3, value);
+    if (auto r = q->run(); !r) return r.error();
+  }
+  // The length lives on the entry, so a push costs O(log n) rather than a count of the list.
+  auto written = *entry ? update(c, kUpdateValue, key, length)
+                        : write_entry(c, key, EntryType::list, length, deadline(ttl, now));
+  if (!written) return written.error();
+  if (*entry && ttl) {
+    if (auto r = update(c, kUpdateExpiry, key, deadline(ttl, now)); !r) return r.error();
+  }
+  return length;
+}
+
 Result<std::int64_t> parse_counter(std::string const& key, std::string const& text) {
   std::int64_t n = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
@@ -440,23 +464,7 @@ Result<std::int64_t> SqliteKeyspace::hdel(SqliteConnection& c, std::string const
 Result<std::int64_t> SqliteKeyspace::list_push(SqliteConnection& c, std::string const& key,
                                                std::string const& value) const {
   std::int64_t now = clock_.now_ms();
-  return in_write_transaction(c, [&]() -> Result<std::int64_t> {
-    auto entry = find_live(c, key, now);
-    if (!entry) return entry.error();
-    if (*entry && (*entry)->type != EntryType::list) return wrong_type(key);
-    std::int64_t length = *entry ? (*entry)->length + 1 : 1;
-    {
-      auto q = c.query(kInsertItem);
-      if (!q) return q.error();
-      q->bind_blob(1, key).bind_int(2, length).bind_blob(3, value);
-      if (auto r = q->run(); !r) return r.error();
-    }
-    // The length lives on the entry, so a push costs O(log n) rather than a count of the list.
-    auto written = *entry ? update(c, kUpdateValue, key, length)
-                          : write_entry(c, key, EntryType::list, length, std::nullopt);
-    if (!written) return written.error();
-    return length;
-  });
+  return in_write_transaction(c, [&] { return push_key(c, key, value, std::nullopt, now); });
 }
 
 Result<std::vector<std::string>> SqliteKeyspace::list_range(SqliteConnection& c,
@@ -509,6 +517,18 @@ Result<bool> SqliteKeyspace::commit_if(SqliteConnection& c,
         holds = holds && !t;
         continue;
       }
+      if (cond.kind == Condition::Kind::value_equals) {
+        // Any type may be asked: a hash or a list simply is not the value (a fence check).
+        if (!holds) continue;
+        if (t != EntryType::string) {
+          holds = false;
+          continue;
+        }
+        auto entry = read_entry(c, cond.key);  // live: type_of deleted it if it had expired
+        if (!entry) return entry.error();
+        holds = *entry && (*entry)->value == cond.field;
+        continue;
+      }
       if (t && *t != EntryType::hash) return wrong_type(cond.key);
       if (!holds) continue;  // the answer is false already; only types are left to check
       if (cond.kind == Condition::Kind::hash_field_absent) {
@@ -553,6 +573,10 @@ Result<bool> SqliteKeyspace::commit_if(SqliteConnection& c,
         case Write::Kind::del:
           t.reset();
           break;
+        case Write::Kind::push:
+          if (t && *t != EntryType::list) return wrong_type(w.key);
+          t = gone_at_once ? std::nullopt : std::optional<EntryType>(EntryType::list);
+          break;
       }
     }
     if (!holds) return false;
@@ -570,6 +594,9 @@ Result<bool> SqliteKeyspace::commit_if(SqliteConnection& c,
         }
         case Write::Kind::del:
           if (auto r = del_key(c, w.key, now); !r) written = r.error();
+          break;
+        case Write::Kind::push:
+          if (auto r = push_key(c, w.key, w.value, w.ttl, now); !r) written = r.error();
           break;
       }
       if (!written) return written.error();

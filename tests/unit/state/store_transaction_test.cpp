@@ -217,6 +217,140 @@ TEST_P(StoreTransaction, HashLenOfExpiredHashIsZero) {
   EXPECT_EQ(run(store_->get("x")), "1");
 }
 
+TEST_P(StoreTransaction, ValueEqualsBothWays) {
+  // A missing key equals nothing, not even the empty string.
+  EXPECT_FALSE(commit({Condition::equals("fence", "")}, {Write::set("x", "1")}));
+  run(store_->set("fence", "1"));
+  EXPECT_FALSE(commit({Condition::equals("fence", "2")}, {Write::set("x", "2")}));
+  EXPECT_FALSE(commit({Condition::equals("fence", "1 ")}, {Write::set("x", "3")}));
+  EXPECT_FALSE(commit({Condition::equals("fence", "")}, {Write::set("x", "4")}));
+  EXPECT_EQ(run(store_->get("x")), std::nullopt);
+  EXPECT_TRUE(commit({Condition::equals("fence", "1")}, {Write::set("x", "5")}));
+  EXPECT_EQ(run(store_->get("x")), "5");
+  // A newer fence refuses the old one: what keeps a worker that lost its lease from committing.
+  run(store_->set("fence", "2"));
+  EXPECT_FALSE(commit({Condition::equals("fence", "1")}, {Write::set("x", "6")}));
+  EXPECT_TRUE(commit({Condition::equals("fence", "2")}, {Write::set("x", "7")}));
+  EXPECT_EQ(run(store_->get("x")), "7");
+  // The empty string is a value like any other.
+  run(store_->set("empty", ""));
+  EXPECT_TRUE(commit({Condition::equals("empty", "")}, {}));
+}
+
+TEST_P(StoreTransaction, ValueEqualsOnAnotherTypeIsFalseNotInvalid) {
+  seed(*store_, io_);
+  // A hash or a list is not the value: the condition fails, the call does not.
+  EXPECT_FALSE(commit({Condition::equals("cart", "1")}, {Write::set("x", "1")}));
+  EXPECT_FALSE(commit({Condition::equals("l", "item")}, {Write::set("x", "2")}));
+  EXPECT_EQ(run(store_->get("x")), std::nullopt);
+  // A true one beside them does not rescue the transaction.
+  EXPECT_FALSE(commit({Condition::equals("s", "string"), Condition::equals("cart", "")},
+                      {Write::set("x", "3")}));
+  EXPECT_EQ(run(store_->get("x")), std::nullopt);
+  // A type error elsewhere still wins over the false answer.
+  expect_invalid({Condition::equals("cart", "1")}, {Write::hset("s", "f", "v")});
+  EXPECT_TRUE(commit({Condition::equals("s", "string")}, {Write::set("x", "4")}));
+  EXPECT_EQ(run(store_->get("x")), "4");
+}
+
+TEST_P(StoreTransaction, ValueEqualsOfExpiredKeyIsFalse) {
+  run(store_->set("fence", "3", 2000ms));
+  EXPECT_TRUE(commit({Condition::equals("fence", "3")}, {}));
+  let_expire("fence", 2000ms);
+  EXPECT_FALSE(commit({Condition::equals("fence", "3")}, {Write::set("x", "1")}));
+  EXPECT_EQ(run(store_->get("x")), std::nullopt);
+}
+
+TEST_P(StoreTransaction, ValueEqualsJudgesTheValueBeforeTheWrites) {
+  run(store_->set("fence", "1"));
+  // Conditions see the keys as they were: a write of the same transaction does not count.
+  EXPECT_FALSE(commit({Condition::equals("fence", "2")}, {Write::set("fence", "2")}));
+  EXPECT_EQ(run(store_->get("fence")), "1");
+  EXPECT_TRUE(commit({Condition::equals("fence", "1")}, {Write::set("fence", "2")}));
+  EXPECT_EQ(run(store_->get("fence")), "2");
+}
+
+TEST_P(StoreTransaction, PushAppendsInOrderAndCreatesTheList) {
+  EXPECT_TRUE(commit({}, {Write::push("outbox", "a")}));
+  EXPECT_EQ(run(store_->list_range("outbox")), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(run(store_->pttl("outbox")), kNoExpiry);
+  EXPECT_TRUE(commit({}, {Write::push("outbox", "b"), Write::push("outbox", "c"), Write::push("other", "x")}));
+  EXPECT_EQ(run(store_->list_range("outbox")), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(run(store_->list_range("other")), (std::vector<std::string>{"x"}));
+  // A list written by list_push and by a transaction is one list.
+  run(store_->list_push("outbox", "d"));
+  EXPECT_TRUE(commit({}, {Write::push("outbox", "e")}));
+  EXPECT_EQ(run(store_->list_range("outbox")), (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+  EXPECT_EQ(run(store_->list_push("outbox", "f")), 6);
+  // A deleted list starts again; writes apply in order.
+  EXPECT_TRUE(commit({}, {Write::del("outbox"), Write::push("outbox", "new")}));
+  EXPECT_EQ(run(store_->list_range("outbox")), (std::vector<std::string>{"new"}));
+  EXPECT_TRUE(commit({}, {Write::push("gone", "1"), Write::del("gone")}));
+  EXPECT_EQ(run(store_->pttl("gone")), kNoKey);
+}
+
+TEST_P(StoreTransaction, FencedPushHappensOnceForTheLatestFence) {
+  // The receipt job's commit: push to the outbox only while the claim's fence is the latest.
+  run(store_->set("job:{receipt:o-1}:fence", "1"));
+  auto receipt = [&](char const* fence) {
+    return commit({Condition::equals("job:{receipt:o-1}:fence", fence), Condition::field_absent("receipts", "o-1")},
+                  {Write::hset("receipts", "o-1", fence), Write::push("outbox", std::string("o-1 by ") + fence)});
+  };
+  run(store_->set("job:{receipt:o-1}:fence", "2"));  // claimed again: fence 1 is stale
+  EXPECT_FALSE(receipt("1"));
+  EXPECT_TRUE(receipt("2"));
+  EXPECT_FALSE(receipt("2"));  // already recorded
+  EXPECT_EQ(run(store_->list_range("outbox")), (std::vector<std::string>{"o-1 by 2"}));
+  EXPECT_EQ(run(store_->hgetall("receipts")), (FieldMap{{"o-1", "2"}}));
+}
+
+TEST_P(StoreTransaction, PushOnAnotherTypeIsInvalidAndWritesNothing) {
+  seed(*store_, io_);
+  expect_invalid({}, {Write::set("x", "1"), Write::push("s", "v")});
+  expect_invalid({}, {Write::push("l", "more"), Write::push("cart", "v")});
+  // Also when a condition is false: a type error is never hidden by a false answer.
+  expect_invalid({Condition::absent("s")}, {Write::push("cart", "v")});
+  // Types follow the writes in order.
+  expect_invalid({}, {Write::set("fresh", "1"), Write::push("fresh", "v")});
+  expect_invalid({}, {Write::push("fresh", "v"), Write::hset("fresh", "f", "v")});
+  EXPECT_EQ(run(store_->get("x")), std::nullopt);
+  EXPECT_EQ(run(store_->pttl("fresh")), kNoKey);
+  EXPECT_EQ(run(store_->list_range("l")), (std::vector<std::string>{"item"}));
+  EXPECT_EQ(run(store_->get("s")), "string");
+  // A string deleted earlier in the writes may become a list.
+  EXPECT_TRUE(commit({}, {Write::del("s"), Write::push("s", "v")}));
+  EXPECT_EQ(run(store_->list_range("s")), (std::vector<std::string>{"v"}));
+  // A false condition writes nothing, pushes included.
+  EXPECT_FALSE(commit({Condition::absent("l")}, {Write::push("l", "no"), Write::push("new-list", "no")}));
+  EXPECT_EQ(run(store_->list_range("l")), (std::vector<std::string>{"item"}));
+  EXPECT_EQ(run(store_->pttl("new-list")), kNoKey);
+}
+
+TEST_P(StoreTransaction, PushWriteTtl) {
+  EXPECT_TRUE(commit({}, {Write::push("l", "a", 7000ms)}));
+  std::int64_t left = run(store_->pttl("l"));
+  EXPECT_GT(left, 0);
+  EXPECT_LE(left, 7000);
+  // Without a ttl, push leaves the key's TTL as it was.
+  EXPECT_TRUE(commit({}, {Write::push("l", "b")}));
+  left = run(store_->pttl("l"));
+  EXPECT_GT(left, 0);
+  EXPECT_LE(left, 7000);
+  EXPECT_EQ(run(store_->list_range("l")), (std::vector<std::string>{"a", "b"}));
+  // With a ttl, push sets a TTL on a list that had none.
+  run(store_->list_push("forever", "a"));
+  EXPECT_TRUE(commit({}, {Write::push("forever", "b", 60000ms)}));
+  left = run(store_->pttl("forever"));
+  EXPECT_GT(left, 50000);
+  EXPECT_LE(left, 60000);
+  EXPECT_EQ(run(store_->list_range("forever")), (std::vector<std::string>{"a", "b"}));
+  let_expire("l", 7000ms);
+  EXPECT_TRUE(run(store_->list_range("l")).empty());
+  // A TTL <= 0 expires on arrival, as for the other writes.
+  EXPECT_TRUE(commit({}, {Write::push("now", "x", 0ms)}));
+  EXPECT_EQ(run(store_->pttl("now")), kNoKey);
+}
+
 TEST_P(StoreTransaction, WrongTypeIsInvalidAndWritesNothing) {
   seed(*store_, io_);
   auto writes = [] {
@@ -335,6 +469,11 @@ TEST_P(StoreTransaction, BinarySafeKeysFieldsAndValues) {
   EXPECT_FALSE(commit({Condition::field_absent("h1", field)}, {Write::del(key)}));
   EXPECT_TRUE(commit({Condition::hash_len("h1", 2)}, {Write::del(key)}));
   EXPECT_EQ(run(store_->get(key)), std::nullopt);
+  // value_equals and push carry binary operands too; a prefix of the value is not the value.
+  EXPECT_TRUE(commit({Condition::equals("s1", "h1")}, {Write::set(key, value), Write::push("l1", value)}));
+  EXPECT_FALSE(commit({Condition::equals(key, value.substr(0, 1))}, {Write::push("l1", "no")}));
+  EXPECT_TRUE(commit({Condition::equals(key, value)}, {Write::push("l1", field)}));
+  EXPECT_EQ(run(store_->list_range("l1")), (std::vector<std::string>{value, field}));
 }
 
 TEST_P(StoreTransaction, ManyKeysInOneTransaction) {
