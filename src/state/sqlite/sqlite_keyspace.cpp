@@ -316,13 +316,30 @@ Result<bool> SqliteKeyspace::del(SqliteConnection& c, std::string const& key) co
 
 Result<bool> SqliteKeyspace::expire(SqliteConnection& c, std::string const& key, Millis ttl) const {
   std::int64_t now = clock_.now_ms();
-  return in_write_transaction(c, [&]() -> Result<bool> {
-    auto entry = find_live(c, key, now);
-    if (!entry) return entry.error();
-    if (!*entry) return false;
-    if (auto r = update(c, kUpdateExpiry, key, deadline(ttl, now)); !r) return r.error();
-    return true;
-  });
+  return in_write_transaction(c, [&] { return expire_within(c, key, ttl, now); });
+}
+
+Result<std::optional<std::string>> SqliteKeyspace::get_within(SqliteConnection& c, std::string const& key,
+                                                              std::int64_t now) const {
+  auto entry = find_live(c, key, now);
+  if (!entry) return entry.error();
+  if (!*entry) return std::optional<std::string>{};
+  if ((*entry)->type != EntryType::string) return wrong_type(key);
+  return std::optional<std::string>{std::move((*entry)->value)};
+}
+
+Result<void> SqliteKeyspace::set_within(SqliteConnection& c, std::string const& key, std::string const& value,
+                                        std::optional<Millis> ttl, std::int64_t now) const {
+  return set_key(c, key, value, ttl, now);
+}
+
+Result<bool> SqliteKeyspace::expire_within(SqliteConnection& c, std::string const& key, Millis ttl,
+                                           std::int64_t now) const {
+  auto entry = find_live(c, key, now);
+  if (!entry) return entry.error();
+  if (!*entry) return false;
+  if (auto r = update(c, kUpdateExpiry, key, deadline(ttl, now)); !r) return r.error();
+  return true;
 }
 
 Result<std::int64_t> SqliteKeyspace::pttl(SqliteConnection& c, std::string const& key) const {

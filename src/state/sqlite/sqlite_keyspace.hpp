@@ -50,6 +50,14 @@ class SqliteKeyspace {
   Result<bool> commit_if(SqliteConnection& c, std::vector<Condition> const& conditions,
                          std::vector<Write> const& writes) const;
 
+  // For the other tables of the same file (the job queue writes a claim's fence in the claim's
+  // own transaction): get, set and expire at `now`, inside a write transaction the caller holds.
+  Result<std::optional<std::string>> get_within(SqliteConnection& c, std::string const& key,
+                                                std::int64_t now) const;
+  Result<void> set_within(SqliteConnection& c, std::string const& key, std::string const& value,
+                          std::optional<Millis> ttl, std::int64_t now) const;
+  Result<bool> expire_within(SqliteConnection& c, std::string const& key, Millis ttl, std::int64_t now) const;
+
   // Deletes up to `limit` expired keys nobody touched again (sessions never resumed); returns
   // how many. One write transaction; cost O(limit log n).
   Result<std::int64_t> sweep(SqliteConnection& c, std::int64_t limit) const;

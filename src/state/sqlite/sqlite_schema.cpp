@@ -35,6 +35,35 @@ CREATE TABLE IF NOT EXISTS list_items(
   PRIMARY KEY(key, seq)) WITHOUT ROWID;
 )sql";
 
+// The job queue (sqlite_job_queue.cpp): one row per job id ("<type>:<key>", bytes, compared
+// bytewise, so equal times order by id as in a Redis sorted set).
+//   state: 0 waiting, 1 running, 2 done, 3 dead. Times are ms since the epoch by
+//   StoreOptions::clock: run_at (claimable from, when waiting; kept while running: the claim
+//   order), lease_until (running), finished_at (done or dead: since when).
+// Each index serves one question and holds only the rows of its state: the claim (waiting by
+// type and run_at, id for ties; running by type and lease end), the sweep of done rows past
+// done_ttl, the dead-letter list in order of death.
+constexpr char const* kJobSchema = R"sql(
+CREATE TABLE IF NOT EXISTS jobs(
+  id BLOB NOT NULL PRIMARY KEY,
+  type BLOB NOT NULL,
+  key BLOB NOT NULL,
+  payload BLOB NOT NULL,
+  state INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  max_attempts INTEGER NOT NULL,
+  fence INTEGER NOT NULL,
+  last_error BLOB NOT NULL,
+  run_at INTEGER NOT NULL,
+  lease_until INTEGER NOT NULL,
+  worker BLOB NOT NULL,
+  finished_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS jobs_waiting ON jobs(type, run_at, id) WHERE state = 0;
+CREATE INDEX IF NOT EXISTS jobs_running ON jobs(type, lease_until) WHERE state = 1;
+CREATE INDEX IF NOT EXISTS jobs_done ON jobs(finished_at) WHERE state = 2;
+CREATE INDEX IF NOT EXISTS jobs_dead ON jobs(finished_at, id) WHERE state = 3;
+)sql";
+
 // Bumped when the layout above changes incompatibly; an older binary refuses a newer file.
 constexpr std::int64_t kSchemaVersion = 1;
 
@@ -88,6 +117,11 @@ void create_schema(SqliteConnection& connection) {
     return connection.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
   });
   if (!created) fail(connection, created.error().context);
+}
+
+void create_job_schema(SqliteConnection& connection) {
+  auto created = in_write_transaction(connection, [&]() -> Result<void> { return connection.exec(kJobSchema); });
+  if (!created) fail(connection, "job queue tables: " + created.error().context);
 }
 
 void configure_connection(SqliteConnection& connection) {

@@ -12,6 +12,10 @@ enum class EntryType : std::int64_t { string = 1, hash = 2, list = 3 };
 // processes at once: the schema is written inside one BEGIN IMMEDIATE transaction.
 void create_schema(SqliteConnection& connection);
 
+// The job queue's table and indexes (sqlite_job_queue.cpp), beside the store's in the same file.
+// Throws std::runtime_error naming the file when it cannot create them.
+void create_job_schema(SqliteConnection& connection);
+
 // Settings that are per connection rather than stored in the file (synchronous). Every
 // connection, including the one given to create_schema, goes through this.
 void configure_connection(SqliteConnection& connection);

@@ -1,0 +1,47 @@
+#include "state/job_spec.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <string>
+
+namespace outboard::state {
+namespace {
+
+bool type_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; }
+
+core::Error invalid(std::string reason) { return core::make_error(core::Errc::invalid, std::move(reason)); }
+
+}  // namespace
+
+core::Result<void> validate(JobSpec const& spec, JobQueueOptions const& options) {
+  if (spec.type.empty() || spec.type.size() > kMaxJobTypeBytes) {
+    return invalid("job type must be 1.." + std::to_string(kMaxJobTypeBytes) + " bytes, got " +
+                   std::to_string(spec.type.size()));
+  }
+  // The type is echoed back: safe, since it was just checked to be [a-z0-9_-] only.
+  if (!std::all_of(spec.type.begin(), spec.type.end(), type_char)) {
+    return invalid("job type may hold only a-z, 0-9, '_' and '-'");
+  }
+  if (spec.key.empty() || spec.key.size() > kMaxJobKeyBytes) {
+    return invalid("job key of type '" + spec.type + "' must be 1.." + std::to_string(kMaxJobKeyBytes) +
+                   " bytes, got " + std::to_string(spec.key.size()));
+  }
+  if (spec.payload.size() > options.max_payload_bytes) {
+    return invalid("job payload of type '" + spec.type + "' is " + std::to_string(spec.payload.size()) +
+                   " bytes, over the limit of " + std::to_string(options.max_payload_bytes));
+  }
+  if (spec.delay.count() < 0) return invalid("job delay must not be negative");
+  if (spec.max_attempts < 1) {
+    return invalid("job max_attempts must be at least 1, got " + std::to_string(spec.max_attempts));
+  }
+  return {};
+}
+
+std::int64_t parse_fence(std::optional<std::string> const& text) {
+  std::int64_t n = 0;
+  if (!text) return 0;
+  auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+  return ec == std::errc{} && ptr == text->data() + text->size() ? n : 0;
+}
+
+}  // namespace outboard::state
