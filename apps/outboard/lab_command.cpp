@@ -40,6 +40,8 @@ constexpr std::string_view kStdout = "-";
 struct LabFlags {
   std::string scenario = "crash-and-deploy";
   std::vector<std::string> modes{"stateful", "sticky", "stateless", "retry-unsafe"};  // pubsub, jwt: named
+  // --modes given (flag or environment): else a scenario's own `modes` replace the default above.
+  bool modes_given = false;
   int servers = 3;
   int users = 200;
   double duration_s = 15;
@@ -144,8 +146,11 @@ lab::LabSettings settings_from(LabFlags const& f) {
   if (f.near_cache_entries > 0 && f.store == "sqlite") {
     throw BadInput("--near-cache-entries: the near-cache is redis's; add --store redis or --store redis://...");
   }
+  s.scenario = lab::find_scenario(f.scenario);
+  std::vector<std::string> const& mode_list =
+      f.modes_given || s.scenario.default_modes.empty() ? f.modes : s.scenario.default_modes;
   std::set<std::string> seen;
-  for (auto const& name : f.modes) {
+  for (auto const& name : mode_list) {
     auto mode = lab::find_mode(name);
     if (!mode) throw BadInput("--modes: unknown mode '" + name + "'; known: " + lab::mode_names());
     if (!seen.insert(name).second) throw BadInput("--modes: '" + name + "' is given twice");
@@ -153,7 +158,6 @@ lab::LabSettings settings_from(LabFlags const& f) {
   }
   if (s.modes.empty()) throw BadInput("--modes: name at least one of " + lab::mode_names());
   choose_store(f.store, s);
-  s.scenario = lab::find_scenario(f.scenario);
   s.servers = f.servers;
   s.users = f.users;
   s.duration_ms = static_cast<std::int64_t>(f.duration_s * 1000);
@@ -265,9 +269,14 @@ std::string effective_value(CLI::Option const& option) {
 // `--check`: what a run would use, and when its faults would fire; nothing is started.
 void print_check(std::vector<SettingSource> const& sources, lab::LabSettings const& settings) {
   std::cout << "outboard lab --check: the run is valid; nothing was started\nsettings:\n";
-  for (auto const& [option, source] : sources) {
+  for (auto const& [option, given_by] : sources) {
     std::string const name = "--" + option->get_single_name();
-    std::string const value = effective_value(*option);
+    std::string value = effective_value(*option);
+    std::string source = given_by;
+    if (name == "--modes" && source == "default" && !settings.scenario.default_modes.empty()) {
+      value = fmt::format("{}", fmt::join(settings.scenario.default_modes, ","));
+      source = "scenario " + settings.scenario.name;
+    }
     std::cout << "  " << name << std::string(name.size() < 16 ? 16 - name.size() : 1, ' ') << value
               << std::string(value.size() < 44 ? 44 - value.size() : 1, ' ') << source << "\n";
   }
@@ -275,6 +284,11 @@ void print_check(std::vector<SettingSource> const& sources, lab::LabSettings con
   if (!settings.scenario.description.empty()) std::cout << ": " << settings.scenario.description;
   if (settings.scenario.chat_share > 0) {
     std::cout << fmt::format("\nchat: {:g}% of the users on the chat journey", settings.scenario.chat_share * 100);
+  }
+  if (settings.scenario.jobs) {
+    std::cout << fmt::format("\njobs: receipts take {} ms to make, task {} ticks every {} ms, leases of {} ms; "
+                             "receipts and ticks are counted after the run",
+                             lab::kReceiptRenderMs, lab::kTickTask, lab::kTickPeriodMs, lab::kJobLeaseMs);
   }
   std::cout << fmt::format("\nfaults in a {:g} s run (each mode):\n", static_cast<double>(settings.duration_ms) / 1000);
   auto const plan = lab::fault_plan(settings.scenario, settings.duration_ms);
@@ -403,6 +417,9 @@ std::function<int()> add_lab_command(CLI::App& app) {
       std::cerr << "outboard lab: " << e.what() << "\n";
       return kExitBadInput;
     }
+    flags->modes_given = std::any_of(sources.begin(), sources.end(), [](SettingSource const& source) {
+      return source.option->get_single_name() == "modes" && source.source != "default";
+    });
     return run_lab_command(*flags, sources);
   };
 }

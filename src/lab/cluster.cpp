@@ -12,9 +12,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <optional>
 
 #include "auth/jwt_key_pem.hpp"
@@ -76,25 +78,39 @@ asio::awaitable<bool> redis_answers_ping(std::uint16_t port) {
 
 constexpr std::string_view kReplaysSeries = "outboard_idempotency_requests_total{outcome=\"replayed\"}";
 
-// One series' value from a Prometheus text page (a line "<series> <value>"); nullopt when the
-// page cannot be read or has no such line.
-asio::awaitable<std::optional<std::int64_t>> read_counter(asio::any_io_executor executor, std::uint16_t port,
-                                                          Call call, std::string_view series) {
-  UserAgent agent(executor, port, 2000ms);
-  Reply reply = co_await agent.send(call);
+constexpr std::string_view kJobsInFlightSeries = "outboard_jobs_in_flight";
+constexpr std::string_view kFencedRefusedSeries = "outboard_jobs_fenced_writes_refused_total";
+constexpr std::string_view kLeaseLossesSeries = "outboard_jobs_lease_losses_total";
+
+// One series' value in a Prometheus text page (a line "<series> <value>"); nullopt without one.
+std::optional<std::int64_t> series_value(std::string const& page, std::string_view series) {
   std::string line_start = "\n" + std::string(series) + " ";
-  auto at = reply.body.find(line_start);
-  if (!reply.ok() || at == std::string::npos) co_return std::nullopt;
-  co_return std::strtoll(reply.body.c_str() + at + line_start.size(), nullptr, 10);
+  auto at = page.find(line_start);
+  if (at == std::string::npos) return std::nullopt;
+  return std::strtoll(page.c_str() + at + line_start.size(), nullptr, 10);
 }
 
-// What one server says it answered from an idempotency record; 0 when it cannot answer any more
-// (its count is gone with it).
-asio::awaitable<std::int64_t> server_replays(asio::any_io_executor executor, std::uint16_t port) {
+// A metrics page, with a newline in front so that the first line matches like the others;
+// nullopt when it cannot be read.
+asio::awaitable<std::optional<std::string>> read_metrics(asio::any_io_executor executor, std::uint16_t port, Call call) {
+  UserAgent agent(executor, port, 2000ms);
+  Reply reply = co_await agent.send(call);
+  if (!reply.ok()) co_return std::nullopt;
+  co_return "\n" + reply.body;
+}
+
+// One series' value from a metrics page; nullopt when the page cannot be read or has no such line.
+asio::awaitable<std::optional<std::int64_t>> read_counter(asio::any_io_executor executor, std::uint16_t port,
+                                                          Call call, std::string_view series) {
+  auto page = co_await read_metrics(std::move(executor), port, std::move(call));
+  if (!page) co_return std::nullopt;
+  co_return series_value(*page, series);
+}
+
+Call server_metrics_call() {
   Call call;
   call.target = "/metrics";
-  auto n = co_await read_counter(std::move(executor), port, call, kReplaysSeries);
-  co_return n.value_or(0);
+  return call;
 }
 
 ClusterError start_failure(std::string const& what, ChildProcess& process) {
@@ -202,6 +218,21 @@ std::string Cluster::token_settings() const {
       signing.string(), refresh.string(), settings_.access_token_s);
 }
 
+std::string Cluster::jobs_settings() const {
+  std::string out;
+  switch (settings_.mode.jobs) {
+    case Jobs::fenced: break;  // serve's defaults: the queue in the store, fenced commits
+    case Jobs::lease_unfenced: out += "queue = \"store\"\nfencing = false\n"; break;
+    case Jobs::in_process: out += "queue = \"memory\"\nfencing = false\n"; break;
+  }
+  if (settings_.jobs_workload) out += fmt::format("lease_ms = {}\n", kJobLeaseMs);
+  if (out.empty()) return out;
+  out = "[jobs]\nenabled = true\n" + out;
+  if (!settings_.jobs_workload) return out;
+  return out + fmt::format("[shop]\nreceipt_render_ms = {}\n[[schedule]]\ntask = \"{}\"\nevery = \"{}ms\"\nmissed = \"skip\"\n",
+                           kReceiptRenderMs, kTickTask, kTickPeriodMs);
+}
+
 std::string Cluster::realtime_settings() const {
   switch (settings_.mode.realtime) {
     // A broadcast inside each server: what a stateful WebSocket tier does.
@@ -229,7 +260,8 @@ asio::awaitable<void> Cluster::start() {
                  "\n[log]\nlevel = \"warn\"\n" + realtime_settings() +
                  (settings_.near_cache_entries > 0
                       ? "[state]\nnear_cache_entries = " + std::to_string(settings_.near_cache_entries) + "\n"
-                      : std::string()));
+                      : std::string()) +
+                 jobs_settings());
   // The signing key goes to the servers in a 0600 file, never on their command lines.
   auto keys_file = settings_.work_dir / "session-keys";
   std::filesystem::remove(keys_file);
@@ -350,14 +382,83 @@ asio::awaitable<std::int64_t> Cluster::gateway_retries() {
   co_return *retries;
 }
 
+// A server that cannot answer any more counts 0: its counts are gone with it.
 asio::awaitable<void> Cluster::keep_replays_of(Server const& server) {
-  replays_of_stopped_ += co_await server_replays(executor_, server.port);
+  auto page = co_await read_metrics(executor_, server.port, server_metrics_call());
+  if (!page) co_return;
+  replays_of_stopped_ += series_value(*page, kReplaysSeries).value_or(0);
+  jobs_of_stopped_.fenced_writes_refused += series_value(*page, kFencedRefusedSeries).value_or(0);
+  jobs_of_stopped_.lease_losses += series_value(*page, kLeaseLossesSeries).value_or(0);
 }
 
 asio::awaitable<std::int64_t> Cluster::idempotency_replays() {
   std::int64_t total = replays_of_stopped_;
-  for (auto const& s : servers_) total += co_await server_replays(executor_, s->port);
+  for (auto const& s : servers_) {
+    auto n = co_await read_counter(executor_, s->port, server_metrics_call(), kReplaysSeries);
+    total += n.value_or(0);
+  }
   co_return total;
+}
+
+asio::awaitable<JobCounters> Cluster::job_counters() {
+  JobCounters total = jobs_of_stopped_;
+  for (auto const& s : servers_) {
+    auto page = co_await read_metrics(executor_, s->port, server_metrics_call());
+    if (!page) continue;
+    total.fenced_writes_refused += series_value(*page, kFencedRefusedSeries).value_or(0);
+    total.lease_losses += series_value(*page, kLeaseLossesSeries).value_or(0);
+  }
+  co_return total;
+}
+
+asio::awaitable<std::vector<std::string>> Cluster::ids_running_jobs() {
+  std::vector<std::string> ids;
+  for (auto const& s : servers_) {
+    auto n = co_await read_counter(executor_, s->port, server_metrics_call(), kJobsInFlightSeries);
+    if (n.value_or(0) > 0) ids.push_back(s->id);
+  }
+  co_return ids;
+}
+
+asio::awaitable<std::optional<int>> Cluster::server_running_a_job(std::chrono::milliseconds apart) {
+  // Servers may come and go between the looks (a fault on its way): they are matched by id.
+  auto first = co_await ids_running_jobs();
+  if (first.empty()) co_return std::nullopt;
+  co_await sleep_for(apart);
+  auto second = co_await ids_running_jobs();
+  for (std::size_t i = 0; i < servers_.size(); ++i) {
+    std::string const& id = servers_[i]->id;
+    bool both = std::find(first.begin(), first.end(), id) != first.end() &&
+                std::find(second.begin(), second.end(), id) != second.end();
+    if (both) co_return static_cast<int>(i + 1);
+  }
+  co_return std::nullopt;
+}
+
+asio::awaitable<std::optional<std::string>> Cluster::tick_log(std::string task, std::string* problem) {
+  auto log_file = settings_.work_dir / ("ticks-" + task + ".out");
+  std::filesystem::remove(log_file);
+  std::vector<std::string> argv{settings_.outboard_binary.string(), "jobs", "ticks", "--store", state_url(),
+                                "--task", task, "--json"};
+  ChildProcess process(argv, log_file);
+  auto deadline = std::chrono::steady_clock::now() + kReadyDeadline;
+  while (process.running() && std::chrono::steady_clock::now() < deadline) co_await sleep_for(kPollEvery);
+  auto code = process.poll();
+  std::ifstream in(log_file, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!code || *code != 0) {
+    *problem = fmt::format("`outboard jobs ticks --task {}` {}: {}", task,
+                           code ? "exited " + std::to_string(*code) : std::string("did not finish"), log_tail(log_file, 300));
+    co_return std::nullopt;
+  }
+  // The answer is its one line of JSON (a warning on standard error would share the file).
+  auto start = text.starts_with("{") ? 0 : text.find("\n{");
+  if (start == std::string::npos) {
+    *problem = fmt::format("`outboard jobs ticks --task {}` printed no JSON", task);
+    co_return std::nullopt;
+  }
+  if (text[start] == '\n') ++start;
+  co_return text.substr(start, text.find('\n', start) - start);
 }
 
 asio::awaitable<void> Cluster::wait_backend_up(std::string address) {

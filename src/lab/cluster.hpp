@@ -9,6 +9,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/verb.hpp>
 
+#include <chrono>
+
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -20,6 +22,7 @@
 
 #include "lab/child_process.hpp"
 #include "lab/modes.hpp"
+#include "lab/run_stats.hpp"
 #include "lab/user_agent.hpp"
 
 namespace outboard::lab {
@@ -45,7 +48,19 @@ struct ClusterSettings {
   int access_token_s = 5;          // auth.access_ttl_s for a mode whose users carry tokens
   int servers = 3;
   std::string session_key_hex;     // shared by every server: the secret a deployment would share
+  // The jobs workload (a scenario's `jobs = true`): short job leases, a slow receipt and the
+  // scheduled task the tick ledger reads, in every server's config (kJobs* below).
+  bool jobs_workload = false;
 };
+
+// The jobs workload's settings, written into every server's config when it runs: a lease short
+// enough for a hang to outlast it within a short run, a receipt slow enough for a fault to land
+// while it is being made, and a task ticking every second.
+inline constexpr std::int64_t kJobLeaseMs = 1000;
+inline constexpr std::int64_t kReceiptRenderMs = 300;
+inline constexpr std::int64_t kTickPeriodMs = 1000;
+inline constexpr char kTickTask[] = "sales-summary";
+
 
 // Something the cluster did, for the timeline: kind ("kill", "restart", ...) and detail.
 using EventSink = std::function<void(std::string kind, std::string detail)>;
@@ -81,6 +96,15 @@ class Cluster {
   // reads it first, as a scrape would have).
   boost::asio::awaitable<std::int64_t> idempotency_replays();
 
+  // The position (1-based) of a server running a background job now (its /metrics shows
+  // outboard_jobs_in_flight > 0) in two looks `apart` from each other, so that a job of a few
+  // milliseconds (a tick) is not mistaken for one a fault can land in; nullopt when none is.
+  boost::asio::awaitable<std::optional<int>> server_running_a_job(std::chrono::milliseconds apart);
+  boost::asio::awaitable<JobCounters> job_counters();
+  // `outboard jobs ticks --store <the servers' store> --task <task> --json`, run as a child
+  // process; its answer, or nullopt (with why in `problem`) when it failed or said nothing usable.
+  boost::asio::awaitable<std::optional<std::string>> tick_log(std::string task, std::string* problem);
+
   // SIGKILLs everything, servers and gateway first, and reaps it. Idempotent.
   void teardown();
 
@@ -90,6 +114,8 @@ class Cluster {
   std::string token_settings() const;
   // The [realtime] lines of serve.toml for the mode's design ("" for serve's defaults).
   std::string realtime_settings() const;
+  // The [jobs], [shop] and [[schedule]] lines of serve.toml for the mode's design and workload.
+  std::string jobs_settings() const;
   struct Server {
     std::string id;
     std::uint16_t port = 0;
@@ -111,8 +137,10 @@ class Cluster {
   Call admin_call(boost::beast::http::verb method, std::string target, std::string body) const;
   std::filesystem::path admin_token_file() const { return settings_.work_dir / "gateway-admin.token"; }
   boost::asio::awaitable<void> wait_backend_up(std::string address);
-  // Adds a server's replay count to replays_of_stopped_ before it stops.
+  // Adds a server's replay and job counts to what the stopped ones said, before it stops.
   boost::asio::awaitable<void> keep_replays_of(Server const& server);
+  // The ids of the servers whose /metrics show a job in flight now.
+  boost::asio::awaitable<std::vector<std::string>> ids_running_jobs();
   std::vector<std::string> server_argv(Server const& server) const;
   std::string state_url() const;
   std::string next_server_id();
@@ -131,6 +159,7 @@ class Cluster {
   std::string admin_token_;  // the gateway's admin API bearer token, made per run
   int servers_started_ = 0;
   std::int64_t replays_of_stopped_ = 0;
+  JobCounters jobs_of_stopped_;
 };
 
 // A port nobody listens on right now (bind to 0, read it, close). Another process could take it

@@ -202,13 +202,15 @@ void append_summary_table(std::string& page, std::vector<json const*> const& mod
   page += "</table></section>\n";
 }
 
-// What each invariant counts, on the page: the table's rows say it again as tooltips.
-void append_glossary(std::string& page) {
+// What each invariant counts, on the page: the table's rows say it again as tooltips. Only the
+// invariants of the sections the table shows (a run without the jobs workload has no receipts).
+void append_glossary(std::string& page, std::vector<json const*> const& modes) {
   page += "<section id=\"glossary\"><h2>What the invariants mean</h2>\n"
           "<p class=\"muted\">Counted by each virtual user's ledger, on the client side, against what the shop "
           "answered; a design passes only with zero on every one. Failed attempts, retries and load are context, "
           "not losses: hover over a row of the table for its meaning.</p>\n<dl class=\"glossary\">";
   for (TableSection const& group : table_sections()) {
+    if (!section_shown(group, modes)) continue;
     for (TableRow const& row : group.rows) {
       if (row.kind != RowKind::loss) continue;
       page += fmt::format("<dt>{}</dt><dd>{}</dd>", html_escape(row.label), html_escape(row.meaning));
@@ -631,7 +633,7 @@ std::string render_html_report(nlohmann::json const& results) {
   } else {
     append_verdicts(page, modes);
     append_summary_table(page, modes);
-    append_glossary(page);
+    append_glossary(page, modes);
     page += "<noscript><p class=\"muted\">The timeline charts need JavaScript; the table above does not.</p>"
             "</noscript>\n";
     for (std::size_t i = 0; i < modes.size(); ++i) append_mode_section(page, *modes[i], i);

@@ -19,8 +19,10 @@
 
 #include "core/random.hpp"
 #include "lab/chat_user.hpp"
+#include "lab/receipt_ledger.hpp"
 #include "lab/run_stats.hpp"
 #include "lab/summary.hpp"
+#include "lab/tick_ledger.hpp"
 #include "lab/virtual_user.hpp"
 
 namespace outboard::lab {
@@ -39,6 +41,16 @@ constexpr int kChatRooms = 6;
 constexpr std::int64_t kChatSettleMs = 10000;  // generous: a sanitizer build on a loaded machine delivers late, not never
 // Open loop: a chat user's visit, in actions, before it leaves its rooms and goes.
 constexpr int kChatSessionActions = 20;
+// The jobs workload's receipt ledger reads every order again until each reading is final (the
+// job done or dead) or this bound passes: a lost receipt never becomes final, so a design that
+// loses one waits the whole bound. Generous for the same reason as the chat's.
+constexpr std::int64_t kReceiptSettleMs = 10000;
+constexpr std::int64_t kReceiptReadEvery = 200;
+// A "mid-job" target: how often and how long the lab looks for a server running a job before it
+// falls back to a random one (each look reads every server's /metrics twice, 50 ms apart).
+constexpr int kMidJobLooks = 100;
+constexpr std::int64_t kMidJobLookingMs = 10000;
+constexpr auto kMidJobLooksApart = 50ms;
 
 std::string utc_now_iso() {
   std::time_t now = std::time(nullptr);
@@ -47,6 +59,13 @@ std::string utc_now_iso() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+// Wall-clock milliseconds since the epoch: what scheduled ticks are named by (every server
+// agrees on it), unlike the lab's steady clock.
+std::int64_t epoch_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::string store_name(LabSettings const& s) {
@@ -88,6 +107,8 @@ struct ModeRun {
   std::vector<std::unique_ptr<ChatUser>> chat_users;  // per user: its chat journey, or null
   int active_users = 0;
   std::int64_t start_ms = 0;
+  std::int64_t ready_epoch_ms = 0;  // the cluster ready, and the users stopped: the tick window's ends
+  std::int64_t stop_epoch_ms = 0;
   std::string last_event;
   bool faults_done = false;
 
@@ -182,20 +203,38 @@ asio::awaitable<void> start_open_loop(ModeRun* run, std::int64_t* turned_away) {
   }
 }
 
+// A "mid-job" target: a server seen running a job in two looks, found within a bounded number
+// of looks and time; else a random one, and the timeline says so.
+asio::awaitable<int> pick_mid_job(ModeRun* run, std::mt19937_64* rng) {
+  auto deadline = lab_now_ms() + kMidJobLookingMs;
+  for (int look = 0; look < kMidJobLooks && lab_now_ms() < deadline; ++look) {
+    auto position = co_await run->cluster.server_running_a_job(kMidJobLooksApart);
+    if (position) co_return *position;
+  }
+  std::uniform_int_distribution<int> any(1, std::max(1, run->cluster.server_count()));
+  int position = any(*rng);
+  run->note_event("target", fmt::format("no server was seen running a job in {} looks: server {} chosen at random",
+                                        kMidJobLooks, position));
+  co_return position;
+}
+
+// The 1-based position a kill or hang hits.
+asio::awaitable<int> pick_target(ModeRun* run, FaultTarget target, std::mt19937_64* rng) {
+  if (target.mid_job) co_return co_await pick_mid_job(run, rng);
+  if (!target.random) co_return target.index;
+  std::uniform_int_distribution<int> any(1, std::max(1, run->cluster.server_count()));
+  co_return any(*rng);
+}
+
 asio::awaitable<void> run_fault(ModeRun* run, FaultSpec fault, std::mt19937_64* rng) {
-  auto pick = [&]() {
-    if (!fault.target.random) return fault.target.index;
-    std::uniform_int_distribution<int> any(1, std::max(1, run->cluster.server_count()));
-    return any(*rng);
-  };
   switch (fault.kind) {
     case FaultKind::kill: {
-      int position = pick();
+      int position = co_await pick_target(run, fault.target, rng);
       co_await run->cluster.kill_server(position, fault.restart_after_ms);
       break;
     }
     case FaultKind::hang: {
-      int position = pick();
+      int position = co_await pick_target(run, fault.target, rng);
       co_await run->cluster.hang_server(position, fault.lasting_ms);
       break;
     }
@@ -269,6 +308,96 @@ asio::awaitable<void> settle_chat(ModeRun* run) {
   run->stop.chat_closing = true;
 }
 
+// The receipt ledger's reading of one user's orders (a user has one connection: its orders are
+// read one after another, by one worker).
+struct UserOrders {
+  VirtualUser* user = nullptr;
+  std::vector<std::string> ids;
+  std::vector<std::optional<ReceiptReading>> last;  // per id: its latest reading
+  std::vector<bool> settled;
+};
+
+asio::awaitable<void> read_receipts(std::vector<UserOrders>* all, std::size_t* next, int* working) {
+  ++*working;
+  while (*next < all->size()) {
+    UserOrders& u = (*all)[(*next)++];
+    for (std::size_t i = 0; i < u.ids.size(); ++i) {
+      if (u.settled[i]) continue;
+      std::string id = u.ids[i];
+      auto answer = co_await u.user->read_order(std::move(id));
+      if (!answer) continue;
+      if (auto reading = read_receipt(*answer)) {
+        u.settled[i] = receipt_settled(*reading);
+        u.last[i] = std::move(reading);
+      }
+    }
+  }
+  --*working;
+}
+
+// After the users stopped: every order's receipt, read until each reading is final or the bound
+// passes, a few hundred users at a time; then counted.
+asio::awaitable<std::pair<ReceiptCounts, bool>> settle_receipts(ModeRun* run) {
+  std::vector<UserOrders> all;
+  for (auto const& user : run->users) {
+    auto ids = user->placed_orders();
+    if (ids.empty()) continue;
+    std::size_t n = ids.size();
+    all.push_back({user.get(), std::move(ids), std::vector<std::optional<ReceiptReading>>(n), std::vector<bool>(n)});
+  }
+  auto unsettled = [&all]() {
+    return std::any_of(all.begin(), all.end(), [](UserOrders const& u) {
+      return std::find(u.settled.begin(), u.settled.end(), false) != u.settled.end();
+    });
+  };
+  auto ex = co_await asio::this_coro::executor;
+  auto deadline = lab_now_ms() + kReceiptSettleMs;
+  for (;;) {
+    std::size_t next = 0;
+    int working = 0;
+    std::size_t workers = std::min<std::size_t>(all.size(), kAuditsAtOnce);
+    for (std::size_t i = 0; i < workers; ++i) {
+      asio::co_spawn(ex, read_receipts(&all, &next, &working), [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+    }
+    // Each read ends within its attempts' timeouts; the workers are waited for, not bounded.
+    do co_await sleep_until_ms(lab_now_ms() + 20);
+    while (working > 0 || next < all.size());
+    if (!unsettled() || lab_now_ms() >= deadline) break;
+    co_await sleep_until_ms(lab_now_ms() + kReceiptReadEvery);
+  }
+  std::vector<std::optional<ReceiptReading>> readings;
+  for (auto& u : all) {
+    u.user->close_connection();
+    readings.insert(readings.end(), u.last.begin(), u.last.end());
+  }
+  co_return std::pair{count_receipts(readings), !unsettled()};
+}
+
+// The jobs workload's ledgers, after the users stopped and were audited.
+asio::awaitable<JobsReport> check_jobs(ModeRun* run) {
+  JobsReport report;
+  auto [receipts, settled] = co_await settle_receipts(run);
+  report.receipts = receipts;
+  report.receipts_settled = settled;
+  report.window = tick_window(run->ready_epoch_ms, run->stop_epoch_ms, kTickPeriodMs, kJobLeaseMs);
+  std::string problem;
+  std::string task = kTickTask;
+  auto log = co_await run->cluster.tick_log(std::move(task), &problem);
+  if (log) {
+    auto runs = read_tick_runs(json::parse(*log, nullptr, false));
+    if (runs) {
+      report.ticks = count_ticks(*runs, report.window);
+    } else {
+      problem = "`outboard jobs ticks` printed JSON without a \"runs\" list";
+    }
+  }
+  report.ticks_problem = problem;
+  report.counters = co_await run->cluster.job_counters();
+  co_return report;
+}
+
 asio::awaitable<void> wait_users_done(ModeRun* run) {
   // Each request ends within its timeout times its attempts; this bounds the wait for stragglers.
   auto deadline = lab_now_ms() + 60'000;
@@ -284,6 +413,7 @@ asio::awaitable<void> run_mode(ModeRun* run, std::int64_t* turned_away, std::exc
     run->user_settings.gateway_port = run->cluster.gateway_port();
     run->chat_settings.gateway_port = run->cluster.gateway_port();
     run->start_ms = lab_now_ms();
+    run->ready_epoch_ms = epoch_now_ms();
     run->stats = RunStats(run->start_ms);
     run->stats.record_servers(run->start_ms, run->cluster.server_count());
     auto ex = co_await asio::this_coro::executor;
@@ -303,6 +433,7 @@ asio::awaitable<void> run_mode(ModeRun* run, std::int64_t* turned_away, std::exc
     if (run->lab.scenario.faults.empty()) end = run->start_ms + run->lab.duration_ms;
     co_await sleep_until_ms(end);
     run->stop.stopping = true;
+    run->stop_epoch_ms = epoch_now_ms();
     co_await settle_chat(run);
     co_await wait_users_done(run);
     run->stats.set_chat(run->chat.report());
@@ -312,6 +443,10 @@ asio::awaitable<void> run_mode(ModeRun* run, std::int64_t* turned_away, std::exc
     std::size_t workers = std::min<std::size_t>(run->users.size(), kAuditsAtOnce);
     for (std::size_t i = 0; i < workers; ++i) asio::co_spawn(ex, audit_users(run, &next_audit), rethrow);
     co_await wait_users_done(run);
+    if (run->lab.scenario.jobs) {
+      JobsReport jobs = co_await check_jobs(run);
+      run->stats.set_jobs(std::move(jobs));
+    }
     std::int64_t gateway_retries = co_await run->cluster.gateway_retries();
     run->stats.set_gateway_retries(gateway_retries);
     std::int64_t replayed = co_await run->cluster.idempotency_replays();
@@ -348,6 +483,7 @@ json run_one_mode(LabSettings const& lab, ModeSpec const& mode, std::filesystem:
   cs.access_token_s = lab.access_token_s;
   cs.servers = lab.servers;
   cs.session_key_hex = session_key;
+  cs.jobs_workload = lab.scenario.jobs;
   ModeRun run(lab, mode, out, io, cs);
   run.user_settings.name_prefix = prefix + mode.name + "-";
   // Room names unique to this run and mode, so runs sharing one store never share a room.
@@ -409,6 +545,7 @@ json run_lab(LabSettings const& lab, std::ostream& out) {
        {{"name", lab.scenario.name},
         {"description", lab.scenario.description},
         {"chat_share", lab.scenario.chat_share},
+        {"jobs", lab.scenario.jobs},
         {"faults", faults}}},
       {"settings",
        {{"servers", lab.servers},

@@ -8,7 +8,7 @@ std::vector<ModeSpec> const& known_modes() {
        "round_robin", true, true, true, false, Realtime::in_process},
       {"sticky", "as stateful, but the gateway pins each browser to one server with a cookie", "cookie_sticky", true,
        true, true, false, Realtime::in_process},
-      {"stateless", "sessions, data, uploads and chat rooms (resumable) in the shared store; round robin",
+      {"stateless", "sessions, data, uploads, chat rooms (resumable) and jobs (fenced) in the shared store; round robin",
        "round_robin", false, false},
       {"pubsub", "as stateless, but chat is fire-and-forget fan-out: no history, no replay on rejoin, no dedupe",
        "round_robin", false, false, true, false, Realtime::pubsub},
@@ -16,6 +16,10 @@ std::vector<ModeSpec> const& known_modes() {
        "round_robin", false, false, false},
       {"jwt", "as stateless, but users log in for a short-lived JWT access token and a rotating refresh token, not a session cookie",
        "round_robin", false, false, true, true},
+      {"naive", "as stateless, but each server keeps its own in-process job queue and runs every scheduled tick itself",
+       "round_robin", false, false, true, false, Realtime::resumable, Jobs::in_process},
+      {"locked", "as stateless, but jobs and ticks run under a lease lock without fencing: a paused holder still writes",
+       "round_robin", false, false, true, false, Realtime::resumable, Jobs::lease_unfenced},
   };
   return modes;
 }

@@ -16,6 +16,14 @@ enum class Realtime {
   resumable,   // serve's defaults: fan-out through the store, history replayed on rejoin, resends deduplicated
 };
 
+// How a design runs background jobs and scheduled ticks (serve's [jobs], docs/JOBS.md). Only the
+// jobs differ: sessions and data are in the shared store in all three.
+enum class Jobs {
+  fenced,          // serve's defaults: a queue in the shared store, every commit guarded by the claim's fence
+  lease_unfenced,  // [jobs] fencing = false: a lease lock without fencing (a paused holder still writes)
+  in_process,      // [jobs] queue = "memory", fencing = false: each server its own queue and cron
+};
+
 struct ModeSpec {
   std::string name;
   std::string description;
@@ -25,11 +33,12 @@ struct ModeSpec {
   bool deduplicates = true;         // false: the servers ignore Idempotency-Key (idempotency.enabled = false)
   bool tokens = false;              // users log in for JWT access + refresh tokens (serve --auth jwt)
   Realtime realtime = Realtime::resumable;
+  Jobs jobs = Jobs::fenced;
 };
 
 std::vector<ModeSpec> const& known_modes();
 std::optional<ModeSpec> find_mode(std::string_view name);
-// "stateful, sticky, stateless, retry-unsafe" for error messages and --help.
+// "stateful, sticky, stateless, ..." for error messages and --help.
 std::string mode_names();
 
 }  // namespace outboard::lab

@@ -10,7 +10,8 @@ namespace outboard::lab {
 std::int64_t Invariants::losses() const {
   return unexpected_logouts + lost_cart_lines + duplicated_cart_lines + duplicate_orders + lost_orders +
          upload_mismatches + failed_retryable + revoked_accepted + refresh_family_revoked + chat_lost +
-         chat_duplicated + chat_out_of_order;
+         chat_duplicated + chat_out_of_order + receipts_lost + receipts_duplicated + ticks_missed + ticks_run_twice +
+         stale_lease_writes;
 }
 
 double quantile(std::vector<float> samples, double q) {
@@ -96,6 +97,36 @@ void RunStats::set_chat(ChatReport report) {
   chat_ = std::move(report);
 }
 
+void RunStats::set_jobs(JobsReport report) {
+  invariants_.receipts_lost = report.receipts.lost;
+  invariants_.receipts_duplicated = report.receipts.duplicated;
+  invariants_.ticks_missed = report.ticks.missed;
+  invariants_.ticks_run_twice = report.ticks.run_twice;
+  invariants_.stale_lease_writes = report.receipts.stale_writes + report.ticks.stale_writes;
+  if (!report.ticks_problem.empty()) record_unexpected("tick log unreadable: " + report.ticks_problem);
+  jobs_ = std::move(report);
+}
+
+namespace {
+
+nlohmann::json jobs_json(JobsReport const& r) {
+  return {{"orders", r.receipts.orders},
+          {"orders_unreadable", r.receipts.unreadable},
+          {"receipts_sent", r.receipts.sent},
+          {"receipts_settled", r.receipts_settled},
+          {"stale_receipt_writes", r.receipts.stale_writes},
+          {"dead_letters", r.receipts.dead},
+          {"tick_instants", r.ticks.instants},
+          {"tick_runs", r.ticks.runs},
+          {"stale_tick_writes", r.ticks.stale_writes},
+          {"tick_window_ms", {r.window.first_ms, r.window.last_ms}},
+          {"tick_period_ms", r.window.period_ms},
+          {"fenced_writes_refused", r.counters.fenced_writes_refused},
+          {"lease_losses", r.counters.lease_losses}};
+}
+
+}  // namespace
+
 void RunStats::record_revocation(std::int64_t accepted_for_ms, std::string const& by, bool refused_elsewhere) {
   revocation_windows_ms_.push_back(static_cast<float>(accepted_for_ms));
   if (refused_elsewhere) ++revocations_refused_elsewhere_;
@@ -129,7 +160,7 @@ nlohmann::json RunStats::to_json(std::int64_t duration_ms) const {
   for (auto const& e : events_) faults.push_back({{"t_ms", e.t_ms}, {"kind", e.kind}, {"detail", e.detail}});
   double seconds = static_cast<double>(std::max<std::int64_t>(duration_ms, 1)) / 1000.0;
   double max_ms = latencies_ms_.empty() ? 0.0 : *std::max_element(latencies_ms_.begin(), latencies_ms_.end());
-  return {
+  nlohmann::json doc = {
       {"invariants",
        {{"unexpected_logouts", invariants_.unexpected_logouts},
         {"lost_cart_lines", invariants_.lost_cart_lines},
@@ -142,7 +173,12 @@ nlohmann::json RunStats::to_json(std::int64_t duration_ms) const {
         {"refresh_family_revoked", invariants_.refresh_family_revoked},
         {"chat_lost", invariants_.chat_lost},
         {"chat_duplicated", invariants_.chat_duplicated},
-        {"chat_out_of_order", invariants_.chat_out_of_order}}},
+        {"chat_out_of_order", invariants_.chat_out_of_order},
+        {"receipts_lost", invariants_.receipts_lost},
+        {"receipts_duplicated", invariants_.receipts_duplicated},
+        {"ticks_missed", invariants_.ticks_missed},
+        {"ticks_run_twice", invariants_.ticks_run_twice},
+        {"stale_lease_writes", invariants_.stale_lease_writes}}},
       {"chat",
        {{"sent", chat_.sent},
         {"resent", chat_.resent},
@@ -190,6 +226,8 @@ nlohmann::json RunStats::to_json(std::int64_t duration_ms) const {
       {"timeline", std::move(timeline)},
       {"faults", std::move(faults)},
   };
+  if (jobs_) doc["jobs"] = jobs_json(*jobs_);
+  return doc;
 }
 
 }  // namespace outboard::lab

@@ -6,10 +6,13 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "lab/chat_ledger.hpp"
+#include "lab/receipt_ledger.hpp"
+#include "lab/tick_ledger.hpp"
 #include "lab/user_agent.hpp"
 
 namespace outboard::lab {
@@ -33,7 +36,32 @@ struct Invariants {
   std::int64_t chat_lost = 0;
   std::int64_t chat_duplicated = 0;
   std::int64_t chat_out_of_order = 0;
+  // The jobs workload (receipt_ledger.hpp, tick_ledger.hpp), counted after the run: an order
+  // with no receipt, receipts beyond one per order, a scheduled instant that never ran, runs
+  // beyond one per instant, and writes (receipts and ticks) made after a newer holder had written.
+  std::int64_t receipts_lost = 0;
+  std::int64_t receipts_duplicated = 0;
+  std::int64_t ticks_missed = 0;
+  std::int64_t ticks_run_twice = 0;
+  std::int64_t stale_lease_writes = 0;
   std::int64_t losses() const;             // the sum of the above
+};
+
+// What the servers counted of the jobs (their /metrics), summed over the run: stopped servers
+// included, read just before they were stopped.
+struct JobCounters {
+  std::int64_t fenced_writes_refused = 0;
+  std::int64_t lease_losses = 0;
+};
+
+// What the jobs workload's ledgers found, for the results' "jobs" object.
+struct JobsReport {
+  ReceiptCounts receipts;
+  bool receipts_settled = false;  // every order's reading was final before the bound passed
+  TickCounts ticks;
+  TickWindow window;
+  std::string ticks_problem;      // why the tick log could not be read ("" when it was)
+  JobCounters counters;
 };
 
 struct FailureCounts {
@@ -79,6 +107,8 @@ class RunStats {
   void set_revocation_bound_ms(std::int64_t bound) { revocation_bound_ms_ = bound; }
   // The chat ledger's verdicts, at the end of the run (its invariants join the others).
   void set_chat(ChatReport report);
+  // The jobs workload's ledgers, after the run (its invariants join the others).
+  void set_jobs(JobsReport report);
 
   Invariants& invariants() { return invariants_; }
   Invariants const& invariants() const { return invariants_; }
@@ -125,6 +155,7 @@ class RunStats {
   std::int64_t revocation_bound_ms_ = 0;
   std::int64_t revocations_refused_elsewhere_ = 0;
   ChatReport chat_;
+  std::optional<JobsReport> jobs_;  // only when the jobs workload ran
 };
 
 // The q-quantile (0..1) of samples, by nearest rank; 0 for none. Sorts a copy.

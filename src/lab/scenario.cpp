@@ -5,14 +5,17 @@
 //   name = "crash-and-deploy"             # required
 //   description = "one line"              # optional
 //   chat = "25%"                          # optional: the share of the users on the chat journey
+//   jobs = true                           # optional: the jobs workload and its ledgers (receipts, ticks)
+//   modes = ["naive", "stateless"]        # optional: the designs to compare when --modes is not given
 //
 //   [[fault]]                             # zero or more; zero faults is a baseline run
 //   at = "20%"            # required: "12s", "1500ms" (from the start of the run) or "40%" of
 //                         # its duration (0..100, decimals allowed). Always a string.
 //   action = "kill"       # required: kill | hang | rolling-deploy | scale-out | scale-in |
 //                         # restart-store
-//   target = 1            # kill, hang: 1-based position among the servers running then, or
-//                         # "random" (seeded by --seed); default 1
+//   target = 1            # kill, hang: 1-based position among the servers running then,
+//                         # "random" (seeded by --seed), or "mid-job" (a server running a
+//                         # background job then); default 1
 //   restart_after = "2s"  # kill only, optional: start a new server in its place after this long
 //   lasting = "2s"        # hang only, required, > 0: how long the server stays SIGSTOPped
 //   count = 2             # scale-out, scale-in: how many servers, >= 1; default 1
@@ -46,6 +49,7 @@
 #include <system_error>
 
 #include "core/toml_names.hpp"
+#include "lab/modes.hpp"
 
 namespace outboard::lab {
 namespace {
@@ -178,6 +182,31 @@ at = "55%"
 action = "rolling-deploy"
 )toml";
 
+// The hang outlasts the lab's 1 s job lease three times over, so another server takes the job
+// over while the frozen one still holds it: what it writes on waking is the stale-lease write.
+constexpr std::string_view kBuiltinJobs = R"toml(
+name = "jobs"
+description = "receipts and a scheduled task under faults: freeze the server running a job for 3x its lease, kill -9 a server mid-job (back after 1s), then a rolling deploy"
+jobs = true
+modes = ["naive", "locked", "stateless"]
+
+[[fault]]
+at = "20%"
+action = "hang"
+target = "mid-job"
+lasting = "3s"
+
+[[fault]]
+at = "50%"
+action = "kill"
+target = "mid-job"
+restart_after = "1s"
+
+[[fault]]
+at = "70%"
+action = "rolling-deploy"
+)toml";
+
 constexpr std::string_view kBuiltinCalm = R"toml(
 name = "calm"
 description = "no faults: a baseline to compare the other scenarios against"
@@ -187,7 +216,7 @@ description = "no faults: a baseline to compare the other scenarios against"
 constexpr std::string_view kBuiltinTexts[] = {
     kBuiltinCrashAndDeploy, kBuiltinCrash,        kBuiltinHungServer, kBuiltinRollingDeploy,
     kBuiltinScale,          kBuiltinStoreRestart, kBuiltinEverything, kBuiltinCalm,
-    kBuiltinChat,
+    kBuiltinChat,           kBuiltinJobs,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -299,6 +328,8 @@ class ScenarioParser {
     scenario.name = read_name(root);
     if (auto const* node = root.get("description")) scenario.description = read_string(*node, "description");
     if (auto const* node = root.get("chat")) scenario.chat_share = read_share(*node, "chat");
+    if (auto const* node = root.get("jobs")) scenario.jobs = read_bool(*node, "jobs");
+    if (auto const* node = root.get("modes")) scenario.default_modes = read_modes(*node, "modes");
     if (auto const* node = root.get("fault")) scenario.faults = read_faults(*node);
     return scenario;
   }
@@ -332,15 +363,39 @@ class ScenarioParser {
     check_unknown_keys(
         root, "",
         [](std::string_view key) {
-          return key == "name" || key == "description" || key == "chat" || key == "fault";
+          return key == "name" || key == "description" || key == "chat" || key == "jobs" || key == "modes" ||
+                 key == "fault";
         },
-        "name, description, chat or [[fault]] tables");
+        "name, description, chat, jobs, modes or [[fault]] tables");
   }
 
   std::string read_string(toml::node const& node, std::string const& key) const {
     auto const* s = node.as_string();
     if (!s) fail(node, key, "expected a string, got " + shown(node));
     return s->get();
+  }
+
+  bool read_bool(toml::node const& node, std::string const& key) const {
+    auto const* b = node.as_boolean();
+    if (!b) fail(node, key, "expected true or false, got " + shown(node));
+    return b->get();
+  }
+
+  // ["naive", "stateless"]: known modes, each once.
+  std::vector<std::string> read_modes(toml::node const& node, std::string const& key) const {
+    auto const* array = node.as_array();
+    if (!array || array->empty()) fail(node, key, "expected a list of modes like [\"naive\", \"stateless\"]");
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      std::string item_key = key + "[" + std::to_string(i + 1) + "]";
+      std::string name = read_string(*array->get(i), item_key);
+      if (!find_mode(name)) fail(*array->get(i), item_key, "unknown mode \"" + name + "\"; known: " + mode_names());
+      if (std::find(names.begin(), names.end(), name) != names.end()) {
+        fail(*array->get(i), item_key, "\"" + name + "\" is listed twice");
+      }
+      names.push_back(std::move(name));
+    }
+    return names;
   }
 
   std::string read_name(toml::table const& root) const {
@@ -462,11 +517,12 @@ class ScenarioParser {
   }
 
   FaultTarget read_target(toml::node const& node, std::string const& key) const {
-    constexpr std::string_view expected = R"(expected a server position (1, 2, ...) or "random")";
+    constexpr std::string_view expected = R"(expected a server position (1, 2, ...) or "random" (or "mid-job": a server running a job then))";
     FaultTarget target;
     if (auto const* s = node.as_string()) {
-      if (s->get() != "random") fail(node, key, std::string(expected) + ", got " + shown(node));
-      target.random = true;
+      if (s->get() != "random" && s->get() != "mid-job") fail(node, key, std::string(expected) + ", got " + shown(node));
+      target.random = s->get() == "random";
+      target.mid_job = s->get() == "mid-job";
       return target;
     }
     auto const* i = node.as_integer();
@@ -520,6 +576,7 @@ std::string describe_fault(FaultSpec const& fault) {
   switch (fault.kind) {
     case FaultKind::kill:
     case FaultKind::hang:
+      if (fault.target.mid_job) return action + " a server running a job";
       return action + (fault.target.random ? " a random server" : " server " + std::to_string(fault.target.index));
     case FaultKind::scale_out:
     case FaultKind::scale_in: return action + " " + std::to_string(fault.count);
@@ -626,7 +683,7 @@ void check_scenario_fits(Scenario const& scenario, int servers, std::int64_t dur
     switch (fault.kind) {
       case FaultKind::kill:
       case FaultKind::hang:
-        if (!fault.target.random && fault.target.index > running) {
+        if (!fault.target.random && !fault.target.mid_job && fault.target.index > running) {
           throw ScenarioError(what + " fires when " + std::to_string(running) +
                               " server(s) run; there is no server " + std::to_string(fault.target.index));
         }

@@ -38,11 +38,14 @@ struct FaultTime {
   std::int64_t resolve(std::int64_t duration_ms) const;
 };
 
-// Which server a fault hits: a 1-based position among the servers running when it fires, or
-// one chosen at random (seeded by --seed).
+// Which server a fault hits: a 1-based position among the servers running when it fires, one
+// chosen at random (seeded by --seed), or one running a background job at that moment (its
+// /metrics says outboard_jobs_in_flight > 0; the lab polls for a while, then falls back to a
+// random one and says so in the timeline).
 struct FaultTarget {
   bool random = false;
-  int index = 1;  // used when !random
+  bool mid_job = false;
+  int index = 1;  // used when neither random nor mid_job
 };
 
 struct FaultSpec {
@@ -61,6 +64,12 @@ struct Scenario {
   std::string description;
   std::vector<FaultSpec> faults;  // sorted by `at` for the duration they are resolved against
   double chat_share = 0;          // `chat = "25%"`: the share of the users on the chat journey (0..1)
+  // `jobs = true`: the jobs workload runs beside the journeys (short leases, a slow receipt, a
+  // scheduled task every second) and its ledgers count receipts and ticks after the run.
+  bool jobs = false;
+  // `modes = ["naive", ...]`: the designs this scenario compares when --modes is not given
+  // (empty: the lab's default); each is a known mode.
+  std::vector<std::string> default_modes;
 };
 
 // Whether user `index` (0-based, in arrival order) takes the chat journey: spread evenly, so

@@ -109,6 +109,38 @@ std::vector<TableSection> const& table_sections() {
            {"chat messages out of order", "invariants", "chat_out_of_order", RowKind::loss, 0,
             "a chat message received in a room with a sequence number not above the one received before it there"},
        }},
+      {"must never happen: background jobs and scheduled ticks",
+       {
+           {"receipts lost", "invariants", "receipts_lost", RowKind::loss, 0,
+            "an order the shop confirmed that had no receipt in its outbox once its job was done or dead (or the lab stopped waiting)"},
+           {"receipts duplicated", "invariants", "receipts_duplicated", RowKind::loss, 0,
+            "receipts beyond one per order: a job's effect made more than once"},
+           {"ticks missed", "invariants", "ticks_missed", RowKind::loss, 0,
+            "a scheduled instant inside the run's window (the task ticks every second) that no server ran"},
+           {"ticks run twice", "invariants", "ticks_run_twice", RowKind::loss, 0,
+            "runs beyond one per scheduled instant: the same tick run by two servers, or twice by one"},
+           {"writes accepted from a stale lease", "invariants", "stale_lease_writes", RowKind::loss, 0,
+            "a receipt or tick written after a newer holder of the same job (a higher fence) had written: the store took a write from a lease that was gone"},
+       },
+       true, "jobs"},
+      {"jobs (receipts and the scheduled task)",
+       {
+           {"orders checked", "jobs", "orders", RowKind::volume, 0,
+            "orders the users placed, each read back with GET /orders/{id} after the run for its receipt"},
+           {"receipts sent", "jobs", "receipts_sent", RowKind::volume, 0,
+            "orders with at least one receipt in their outbox"},
+           {"dead-lettered", "jobs", "dead_letters", RowKind::volume, 0,
+            "receipt jobs that ended on the dead-letter list (seen by the server that answered)"},
+           {"tick instants checked", "jobs", "tick_instants", RowKind::volume, 0,
+            "scheduled instants inside the run's window, each owed exactly one run"},
+           {"tick runs", "jobs", "tick_runs", RowKind::volume, 0,
+            "runs of those instants in the task's tick log"},
+           {"fenced writes refused", "jobs", "fenced_writes_refused", RowKind::volume, 0,
+            "commits the servers refused because the claim's fence was no longer current (their /metrics)"},
+           {"lease losses", "jobs", "lease_losses", RowKind::volume, 0,
+            "claims whose lease a server found taken over, at a renewal or at the end (their /metrics)"},
+       },
+       true, "jobs"},
       {"chat (WebSocket rooms through the gateway)",
        {
            {"messages sent", "chat", "sent", RowKind::volume, 0,
@@ -184,6 +216,7 @@ std::vector<TableSection> const& table_sections() {
 bool section_shown(TableSection const& section, std::vector<json const*> const& modes) {
   if (!section.only_when_used) return true;
   return std::any_of(modes.begin(), modes.end(), [&](json const* mode) {
+    if (!section.used_when_present.empty() && mode->contains(std::string(section.used_when_present))) return true;
     return std::any_of(section.rows.begin(), section.rows.end(),
                        [&](TableRow const& row) { return number_at(*mode, row.group, row.key) != 0; });
   });

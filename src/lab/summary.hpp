@@ -28,8 +28,11 @@ struct TableSection {
   std::string_view heading;
   std::vector<TableRow> rows;
   // Shown only when some mode has a value other than zero in it (the chat section of a run
-  // without chat users would be a block of zeros).
+  // without chat users would be a block of zeros)...
   bool only_when_used = false;
+  // ...or, when set, some mode's results hold this object (the jobs sections: their zeros are
+  // the proof when the jobs workload ran, and noise when it did not).
+  std::string_view used_when_present = {};
 };
 
 // Whether the table (terminal and HTML) shows this section for these modes' results.

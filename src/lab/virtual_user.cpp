@@ -516,6 +516,27 @@ asio::awaitable<std::optional<std::vector<std::pair<std::string, std::string>>>>
   co_return headers;
 }
 
+std::vector<std::string> VirtualUser::placed_orders() const {
+  std::vector<std::string> ids;
+  for (auto const& [id, lines] : orders_) ids.push_back(id);
+  return ids;
+}
+
+asio::awaitable<std::optional<json>> VirtualUser::read_order(std::string id) {
+  if (!signed_up_) co_return std::nullopt;
+  auditing_ = true;
+  if (!logged_in_) {
+    Step in = co_await log_in();
+    if (in != Step::ok) co_return std::nullopt;
+  }
+  Call call;
+  call.target = "/orders/" + id;
+  Outcome out = co_await as_user(call);
+  if (out.reply.status != 200) co_return std::nullopt;
+  json answer = body_json(out.reply);
+  co_return answer;
+}
+
 asio::awaitable<void> VirtualUser::audit() {
   if (!signed_up_) co_return;
   auditing_ = true;

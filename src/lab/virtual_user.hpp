@@ -9,6 +9,7 @@
 // unexpected logout: it is counted, and the user logs in again and carries on (a person would).
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -17,6 +18,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "lab/run_stats.hpp"
 #include "lab/token_wallet.hpp"
@@ -63,6 +65,15 @@ class VirtualUser {
   boost::asio::awaitable<void> audit();
 
   bool has_ledger() const { return signed_up_; }
+
+  // The orders this user placed (confirmed 2xx, or found in GET /orders after an answer was lost).
+  std::vector<std::string> placed_orders() const;
+  // After the run (the jobs workload's receipt ledger): GET /orders/{id} as this user, logging in
+  // again if needed (logouts here are not counted: the faults are over); the answer's JSON, or
+  // nullopt when no 200 came.
+  boost::asio::awaitable<std::optional<nlohmann::json>> read_order(std::string id);
+  // Ends the user's connection (after the last read of the run).
+  void close_connection() { agent_.close(); }
 
   // For the chat journey (chat_user.hpp's ChatLogin): signs up and logs in as needed (refreshing
   // a token that is about to expire) and returns the credential headers a WebSocket upgrade
