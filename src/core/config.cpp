@@ -118,6 +118,61 @@ std::string without_password(std::string const& text) {
   return text.substr(0, colon + 1) + "<hidden>" + text.substr(at_sign);
 }
 
+// "receipt=4,tick=1" -> {receipt: 4, tick: 1}; the error names `where`.
+std::map<std::string, std::string> split_pairs(std::string const& text, std::string const& where) {
+  std::map<std::string, std::string> out;
+  for (auto const& item : split_commas(text)) {
+    auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw ConfigError(where + ": '" + item + "' is not NAME=VALUE");
+    }
+    out[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return out;
+}
+
+std::int64_t checked_int(std::string const& text, std::int64_t min, std::int64_t max, std::string const& shown,
+                         std::string const& where) {
+  std::int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || ptr != text.data() + text.size() || text.empty()) {
+    throw ConfigError(where + ": " + shown + " is not an integer");
+  }
+  if (v < min || v > max) {
+    throw ConfigError(where + ": " + text + " is out of range " + std::to_string(min) + ".." + std::to_string(max));
+  }
+  return v;
+}
+
+// The tables of an array of tables, each key one of `fields` and each value a string.
+std::vector<TableItem> read_table_list(std::vector<std::string> const& fields, toml::node const& node,
+                                       std::string const& key, std::string const& source_name) {
+  std::string where = at(source_name, node) + ": key '" + key + "'";
+  auto const* arr = node.as_array();
+  if (!arr || !arr->is_array_of_tables()) {
+    throw ConfigError(where + ": expected an array of tables ([[" + key + "]]), got " + toml_type_name(node));
+  }
+  std::vector<TableItem> items;
+  for (std::size_t i = 0; i < arr->size(); ++i) {
+    auto const& table = *arr->get(i)->as_table();
+    std::string item_key = key + "[" + std::to_string(i) + "]";
+    TableItem item;
+    item.where = at(source_name, table) + ": key '" + item_key + "'";
+    for (auto const& [name, value] : table) {
+      std::string field(name.str());
+      std::string value_where = at(source_name, value) + ": key '" + item_key + "." + field + "'";
+      if (std::find(fields.begin(), fields.end(), field) == fields.end()) {
+        auto near = closest(field, fields);
+        throw ConfigError(value_where + ": unknown key" + (near ? "; did you mean '" + *near + "'?" : std::string()));
+      }
+      if (!value.is_string()) throw ConfigError(value_where + ": expected a string, got " + toml_type_name(value));
+      item.values[field] = {*value.value<std::string>(), value_where};
+    }
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
 }  // namespace
 
 Settings::Settings(std::string command) : command_(std::move(command)) {}
@@ -153,6 +208,19 @@ void Settings::add_bool(std::string key, bool& target, std::string flag, std::st
 void Settings::add_list(std::string key, std::vector<std::string>& target, std::string flag,
                         std::string help, StringCheck check_each) {
   add(std::move(key), Kind::list, &target, std::move(flag), std::move(help), std::move(check_each));
+}
+
+void Settings::add_int_map(std::string key, std::map<std::string, std::int64_t>& target, std::int64_t min,
+                           std::int64_t max, std::string flag, std::string help, StringCheck check_name) {
+  Entry& e = add(std::move(key), Kind::int_map, &target, std::move(flag), std::move(help), std::move(check_name));
+  e.min = min;
+  e.max = max;
+}
+
+void Settings::add_table_list(std::string key, std::vector<TableItem>& target, std::vector<std::string> fields,
+                              std::string help) {
+  Entry& e = add(std::move(key), Kind::table_list, &target, "", std::move(help));
+  e.fields = std::move(fields);
 }
 
 void Settings::mark_secret(std::string const& key) {
@@ -267,18 +335,32 @@ void Settings::assign_text(Entry& entry, std::string const& text, std::string co
       *std::get<std::string*>(entry.target) = text;
       return;
     case Kind::integer: {
-      std::int64_t v = 0;
-      auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-      if (ec != std::errc{} || ptr != text.data() + text.size() || text.empty()) {
-        throw ConfigError(where + ": " + quoted + " is not an integer");
+      if (entry.secret) {
+        std::int64_t v = 0;
+        auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        bool parsed = ec == std::errc{} && ptr == text.data() + text.size() && !text.empty();
+        if (!parsed) throw ConfigError(where + ": " + quoted + " is not an integer");
+        if (v < entry.min || v > entry.max) {
+          throw ConfigError(where + ": " + quoted + " is out of range " + std::to_string(entry.min) + ".." +
+                            std::to_string(entry.max));
+        }
+        *std::get<std::int64_t*>(entry.target) = v;
+        return;
       }
-      if (v < entry.min || v > entry.max) {
-        throw ConfigError(where + ": " + (entry.secret ? quoted : text) + " is out of range " +
-                          std::to_string(entry.min) + ".." + std::to_string(entry.max));
-      }
-      *std::get<std::int64_t*>(entry.target) = v;
+      *std::get<std::int64_t*>(entry.target) = checked_int(text, entry.min, entry.max, quoted, where);
       return;
     }
+    case Kind::int_map: {
+      std::map<std::string, std::int64_t> values;
+      for (auto const& [name, value] : split_pairs(text, where)) {
+        check_string(entry, name, where);
+        values[name] = checked_int(value, entry.min, entry.max, "'" + value + "' (" + name + ")", where);
+      }
+      *std::get<std::map<std::string, std::int64_t>*>(entry.target) = std::move(values);
+      return;
+    }
+    case Kind::table_list:
+      throw ConfigError(where + ": '" + entry.key + "' is set in the config file only ([[" + entry.key + "]] tables)");
     case Kind::boolean:
       if (text == "true" || text == "1" || text == "yes") {
         *std::get<bool*>(entry.target) = true;
@@ -407,6 +489,25 @@ void Settings::load_toml_text(std::string const& text, std::string const& source
               *std::get<std::vector<std::string>*>(entry->target) = std::move(items);
               break;
             }
+            case Kind::int_map: {
+              auto const* tab = node.as_table();
+              if (!tab) throw ConfigError(where + ": expected a table of integers, got " + toml_type_name(node));
+              std::map<std::string, std::int64_t> values;
+              for (auto const& [name, value] : *tab) {
+                std::string item_where = at(source_name, value) + ": key '" + key + "." + std::string(name.str()) + "'";
+                check_string(*entry, std::string(name.str()), item_where);
+                if (!value.is_integer()) {
+                  throw ConfigError(item_where + ": expected an integer, got " + toml_type_name(value));
+                }
+                auto number = std::to_string(*value.value<std::int64_t>());
+                values[std::string(name.str())] = checked_int(number, entry->min, entry->max, number, item_where);
+              }
+              *std::get<std::map<std::string, std::int64_t>*>(entry->target) = std::move(values);
+              break;
+            }
+            case Kind::table_list:
+              *std::get<std::vector<TableItem>*>(entry->target) = read_table_list(entry->fields, node, key, source_name);
+              break;
           }
           entry->source = at(source_name, node);
         }
@@ -449,6 +550,22 @@ std::string Settings::effective_configuration() const {
             }
           } else if constexpr (std::is_same_v<T, bool>) {
             value = e.secret ? "<set, hidden>" : *target ? "true" : "false";
+          } else if constexpr (std::is_same_v<T, std::map<std::string, std::int64_t>>) {
+            value = "{";
+            for (auto const& [name, n] : *target) {
+              value += (value.size() > 1 ? ", " : "") + toml_quoted(name) + " = " + std::to_string(n);
+            }
+            value += "}";
+          } else if constexpr (std::is_same_v<T, std::vector<TableItem>>) {
+            value = "[";
+            for (auto const& item : *target) {
+              std::string table = "{";
+              for (auto const& [name, v] : item.values) {
+                table += (table.size() > 1 ? ", " : "") + name + " = " + toml_quoted(v.text);
+              }
+              value += (value.size() > 1 ? ", " : "") + table + "}";
+            }
+            value += "]";
           } else {
             value = e.secret ? "<set, hidden>" : std::to_string(*target);
           }

@@ -53,6 +53,18 @@ class ConfigError : public std::runtime_error {
 // Returns an error message for a bad value, or nullopt when it is fine.
 using StringCheck = std::function<std::optional<std::string>(std::string const&)>;
 
+// One table of an array of tables (`[[schedule]]` in TOML): its values as text, each with where it
+// was set, so that a check made later (against what the program registered) can still name the
+// file, line and key.
+struct TableItem {
+  struct Value {
+    std::string text;
+    std::string where;  // "serve.toml:13: key 'schedule[0].task'"
+  };
+  std::string where;  // "serve.toml:12: key 'schedule[0]'": the table itself
+  std::map<std::string, Value> values;
+};
+
 class Settings {
  public:
   // The first scheme: variables OUTBOARD_<KEY>, no command prefix.
@@ -70,6 +82,16 @@ class Settings {
   // In the environment and on the command line, a list is comma-separated.
   void add_list(std::string key, std::vector<std::string>& target, std::string flag,
                 std::string help, StringCheck check_each = {});
+  // A TOML table of integers (`[jobs.concurrency]` receipt = 4), each in min..max, each name passing
+  // check_name; in the environment and on the command line "receipt=4,tick=1".
+  void add_int_map(std::string key, std::map<std::string, std::int64_t>& target, std::int64_t min,
+                   std::int64_t max, std::string flag, std::string help, StringCheck check_name = {});
+  // A TOML array of tables (`[[schedule]]`) whose values are strings, each key one of `fields`
+  // (an unknown one is refused with a suggestion). Config file only: its environment variable is
+  // refused with that reason, and it has no flag. The values are checked by the caller, which
+  // names each one's TableItem::Value::where.
+  void add_table_list(std::string key, std::vector<TableItem>& target, std::vector<std::string> fields,
+                      std::string help);
   // The value of `key` is never printed (--check, --help, integer and boolean parse errors).
   // Call before register_flags. Throws std::logic_error for an undeclared key.
   void mark_secret(std::string const& key);
@@ -111,11 +133,14 @@ class Settings {
   static std::map<std::string, std::string> process_environment();
 
  private:
-  enum class Kind { string, integer, boolean, list };
+  enum class Kind { string, integer, boolean, list, int_map, table_list };
   struct Entry {
     std::string key;
     Kind kind = Kind::string;
-    std::variant<std::string*, std::int64_t*, bool*, std::vector<std::string>*> target;
+    std::variant<std::string*, std::int64_t*, bool*, std::vector<std::string>*, std::map<std::string, std::int64_t>*,
+                 std::vector<TableItem>*>
+        target;
+    std::vector<std::string> fields;  // table_list: the keys a table may have
     std::int64_t min = 0, max = 0;
     std::string flag, help;
     StringCheck check;
