@@ -1,14 +1,593 @@
-// redis://'s job queue (docs/JOBS.md). Stub until the scripts land: the provider exists so that
-// open_job_queue.cpp links; creating it throws.
+// redis://'s job queue (docs/JOBS.md): every operation that changes a job is one Lua script, so
+// Redis runs it atomically, and Redis's own clock (TIME, inside the scripts) is the queue's clock:
+// every process, on any host, agrees on when a lease has run out.
+//
+// Keys, in the store's own database:
+//   job:{<id>}            hash: type, key, payload, state, attempts, max_attempts, fence,
+//                         last_error, run_at, lease_until, worker (times in ms since the epoch,
+//                         Redis's clock). A done job's hash expires after done_ttl (dedupe).
+//   job:{<id>}:fence      the latest claim's fence, a decimal string (state::fence_key(id)),
+//                         SET by the claim script itself; what a handler's commit_if checks.
+//   jobs:{<type>}:waiting sorted set of the type's waiting job ids by run_at
+//   jobs:{<type>}:running sorted set of the type's running job ids by lease_until
+//   jobs:dead             sorted set of dead job ids by time of death (the dead-letter list)
+//   jobs:types            set of every type ever enqueued (what counts() walks)
+// A job id is "<type>:<key>" and a type has no ':', so the type's keys follow from the id.
+//
+// Redis Cluster: not supported yet (issue 19). A script must touch keys of one slot, and these
+// do not: a job's own keys share the tag {<id>}, the type's sets the tag {<type>}, and jobs:dead
+// and jobs:types are untagged; claim, counts and dead_letters also build key names inside the
+// script. One tag per type for everything (job hashes `job:{<type>}:<key>`) would not be enough,
+// as the fence key must stay state::fence_key(id), tagged by the id, and claim writes it.
+//
+// Cost: one round trip per operation. Scripts go by EVALSHA (40 bytes instead of the script's
+// text); a Redis that does not know the script (restarted, SCRIPT FLUSH) answers NOSCRIPT, and
+// that call is sent again once as EVAL, which also loads it.
 #include "state/redis/redis_job_queue.hpp"
 
+#include <boost/asio/dispatch.hpp>
+#include <openssl/evp.h>
+
+#include <array>
+#include <charconv>
+#include <cstdio>
 #include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "state/job_spec.hpp"
+#include "state/redis/redis_connection.hpp"
+#include "state/redis/redis_reply.hpp"
+#include "state/redis/resp.hpp"
 
 namespace outboard::state {
+namespace {
 
-std::unique_ptr<JobQueueProvider> make_redis_job_queue(StoreUrl const& /*url*/, StoreOptions const& /*options*/,
-                                                       JobQueueOptions const& /*queue_options*/) {
-  throw std::invalid_argument("redis job queue: not yet implemented");
+namespace asio = boost::asio;
+
+// --- the scripts ---
+
+// Shared by every script (prepended). now_ms is Redis's clock: allowed before writes since
+// Redis 5's effect replication, the only mode of Redis 7.
+constexpr std::string_view kPrelude = R"lua(
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function int(n) return string.format('%d', n) end
+local function job_key(id) return 'job:{' .. id .. '}' end
+local function fence_key(id) return job_key(id) .. ':fence' end
+local function type_key(t, which) return 'jobs:{' .. t .. '}:' .. which end
+-- The job is running under this very claim.
+local function holds(key, fence)
+  local job = redis.call('HMGET', key, 'state', 'fence')
+  return job[1] == 'running' and tonumber(job[2]) == tonumber(fence)
+end
+)lua";
+
+// KEYS: 1 job hash, 2 fence key, 3 type's waiting set, 4 jobs:types. ARGV: 1 id, 2 type, 3 key,
+// 4 payload, 5 delay ms, 6 max_attempts. A known id (any state; a done job until its hash
+// expires) is a duplicate: 0. The fence starts from a fence key left by a forgotten job of the
+// same id, so fences keep growing per id and a worker of that old job can never commit.
+constexpr std::string_view kEnqueue = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local run_at = now_ms() + tonumber(ARGV[5])
+local fence = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+redis.call('HSET', KEYS[1], 'type', ARGV[2], 'key', ARGV[3], 'payload', ARGV[4], 'state', 'waiting',
+  'attempts', 0, 'max_attempts', ARGV[6], 'fence', fence, 'last_error', '', 'run_at', run_at,
+  'lease_until', 0, 'worker', '')
+redis.call('ZADD', KEYS[3], run_at, ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[2])
+return 1
+)lua";
+
+// KEYS: 1 jobs:dead, then per type its waiting and running sets. ARGV: 1 worker, 2 lease ms,
+// 3... the types. Per type: running jobs whose lease ran out, oldest lease first (exhausted ones
+// go dead with "lease expired", at most 64 per call to bound the script), and the first waiting
+// job due. Of those candidates, the earliest run_at wins, ties by id bytewise (as a sorted set
+// orders equal scores, and as the other backends do). Returns nil, or {id, type, key,
+// payload, fence, attempt, max_attempts, last_error}. Set members whose hash is gone (deleted by
+// hand) are dropped on the way.
+constexpr std::string_view kClaim = R"lua(
+local now = now_ms()
+local function head(set, max)
+  for _ = 1, 16 do
+    local top = redis.call('ZRANGEBYSCORE', set, '-inf', max, 'LIMIT', 0, 1)
+    if #top == 0 then return nil end
+    if redis.call('EXISTS', job_key(top[1])) == 1 then return top[1] end
+    redis.call('ZREM', set, top[1])
+  end
+  return nil
+end
+-- Lua compares strings with strcoll, and redis-server takes LC_COLLATE from its environment.
+local function bytewise_less(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+local best, best_at, best_from, best_running
+local function consider(id, at, from, running)
+  if not best or at < best_at or (at == best_at and bytewise_less(id, best)) then
+    best, best_at, best_from, best_running = id, at, from, running
+  end
+end
+for i = 3, #ARGV do
+  local waiting, running = KEYS[2 * i - 4], KEYS[2 * i - 3]
+  for _ = 1, 64 do
+    local id = head(running, '(' .. int(now))
+    if not id then break end
+    local job = redis.call('HMGET', job_key(id), 'attempts', 'max_attempts', 'run_at')
+    if tonumber(job[1]) < tonumber(job[2]) then
+      consider(id, tonumber(job[3]), running, running)
+      break
+    end
+    redis.call('HSET', job_key(id), 'state', 'dead', 'last_error', 'lease expired', 'lease_until', 0)
+    redis.call('ZREM', running, id)
+    redis.call('ZADD', KEYS[1], now, id)
+  end
+  local id = head(waiting, int(now))
+  if id then consider(id, tonumber(redis.call('ZSCORE', waiting, id)), waiting, running) end
+end
+if not best then return false end
+local key = job_key(best)
+local attempt = redis.call('HINCRBY', key, 'attempts', 1)
+local fence = tonumber(redis.call('HGET', key, 'fence')) + 1
+local lease_until = now + tonumber(ARGV[2])
+redis.call('HSET', key, 'state', 'running', 'fence', fence, 'lease_until', lease_until, 'worker', ARGV[1])
+redis.call('SET', fence_key(best), fence)
+redis.call('ZREM', best_from, best)
+redis.call('ZADD', best_running, lease_until, best)
+local job = redis.call('HMGET', key, 'type', 'key', 'payload', 'max_attempts', 'last_error')
+return {best, job[1], job[2], job[3], fence, attempt, tonumber(job[4]), job[5]}
+)lua";
+
+// KEYS: 1 job hash, 2 running set. ARGV: 1 id, 2 fence, 3 lease ms. 1 renewed, 0 not this claim.
+constexpr std::string_view kRenew = R"lua(
+if not holds(KEYS[1], ARGV[2]) then return 0 end
+local lease_until = now_ms() + tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], 'lease_until', lease_until)
+redis.call('ZADD', KEYS[2], lease_until, ARGV[1])
+return 1
+)lua";
+
+// KEYS: 1 job hash, 2 fence key, 3 running set. ARGV: 1 id, 2 fence, 3 done_ttl ms. The hash is
+// kept for done_ttl (a re-enqueue is a duplicate until then), the fence key as long.
+constexpr std::string_view kComplete = R"lua(
+if not holds(KEYS[1], ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'done', 'lease_until', 0)
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1
+)lua";
+
+// KEYS: 1 job hash, 2 running set, 3 waiting set, 4 jobs:dead. ARGV: 1 id, 2 fence, 3 error,
+// 4 retry in ms ('' for never: dead at once).
+constexpr std::string_view kFail = R"lua(
+if not holds(KEYS[1], ARGV[2]) then return 0 end
+local now = now_ms()
+local job = redis.call('HMGET', KEYS[1], 'attempts', 'max_attempts')
+redis.call('ZREM', KEYS[2], ARGV[1])
+if ARGV[4] == '' or tonumber(job[1]) >= tonumber(job[2]) then
+  redis.call('HSET', KEYS[1], 'state', 'dead', 'last_error', ARGV[3], 'lease_until', 0)
+  redis.call('ZADD', KEYS[4], now, ARGV[1])
+else
+  local run_at = now + tonumber(ARGV[4])
+  redis.call('HSET', KEYS[1], 'state', 'waiting', 'last_error', ARGV[3], 'lease_until', 0, 'run_at', run_at)
+  redis.call('ZADD', KEYS[3], run_at, ARGV[1])
+end
+return 1
+)lua";
+
+// KEYS: 1 job hash, 2 jobs:dead, 3 waiting set. ARGV: 1 id. last_error stays (the next claim
+// shows it).
+constexpr std::string_view kRetryDead = R"lua(
+if redis.call('HGET', KEYS[1], 'state') ~= 'dead' then return 0 end
+local now = now_ms()
+redis.call('HSET', KEYS[1], 'state', 'waiting', 'attempts', 0, 'run_at', now, 'lease_until', 0)
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], now, ARGV[1])
+return 1
+)lua";
+
+// KEYS: 1 job hash, 2 jobs:dead, 3 fence key. ARGV: 1 id, 2 done_ttl ms. The fence key stays for
+// done_ttl, so a new job of the same id within it continues the fences (see kEnqueue).
+constexpr std::string_view kDropDead = R"lua(
+if redis.call('HGET', KEYS[1], 'state') ~= 'dead' then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
+return 1
+)lua";
+
+// KEYS: 1 jobs:types, 2 jobs:dead. Returns {ready, delayed, running, dead}. Cost: O(types).
+constexpr std::string_view kCounts = R"lua(
+local now = now_ms()
+local ready, delayed, running = 0, 0, 0
+for _, t in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local waiting = type_key(t, 'waiting')
+  ready = ready + redis.call('ZCOUNT', waiting, '-inf', int(now))
+  delayed = delayed + redis.call('ZCOUNT', waiting, '(' .. int(now), '+inf')
+  running = running + redis.call('ZCARD', type_key(t, 'running'))
+end
+return {ready, delayed, running, redis.call('ZCARD', KEYS[2])}
+)lua";
+
+// KEYS: 1 jobs:dead. ARGV: 1 limit (>= 1). Returns {{id, {field, value, ...}}, ...}, oldest death
+// first; an id whose hash is gone comes with an empty array.
+constexpr std::string_view kDeadLetters = R"lua(
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)) do
+  out[#out + 1] = {id, redis.call('HGETALL', job_key(id))}
+end
+return out
+)lua";
+
+struct Script {
+  std::string text;
+  std::string sha;  // lowercase hex SHA1 of text: what EVALSHA names it by
+};
+
+std::string sha1_hex(std::string_view text) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int size = 0;
+  if (EVP_Digest(text.data(), text.size(), digest.data(), &size, EVP_sha1(), nullptr) != 1) {
+    throw std::runtime_error("redis job queue: SHA1 unavailable from OpenSSL");  // start-up only
+  }
+  std::string hex;
+  for (unsigned int i = 0; i < size; ++i) {
+    char byte[3];
+    std::snprintf(byte, sizeof byte, "%02x", digest[i]);
+    hex += byte;
+  }
+  return hex;
+}
+
+Script make_script(std::string_view body) {
+  std::string text(kPrelude);
+  text += body;
+  std::string sha = sha1_hex(text);
+  return Script{std::move(text), std::move(sha)};
+}
+
+// Made once per provider (start-up), shared read-only by its queues and their calls in flight.
+struct Scripts {
+  Script enqueue = make_script(kEnqueue);
+  Script claim = make_script(kClaim);
+  Script renew = make_script(kRenew);
+  Script complete = make_script(kComplete);
+  Script fail = make_script(kFail);
+  Script retry_dead = make_script(kRetryDead);
+  Script drop_dead = make_script(kDropDead);
+  Script counts = make_script(kCounts);
+  Script dead_letters = make_script(kDeadLetters);
+};
+using ScriptRef = std::shared_ptr<Script const>;  // aliases into the provider's Scripts
+
+// --- keys (the same names the scripts build) ---
+
+constexpr std::string_view kDeadKey = "jobs:dead";
+constexpr std::string_view kTypesKey = "jobs:types";
+
+std::string job_key(std::string_view id) { return "job:{" + std::string(id) + "}"; }
+std::string type_key(std::string_view type, std::string_view which) {
+  return "jobs:{" + std::string(type) + "}:" + std::string(which);
+}
+// The type part of an id; empty for a string that is no job id.
+std::string_view type_of(std::string_view id) {
+  auto colon = id.find(':');
+  return colon == std::string_view::npos ? std::string_view() : id.substr(0, colon);
+}
+
+// --- replies ---
+
+Error bad_reply(std::string_view op, std::string const& detail) {
+  return core::make_error(Errc::unavailable, "redis job queue " + std::string(op) + ": unexpected reply: " + detail);
+}
+
+bool starts_with(std::string const& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
+
+// An error reply. Those a Redis gives while it cannot serve yet (loading its AOF after a restart,
+// a script running too long, a replica without its master) are Errc::unavailable, as a dropped
+// connection is; the rest map as the store's do.
+Error error_reply(std::string_view op, Reply const& reply) {
+  for (std::string_view transient : {"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN"}) {
+    if (starts_with(reply.str, transient)) {
+      return core::make_error(Errc::unavailable, "redis job queue " + std::string(op) + ": " + reply.str);
+    }
+  }
+  return redis_reply::to_error("job queue " + std::string(op), reply);
+}
+
+std::optional<std::int64_t> parse_int(std::string_view s) {
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
+  return value;
+}
+
+std::optional<JobState> parse_state(std::string_view s) {
+  for (JobState state : {JobState::waiting, JobState::running, JobState::done, JobState::dead}) {
+    if (to_string(state) == s) return state;
+  }
+  return std::nullopt;
+}
+
+// A job hash (HGETALL) as JobInfo: every field must be there and well formed.
+Result<JobInfo> decode_info(std::string_view op, std::string id, FieldMap const& fields) {
+  auto text = [&](char const* name) -> std::string const* {
+    auto it = fields.find(name);
+    return it == fields.end() ? nullptr : &it->second;
+  };
+  auto number = [&](char const* name) -> std::optional<std::int64_t> {
+    auto const* value = text(name);
+    return value ? parse_int(*value) : std::nullopt;
+  };
+  JobInfo info;
+  info.id = std::move(id);
+  for (auto [name, out] : {std::pair{"type", &info.type}, {"key", &info.key}, {"payload", &info.payload},
+                           {"last_error", &info.last_error}, {"worker", &info.worker}}) {
+    auto const* value = text(name);
+    if (!value) return bad_reply(op, "job " + info.id + " has no field '" + name + "'");
+    *out = *value;
+  }
+  auto const* state_text = text("state");
+  auto state = state_text ? parse_state(*state_text) : std::nullopt;
+  if (!state) return bad_reply(op, "job " + info.id + ": field 'state' missing or unknown");
+  info.state = *state;
+  auto attempts = number("attempts");
+  auto max_attempts = number("max_attempts");
+  auto fence = number("fence");
+  auto run_at = number("run_at");
+  auto lease_until = number("lease_until");
+  if (!attempts || !max_attempts || !fence || !run_at || !lease_until) {
+    return bad_reply(op, "job " + info.id + ": a numeric field is missing or not a number");
+  }
+  info.attempts = static_cast<int>(*attempts);
+  info.max_attempts = static_cast<int>(*max_attempts);
+  info.fence = *fence;
+  info.run_at_ms = *run_at;
+  info.lease_until_ms = *lease_until;
+  return info;
+}
+
+Result<std::optional<JobInfo>> decode_get(std::string_view op, std::string id, Reply&& reply) {
+  auto fields = redis_reply::field_map(op, std::move(reply));
+  if (!fields) return bad_reply(op, fields.error().context);
+  if (fields->empty()) return std::optional<JobInfo>{};
+  auto info = decode_info(op, std::move(id), *fields);
+  if (!info) return info.error();
+  return std::optional<JobInfo>{std::move(*info)};
+}
+
+Result<bool> decode_flag(std::string_view op, Reply&& reply) {
+  if (reply.type != Reply::Type::integer) return bad_reply(op, "not an integer");
+  return reply.integer != 0;
+}
+
+Result<std::optional<Claim>> decode_claim(std::string_view op, Reply&& reply) {
+  if (reply.type == Reply::Type::nil) return std::optional<Claim>{};
+  auto& e = reply.elements;
+  using T = Reply::Type;
+  if (reply.type != T::array || e.size() != 8) return bad_reply(op, "not an array of 8");
+  for (std::size_t i : {0, 1, 2, 3, 7}) {
+    if (e[i].type != T::string) return bad_reply(op, "element " + std::to_string(i) + " is not a string");
+  }
+  for (std::size_t i : {4, 5, 6}) {
+    if (e[i].type != T::integer) return bad_reply(op, "element " + std::to_string(i) + " is not an integer");
+  }
+  Claim claim{std::move(e[0].str), std::move(e[1].str), std::move(e[2].str), std::move(e[3].str),
+              e[4].integer, static_cast<int>(e[5].integer), static_cast<int>(e[6].integer), std::move(e[7].str)};
+  return std::optional<Claim>{std::move(claim)};
+}
+
+Result<JobCounts> decode_counts(std::string_view op, Reply&& reply) {
+  auto& e = reply.elements;
+  if (reply.type != Reply::Type::array || e.size() != 4) return bad_reply(op, "not an array of 4");
+  for (auto const& item : e) {
+    if (item.type != Reply::Type::integer) return bad_reply(op, "a count is not an integer");
+  }
+  return JobCounts{e[0].integer, e[1].integer, e[2].integer, e[3].integer};
+}
+
+Result<std::vector<JobInfo>> decode_dead_letters(std::string_view op, Reply&& reply) {
+  if (reply.type != Reply::Type::array) return bad_reply(op, "not an array");
+  std::vector<JobInfo> out;
+  for (Reply& item : reply.elements) {
+    if (item.type != Reply::Type::array || item.elements.size() != 2 ||
+        item.elements[0].type != Reply::Type::string) {
+      return bad_reply(op, "an entry is not {id, fields}");
+    }
+    auto found = decode_get(op, std::move(item.elements[0].str), std::move(item.elements[1]));
+    if (!found) return found.error();
+    if (*found) out.push_back(std::move(**found));  // a hash deleted by hand: skipped
+  }
+  return out;
+}
+
+// --- calls ---
+
+using Connection = std::shared_ptr<RedisConnection>;
+
+template <class T>
+Async<T> ready(Result<T> value) {
+  co_return value;
+}
+
+// EVALSHA, and once more as EVAL when Redis does not know the script. A free coroutine owning
+// what it uses: the queue may be destroyed while this waits.
+Async<Reply> eval(Connection conn, ScriptRef script, std::vector<std::string> keys, std::vector<std::string> args) {
+  auto command_with = [&](std::string_view verb, std::string_view script_arg) {
+    std::string key_count = std::to_string(keys.size());
+    std::vector<std::string_view> parts{verb, script_arg, key_count};
+    parts.insert(parts.end(), keys.begin(), keys.end());
+    parts.insert(parts.end(), args.begin(), args.end());
+    return encode_command(parts);
+  };
+  std::string by_sha = command_with("EVALSHA", script->sha);
+  auto reply = co_await conn->execute(std::move(by_sha));
+  if (reply && reply->is_error() && starts_with(reply->str, "NOSCRIPT")) {
+    std::string by_text = command_with("EVAL", script->text);
+    reply = co_await conn->execute(std::move(by_text));
+  }
+  co_return reply;
+}
+
+// A script's call, its reply checked for errors and decoded.
+template <class T, class Decode>
+Async<T> run_script(Connection conn, ScriptRef script, std::vector<std::string> keys, std::vector<std::string> args,
+                    std::string_view op, Decode decode) {
+  auto call = eval(std::move(conn), std::move(script), std::move(keys), std::move(args));
+  auto reply = co_await std::move(call);
+  if (!reply) co_return reply.error();
+  if (reply->is_error()) co_return error_reply(op, *reply);
+  co_return decode(op, std::move(*reply));
+}
+
+Async<std::optional<JobInfo>> run_get(Connection conn, std::string id) {
+  std::string command = encode_command({"HGETALL", job_key(id)});
+  auto reply = co_await conn->execute(std::move(command));
+  if (!reply) co_return reply.error();
+  if (reply->is_error()) co_return error_reply("get", *reply);
+  co_return decode_get("get", std::move(id), std::move(*reply));
+}
+
+std::string millis(Millis ms) { return std::to_string(ms.count()); }
+
+// One worker thread's queue, on a pipelined connection of its own. Methods encode their
+// arguments at once and return coroutines that own what they need. Call only from coroutines on
+// the executor it was made for.
+class RedisJobQueue final : public JobQueue {
+ public:
+  RedisJobQueue(asio::any_io_executor executor, Connection conn, std::shared_ptr<Scripts const> scripts,
+                JobQueueOptions const& options)
+      : executor_(std::move(executor)), conn_(std::move(conn)), scripts_(std::move(scripts)), options_(options) {}
+
+  // As RedisStore's: the socket is closed on the connection's own thread.
+  ~RedisJobQueue() override {
+    asio::dispatch(executor_, [conn = std::move(conn_)] { conn->close(); });
+  }
+  RedisJobQueue(RedisJobQueue const&) = delete;
+  RedisJobQueue& operator=(RedisJobQueue const&) = delete;
+
+  std::string_view backend() const override { return "redis"; }
+
+  Async<Enqueued> enqueue(JobSpec spec) override {
+    if (auto valid = validate(spec, options_); !valid) return ready<Enqueued>(valid.error());
+    std::string id = job_id(spec.type, spec.key);
+    auto decode = [id](std::string_view op, Reply&& reply) -> Result<Enqueued> {
+      auto created = decode_flag(op, std::move(reply));
+      if (!created) return created.error();
+      return Enqueued{id, !*created};
+    };
+    return run_script<Enqueued>(conn_, script(&Scripts::enqueue),
+                                {job_key(id), fence_key(id), type_key(spec.type, "waiting"), std::string(kTypesKey)},
+                                {id, spec.type, spec.key, std::move(spec.payload), millis(spec.delay),
+                                 std::to_string(spec.max_attempts)},
+                                "enqueue", decode);
+  }
+
+  Async<std::optional<Claim>> claim(std::vector<std::string> types, std::string worker, Millis lease) override {
+    if (types.empty()) return ready(Result<std::optional<Claim>>{std::nullopt});
+    std::vector<std::string> keys{std::string(kDeadKey)};
+    for (auto const& type : types) {
+      keys.push_back(type_key(type, "waiting"));
+      keys.push_back(type_key(type, "running"));
+    }
+    std::vector<std::string> args{std::move(worker), millis(lease)};
+    args.insert(args.end(), std::make_move_iterator(types.begin()), std::make_move_iterator(types.end()));
+    return run_script<std::optional<Claim>>(conn_, script(&Scripts::claim), std::move(keys), std::move(args),
+                                            "claim", decode_claim);
+  }
+
+  Async<bool> renew(std::string id, std::int64_t fence, Millis lease) override {
+    auto type = type_of(id);
+    if (type.empty()) return ready(Result<bool>{false});
+    return run_script<bool>(conn_, script(&Scripts::renew), {job_key(id), type_key(type, "running")},
+                            {id, std::to_string(fence), millis(lease)}, "renew", decode_flag);
+  }
+
+  Async<bool> complete(std::string id, std::int64_t fence) override {
+    auto type = type_of(id);
+    if (type.empty()) return ready(Result<bool>{false});
+    return run_script<bool>(conn_, script(&Scripts::complete),
+                            {job_key(id), fence_key(id), type_key(type, "running")},
+                            {id, std::to_string(fence), millis(options_.done_ttl)}, "complete", decode_flag);
+  }
+
+  Async<bool> fail(std::string id, std::int64_t fence, std::string error, std::optional<Millis> retry_in) override {
+    auto type = type_of(id);
+    if (type.empty()) return ready(Result<bool>{false});
+    return run_script<bool>(
+        conn_, script(&Scripts::fail),
+        {job_key(id), type_key(type, "running"), type_key(type, "waiting"), std::string(kDeadKey)},
+        {id, std::to_string(fence), std::move(error), retry_in ? millis(*retry_in) : std::string()}, "fail",
+        decode_flag);
+  }
+
+  Async<std::optional<JobInfo>> get(std::string id) override { return run_get(conn_, std::move(id)); }
+
+  Async<JobCounts> counts() override {
+    return run_script<JobCounts>(conn_, script(&Scripts::counts), {std::string(kTypesKey), std::string(kDeadKey)},
+                                 {}, "counts", decode_counts);
+  }
+
+  Async<std::vector<JobInfo>> dead_letters(std::size_t limit) override {
+    if (limit == 0) return ready(Result<std::vector<JobInfo>>{std::vector<JobInfo>{}});
+    return run_script<std::vector<JobInfo>>(conn_, script(&Scripts::dead_letters), {std::string(kDeadKey)},
+                                            {std::to_string(limit)}, "dead_letters", decode_dead_letters);
+  }
+
+  Async<bool> retry_dead(std::string id) override {
+    auto type = type_of(id);
+    if (type.empty()) return ready(Result<bool>{false});
+    return run_script<bool>(conn_, script(&Scripts::retry_dead),
+                            {job_key(id), std::string(kDeadKey), type_key(type, "waiting")}, {id}, "retry_dead",
+                            decode_flag);
+  }
+
+  Async<bool> drop_dead(std::string id) override {
+    if (type_of(id).empty()) return ready(Result<bool>{false});
+    return run_script<bool>(conn_, script(&Scripts::drop_dead), {job_key(id), std::string(kDeadKey), fence_key(id)},
+                            {id, millis(options_.done_ttl)}, "drop_dead", decode_flag);
+  }
+
+ private:
+  ScriptRef script(Script const Scripts::*which) const { return ScriptRef(scripts_, &(*scripts_.*which)); }
+
+  asio::any_io_executor executor_;
+  Connection conn_;
+  std::shared_ptr<Scripts const> scripts_;
+  JobQueueOptions options_;
+};
+
+class RedisJobQueueProvider final : public JobQueueProvider {
+ public:
+  RedisJobQueueProvider(RedisEndpoint endpoint, JobQueueOptions const& options)
+      : endpoint_(std::move(endpoint)), options_(options), scripts_(std::make_shared<Scripts const>()) {}
+
+  std::string_view backend() const override { return "redis"; }
+
+  // On the worker thread, once: a connection bound to its executor, made on first use.
+  std::shared_ptr<JobQueue> queue_for(asio::any_io_executor executor) override {
+    auto conn = RedisConnection::create(executor, endpoint_);
+    return std::make_shared<RedisJobQueue>(executor, std::move(conn), scripts_, options_);
+  }
+
+ private:
+  RedisEndpoint endpoint_;
+  JobQueueOptions options_;
+  std::shared_ptr<Scripts const> scripts_;
+};
+
+}  // namespace
+
+std::unique_ptr<JobQueueProvider> make_redis_job_queue(StoreUrl const& url, StoreOptions const& options,
+                                                       JobQueueOptions const& queue_options) {
+  return std::make_unique<RedisJobQueueProvider>(endpoint_for(url, options), queue_options);
 }
 
 }  // namespace outboard::state
