@@ -103,9 +103,10 @@ JobState state_from(std::int64_t code) {
       return JobState::running;
     case kDone:
       return JobState::done;
-    default:
-      return JobState::dead;
+    case kDead:
+      break;
   }
+  return JobState::dead;
 }
 
 struct JobRow {

@@ -1,7 +1,8 @@
 // The job queue's cases (job_queue_cases.hpp) on memory and sqlite, every one of them (both run
 // on the test's ManualClock); redis runs the ones that do not travel in time in
-// job_queue_redistest.cpp. Also: which URLs have a queue, and sqlite's claim and fence in one
-// transaction as another process sees them.
+// job_queue_redistest.cpp. On sqlite the harness's store is a provider of its own (its own
+// connections), so every fence it reads is what another process would see. Also: which URLs
+// have a queue, and the states' names.
 #include <gtest/gtest.h>
 
 #include <stdexcept>
