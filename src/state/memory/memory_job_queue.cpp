@@ -284,14 +284,18 @@ class MemoryJobQueue final : public JobQueue {
 
   Async<Enqueued> enqueue(JobSpec spec) override {
     if (auto valid = validate(spec, jobs_->options()); !valid) co_return valid.error();
-    auto fence = co_await store_->get(fence_key(job_id(spec.type, spec.key)));
+    // Each store call is named before its co_await: no temporary inside a co_await expression
+    // (g++ 12, see core/offload.hpp).
+    auto lookup = store_->get(fence_key(job_id(spec.type, spec.key)));
+    auto fence = co_await std::move(lookup);
     co_return jobs_->enqueue(spec, fence ? parse_fence(*fence) : 0);
   }
 
   Async<std::optional<Claim>> claim(std::vector<std::string> types, std::string worker, Millis lease) override {
     auto claimed = jobs_->claim(types, worker, lease);
     if (!claimed) co_return std::optional<Claim>{};
-    auto written = co_await store_->set(fence_key(claimed->id), std::to_string(claimed->fence));
+    auto write = store_->set(fence_key(claimed->id), std::to_string(claimed->fence));
+    auto written = co_await std::move(write);
     if (!written) co_return written.error();
     co_return claimed;
   }
@@ -303,7 +307,8 @@ class MemoryJobQueue final : public JobQueue {
   // The fence key goes with the done job, after done_ttl, as in the redis queue.
   Async<bool> complete(std::string id, std::int64_t fence) override {
     if (!jobs_->complete(id, fence)) co_return false;
-    auto expired = co_await store_->expire(fence_key(id), jobs_->done_ttl());
+    auto expire = store_->expire(fence_key(id), jobs_->done_ttl());
+    auto expired = co_await std::move(expire);
     if (!expired) co_return expired.error();
     co_return true;
   }
@@ -320,7 +325,8 @@ class MemoryJobQueue final : public JobQueue {
   // The fence key stays for done_ttl, so a new job of the same id within it continues the fences.
   Async<bool> drop_dead(std::string id) override {
     if (!jobs_->drop_dead(id)) co_return false;
-    auto expired = co_await store_->expire(fence_key(id), jobs_->done_ttl());
+    auto expire = store_->expire(fence_key(id), jobs_->done_ttl());
+    auto expired = co_await std::move(expire);
     if (!expired) co_return expired.error();
     co_return true;
   }
