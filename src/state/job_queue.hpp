@@ -75,7 +75,10 @@ struct Claim {
   std::string type;
   std::string key;
   std::string payload;
-  std::int64_t fence = 0;  // this claim's fence (1 for the first claim, then 2, 3...)
+  // This claim's fence: 1 for the first claim, then 2, 3... A job enqueued again after it was
+  // forgotten (dropped, or done past done_ttl) continues from the fence key it finds, which
+  // complete() and drop_dead() leave in the store for done_ttl.
+  std::int64_t fence = 0;
   int attempt = 0;         // 1 for the first claim
   int max_attempts = 0;
   std::string last_error;  // the previous attempt's, if any
@@ -118,7 +121,8 @@ class JobQueue {
   virtual std::string_view backend() const = 0;
 
   virtual Async<Enqueued> enqueue(JobSpec spec) = 0;
-  // Claims, for `worker`, the claimable job of one of `types` with the earliest run_at: a
+  // Claims, for `worker`, the claimable job of one of `types` with the earliest run_at (ties: by
+  // id, bytewise; a reclaimed job keeps its run_at): a
   // waiting job whose run_at has come, or a running one whose lease has run out (its worker is
   // taken for dead; the attempt counts). Increments attempts and the fence, writes the fence key,
   // sets the lease to now + lease. nullopt: nothing claimable. A running job whose lease ran out

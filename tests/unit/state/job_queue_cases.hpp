@@ -341,6 +341,14 @@ class JobQueueHarness {
     EXPECT_EQ(n.dead, 1);
     EXPECT_EQ(n.ready, 1);
     EXPECT_EQ(n.running, 0);
+    // The new t:c continues the dropped one's fences (its fence key outlives it for done_ttl), so
+    // a worker of the old job could never commit for the new one.
+    auto renewed = claim({"t"});
+    ASSERT_TRUE(renewed.has_value());
+    EXPECT_EQ(renewed->id, "t:c");
+    EXPECT_EQ(renewed->attempt, 1);
+    EXPECT_EQ(renewed->fence, 2);
+    EXPECT_EQ(fence_in_store("t:c"), "2");
   }
 
   // Two queue providers ("two processes"; memory: one provider, two threads) claim from one
