@@ -53,7 +53,6 @@ def summary(rows):
             "cpu_us": median([cpu_us_per_job(r, "cpu_s") for r in mine]),
             "redis_us": median([cpu_us_per_job(r, "redis_cpu_s") for r in mine]),
             "others": median([r.get("others_cores") for r in mine]),
-            "driver": mine[0].get("driver", "-"),
         }
     return out
 
@@ -140,17 +139,18 @@ def section(rows, meta):
     out = [BEGIN, "### Latest run: %s" % meta["date"], "",
            "Command: `%s` (from the repository root; %s; took %d s, finished %s UTC)." % (
                meta["command"], kind, meta["elapsed_s"], meta["finished"]),
-           "%d jobs of %d bytes each, concurrency %d, at most %d enqueues in flight; medians over rounds." % (
-               meta["jobs"], meta["payload_bytes"], meta["concurrency"], meta["window"]), ""]
+           "%d jobs of %d bytes each, concurrency %d, at most %d enqueues in flight; outboard's workers: %s; BullMQ ran"
+           " %d unmeasured warm-up jobs first; medians over rounds." % (
+               meta["jobs"], meta["payload_bytes"], meta["concurrency"], meta["window"],
+               "a jobs::Runner" if meta["driver"] == "runner" else "the JobQueue directly (`--driver queue`)", meta["warmup"]), ""]
     out += targets(s, rows)
     out += [""] + contender_table(s)
     others = [x["others"] for x in s.values() if x["others"] is not None]
     out += ["", "- machine: %s; load average %s at the end; other processes used a median %.2f cores during the measurements%s"
             % (meta["machine"], meta["load"], median(others) or 0,
                "" if not meta.get("quiet_waited_s") else " (run.sh waited %d s in all for quiet moments)" % meta["quiet_waited_s"]),
-            "- outboard commit `%s`, Release build, driver `%s`; Node %s, bullmq %s (ioredis %s); %s" % (
-                meta["commit"], s.get("outboard-redis", s.get("outboard-sqlite", {})).get("driver", "-"),
-                meta["node"], meta["bullmq"], meta["ioredis"], meta["redis"])]
+            "- outboard commit `%s`, Release build; Node %s, bullmq %s (ioredis %s); %s" % (
+                meta["commit"], meta["node"], meta["bullmq"], meta["ioredis"], meta["redis"])]
     steps, problems = round_table(rows)
     if problems:
         out += ["", "Problems seen in this run:", "", "```"] + problems + ["```"]

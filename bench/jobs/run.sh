@@ -8,6 +8,8 @@
 #   bash bench/jobs/run.sh --quick    1 round of 2,000 jobs (smoke check; prints only)
 #   options: --rounds N (1-9)  --jobs N (20000)  --concurrency C (16)  --payload-bytes B (100)
 #            --window W (64: enqueues in flight)  --timeout S (300, per measurement)
+#            --driver runner|queue (outboard's workers: a jobs::Runner (default) or the JobQueue directly)
+#            --warmup N (2000, --quick 500: BullMQ's unmeasured warm-up jobs, for V8's JIT)
 #            --only outboard-redis|bullmq|outboard-sqlite (implies --no-doc)
 #            --no-doc  --keep (keep the temp dir and logs)
 #            --no-build (use the build dir as it is; implies --no-doc)
@@ -18,7 +20,8 @@
 # Contenders, each a single process that enqueues N jobs one by one (its own dedupe key each, at
 # most W enqueues in flight) while C workers in the same process take them:
 #   outboard-redis   build/.../outboard_jobs_bench --url redis://127.0.0.1:PORT/0 (bench/jobs/jobs_bench.cpp)
-#   bullmq           node bench/jobs/bullmq_bench.mjs --port PORT (a BullMQ Queue and Worker)
+#   bullmq           node bench/jobs/bullmq_bench.mjs --port PORT (a BullMQ Queue and Worker; first
+#                    `--warmup` jobs not measured)
 #   outboard-sqlite  outboard_jobs_bench --url sqlite://TMP/rN/jobs.db (a fresh file each time)
 # One private redis-server (bench/lib.sh start_redis, no persistence), FLUSHALL before each
 # measurement; per round the order is outboard-redis, bullmq, outboard-sqlite. Each measurement adds
@@ -36,6 +39,8 @@ CONCURRENCY=16
 PAYLOAD_BYTES=100
 WINDOW=64
 TIMEOUT=300
+DRIVER=runner
+WARMUP=2000
 WRITE_DOC=1
 KEEP=0
 QUICK=0
@@ -48,7 +53,9 @@ ARGS_TEXT="$*"
 
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) QUICK=1; ROUNDS=1; JOBS=2000; WRITE_DOC=0; QUIET_BUDGET=0 ;;
+    --quick) QUICK=1; ROUNDS=1; JOBS=2000; WARMUP=500; WRITE_DOC=0; QUIET_BUDGET=0 ;;
+    --driver) DRIVER=$2; shift ;;
+    --warmup) WARMUP=$2; shift ;;
     --rounds) ROUNDS=$2; shift ;;
     --jobs) JOBS=$2; shift ;;
     --concurrency) CONCURRENCY=$2; shift ;;
@@ -61,16 +68,17 @@ while [ $# -gt 0 ]; do
     --keep) KEEP=1 ;;
     --no-build) BUILD=0; WRITE_DOC=0 ;;
     --build-dir) BUILD_DIR=$(realpath -m "$2"); shift ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
 [[ "$ROUNDS" =~ ^[1-9]$ && "$JOBS" =~ ^[1-9][0-9]{0,6}$ && "$CONCURRENCY" =~ ^[1-9][0-9]{0,3}$ &&
    "$PAYLOAD_BYTES" =~ ^[0-9]{2,5}$ && "$WINDOW" =~ ^[1-9][0-9]{0,3}$ && "$TIMEOUT" =~ ^[1-9][0-9]{0,3}$ &&
-   "$QUIET_BUDGET" =~ ^[0-9]{1,5}$ ]] ||
+   "$QUIET_BUDGET" =~ ^[0-9]{1,5}$ && "$WARMUP" =~ ^[0-9]{1,6}$ ]] ||
   { echo "run.sh: rounds 1-9, jobs 1-9999999, concurrency and window 1-9999, payload bytes 48-65536, timeout 1-9999 s" >&2; exit 2; }
 [ "$PAYLOAD_BYTES" -ge 48 ] || { echo "run.sh: --payload-bytes is at least 48" >&2; exit 2; }
+case "$DRIVER" in runner|queue) ;; *) echo "run.sh: --driver runner|queue" >&2; exit 2 ;; esac
 case "$ONLY" in ""|outboard-redis|bullmq|outboard-sqlite) ;; *) echo "run.sh: --only outboard-redis|bullmq|outboard-sqlite" >&2; exit 2 ;; esac
 
 BENCH_NAME=jobs
@@ -135,13 +143,13 @@ measure() {  # measure ROUND NAME: one contender's run, its JSON line appended t
   case "$name" in
     outboard-redis)
       timeout $((TIMEOUT + 30)) "$JOBS_BENCH" --url "redis://127.0.0.1:$REDIS_PORT/0" --jobs "$JOBS" --concurrency "$CONCURRENCY" \
-        --payload-bytes "$PAYLOAD_BYTES" --window "$WINDOW" --timeout "$TIMEOUT" >"$dir/out.jsonl" 2>"$dir/err.log" || rc=$? ;;
+        --payload-bytes "$PAYLOAD_BYTES" --window "$WINDOW" --timeout "$TIMEOUT" --driver "$DRIVER" >"$dir/out.jsonl" 2>"$dir/err.log" || rc=$? ;;
     outboard-sqlite)
       timeout $((TIMEOUT + 30)) "$JOBS_BENCH" --url "sqlite://$dir/jobs.db" --jobs "$JOBS" --concurrency "$CONCURRENCY" \
-        --payload-bytes "$PAYLOAD_BYTES" --window "$WINDOW" --timeout "$TIMEOUT" >"$dir/out.jsonl" 2>"$dir/err.log" || rc=$? ;;
+        --payload-bytes "$PAYLOAD_BYTES" --window "$WINDOW" --timeout "$TIMEOUT" --driver "$DRIVER" >"$dir/out.jsonl" 2>"$dir/err.log" || rc=$? ;;
     bullmq)
       timeout $((TIMEOUT + 30)) node "$BENCH/bullmq_bench.mjs" --port "$REDIS_PORT" --jobs "$JOBS" --concurrency "$CONCURRENCY" \
-        --payload-bytes "$PAYLOAD_BYTES" --window "$WINDOW" --timeout "$TIMEOUT" >"$dir/out.jsonl" 2>"$dir/err.log" || rc=$? ;;
+        --payload-bytes "$PAYLOAD_BYTES" --window "$WINDOW" --timeout "$TIMEOUT" --warmup "$WARMUP" >"$dir/out.jsonl" 2>"$dir/err.log" || rc=$? ;;
   esac
   r1=$(cpu_ticks "$REDIS_PID"); b1=$(busy_ticks); t1=$(date +%s.%N)
   [ "$rc" = 0 ] || { log "round $round: $name exited $rc (see $dir/err.log)"; tail -5 "$dir/err.log" >&2 || true; }
@@ -179,7 +187,7 @@ python3 - "$TMP/meta.json" <<EOF
 import json, sys
 json.dump({"date": "$(date -u +%Y-%m-%d)", "finished": "$(date -u '+%Y-%m-%d %H:%M')",
            "command": "bash bench/jobs/run.sh${ARGS_TEXT:+ $ARGS_TEXT}", "quick": $QUICK == 1, "rounds": $ROUNDS,
-           "jobs": $JOBS, "concurrency": $CONCURRENCY, "payload_bytes": $PAYLOAD_BYTES, "window": $WINDOW,
+           "jobs": $JOBS, "warmup": $WARMUP, "driver": "$DRIVER", "concurrency": $CONCURRENCY, "payload_bytes": $PAYLOAD_BYTES, "window": $WINDOW,
            "elapsed_s": $ELAPSED, "quiet_waited_s": $QUIET_SPENT,
            "machine": "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')",
            "load": "$(cut -d' ' -f1-3 /proc/loadavg)",
