@@ -34,6 +34,7 @@ std::string_view to_string(Outcome outcome) {
     case Outcome::lease_lost: return "lease_lost";
     case Outcome::given_back: return "given_back";
     case Outcome::tick_enqueued: return "tick_enqueued";
+    case Outcome::tick_duplicate: return "tick_duplicate";
   }
   return "?";
 }
@@ -394,9 +395,10 @@ class Runner::Loop {
 
   asio::awaitable<void> schedule_loop(ScheduleEntry entry) {
     JobMetrics::Task& metrics = *task_metrics_.at(entry.task);
+    // Never run anywhere: nothing was missed, the first tick is the next instant from now.
+    std::int64_t started = r_.clock_.now_ms();
     auto last = co_await read_last(entry.task);
-    std::int64_t ref = last.value_or(r_.clock_.now_ms());
-    bool check_store = true;
+    std::int64_t ref = last.value_or(started);
     while (ticking_) {
       std::int64_t now = r_.clock_.now_ms();
       auto next = next_instant(entry.timing, ref);
@@ -407,10 +409,9 @@ class Runner::Loop {
       }
       // Late by more than a period (this process was paused, or just started): other instances
       // may have run the ticks meanwhile; what counts as missed starts at the store's last.
-      if (check_store || due_between(entry.timing, ref, now).missed > 0) {
+      if (due_between(entry.timing, ref, now).missed > 0) {
         auto stored = co_await read_last(entry.task);
         if (stored && *stored > ref) ref = *stored;
-        check_store = false;
         if (!ticking_) break;
         now = r_.clock_.now_ms();
       }
@@ -438,7 +439,7 @@ class Runner::Loop {
     if (!co_await enqueue_tick(entry.task, *due.current, metrics)) co_return ref;
     if (due.missed > 0) {
       std::int64_t skipped = due.missed;
-      if (entry.missed == Missed::catch_up && co_await enqueue_tick(entry.task, *due.latest_missed, metrics)) {
+      if (entry.missed == Missed::catch_up && co_await enqueue_tick(entry.task, *due.latest_missed, metrics, true)) {
         --skipped;
       }
       metrics.ticks_skipped.fetch_add(static_cast<std::uint64_t>(skipped), std::memory_order_relaxed);
@@ -446,8 +447,9 @@ class Runner::Loop {
     co_return *due.current;
   }
 
-  asio::awaitable<bool> enqueue_tick(std::string task, std::int64_t instant, JobMetrics::Task& metrics) {
-    state::JobSpec spec = tick_job(task, instant, r_.config_.max_attempts);
+  asio::awaitable<bool> enqueue_tick(std::string task, std::int64_t instant, JobMetrics::Task& metrics,
+                                     bool catch_up = false) {
+    state::JobSpec spec = tick_job(task, instant, r_.config_.max_attempts, catch_up);
     Claim seen;
     seen.type = spec.type;
     seen.key = spec.key;
@@ -456,10 +458,8 @@ class Runner::Loop {
       spdlog::warn("jobs: enqueueing tick {}@{} failed: {}", task, instant, enqueued.error().describe());
       co_return false;
     }
-    if (!enqueued->duplicate) {
-      metrics.ticks_enqueued.fetch_add(1, std::memory_order_relaxed);
-      notify(Outcome::tick_enqueued, seen);
-    }
+    if (!enqueued->duplicate) metrics.ticks_enqueued.fetch_add(1, std::memory_order_relaxed);
+    notify(enqueued->duplicate ? Outcome::tick_duplicate : Outcome::tick_enqueued, seen);
     wake_all();  // our own worker may take it at once
     co_return true;
   }

@@ -49,7 +49,8 @@ enum class Outcome {
   stale_refused,  // the commit was refused: another claim holds the fence
   lease_lost,     // a renew or the completion was refused (counted once per claim)
   given_back,     // drained: handed back unfinished
-  tick_enqueued,  // a tick job this instance enqueued (Claim has only type, key)
+  tick_enqueued,   // a tick job this instance enqueued (the Claim has only type and key)
+  tick_duplicate,  // a tick another instance had enqueued already (same)
 };
 std::string_view to_string(Outcome outcome);
 

@@ -16,11 +16,11 @@ std::optional<TickKey> parse_tick_key(std::string_view key) {
   return tick;
 }
 
-state::JobSpec tick_job(std::string const& task, std::int64_t instant_ms, int max_attempts) {
+state::JobSpec tick_job(std::string const& task, std::int64_t instant_ms, int max_attempts, bool catch_up) {
   state::JobSpec spec;
   spec.type = "tick";
   spec.key = task + "@" + std::to_string(instant_ms);
-  spec.payload = nlohmann::json{{"task", task}, {"instant_ms", instant_ms}}.dump();
+  spec.payload = nlohmann::json{{"task", task}, {"instant_ms", instant_ms}, {"catch_up", catch_up}}.dump();
   spec.max_attempts = max_attempts;
   return spec;
 }
@@ -52,7 +52,11 @@ state::Async<std::vector<state::Write>> TickHandler::run(JobContext const& ctx) 
   // `last` only moves forward: a catch-up tick of an older instant may commit after a newer one.
   std::int64_t previous = -1;
   if (*last) std::from_chars((*last)->data(), (*last)->data() + (*last)->size(), previous);
-  if (tick->instant_ms > previous) writes->push_back(state::Write::set(last_key, std::to_string(tick->instant_ms)));
+  auto payload = nlohmann::json::parse(ctx.claim.payload, nullptr, false);
+  bool catch_up = payload.is_object() && payload.value("catch_up", false);
+  if (!catch_up && tick->instant_ms > previous) {
+    writes->push_back(state::Write::set(last_key, std::to_string(tick->instant_ms)));
+  }
   co_return std::move(*writes);
 }
 

@@ -5,7 +5,9 @@
 //   ticks:{<task>}          hash    "<instant_ms>" -> the runner's record (the marker)
 //   ticklog:{<task>}        list    one JSON {"instant_ms","instance","fence","at_ms"} per commit
 //                                   (append-only, 7 days: the lab counts runs per instant from it)
-//   schedule:{<task>}:last  string  the latest instant run (what missed ticks are counted from)
+//   schedule:{<task>}:last  string  the latest instant run (what missed ticks are counted from);
+//                                   read then written, so two ticks of one task committing at
+//                                   once may leave the older (counts only: a missed-tick metric)
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -31,7 +33,10 @@ struct TickKey {
 // "<task>@<instant_ms>"; nullopt when the key is not one.
 std::optional<TickKey> parse_tick_key(std::string_view key);
 
-state::JobSpec tick_job(std::string const& task, std::int64_t instant_ms, int max_attempts);
+// Payload {"task","instant_ms","catch_up"}. A catch-up tick (an older instant, enqueued beside the
+// due one) does not write `schedule:{<task>}:last`: run beside the due tick, it could commit
+// after it and move `last` back.
+state::JobSpec tick_job(std::string const& task, std::int64_t instant_ms, int max_attempts, bool catch_up = false);
 
 class TickHandler final : public JobHandler {
  public:
