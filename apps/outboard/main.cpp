@@ -6,6 +6,7 @@
 
 #include "core/config.hpp"
 #include "gateway_command.hpp"
+#include "jobs_command.hpp"
 #include "lab_command.hpp"
 #include "serve_command.hpp"
 
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   auto run_serve = outboard::app::add_serve_command(app);
   auto run_gateway = outboard::app::add_gateway_command(app);
   auto run_lab = outboard::app::add_lab_command(app);
+  auto run_jobs = outboard::app::add_jobs_command(app);
   try {
     app.parse(argc, argv);
   } catch (CLI::ParseError const& e) {
@@ -32,6 +34,7 @@ int main(int argc, char** argv) {
     // Each returns 0 at once when its subcommand was not the one chosen.
     if (int rc = run_serve(); rc != 0) return rc;
     if (int rc = run_gateway(); rc != 0) return rc;
+    if (int rc = run_jobs(); rc != 0) return rc;
     return run_lab();
   } catch (outboard::core::ConfigError const& e) {
     std::cerr << "outboard: configuration error: " << e.what() << "\n";

@@ -21,7 +21,9 @@
 #include "runtime/service.hpp"
 #include "runtime/session_keys.hpp"
 #include "runtime/store_health.hpp"
+#include "jobs_settings.hpp"
 #include "realtime_settings.hpp"
+#include "shop/receipts.hpp"
 #include "shop/routes.hpp"
 #include "state/store_url.hpp"
 
@@ -92,7 +94,10 @@ struct ServeSettings {
   bool idempotency_enabled = true;
   std::int64_t max_upload_bytes = 16 << 20;
   std::int64_t recommendations_ttl_s = 60;
+  std::int64_t receipt_render_ms = 0;
+  std::int64_t cart_abandon_after_s = 24 * 60 * 60;
   RealtimeSettings realtime;
+  JobsSettings jobs;
 };
 
 std::optional<std::string> check_state_url(std::string const& url) {
@@ -281,7 +286,12 @@ void declare(core::Settings& s, ServeSettings& v) {
                  if (a.empty() || io::parse_listen_endpoint(a)) return std::nullopt;
                  return "'" + a + "' is not IP:PORT (\"127.0.0.1:9100\", \"[::1]:9100\")";
                });
+  s.add_int("shop.receipt_render_ms", v.receipt_render_ms, 0, 60'000, "",
+            "how long rendering a receipt takes (a stand-in for a template and a mail API; the lab sets it)");
+  s.add_int("shop.cart_abandon_after_s", v.cart_abandon_after_s, 1, 365LL * 86400, "",
+            "the expire-carts task empties a cart untouched for this long");
   declare_realtime(s, v.realtime);
+  app::declare_jobs(s, v.jobs);
   s.add_bool("log.access", v.access_log, "--access-log", "one JSON line per request on stdout");
   s.add_string("log.level", v.log_level, "--log-level", "trace, debug, info, warn, error",
                [](std::string const& l) -> std::optional<std::string> {
@@ -370,6 +380,8 @@ runtime::ServiceConfig to_service_config(ServeSettings const& v) {
   c.auth_mode = *runtime::parse_auth_mode(v.auth_mode);
   if (runtime::accepts_tokens(c.auth_mode)) c.tokens = to_token_config(v);
   c.realtime = to_realtime_config(v.realtime);
+  c.jobs = app::to_jobs_config(v.jobs);
+  if (c.jobs) check_tasks(*c.jobs, shop::task_names());
   c.instance_id = v.instance;
   if (c.instance_id.empty()) {
     // host:port, or host:pid when the port is picked by the kernel (unknown until bound).
@@ -434,7 +446,10 @@ int run_serve(core::Settings& settings, ServeSettings& v, RouterHook const& cust
   shop_config.recommendations_ttl = std::chrono::seconds(v.recommendations_ttl_s);
   runtime::Router routes = shop::make_router(shop_config);
   if (customize_routes) customize_routes(routes);
-  runtime::Service service(config, clock, std::move(routes));
+  shop::ReceiptConfig receipts;
+  receipts.render_time = std::chrono::milliseconds(v.receipt_render_ms);
+  receipts.cart_abandon_after = std::chrono::seconds(v.cart_abandon_after_s);
+  runtime::Service service(config, clock, std::move(routes), shop::make_job_handlers(receipts));
   service.start();
   std::string url = "http://" + config.server.address + ":" + std::to_string(service.port());
   // Store locations without their passwords (a redis URL may carry one).

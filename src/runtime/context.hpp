@@ -2,6 +2,7 @@
 // What a handler sees: the request, its session, the path parameters, and the thread's services
 // (stores, blob store, password hasher). Everything comes from the request or the store; nothing
 // from process-global state.
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@
 #include "runtime/router.hpp"
 #include "runtime/session.hpp"
 #include "runtime/throttle.hpp"
+#include "state/job_queue.hpp"
 
 namespace outboard::state {
 class BlobStore;
@@ -38,6 +40,11 @@ struct ThreadServices {
   AuthMode auth_mode = AuthMode::cookie;
   ThreadTokens* tokens = nullptr;  // access and refresh tokens; null when auth_mode is cookie
   realtime::ThreadHub* realtime = nullptr;  // this thread's rooms (GET /ws); null when realtime is off
+  // This thread's job queue (docs/JOBS.md); null when jobs are off.
+  state::JobQueue* jobs = nullptr;
+  // Wakes this process's job runner at once after an enqueue (else it finds the job at its next
+  // poll); empty when jobs are off.
+  std::function<void()> jobs_nudge{};
 };
 
 class RequestContext {

@@ -21,6 +21,8 @@
 #include "runtime/errors.hpp"
 #include "runtime/instrumented_store.hpp"
 #include "runtime/websocket_route.hpp"
+#include "jobs/metrics.hpp"
+#include "jobs/runner.hpp"
 #include "realtime/hub.hpp"
 
 namespace outboard::runtime {
@@ -143,6 +145,11 @@ class Service::ThreadHandler final : public io::RequestHandler {
     if (service.realtime_) {
       realtime_ = std::make_unique<realtime::ThreadHub>(*service.realtime_, executor, *sessions_, shard);
       services_.realtime = realtime_.get();
+    }
+    if (service.job_queues_) {
+      job_queue_ = service.job_queues_->queue_for(executor);
+      services_.jobs = job_queue_.get();
+      services_.jobs_nudge = [runner = service.jobs_.get()] { runner->nudge(); };
     }
   }
 
@@ -399,6 +406,7 @@ class Service::ThreadHandler final : public io::RequestHandler {
   CookieSigner signer_{service_.signing_keys_};  // this thread's: it reuses its HMAC contexts
   std::unique_ptr<ThreadTokens> tokens_;  // null in cookie mode; uses sessions_
   std::unique_ptr<realtime::ThreadHub> realtime_;  // null when realtime is off; uses sessions_
+  std::shared_ptr<state::JobQueue> job_queue_;     // null when jobs are off
 };
 
 namespace {
@@ -409,10 +417,12 @@ std::unique_ptr<StoreHealth> make_health(std::string const& role, std::string co
 }
 }  // namespace
 
-Service::Service(ServiceConfig config, core::Clock const& clock, Router routes)
-    : config_(std::move(config)), clock_(clock), router_(std::move(routes)) {}
+Service::Service(ServiceConfig config, core::Clock const& clock, Router routes, JobHandlers handlers)
+    : config_(std::move(config)), clock_(clock), router_(std::move(routes)), job_handlers_(std::move(handlers)) {}
 
 Service::~Service() {
+  // The job runner's thread uses the stores and queues: it stops before they go.
+  if (jobs_) jobs_->stop();
   // The feed's reader posts to the worker threads: it stops before their event loops go.
   if (realtime_) realtime_->stop();
   // The servers' threads use everything else: stop them first.
@@ -476,6 +486,7 @@ void Service::start() {
   [[maybe_unused]] CookieSigner check_keys(signing_keys_);
   hasher_ = std::make_unique<PasswordHasher>(config_.kdf, config_.kdf_threads, config_.kdf_queue);
   if (config_.realtime) start_realtime(options);
+  if (config_.jobs) start_jobs(options);
   route_names_ = router_.names();
   if (accepts_tokens(config_.auth_mode)) {
     if (!config_.tokens) throw std::runtime_error("auth mode " + std::string(to_string(config_.auth_mode)) + " needs token keys");
@@ -512,6 +523,34 @@ void Service::start_realtime(state::StoreOptions const& options) {
   router_.add(http::bhttp::verb::get, "/ws", websocket_route());
 }
 
+void Service::start_jobs(state::StoreOptions const& options) {
+  jobs::JobsConfig const& config = *config_.jobs;
+  state::StoreProvider& data = data_provider_ ? *data_provider_ : *sessions_provider_;
+  std::string queue_url = config_.data_url;
+  state::StoreProvider* queue_home = &data;
+  if (config.queue == jobs::QueueKind::memory) {
+    // The anti-pattern, kept for the lab: a queue in this process only. Its fences live in its
+    // own store, so fenced commits against the data store could never pass: refused together.
+    if (config.fencing && data.backend() != "memory") {
+      throw std::runtime_error("jobs.queue = \"memory\" keeps fences in this process: set jobs.fencing = false, "
+                               "or put the queue in the data store (jobs.queue = \"store\")");
+    }
+    jobs_memory_ = state::open_store("memory://", options);
+    queue_home = jobs_memory_.get();
+    queue_url = "memory://";
+  }
+  try {
+    job_queues_ = state::open_job_queue(queue_url, *queue_home, options, state::JobQueueOptions{});
+  } catch (std::invalid_argument const& e) {
+    throw std::runtime_error(std::string("jobs: ") + e.what());
+  }
+  job_metrics_ = std::make_unique<jobs::JobMetrics>();
+  jobs_ = std::make_unique<jobs::Runner>(config, *job_queues_, data, clock_, config_.instance_id, *job_metrics_);
+  for (auto& [type, handler] : job_handlers_.jobs) jobs_->add(type, std::move(handler));
+  for (auto& [name, task] : job_handlers_.tasks) jobs_->add_task(name, std::move(task));
+  jobs_->start();
+}
+
 void Service::start_metrics_listener() {
   auto endpoint = io::parse_listen_endpoint(config_.metrics_listen);
   if (!endpoint) throw std::runtime_error("metrics.listen '" + config_.metrics_listen + "' is not IP:PORT");
@@ -540,6 +579,7 @@ http::Response Service::metrics_response() const {
   render_kdf_counts(res.body(), hasher_->counts());
   if (tokens_) tokens_->metrics().render(res.body());
   if (realtime_) realtime_->metrics().render(res.body());
+  if (job_metrics_) job_metrics_->render(res.body());
   core::render_process_metrics(res.body(), "serve");
   res.prepare_payload();
   return res;
@@ -551,6 +591,9 @@ bool Service::drain() {
   if (realtime_) realtime_->drain();
   // The metrics listener answers through the drain (a scrape sees it), then stops.
   bool finished = server_->drain(config_.drain_timeout);
+  // Requests are done (no more enqueues from here): running jobs finish within their grace, the
+  // others are handed back to the queue for another instance.
+  if (jobs_) jobs_->drain();
   if (metrics_server_) metrics_server_->stop();
   return finished;
 }

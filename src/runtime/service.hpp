@@ -12,6 +12,8 @@ class logger;
 
 #include "core/clock.hpp"
 #include "io/http_server.hpp"
+#include "jobs/config.hpp"
+#include "jobs/handler.hpp"
 #include "realtime/config.hpp"
 #include "runtime/client_address.hpp"
 #include "runtime/idempotency.hpp"
@@ -23,10 +25,15 @@ class logger;
 #include "runtime/token_auth.hpp"
 #include "runtime/throttle.hpp"
 #include "state/blob/blob_store.hpp"
+#include "state/job_queue.hpp"
 #include "state/store.hpp"
 
 namespace outboard::realtime {
 class Hub;
+}
+namespace outboard::jobs {
+class Runner;
+class JobMetrics;
 }
 
 namespace outboard::runtime {
@@ -67,11 +74,19 @@ struct ServiceConfig {
   // Rooms over WebSocket on GET /ws (docs/REALTIME.md); nullopt: off. An empty feed_url means
   // the data store's.
   std::optional<realtime::RealtimeConfig> realtime;
+  // Background jobs and scheduled tasks (docs/JOBS.md); nullopt: off (no runner, no enqueue).
+  std::optional<jobs::JobsConfig> jobs;
+};
+
+// The application's job types and scheduled tasks, run by the service's job runner.
+struct JobHandlers {
+  std::vector<std::pair<std::string, std::unique_ptr<jobs::JobHandler>>> jobs;
+  std::vector<std::pair<std::string, std::unique_ptr<jobs::TaskHandler>>> tasks;
 };
 
 class Service {
  public:
-  Service(ServiceConfig config, core::Clock const& clock, Router routes);
+  Service(ServiceConfig config, core::Clock const& clock, Router routes, JobHandlers handlers = {});
   ~Service();
 
   // Opens the stores and starts listening. Throws std::runtime_error with a reason.
@@ -90,6 +105,7 @@ class Service {
   std::vector<std::string> resolve_session_keys();
   void start_metrics_listener();
   void start_realtime(state::StoreOptions const& options);
+  void start_jobs(state::StoreOptions const& options);
   // The /metrics page: the service's families, the KDF's counts, build and process metrics.
   http::Response metrics_response() const;
 
@@ -107,6 +123,11 @@ class Service {
   std::unique_ptr<ServiceMetrics> metrics_;
   std::unique_ptr<TokenService> tokens_;  // null in cookie mode
   std::unique_ptr<realtime::Hub> realtime_;  // null when realtime is off
+  JobHandlers job_handlers_;                  // handed to the runner at start()
+  std::unique_ptr<state::StoreProvider> jobs_memory_;        // queue = "memory": the in-process store it lives in
+  std::unique_ptr<state::JobQueueProvider> job_queues_;      // null when jobs are off
+  std::unique_ptr<jobs::JobMetrics> job_metrics_;
+  std::unique_ptr<jobs::Runner> jobs_;
   std::shared_ptr<spdlog::logger> access_log_;
   std::atomic<int> next_shard_{0};
   std::unique_ptr<io::HttpServer> server_;

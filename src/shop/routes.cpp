@@ -15,6 +15,7 @@
 #include "shop/accounts.hpp"
 #include "shop/catalog.hpp"
 #include "shop/orders.hpp"
+#include "shop/receipts.hpp"
 #include "shop/token_routes.hpp"
 #include "state/blob/blob_store.hpp"
 
@@ -157,6 +158,11 @@ asio::awaitable<Response> add_cart_item(ShopConfig const& config, RequestContext
   Orders orders(ctx.services().data, std::get<std::string>(who));
   auto line = co_await orders.add_line(ctx.idempotent_id(), *sku, qty->get<std::int64_t>(), ctx.services().clock.now_ms());
   if (!line) co_return error_response(line.error());
+  if (ctx.services().jobs) {
+    // What expire-carts walks; a lost touch only delays an expiry, so it does not fail the add.
+    std::string user = std::get<std::string>(who);
+    (void)co_await touch_cart(ctx.services().data, std::move(user), ctx.services().clock.now_ms());
+  }
   co_return json_text_response(Status::created, R"({"line":)" + *line + "}");
 }
 
@@ -177,6 +183,15 @@ asio::awaitable<Response> checkout(RequestContext& ctx) {
   auto order = co_await orders.checkout(ctx.idempotent_id(), ctx.services().clock.now_ms());
   if (!order) co_return error_response(order.error());
   if (!*order) co_return http::json_error(Status::bad_request, "cart_empty", "there is nothing in the cart to check out");
+  if (auto* queue = ctx.services().jobs) {
+    // After the order's commit: a crash in between leaves an order without its receipt job until
+    // the client retries with the same Idempotency-Key (the order is found, the enqueue is
+    // deduplicated). A store that does not take the job is a 503, so the client does retry.
+    auto spec = receipt_job(std::get<std::string>(who), (**order).value("order_id", ""));
+    auto queued = co_await queue->enqueue(std::move(spec));
+    if (!queued) co_return error_response(queued.error());
+    if (ctx.services().jobs_nudge) ctx.services().jobs_nudge();
+  }
   auto res = http::json_response(Status::created, {{"order", **order}});
   res.set(http::bhttp::field::location, "/orders/" + (**order).value("order_id", ""));
   co_return res;
@@ -198,7 +213,13 @@ asio::awaitable<Response> get_order(RequestContext& ctx) {
   auto order = co_await orders.find(ctx.param("id"));
   if (!order) co_return error_response(order.error());
   if (!*order) co_return http::json_error(Status::not_found, "not_found", "no order '" + ctx.param("id") + "'");
-  co_return http::json_response(Status::ok, {{"order", **order}});
+  nlohmann::json answer{{"order", std::move(**order)}};
+  if (ctx.services().jobs) {
+    auto receipt = co_await receipt_status(ctx.services().data, ctx.services().jobs, std::get<std::string>(who), ctx.param("id"));
+    if (!receipt) co_return error_response(receipt.error());
+    answer["receipt"] = std::move(*receipt);
+  }
+  co_return http::json_response(Status::ok, answer);
 }
 
 Response body_error(core::Error const& e) {
