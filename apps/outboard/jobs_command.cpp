@@ -6,7 +6,9 @@
 #include <boost/asio/use_future.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdlib>
+#include <future>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
@@ -128,7 +130,10 @@ int run_jobs(JobsArgs const& args) {
   auto store = stores->store_for(io.get_executor());
   auto queue = queues->queue_for(io.get_executor());
   auto answer_future = asio::co_spawn(io, operate(args, *store, *queue), asio::use_future);
-  io.run();
+  // Until the answer is in, not until the loop is empty: a redis connection keeps a reader running.
+  while (answer_future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    if (io.run_one_for(std::chrono::milliseconds(50)) == 0) io.restart();
+  }
   auto answer = answer_future.get();
   if (!answer) {
     std::cerr << "outboard jobs " << args.action << ": " << answer.error().describe() << "\n";
