@@ -1,4 +1,5 @@
-// Background jobs across real `outboard serve` processes on one sqlite file (docs/JOBS.md):
+// Background jobs across real `outboard serve` processes on one store, a sqlite file or a private
+// redis-server (docs/JOBS.md):
 //   - a worker killed with -9 mid-job: another instance claims the job after its lease and the
 //     receipt is delivered exactly once;
 //   - a worker stopped (SIGSTOP) past its lease while rendering: another instance delivers the
@@ -25,6 +26,7 @@
 
 #include "support/http_client.hpp"
 #include "support/prometheus_text.hpp"
+#include "support/redis_server.hpp"
 #include "support/serve_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -57,8 +59,17 @@ double metric(ServeProcess const& serve, std::string const& name) {
   return sum;
 }
 
-class ServeJobs : public ::testing::Test {
+class ServeJobs : public ::testing::TestWithParam<std::string> {
  protected:
+  void SetUp() override {
+    if (GetParam() == "redis") {
+      redis_ = std::make_unique<RedisServer>();
+      state_ = redis_->url();
+    } else {
+      state_ = "sqlite://" + (dir_ / "state.db").string();
+    }
+  }
+
   // A config file with [jobs] and the shop's receipt rendering time; `extra` appended as is.
   std::string config(std::string const& name, std::string const& extra) {
     auto path = dir_ / (name + ".toml");
@@ -69,7 +80,7 @@ class ServeJobs : public ::testing::Test {
   std::unique_ptr<ServeProcess> start(std::string const& name, std::string const& config_file) {
     ServeOptions o;
     o.name = name;
-    o.state = "sqlite://" + (dir_ / "state.db").string();
+    o.state = state_;
     o.blobs = "file://" + (dir_ / "blobs").string();
     o.session_keys = keys_;
     o.extra_args = {"--config", config_file};
@@ -95,10 +106,12 @@ class ServeJobs : public ::testing::Test {
   }
 
   TempDir dir_;
+  std::unique_ptr<RedisServer> redis_;
+  std::string state_;
   std::vector<std::string> keys_{make_session_key()};
 };
 
-TEST_F(ServeJobs, AJobWhoseWorkerWasKilledCompletesOnAnotherInstanceExactlyOnce) {
+TEST_P(ServeJobs, AJobWhoseWorkerWasKilledCompletesOnAnotherInstanceExactlyOnce) {
   // A renders slowly, so it is surely mid-job when killed; B renders at once.
   auto a = start("A", config("a", "[shop]\nreceipt_render_ms = 60000\n"));
   HttpClient c(a->port());
@@ -148,14 +161,14 @@ class ServeJobsPaused : public ServeJobs {
   }
 };
 
-TEST_F(ServeJobsPaused, APausedWorkerThatLostItsLeaseCannotCommit) {
+TEST_P(ServeJobsPaused, APausedWorkerThatLostItsLeaseCannotCommit) {
   auto out = run(true);
   EXPECT_EQ(out.refused, 1);
   EXPECT_EQ(out.receipt.value("deliveries", 0), 1) << out.receipt.dump();
   EXPECT_EQ(out.receipt["fences"], json::array({2})) << out.receipt.dump();
 }
 
-TEST_F(ServeJobsPaused, WithoutFencingThePausedWorkersLateWriteIsAccepted) {
+TEST_P(ServeJobsPaused, WithoutFencingThePausedWorkersLateWriteIsAccepted) {
   auto out = run(false);
   EXPECT_EQ(out.refused, 0);
   EXPECT_EQ(out.receipt.value("deliveries", 0), 2) << out.receipt.dump();  // the locked design's failure
@@ -172,11 +185,11 @@ std::map<std::int64_t, std::vector<json>> ticks(std::string const& state) {
   return by_instant;
 }
 
-TEST_F(ServeJobs, TwoInstancesRunEachTickOnceAndTheScheduleSurvivesTheDeathOfItsLastRunner) {
+TEST_P(ServeJobs, TwoInstancesRunEachTickOnceAndTheScheduleSurvivesTheDeathOfItsLastRunner) {
   std::string schedule = "[[schedule]]\ntask = \"sales-summary\"\nevery = \"200ms\"\n";
   auto a = start("A", config("a", schedule));
   auto b = start("B", config("b", schedule));
-  std::string state = "sqlite://" + (dir_ / "state.db").string();
+  std::string const& state = state_;
   std::map<std::int64_t, std::vector<json>> log;
   ASSERT_TRUE(eventually([&] { return (log = ticks(state)).size() >= 4; }));
   // Kill whichever ran the latest tick; the other goes on alone.
@@ -198,7 +211,13 @@ TEST_F(ServeJobs, TwoInstancesRunEachTickOnceAndTheScheduleSurvivesTheDeathOfIts
   for (auto const& [instant, runs] : log) EXPECT_EQ(runs.size(), 1u) << "tick " << instant << " ran " << runs.size() << " times";
 }
 
-TEST_F(ServeJobs, AMalformedScheduleStopsStartUpNamingFileLineAndKey) {
+TEST(ServeJobsConfig, AMalformedScheduleStopsStartUpNamingFileLineAndKey) {
+  TempDir dir;
+  auto config = [&](std::string const& name, std::string const& extra) {
+    auto path = dir / (name + ".toml");
+    std::ofstream(path) << "[jobs]\nlease_ms = 400\npoll_interval_ms = 20\n" << extra;
+    return path.string();
+  };
   std::string file = config("bad", "[[schedule]]\ntask = \"sales-summary\"\ncron = \"61 * * * *\"\n");
   auto r = run_outboard({"serve", "--check", "--config", file, "--state", "memory://"});
   EXPECT_EQ(r.exit_code, 2) << r.output;
@@ -210,6 +229,9 @@ TEST_F(ServeJobs, AMalformedScheduleStopsStartUpNamingFileLineAndKey) {
   EXPECT_NE(r.output.find("unknown.toml:5"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("send-spam"), std::string::npos) << r.output;
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, ServeJobs, ::testing::Values("sqlite", "redis"));
+INSTANTIATE_TEST_SUITE_P(Stores, ServeJobsPaused, ::testing::Values("sqlite", "redis"));
 
 }  // namespace
 }  // namespace outboard::testing
