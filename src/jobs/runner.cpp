@@ -178,6 +178,10 @@ class Runner::Loop {
     wake_all();
   }
 
+  // This process may hold two claims of one job: one whose lease ran out while it worked, and
+  // the job claimed again.
+  static std::string claim_key(Claim const& claim) { return claim.id + "#" + std::to_string(claim.fence); }
+
   void start_job(Claim claim) {
     auto running = std::make_shared<Running>();
     running->claim = std::move(claim);
@@ -185,7 +189,7 @@ class Runner::Loop {
     ++slot.in_flight;
     slot.metrics->in_flight.fetch_add(1, std::memory_order_relaxed);
     slot.metrics->claimed.fetch_add(1, std::memory_order_relaxed);
-    running_[running->claim.id] = running;
+    running_[claim_key(running->claim)] = running;
     spawn(work_on(running));
     spawn(renew_lease(running));
   }
@@ -197,7 +201,7 @@ class Runner::Loop {
     if (running->renew_timer) running->renew_timer->cancel();
     --slot.in_flight;
     slot.metrics->in_flight.fetch_sub(1, std::memory_order_relaxed);
-    running_.erase(running->claim.id);
+    running_.erase(claim_key(running->claim));
     wake_all();  // a slot is free (and drain may be waiting for the last job)
   }
 
@@ -482,7 +486,7 @@ class Runner::Loop {
   std::unique_ptr<TickHandler> tick_handler_;
   std::map<std::string, Slot> slots_;
   std::map<std::string, JobMetrics::Task*> task_metrics_;
-  std::map<std::string, std::shared_ptr<Running>> running_;
+  std::map<std::string, std::shared_ptr<Running>> running_;  // by claim_key
   std::set<asio::steady_timer*> sleepers_;
   bool nudged_ = false;
   bool claiming_ = true;

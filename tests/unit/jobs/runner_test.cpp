@@ -335,6 +335,32 @@ TEST_P(StaleLease, WithoutFencingTheSameStaleWriteIsAccepted) {
   EXPECT_EQ(instances_[0]->metrics.type("effect").lease_losses.load(), 1u);
 }
 
+TEST_P(StaleLease, DrainGivesBackAJobThatDidNotFinishInItsGrace) {
+  auto handler = std::make_unique<EffectHandler>();
+  handler->hold = true;
+  EffectHandler& paused = *handler;
+  auto c = config();
+  c.concurrency["effect"] = 1;
+  auto& a = add_instance("a", std::move(c), std::move(handler));
+  open_view();
+  auto job = enqueue("order-5");
+  a.runner->start();
+  a.runner->nudge();
+  ASSERT_EQ(paused.held.get_future().wait_for(30s), std::future_status::ready);
+  a.runner->drain(std::chrono::steady_clock::now() + 20ms);  // returns once it is given back
+  paused.released = true;
+
+  EXPECT_EQ(events_.count(Outcome::given_back), 1u) << events_.describe();
+  auto info = sync(view_queue_->get(job.id));
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->state, state::JobState::waiting);
+  EXPECT_EQ(info->last_error, "drained");
+  auto next = sync(view_queue_->claim({"effect"}, "b", Millis(60'000)));  // claimable at once
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->fence, 2);
+  EXPECT_TRUE(effects().empty());
+}
+
 // Schedules: ticks at every minute, on one or two instances.
 class Schedules : public RunnerTest {
  protected:
