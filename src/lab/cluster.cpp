@@ -78,6 +78,7 @@ asio::awaitable<bool> redis_answers_ping(std::uint16_t port) {
 
 constexpr std::string_view kReplaysSeries = "outboard_idempotency_requests_total{outcome=\"replayed\"}";
 
+// Families with a sample per job type (outboard serve's jobs metrics, docs/JOBS.md).
 constexpr std::string_view kJobsInFlightSeries = "outboard_jobs_in_flight";
 constexpr std::string_view kFencedRefusedSeries = "outboard_jobs_fenced_writes_refused_total";
 constexpr std::string_view kLeaseLossesSeries = "outboard_jobs_lease_losses_total";
@@ -88,6 +89,25 @@ std::optional<std::int64_t> series_value(std::string const& page, std::string_vi
   auto at = page.find(line_start);
   if (at == std::string::npos) return std::nullopt;
   return std::strtoll(page.c_str() + at + line_start.size(), nullptr, 10);
+}
+
+// The sum of a family's samples in a metrics page: the unlabelled one and every labelled one
+// (`outboard_jobs_in_flight{type="receipt"} 1`); 0 without any.
+std::int64_t family_sum(std::string const& page, std::string_view family) {
+  std::int64_t total = 0;
+  std::string const line_start = "\n" + std::string(family);
+  for (auto at = page.find(line_start); at != std::string::npos; at = page.find(line_start, at + 1)) {
+    std::size_t after = at + line_start.size();
+    if (after >= page.size()) break;
+    if (page[after] == '{') {
+      after = page.find("} ", after);
+      if (after == std::string::npos) break;
+      ++after;
+    }
+    if (page[after] != ' ') continue;  // another family with this one's name as its prefix
+    total += std::strtoll(page.c_str() + after + 1, nullptr, 10);
+  }
+  return total;
 }
 
 // A metrics page, with a newline in front so that the first line matches like the others;
@@ -387,8 +407,8 @@ asio::awaitable<void> Cluster::keep_replays_of(Server const& server) {
   auto page = co_await read_metrics(executor_, server.port, server_metrics_call());
   if (!page) co_return;
   replays_of_stopped_ += series_value(*page, kReplaysSeries).value_or(0);
-  jobs_of_stopped_.fenced_writes_refused += series_value(*page, kFencedRefusedSeries).value_or(0);
-  jobs_of_stopped_.lease_losses += series_value(*page, kLeaseLossesSeries).value_or(0);
+  jobs_of_stopped_.fenced_writes_refused += family_sum(*page, kFencedRefusedSeries);
+  jobs_of_stopped_.lease_losses += family_sum(*page, kLeaseLossesSeries);
 }
 
 asio::awaitable<std::int64_t> Cluster::idempotency_replays() {
@@ -405,8 +425,8 @@ asio::awaitable<JobCounters> Cluster::job_counters() {
   for (auto const& s : servers_) {
     auto page = co_await read_metrics(executor_, s->port, server_metrics_call());
     if (!page) continue;
-    total.fenced_writes_refused += series_value(*page, kFencedRefusedSeries).value_or(0);
-    total.lease_losses += series_value(*page, kLeaseLossesSeries).value_or(0);
+    total.fenced_writes_refused += family_sum(*page, kFencedRefusedSeries);
+    total.lease_losses += family_sum(*page, kLeaseLossesSeries);
   }
   co_return total;
 }
@@ -414,23 +434,26 @@ asio::awaitable<JobCounters> Cluster::job_counters() {
 asio::awaitable<std::vector<std::string>> Cluster::ids_running_jobs() {
   std::vector<std::string> ids;
   for (auto const& s : servers_) {
-    auto n = co_await read_counter(executor_, s->port, server_metrics_call(), kJobsInFlightSeries);
-    if (n.value_or(0) > 0) ids.push_back(s->id);
+    auto page = co_await read_metrics(executor_, s->port, server_metrics_call());
+    if (page && family_sum(*page, kJobsInFlightSeries) > 0) ids.push_back(s->id);
   }
   co_return ids;
 }
 
-asio::awaitable<std::optional<int>> Cluster::server_running_a_job(std::chrono::milliseconds apart) {
+asio::awaitable<std::optional<int>> Cluster::server_starting_a_job(std::chrono::milliseconds apart) {
   // Servers may come and go between the looks (a fault on its way): they are matched by id.
-  auto first = co_await ids_running_jobs();
-  if (first.empty()) co_return std::nullopt;
+  auto idle = co_await ids_running_jobs();
   co_await sleep_for(apart);
-  auto second = co_await ids_running_jobs();
+  auto started = co_await ids_running_jobs();
+  if (started.empty()) co_return std::nullopt;
+  co_await sleep_for(apart);
+  auto still = co_await ids_running_jobs();
+  auto has = [](std::vector<std::string> const& ids, std::string const& id) {
+    return std::find(ids.begin(), ids.end(), id) != ids.end();
+  };
   for (std::size_t i = 0; i < servers_.size(); ++i) {
     std::string const& id = servers_[i]->id;
-    bool both = std::find(first.begin(), first.end(), id) != first.end() &&
-                std::find(second.begin(), second.end(), id) != second.end();
-    if (both) co_return static_cast<int>(i + 1);
+    if (!has(idle, id) && has(started, id) && has(still, id)) co_return static_cast<int>(i + 1);
   }
   co_return std::nullopt;
 }

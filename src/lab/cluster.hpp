@@ -96,10 +96,12 @@ class Cluster {
   // reads it first, as a scrape would have).
   boost::asio::awaitable<std::int64_t> idempotency_replays();
 
-  // The position (1-based) of a server running a background job now (its /metrics shows
-  // outboard_jobs_in_flight > 0) in two looks `apart` from each other, so that a job of a few
-  // milliseconds (a tick) is not mistaken for one a fault can land in; nullopt when none is.
-  boost::asio::awaitable<std::optional<int>> server_running_a_job(std::chrono::milliseconds apart);
+  // The position (1-based) of a server that has just started a background job: none in flight
+  // at a first look, some at a second and a third, each `apart` from the one before (its
+  // /metrics, outboard_jobs_in_flight). Its job began since the first look, so a fault sent now
+  // lands early in it; and a job of a few milliseconds (a tick) is not mistaken for one a fault
+  // can land in. nullopt when no server is.
+  boost::asio::awaitable<std::optional<int>> server_starting_a_job(std::chrono::milliseconds apart);
   boost::asio::awaitable<JobCounters> job_counters();
   // `outboard jobs ticks --store <the servers' store> --task <task> --json`, run as a child
   // process; its answer, or nullopt (with why in `problem`) when it failed or said nothing usable.

@@ -46,11 +46,12 @@ constexpr int kChatSessionActions = 20;
 // loses one waits the whole bound. Generous for the same reason as the chat's.
 constexpr std::int64_t kReceiptSettleMs = 10000;
 constexpr std::int64_t kReceiptReadEvery = 200;
-// A "mid-job" target: how often and how long the lab looks for a server running a job before it
-// falls back to a random one (each look reads every server's /metrics twice, 50 ms apart).
+// A "mid-job" target: how often and how long the lab looks for a server starting a job before it
+// falls back to a random one (each look reads every server's /metrics three times, 25 ms apart:
+// a job found so is at most about 50 ms into the 300 ms a receipt takes).
 constexpr int kMidJobLooks = 100;
 constexpr std::int64_t kMidJobLookingMs = 10000;
-constexpr auto kMidJobLooksApart = 50ms;
+constexpr auto kMidJobLooksApart = 25ms;
 
 std::string utc_now_iso() {
   std::time_t now = std::time(nullptr);
@@ -203,12 +204,12 @@ asio::awaitable<void> start_open_loop(ModeRun* run, std::int64_t* turned_away) {
   }
 }
 
-// A "mid-job" target: a server seen running a job in two looks, found within a bounded number
-// of looks and time; else a random one, and the timeline says so.
+// A "mid-job" target: a server seen starting a job (Cluster::server_starting_a_job), found within
+// a bounded number of looks and time; else a random one, and the timeline says so.
 asio::awaitable<int> pick_mid_job(ModeRun* run, std::mt19937_64* rng) {
   auto deadline = lab_now_ms() + kMidJobLookingMs;
   for (int look = 0; look < kMidJobLooks && lab_now_ms() < deadline; ++look) {
-    auto position = co_await run->cluster.server_running_a_job(kMidJobLooksApart);
+    auto position = co_await run->cluster.server_starting_a_job(kMidJobLooksApart);
     if (position) co_return *position;
   }
   std::uniform_int_distribution<int> any(1, std::max(1, run->cluster.server_count()));

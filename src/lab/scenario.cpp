@@ -182,25 +182,28 @@ at = "55%"
 action = "rolling-deploy"
 )toml";
 
-// The hang outlasts the lab's 1 s job lease three times over, so another server takes the job
-// over while the frozen one still holds it: what it writes on waking is the stale-lease write.
+// The kill comes first, while every server is fresh: a server just woken from a hang works off
+// what the hang held back (a naive server even runs its own expired claims again), and a kill
+// then need not lose a receipt. The hang outlasts the lab's 1 s job lease three times over, so
+// another server takes the job over while the frozen one still holds it: what the frozen one
+// writes on waking is the stale-lease write.
 constexpr std::string_view kBuiltinJobs = R"toml(
 name = "jobs"
-description = "receipts and a scheduled task under faults: freeze the server running a job for 3x its lease, kill -9 a server mid-job (back after 1s), then a rolling deploy"
+description = "receipts and a scheduled task under faults: kill -9 a server mid-job (back after 1s), freeze a server mid-job for 3x its lease, then a rolling deploy"
 jobs = true
 modes = ["naive", "locked", "stateless"]
 
 [[fault]]
 at = "20%"
-action = "hang"
-target = "mid-job"
-lasting = "3s"
-
-[[fault]]
-at = "50%"
 action = "kill"
 target = "mid-job"
 restart_after = "1s"
+
+[[fault]]
+at = "45%"
+action = "hang"
+target = "mid-job"
+lasting = "3s"
 
 [[fault]]
 at = "70%"

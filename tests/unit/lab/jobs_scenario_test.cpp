@@ -58,17 +58,18 @@ TEST(JobsScenario, TheBuiltInHangsPastTheLeaseAndKillsMidJob) {
   EXPECT_TRUE(s.jobs);
   EXPECT_EQ(s.default_modes, (std::vector<std::string>{"naive", "locked", "stateless"}));
   ASSERT_EQ(s.faults.size(), 3u);
-  EXPECT_EQ(s.faults[0].kind, FaultKind::hang);
+  // The kill first, on servers no hang has held back.
+  EXPECT_EQ(s.faults[0].kind, FaultKind::kill);
   EXPECT_TRUE(s.faults[0].target.mid_job);
-  // Past the lease, or the paused holder's lease never expires and `locked` shows nothing.
-  EXPECT_GE(s.faults[0].lasting_ms, 2 * kJobLeaseMs);
-  EXPECT_EQ(s.faults[1].kind, FaultKind::kill);
+  EXPECT_TRUE(s.faults[0].restart_after_ms);
+  EXPECT_EQ(s.faults[1].kind, FaultKind::hang);
   EXPECT_TRUE(s.faults[1].target.mid_job);
-  EXPECT_TRUE(s.faults[1].restart_after_ms);
+  // Past the lease, or the paused holder's lease never expires and `locked` shows nothing.
+  EXPECT_GE(s.faults[1].lasting_ms, 2 * kJobLeaseMs);
   EXPECT_EQ(s.faults[2].kind, FaultKind::rolling_deploy);
   EXPECT_NO_THROW(check_scenario_fits(s, 3, 8'000, false));
-  EXPECT_EQ(describe_fault(s.faults[0]), "hang a server running a job");
-  EXPECT_EQ(describe_fault(s.faults[1]), "kill a server running a job");
+  EXPECT_EQ(describe_fault(s.faults[0]), "kill a server running a job");
+  EXPECT_EQ(describe_fault(s.faults[1]), "hang a server running a job");
   // The other built-ins run no jobs workload and keep the lab's default designs.
   for (auto const& other : builtin_scenarios()) {
     if (other.name == "jobs") continue;

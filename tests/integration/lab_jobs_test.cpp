@@ -1,0 +1,88 @@
+// `outboard lab --scenario jobs`: receipts and a task ticking every second under a hang of a
+// server running a job (3 s, three times its lease), a kill -9 of a server running a job, and a
+// rolling deploy; designs naive, locked and stateless (the scenario's own, --modes not given).
+// The fenced design must lose, duplicate and miss nothing; the two others must visibly fail in
+// the same run.
+//
+// What makes each outcome certain rather than likely:
+// - the faults' target is "mid-job": a server seen running a job in two looks 50 ms apart (a
+//   receipt takes 300 ms to make), and the test checks that no target fell back to random;
+// - naive: every server runs every tick from its own in-process queue, so N servers run each
+//   instant N times; and the server killed mid-job takes its queue, and the job in it, along;
+// - locked: the paused holder's lease (1 s) runs out while it is frozen (3 s), another server
+//   takes the job and writes, and the paused one, on waking, writes too: nothing stops it.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "support/serve_process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace outboard::testing {
+namespace {
+
+using nlohmann::json;
+
+json design(json const& results, std::string const& name) {
+  for (auto const& m : results.at("modes")) {
+    if (m.value("mode", "") == name) return m;
+  }
+  ADD_FAILURE() << "no design " << name << " in the results";
+  return json::object();
+}
+
+std::int64_t invariant(json const& mode, char const* name) {
+  return mode.at("invariants").value(name, std::int64_t{-1});
+}
+
+// The mid-job targets found a server running a job (else the lab says it chose at random).
+void expect_faults_landed_mid_job(json const& mode, std::string const& output) {
+  for (auto const& event : mode.at("faults")) {
+    EXPECT_NE(event.value("kind", ""), "target") << mode.value("mode", "") << ": " << event.dump() << "\n" << output;
+  }
+}
+
+TEST(LabJobs, FencedJobsLoseNothingWhereNaiveAndLockedFail) {
+  TempDir dir;
+  auto results_file = dir / "results.json";
+  auto r = run_outboard({"lab", "--scenario", "jobs", "--servers", "3", "--users", "8", "--duration", "8", "--seed",
+                         "5", "--think-min-ms", "50", "--think-max-ms", "200", "--json", results_file.string()},
+                        {}, 400'000);
+  ASSERT_TRUE(r.exit_code.has_value()) << "the lab did not finish in time:\n" << r.output;
+  ASSERT_EQ(*r.exit_code, 0) << r.output;
+  std::ifstream in(results_file);
+  json results = json::parse(in, nullptr, false);
+  ASSERT_TRUE(results.is_object()) << r.output;
+  ASSERT_EQ(results.at("modes").size(), 3u) << "the scenario's own designs: naive, locked, stateless";
+  EXPECT_TRUE(results.at("scenario").value("jobs", false));
+
+  json stateless = design(results, "stateless");
+  for (auto const& [name, value] : stateless.at("invariants").items()) {
+    EXPECT_EQ(value.get<std::int64_t>(), 0) << name << "\n" << stateless.at("jobs").dump(2) << "\n" << r.output;
+  }
+  json const& jobs = stateless.at("jobs");
+  EXPECT_GT(jobs.value("orders", 0), 0) << r.output;
+  EXPECT_EQ(jobs.value("receipts_sent", 0), jobs.value("orders", 0) - jobs.value("orders_unreadable", 0));
+  EXPECT_GT(jobs.value("tick_instants", 0), 0) << r.output;
+  EXPECT_TRUE(stateless.at("verdict").value("ok", false)) << r.output;
+  expect_faults_landed_mid_job(stateless, r.output);
+
+  json naive = design(results, "naive");
+  EXPECT_GT(invariant(naive, "ticks_run_twice"), 0) << naive.at("jobs").dump(2) << "\n" << r.output;
+  EXPECT_GT(invariant(naive, "receipts_lost"), 0) << naive.at("jobs").dump(2) << "\n" << r.output;
+  EXPECT_FALSE(naive.at("verdict").value("ok", true));
+  expect_faults_landed_mid_job(naive, r.output);
+
+  json locked = design(results, "locked");
+  EXPECT_GT(invariant(locked, "receipts_duplicated") + invariant(locked, "stale_lease_writes"), 0)
+      << locked.at("jobs").dump(2) << "\n" << r.output;
+  EXPECT_FALSE(locked.at("verdict").value("ok", true));
+  expect_faults_landed_mid_job(locked, r.output);
+
+  EXPECT_NE(r.output.find("writes accepted from a stale lease"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace outboard::testing
