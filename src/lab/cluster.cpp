@@ -22,6 +22,7 @@
 #include "auth/jwt_key_pem.hpp"
 #include "core/random.hpp"
 #include "core/secret_file.hpp"
+#include "lab/metrics_text.hpp"
 #include "lab/user_agent.hpp"
 
 namespace outboard::lab {
@@ -83,40 +84,12 @@ constexpr std::string_view kJobsInFlightSeries = "outboard_jobs_in_flight";
 constexpr std::string_view kFencedRefusedSeries = "outboard_jobs_fenced_writes_refused_total";
 constexpr std::string_view kLeaseLossesSeries = "outboard_jobs_lease_losses_total";
 
-// One series' value in a Prometheus text page (a line "<series> <value>"); nullopt without one.
-std::optional<std::int64_t> series_value(std::string const& page, std::string_view series) {
-  std::string line_start = "\n" + std::string(series) + " ";
-  auto at = page.find(line_start);
-  if (at == std::string::npos) return std::nullopt;
-  return std::strtoll(page.c_str() + at + line_start.size(), nullptr, 10);
-}
-
-// The sum of a family's samples in a metrics page: the unlabelled one and every labelled one
-// (`outboard_jobs_in_flight{type="receipt"} 1`); 0 without any.
-std::int64_t family_sum(std::string const& page, std::string_view family) {
-  std::int64_t total = 0;
-  std::string const line_start = "\n" + std::string(family);
-  for (auto at = page.find(line_start); at != std::string::npos; at = page.find(line_start, at + 1)) {
-    std::size_t after = at + line_start.size();
-    if (after >= page.size()) break;
-    if (page[after] == '{') {
-      after = page.find("} ", after);
-      if (after == std::string::npos) break;
-      ++after;
-    }
-    if (page[after] != ' ') continue;  // another family with this one's name as its prefix
-    total += std::strtoll(page.c_str() + after + 1, nullptr, 10);
-  }
-  return total;
-}
-
-// A metrics page, with a newline in front so that the first line matches like the others;
-// nullopt when it cannot be read.
+// A metrics page; nullopt when it cannot be read.
 asio::awaitable<std::optional<std::string>> read_metrics(asio::any_io_executor executor, std::uint16_t port, Call call) {
   UserAgent agent(executor, port, 2000ms);
   Reply reply = co_await agent.send(call);
   if (!reply.ok()) co_return std::nullopt;
-  co_return "\n" + reply.body;
+  co_return std::move(reply.body);
 }
 
 // One series' value from a metrics page; nullopt when the page cannot be read or has no such line.
