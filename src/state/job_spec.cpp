@@ -44,4 +44,19 @@ std::int64_t parse_fence(std::optional<std::string> const& text) {
   return ec == std::errc{} && ptr == text->data() + text->size() ? n : 0;
 }
 
+// Here, in outboard_state_api, because every backend (redis's too) names states in its errors.
+std::string_view to_string(JobState state) {
+  switch (state) {
+    case JobState::waiting:
+      return "waiting";
+    case JobState::running:
+      return "running";
+    case JobState::done:
+      return "done";
+    case JobState::dead:
+      break;
+  }
+  return "dead";
+}
+
 }  // namespace outboard::state

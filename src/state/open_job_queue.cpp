@@ -8,20 +8,6 @@
 
 namespace outboard::state {
 
-std::string_view to_string(JobState state) {
-  switch (state) {
-    case JobState::waiting:
-      return "waiting";
-    case JobState::running:
-      return "running";
-    case JobState::done:
-      return "done";
-    case JobState::dead:
-      break;
-  }
-  return "dead";
-}
-
 std::unique_ptr<JobQueueProvider> open_job_queue(std::string_view url, StoreProvider& store,
                                                  StoreOptions const& options, JobQueueOptions const& queue_options) {
   auto parsed = parse_store_url(url);
