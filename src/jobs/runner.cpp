@@ -35,6 +35,7 @@ std::string_view to_string(Outcome outcome) {
     case Outcome::given_back: return "given_back";
     case Outcome::tick_enqueued: return "tick_enqueued";
     case Outcome::tick_duplicate: return "tick_duplicate";
+    case Outcome::schedule_ready: return "schedule_ready";
   }
   return "?";
 }
@@ -403,6 +404,9 @@ class Runner::Loop {
     std::int64_t started = r_.clock_.now_ms();
     auto last = co_await read_last(entry.task);
     std::int64_t ref = last.value_or(started);
+    Claim ready;
+    ready.key = entry.task;
+    notify(Outcome::schedule_ready, ready);
     while (ticking_) {
       std::int64_t now = r_.clock_.now_ms();
       auto next = next_instant(entry.timing, ref);

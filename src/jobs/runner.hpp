@@ -51,6 +51,7 @@ enum class Outcome {
   given_back,     // drained: handed back unfinished
   tick_enqueued,   // a tick job this instance enqueued (the Claim has only type and key)
   tick_duplicate,  // a tick another instance had enqueued already (same)
+  schedule_ready,  // a schedule read where its task stands and waits for its next instant (key: the task)
 };
 std::string_view to_string(Outcome outcome);
 

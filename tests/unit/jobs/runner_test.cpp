@@ -126,6 +126,22 @@ class CountingTask final : public TaskHandler {
   std::atomic<int>& runs_;
 };
 
+// A task that, with `hold`, waits in run() until released (an instance that dies mid-tick).
+class HoldingTask final : public TaskHandler {
+ public:
+  std::promise<void> held;
+  std::atomic<bool> released{false};
+  state::Async<std::vector<state::Write>> run(state::Store&, std::int64_t instant_ms) override {
+    held.set_value();
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    while (!released) {
+      timer.expires_after(1ms);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    co_return std::vector<state::Write>{state::Write::push("task-runs", std::to_string(instant_ms))};
+  }
+};
+
 // One instance: its own providers (as a process has), its runner, its metrics.
 struct Instance {
   std::unique_ptr<state::StoreProvider> stores;
@@ -436,6 +452,8 @@ TEST_P(TwoInstances, RunEachTickOnce) {
   sync(view_store_->set(last_tick_key("sweep"), std::to_string(first - 60'000)));
   a.runner->start();
   b.runner->start();
+  // Both read `last` before the clock moves (else one may find the tick done and not enqueue it).
+  ASSERT_TRUE(events_.wait_for(Outcome::schedule_ready, 2)) << events_.describe();
   constexpr int kTicks = 3;
   for (int k = 1; k <= kTicks; ++k) {
     clock_.advance(1min);
@@ -458,6 +476,46 @@ TEST_P(TwoInstances, RunEachTickOnce) {
   auto saw = events_.instances_of(Outcome::tick_enqueued);
   saw.merge(events_.instances_of(Outcome::tick_duplicate));
   EXPECT_EQ(saw, (std::set<std::string>{"a", "b"}));
+}
+
+
+}  // namespace
+}  // namespace outboard::jobs
+
+namespace outboard::jobs {
+namespace {
+
+TEST_P(TwoInstances, ATickSurvivesTheDeathOfTheInstanceThatHeldIt) {
+  auto holding = std::make_unique<HoldingTask>();
+  HoldingTask& dying = *holding;
+  auto& a = add_instance("a", every_minute());
+  a.runner->add_task("sweep", std::move(holding));
+  auto& b = add_scheduled("b", every_minute());
+  open_view();
+  std::int64_t due = minute_floor(clock_.now_ms()) + 60'000;
+  sync(view_store_->set(last_tick_key("sweep"), std::to_string(due - 60'000)));
+  a.runner->start();
+  clock_.advance(1min);
+  a.runner->nudge();
+  ASSERT_EQ(dying.held.get_future().wait_for(30s), std::future_status::ready);  // a holds the tick
+  b.runner->start();
+  a.runner->stop();  // a dies mid-tick: its claim stays until the lease runs out
+  // Its providers go too: a claim a's last loop had sent to its sqlite threads is finished now,
+  // not after the clock moved (it would take the job again, and the test's clock stands still).
+  a.queues.reset();
+  a.stores.reset();
+  clock_.advance(2s);  // past the 1 s lease, before the next instant
+  b.runner->nudge();
+  ASSERT_TRUE(events_.wait_for(Outcome::completed)) << events_.describe();
+
+  EXPECT_EQ(events_.instances_of(Outcome::completed), std::set<std::string>{"b"});
+  EXPECT_EQ(sync(view_store_->list_range("task-runs")), std::vector<std::string>{std::to_string(due)});
+  auto log = sync(view_store_->list_range(tick_log_key("sweep")));
+  ASSERT_EQ(log.size(), 1u);
+  auto entry = nlohmann::json::parse(log[0]);
+  EXPECT_EQ(entry["instance"], "b");
+  EXPECT_EQ(entry["fence"], 2);
+  EXPECT_EQ(entry["instant_ms"], due);
 }
 
 INSTANTIATE_TEST_SUITE_P(Queues, TwoInstances, ::testing::Values("sqlite"));
