@@ -48,6 +48,9 @@ struct JobsConfig {
   std::map<std::string, int> concurrency;  // job type -> claims in flight at most, per process
   int default_concurrency = 2;
   core::Millis drain_grace{5000};
+  // How long stop() waits for running handlers to end by themselves (store calls in flight must
+  // come back before the runner's event loop goes) before it stops the thread anyway.
+  core::Millis stop_grace{3000};
   std::vector<ScheduleEntry> schedules;
 
   core::Millis renew_interval() const { return renew.count() > 0 ? renew : lease / 3; }

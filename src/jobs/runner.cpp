@@ -64,7 +64,8 @@ class Runner::Loop {
     spawn(claim_loop());
     for (auto const& entry : r_.config_.schedules) spawn(schedule_loop(entry));
     spawn(sample_counts());
-    ioc_.run();
+    ioc_.run();  // returns when every coroutine ended (a graceful stop) or on force_stop()
+    ended_.set_value();
   }
 
   // Any thread (through post): wake every sleeper.
@@ -79,7 +80,25 @@ class Runner::Loop {
     return future;
   }
 
-  void stop() { ioc_.stop(); }
+  // Any thread: every loop ends at its next wake, running jobs are abandoned at their next step
+  // (not committed: their leases run out and the next claim finds the marker or runs them).
+  void begin_stop() {
+    asio::post(ioc_, [this] {
+      stopping_ = true;
+      claiming_ = false;
+      ticking_ = false;
+      for (auto& [key, running] : running_) {
+        running->finished = true;
+        if (running->renew_timer) running->renew_timer->cancel();
+      }
+      wake_all();
+    });
+  }
+  // The thread's run() has returned by itself: no coroutine, and so no store call, is left.
+  bool ended_within(std::chrono::milliseconds grace) {
+    return ended_future_.wait_for(grace) == std::future_status::ready;
+  }
+  void force_stop() { ioc_.stop(); }
 
  private:
   struct Slot {
@@ -256,12 +275,14 @@ class Runner::Loop {
       co_await retry(running, std::move(why));
       co_return;
     }
+    if (stopping_) co_return;
     if (*present) {  // the effect happened; its acknowledgement did not
       co_await complete(running);
       co_return;
     }
     JobContext ctx{claim, *store_, r_.clock_, r_.instance_};
     auto writes = co_await slot.handler->run(ctx);
+    if (stopping_) co_return;
     if (!writes) {
       std::string why = writes.error().describe();
       if (writes.error().code == Errc::invalid) {
@@ -284,6 +305,7 @@ class Runner::Loop {
       conditions.push_back(state::Condition::field_absent(marker.key, marker.field));
     }
     auto committed = co_await store_->commit_if(std::move(conditions), std::move(writes));
+    if (stopping_) co_return;  // committed or not: the next claim finds the marker, or runs it
     if (!committed) {
       std::string why = committed.error().describe();
       if (committed.error().code == Errc::invalid) {
@@ -475,11 +497,10 @@ class Runner::Loop {
   // --- the queue gauges ---
 
   asio::awaitable<void> sample_counts() {
-    while (ticking_ || claiming_) {
+    while (!stopping_) {
       auto counts = co_await queue_->counts();
       if (counts) r_.metrics_.set_queue_counts(*counts);
-      asio::steady_timer timer(ioc_, std::chrono::seconds(1));
-      co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (!stopping_) co_await sleep(std::chrono::seconds(1));  // woken early by nudges too: cheap
     }
   }
 
@@ -493,9 +514,12 @@ class Runner::Loop {
   std::map<std::string, std::shared_ptr<Running>> running_;  // by claim_key
   std::set<asio::steady_timer*> sleepers_;
   bool nudged_ = false;
+  bool stopping_ = false;
   bool claiming_ = true;
   bool ticking_ = true;
   bool claim_loop_done_ = false;
+  std::promise<void> ended_;
+  std::future<void> ended_future_ = ended_.get_future();
   asio::io_context ioc_{1};  // last: see the class comment
 };
 
@@ -560,7 +584,16 @@ void Runner::stop() {
   {
     std::lock_guard lock(mutex_);
     if (!loop_) return;
-    loop_->stop();
+    // The io_context must outlive every store call in flight: a call offloaded to a store's
+    // threads posts its result back to it. So the loops end by themselves first; only a handler
+    // that does not finish within the grace makes the stop forced (the loop is then destroyed
+    // with that handler suspended: safe unless it is inside a store call at that moment).
+    loop_->begin_stop();
+    if (!loop_->ended_within(config_.stop_grace)) {
+      spdlog::warn("jobs: a job handler did not end within {} ms of the stop: stopping its thread anyway",
+                   config_.stop_grace.count());
+      loop_->force_stop();
+    }
     if (thread_.joinable()) thread_.join();
     loop = std::move(loop_);
   }

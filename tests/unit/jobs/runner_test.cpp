@@ -168,6 +168,7 @@ class RunnerTest : public ::testing::TestWithParam<std::string> {
     c.poll_interval = 50ms;
     c.backoff_base = 10ms;
     c.backoff_max = 10ms;
+    c.stop_grace = 50ms;  // a held handler (a worker paused for good) does not delay the test's stop
     return c;
   }
 
