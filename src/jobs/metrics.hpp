@@ -31,7 +31,8 @@ class JobMetrics {
     std::atomic<std::uint64_t> ticks_skipped{0};
   };
 
-  // The series of a type / task, made on first call. Layout time only (see above).
+  // The series of a type / task, made on first call: layout time only (see above); later calls
+  // for a name laid out only read.
   Type& type(std::string const& name);
   Task& task(std::string const& name);
 

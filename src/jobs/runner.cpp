@@ -115,6 +115,7 @@ class Runner::Loop {
     asio::steady_timer* renew_timer = nullptr;
   };
 
+  // Finds the series add() and add_task() laid out (none is made here, on the runner's thread).
   void lay_out() {
     for (auto& [type, handler] : r_.handlers_) {
       slots_[type] = Slot{handler.get(), &r_.metrics_.type(type), r_.config_.concurrency_of(type), 0};
@@ -538,11 +539,14 @@ void Runner::add(std::string type, std::unique_ptr<JobHandler> handler) {
   if (thread_.joinable()) throw std::logic_error("jobs: add() after start()");
   if (type == kTickType) throw std::logic_error("jobs: the job type 'tick' is the scheduler's");
   if (!handlers_.emplace(type, std::move(handler)).second) throw std::logic_error("jobs: type '" + type + "' added twice");
+  metrics_.type(type);  // the series are laid out here, before any render can run beside the runner
 }
 
 void Runner::add_task(std::string name, std::unique_ptr<TaskHandler> task) {
   if (thread_.joinable()) throw std::logic_error("jobs: add_task() after start()");
   if (!tasks_.emplace(name, std::move(task)).second) throw std::logic_error("jobs: task '" + name + "' added twice");
+  metrics_.type(kTickType);
+  metrics_.task(name);
 }
 
 void Runner::set_observer(Observer observer) { observer_ = std::move(observer); }
