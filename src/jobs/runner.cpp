@@ -64,7 +64,7 @@ class Runner::Loop {
     spawn(claim_loop());
     for (auto const& entry : r_.config_.schedules) spawn(schedule_loop(entry));
     spawn(sample_counts());
-    ioc_.run();  // returns when every coroutine ended (a graceful stop) or on force_stop()
+    ioc_.run();  // returns once stopping and every coroutine of ours ended (stop_when_idle), or on force_stop()
     ended_.set_value();
   }
 
@@ -92,6 +92,7 @@ class Runner::Loop {
         if (running->renew_timer) running->renew_timer->cancel();
       }
       wake_all();
+      stop_when_idle();
     });
   }
   // The thread's run() has returned by itself: no coroutine, and so no store call, is left.
@@ -129,7 +130,10 @@ class Runner::Loop {
 
   template <class Awaitable>
   void spawn(Awaitable work) {
+    ++alive_;
     asio::co_spawn(ioc_, std::move(work), [this](std::exception_ptr error) {
+      --alive_;
+      stop_when_idle();
       if (!error) return;
       r_.metrics_.count_bug();
       try {
@@ -138,6 +142,13 @@ class Runner::Loop {
         spdlog::error("jobs: a runner coroutine failed: {}", e.what());
       }
     });
+  }
+
+  // Once stopping and every coroutine of ours has ended, no store call of ours is in flight: the
+  // loop may end even though a store's own background work (a redis connection's reader) would
+  // keep it running forever; that work is destroyed with the loop, as on a server's worker threads.
+  void stop_when_idle() {
+    if (stopping_ && alive_ == 0) ioc_.stop();
   }
 
   void notify(Outcome outcome, Claim const& claim) {
@@ -516,6 +527,7 @@ class Runner::Loop {
   std::set<asio::steady_timer*> sleepers_;
   bool nudged_ = false;
   bool stopping_ = false;
+  int alive_ = 0;  // coroutines of ours not yet ended (spawn)
   bool claiming_ = true;
   bool ticking_ = true;
   bool claim_loop_done_ = false;
@@ -583,11 +595,12 @@ void Runner::drain(std::chrono::steady_clock::time_point deadline) {
   stop();
 }
 
-void Runner::stop() {
+bool Runner::stop() {
   std::unique_ptr<Loop> loop;
+  bool graceful = true;
   {
     std::lock_guard lock(mutex_);
-    if (!loop_) return;
+    if (!loop_) return true;
     // The io_context must outlive every store call in flight: a call offloaded to a store's
     // threads posts its result back to it. So the loops end by themselves first; only a handler
     // that does not finish within the grace makes the stop forced (the loop is then destroyed
@@ -597,11 +610,13 @@ void Runner::stop() {
       spdlog::warn("jobs: a job handler did not end within {} ms of the stop: stopping its thread anyway",
                    config_.stop_grace.count());
       loop_->force_stop();
+      graceful = false;
     }
     if (thread_.joinable()) thread_.join();
     loop = std::move(loop_);
   }
   // Destroyed outside the lock: nudge() from another thread now finds no loop.
+  return graceful;
 }
 
 }  // namespace outboard::jobs

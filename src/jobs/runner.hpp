@@ -81,8 +81,9 @@ class Runner {
   // Blocks the caller until done. Any thread but the runner's.
   void drain();
   void drain(std::chrono::steady_clock::time_point deadline);
-  // Stops at once: running jobs are abandoned (their leases run out). Idempotent.
-  void stop();
+  // Stops at once: running jobs are abandoned (their leases run out). Idempotent. False when a
+  // handler did not end within the stop grace and the loop had to be forced down.
+  bool stop();
 
  private:
   class Loop;  // the runner thread's state and coroutines (runner.cpp)
