@@ -114,20 +114,7 @@ log "redis-server on 127.0.0.1:$REDIS_PORT (pid $REDIS_PID); work dir $TMP"
 RESULTS="$TMP/results.jsonl"
 : >"$RESULTS"
 
-# A shared machine: before each measurement, wait (at most QUIET_WAIT s, at most QUIET_BUDGET s in
-# the whole run) until the machine's busy time is under 0.3 cores over 1 s.
-QUIET_SPENT=0
-busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
-wait_quiet() {
-  local b0 b1 waited=0
-  while [ "$QUIET_SPENT" -lt "$QUIET_BUDGET" ] && [ "$waited" -lt "$QUIET_WAIT" ]; do
-    b0=$(busy_ticks); sleep 1; b1=$(busy_ticks)
-    QUIET_SPENT=$((QUIET_SPENT + 1)); waited=$((waited + 1))
-    awk -v d=$((b1 - b0)) -v hz="$(getconf CLK_TCK)" 'BEGIN {exit !(d / hz < 0.3)}' && return 0
-    [ $((waited % 10)) != 1 ] || log "waiting for a quiet machine (others busy; waited ${QUIET_SPENT}s of ${QUIET_BUDGET}s)"
-  done
-  return 0
-}
+# wait_quiet, busy_ticks: bench/lib.sh
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime of a process, in clock ticks
 

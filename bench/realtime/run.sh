@@ -210,21 +210,8 @@ login() {  # login PORT: one user for every connection (sessions are in redis: b
 RESULTS="$TMP/results.jsonl"
 : >"$RESULTS"
 
-# A shared machine: before each measurement, wait (at most QUIET_WAIT s, at most QUIET_BUDGET s in
-# the whole run) until the machine's busy time is under 0.3 cores over 1 s (our servers are idle
-# then). The load generator reports the others' cores during every step, and the report shows them.
-QUIET_SPENT=0
-wait_quiet() {
-  local b0 b1 waited=0
-  while [ "$QUIET_SPENT" -lt "$QUIET_BUDGET" ] && [ "$waited" -lt "$QUIET_WAIT" ]; do
-    b0=$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat); sleep 1
-    b1=$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat)
-    QUIET_SPENT=$((QUIET_SPENT + 1)); waited=$((waited + 1))
-    awk -v d=$((b1 - b0)) -v hz="$(getconf CLK_TCK)" 'BEGIN {exit !(d / hz < 0.3)}' && return 0
-    [ $((waited % 10)) != 1 ] || log "waiting for a quiet machine (others busy; waited ${QUIET_SPENT}s of ${QUIET_BUDGET}s)"
-  done
-  return 0
-}
+# wait_quiet: bench/lib.sh (the load generator reports the others' cores during every step, and
+# the report shows them)
 
 tagged() {  # tagged ROUND FILE: appends FILE's JSON lines to RESULTS with the round added
   grep '^{' "$2" | sed "s/^{/{\"round\":$1,/" >>"$RESULTS" || true
