@@ -66,7 +66,7 @@ void JobMetrics::set_queue_counts(state::JobCounts const& counts) {
 
 void JobMetrics::render(std::string& out) const {
   using T = Type const&;
-  family(out, types_, "outboard_jobs_in_flight", "gauge", "type", "Jobs this process is running now.",
+  family(out, types_, "outboard_jobs_in_flight", "gauge", "type", "Jobs whose handler this process is running now (past the check that their effect is not done yet).",
          [](T t) { return t.in_flight.load(kRelaxed); });
   family(out, types_, "outboard_jobs_claimed_total", "counter", "type", "Claims taken by this process.",
          [](T t) { return t.claimed.load(kRelaxed); });

@@ -113,6 +113,7 @@ class Runner::Loop {
     Claim claim;
     bool finished = false;       // the renewal stops
     bool lease_lost = false;     // counted once
+    bool handler_ran = false;    // counted in the in-flight gauge
     asio::steady_timer* renew_timer = nullptr;
   };
 
@@ -219,7 +220,6 @@ class Runner::Loop {
     running->claim = std::move(claim);
     Slot& slot = slots_.at(running->claim.type);
     ++slot.in_flight;
-    slot.metrics->in_flight.fetch_add(1, std::memory_order_relaxed);
     slot.metrics->claimed.fetch_add(1, std::memory_order_relaxed);
     running_[claim_key(running->claim)] = running;
     spawn(work_on(running));
@@ -232,7 +232,7 @@ class Runner::Loop {
     running->finished = true;
     if (running->renew_timer) running->renew_timer->cancel();
     --slot.in_flight;
-    slot.metrics->in_flight.fetch_sub(1, std::memory_order_relaxed);
+    if (running->handler_ran) slot.metrics->in_flight.fetch_sub(1, std::memory_order_relaxed);
     running_.erase(claim_key(running->claim));
     wake_all();  // a slot is free (and drain may be waiting for the last job)
   }
@@ -293,6 +293,10 @@ class Runner::Loop {
       co_return;
     }
     JobContext ctx{claim, *store_, r_.clock_, r_.instance_};
+    // In flight from here: past the marker check, in the handler, then its commit. So a process
+    // seen with a job in flight (the lab's mid-job fault target) has a claim that will write.
+    running.handler_ran = true;
+    slot.metrics->in_flight.fetch_add(1, std::memory_order_relaxed);
     auto writes = co_await slot.handler->run(ctx);
     if (stopping_) co_return;
     if (!writes) {
