@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <charconv>
 #include <future>
 #include <random>
@@ -65,6 +66,7 @@ class Runner::Loop {
     for (auto const& entry : r_.config_.schedules) spawn(schedule_loop(entry));
     spawn(sample_counts());
     ioc_.run();  // returns once stopping and every coroutine of ours ended (stop_when_idle), or on force_stop()
+    release_stores();
     ended_.set_value();
   }
 
@@ -99,7 +101,10 @@ class Runner::Loop {
   bool ended_within(std::chrono::milliseconds grace) {
     return ended_future_.wait_for(grace) == std::future_status::ready;
   }
-  void force_stop() { ioc_.stop(); }
+  void force_stop() {
+    forced_ = true;
+    ioc_.stop();
+  }
 
  private:
   struct Slot {
@@ -143,6 +148,19 @@ class Runner::Loop {
         spdlog::error("jobs: a runner coroutine failed: {}", e.what());
       }
     });
+  }
+
+  // The queue and the store go while this loop still exists: a redis connection's destructor
+  // hands its closing to the loop (destroyed after them, it would be freed memory). After a
+  // graceful stop the loop runs that closing (bounded: the reader ends once its socket is
+  // closed); after a forced one it must not run again (a stuck handler would resume on a store
+  // that is gone), and the closing is dropped with the loop.
+  void release_stores() {
+    queue_.reset();
+    store_.reset();
+    if (forced_) return;
+    ioc_.restart();
+    ioc_.run_for(std::chrono::milliseconds(500));
   }
 
   // Once stopping and every coroutine of ours has ended, no store call of ours is in flight: the
@@ -532,6 +550,7 @@ class Runner::Loop {
   bool nudged_ = false;
   bool stopping_ = false;
   int alive_ = 0;  // coroutines of ours not yet ended (spawn)
+  std::atomic<bool> forced_{false};  // force_stop() was called (from another thread)
   bool claiming_ = true;
   bool ticking_ = true;
   bool claim_loop_done_ = false;
