@@ -16,6 +16,7 @@
 
 #include "core/clock.hpp"
 #include "core/config.hpp"
+#include "jobs/tick.hpp"
 #include "state/job_queue.hpp"
 #include "state/store.hpp"
 #include "state/store_url.hpp"
@@ -82,7 +83,7 @@ state::Async<json> operate(JobsArgs const& args, state::Store& store, state::Job
     co_return ok(json{{args.action == "retry" ? "retried" : "dropped", args.id}});
   }
   // ticks: the task's append-only log, one entry per run of a tick (docs/JOBS.md)
-  auto log = co_await store.list_range("ticklog:{" + args.task + "}");
+  auto log = co_await store.list_range(jobs::tick_log_key(args.task));
   if (!log) co_return log.error();
   json list = json::array();
   for (auto const& text : *log) {
