@@ -14,6 +14,7 @@ packages=(
   libclang-rt-14-dev
   # real peers used by tests
   redis-server curl procps
+  etcd-server  # the gateways' shared registry (docs/TRUTH.md); tests start their own members
   python3-jwt python3-cryptography  # the independent JWT implementation of the auth interop test
   chromium  # the lab's HTML report test renders in Debian's headless Chromium
 )

@@ -19,7 +19,9 @@
 #include "gateway/health_checker.hpp"
 #include "gateway/proxy_server.hpp"
 #include "gateway/reload.hpp"
+#include "gateway/registry_source.hpp"
 #include "io/http_server.hpp"
+#include "registry_settings.hpp"
 
 namespace outboard::app {
 namespace {
@@ -54,6 +56,7 @@ struct GatewaySettings {
   std::int64_t drain_timeout_ms = 10'000;
   std::string log_level = "info";
   bool access_log = false;
+  RegistrySettings registry;
 };
 
 std::optional<std::string> check_host_port(std::string const& text) {
@@ -163,6 +166,7 @@ void declare(core::Settings& s, GatewaySettings& v) {
   s.add_string("log.level", v.log_level, "--log-level", "trace, debug, info, warn, error");
   s.add_bool("log.access", v.access_log, "--access-log",
              "one JSON line per request on stdout: backend, status, bytes, timings, attempts");
+  declare_registry(s, v.registry, RegistryRole::gateway);
 }
 
 gateway::GatewayConfig to_config(GatewaySettings const& v) {
@@ -310,6 +314,10 @@ std::vector<std::string> needs_restart(GatewaySettings const& running, GatewaySe
   note("retries.budget_percent", running.retry_budget_percent, fresh.retry_budget_percent);
   note("drain_timeout_ms", running.drain_timeout_ms, fresh.drain_timeout_ms);
   note("log.access", running.access_log, fresh.access_log);
+  note("registry.url", running.registry.url, fresh.registry.url);
+  note("registry.prefix", running.registry.prefix, fresh.registry.prefix);
+  note("registry.timeout_ms", running.registry.timeout_ms, fresh.registry.timeout_ms);
+  note("registry.poll_ms", running.registry.poll_ms, fresh.registry.poll_ms);
   return keys;
 }
 
@@ -332,7 +340,9 @@ void reload(core::Settings const& settings, GatewaySettings const& running, std:
     reread.register_flags(scratch);
     settings.reload_into(reread);
     reread.resolve(core::Settings::process_environment());
-    if (fresh.backends.empty()) throw core::ConfigError("no backends: pool.backends is empty");
+    if (fresh.backends.empty() && fresh.registry.url.empty()) {
+      throw core::ConfigError("no backends: pool.backends is empty and there is no registry.url");
+    }
   } catch (std::exception const& e) {
     metrics.reloads_refused.fetch_add(1, std::memory_order_relaxed);
     spdlog::error("SIGHUP: reload refused, keeping the running config: {}", e.what());
@@ -370,11 +380,33 @@ void reload(core::Settings const& settings, GatewaySettings const& running, std:
                done.dropped.size(), done.reweighed.size(), restart.size());
 }
 
+// The registry watcher, its first read done: an unreachable registry stops the start unless
+// static backends are given (then the gateway starts on them and keeps trying).
+std::unique_ptr<registry::Watcher> start_registry(GatewaySettings const& v, gateway::RegistrySource& source,
+                                                  core::Clock const& clock) {
+  auto options = to_watcher(v.registry);
+  if (!options) return nullptr;
+  auto watcher = std::make_unique<registry::Watcher>(std::move(*options), clock,
+                                                     [&source](registry::View const& view) { source.apply(view); });
+  auto loaded = watcher->load();
+  if (!loaded) {
+    if (v.backends.empty()) {
+      throw core::ConfigError("registry.url: " + v.registry.url + " cannot be read at start-up (" +
+                              loaded.error().describe() + ") and no static backends are given (--backend)");
+    }
+    spdlog::warn("registry {} cannot be read at start-up ({}); starting on the static backends", v.registry.url,
+                 loaded.error().describe());
+  }
+  return watcher;
+}
+
 int run_gateway(core::Settings& settings, GatewaySettings& v) {
   settings.resolve(core::Settings::process_environment());
   spdlog::set_default_logger(spdlog::stderr_color_mt("gateway"));
   spdlog::set_level(spdlog::level::from_str(v.log_level));
-  if (v.backends.empty()) throw core::ConfigError("no backends: give --backend HOST:PORT or pool.backends in the config");
+  if (v.backends.empty() && v.registry.url.empty()) {
+    throw core::ConfigError("no backends: give --backend HOST:PORT or pool.backends in the config, or --registry etcd://...");
+  }
   gateway::GatewayConfig config = to_config(v);
   config.sticky_key = sticky_key(v);
   if (settings.check_requested()) {
@@ -398,6 +430,9 @@ int run_gateway(core::Settings& settings, GatewaySettings& v) {
   // only what changed since (gateway/reload.hpp).
   std::vector<gateway::BackendSpec> file_backends = config.backends;
   gateway::GatewayMetrics metrics;
+  gateway::RegistrySource registry_source(pool);
+  auto registry = start_registry(v, registry_source, clock);
+  if (registry) metrics.registry = &registry->status();
   gateway::ProxyServer proxy(config, pool, metrics, clock);
   proxy.start();
   std::unique_ptr<io::HttpServer> admin;
@@ -412,9 +447,12 @@ int run_gateway(core::Settings& settings, GatewaySettings& v) {
   gateway::HealthChecker health(config, pool, clock);
   health.start();
 
+  if (registry) registry->start();
   std::cout << "outboard gateway: listening on http://" << config.listen_address << ":" << proxy.port() << " ("
             << config.threads << " threads, policy " << gateway::to_string(config.policy) << ", "
-            << config.backends.size() << " backends)";
+            << config.backends.size() << " backends";
+  if (registry) std::cout << " + " << registry->status().members.load() << " from " << v.registry.url;
+  std::cout << ")";
   if (admin) std::cout << ", admin on http://" << config.admin_address << ":" << admin->port();
   std::cout << "\n" << std::flush;
 
@@ -427,6 +465,7 @@ int run_gateway(core::Settings& settings, GatewaySettings& v) {
     }
     spdlog::info("{}: draining (up to {} ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT", v.drain_timeout_ms);
     health.stop();
+    if (registry) registry->stop();
     bool clean = proxy.drain(config.drain_timeout);
     if (admin) admin->stop();
     if (!clean) spdlog::warn("drain deadline passed with requests still in flight; they were cut");

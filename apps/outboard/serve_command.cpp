@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <chrono>
 #include <thread>
 
 #include "auth/jwt_key_files.hpp"
@@ -22,6 +23,7 @@
 #include "runtime/session_keys.hpp"
 #include "runtime/store_health.hpp"
 #include "jobs_settings.hpp"
+#include "registry_settings.hpp"
 #include "realtime_settings.hpp"
 #include "shop/receipts.hpp"
 #include "shop/routes.hpp"
@@ -98,6 +100,7 @@ struct ServeSettings {
   std::int64_t cart_abandon_after_s = 24 * 60 * 60;
   RealtimeSettings realtime;
   JobsSettings jobs;
+  RegistrySettings registry;
 };
 
 std::optional<std::string> check_state_url(std::string const& url) {
@@ -292,6 +295,7 @@ void declare(core::Settings& s, ServeSettings& v) {
             "the expire-carts task empties a cart untouched for this long");
   declare_realtime(s, v.realtime);
   app::declare_jobs(s, v.jobs);
+  declare_registry(s, v.registry, RegistryRole::serve);
   s.add_bool("log.access", v.access_log, "--access-log", "one JSON line per request on stdout");
   s.add_string("log.level", v.log_level, "--log-level", "trace, debug, info, warn, error",
                [](std::string const& l) -> std::optional<std::string> {
@@ -418,6 +422,7 @@ int run_serve(core::Settings& settings, ServeSettings& v, RouterHook const& cust
   check_combinations(v);
   // Reads the key files (session keys, token keys): part of the check.
   runtime::ServiceConfig config = to_service_config(v);
+  to_registration(v.registry, v.listen, static_cast<std::uint16_t>(v.port));  // the check: advertise
   if (settings.check_requested()) {
     // Valid as a start would find it; nothing bound, no store opened, no directory made.
     std::cout << settings.effective_configuration() << std::flush;
@@ -465,10 +470,24 @@ int run_serve(core::Settings& settings, ServeSettings& v, RouterHook const& cust
             << "/signup -H 'Content-Type: application/json' -d '{\"user\":\"ada\",\"password\":\"correct-horse\"}'\n"
             << std::flush;
 
+  std::unique_ptr<registry::Registration> registration;
+  if (auto options = to_registration(v.registry, config.server.address, static_cast<std::uint16_t>(service.port()))) {
+    registration = std::make_unique<registry::Registration>(std::move(*options), clock);
+    std::cout << "registering as " << registration->key() << " in " << v.registry.url << "\n" << std::flush;
+    registration->start();
+  }
+
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("{}: draining (up to {} ms)", sig == SIGTERM ? "SIGTERM" : "SIGINT", v.drain_timeout_ms);
+  if (registration) {
+    // Gateways learn "draining" from the registry and stop sending new requests; the delay gives
+    // them that time before this server stops taking connections.
+    registration->drain();
+    std::this_thread::sleep_for(std::chrono::milliseconds(v.registry.deregister_delay_ms));
+  }
   bool clean = service.drain();
+  if (registration) registration->stop();  // the lease revoked: the entry goes at once
   if (!clean) spdlog::warn("drain deadline passed with requests still in flight; they were cut");
   spdlog::info("stopped");
   return 0;

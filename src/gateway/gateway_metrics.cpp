@@ -51,6 +51,20 @@ void labelled(std::string& out, std::string_view name, std::string_view type, st
   for (auto const& [value, count] : values) out += fmt::format("{}{{{}=\"{}\"}} {}\n", name, label, value, count);
 }
 
+// A histogram family: `counts` has one slot per bucket plus one for +Inf, not cumulative.
+template <std::size_t N>
+void histogram(std::string& out, std::string_view name, std::string_view help, std::array<double, N> const& buckets,
+               std::array<std::atomic<std::uint64_t>, N + 1> const& counts, double sum_seconds, std::uint64_t count) {
+  family(out, name, "histogram", help);
+  std::uint64_t cumulative = 0;
+  for (std::size_t b = 0; b <= N; ++b) {
+    cumulative += load(counts[b]);
+    std::string le = b < N ? fmt::format("{}", buckets[b]) : "+Inf";
+    out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, le, cumulative);
+  }
+  out += fmt::format("{}_sum {:.9f}\n{}_count {}\n", name, sum_seconds, name, count);
+}
+
 // Every state a backend can be in, each always rendered (0 or 1) so the series never churn.
 constexpr std::array<std::string_view, 4> kBackendStates{"up", "down", "ejected", "draining"};
 
@@ -63,17 +77,8 @@ void render_traffic(GatewayMetrics const& m, std::string& out) {
                          kMetricMethods[method], c, load(m.responses[method][c]));
     }
   }
-  family(out, "outboard_gateway_request_duration_seconds", "histogram",
-         "From a request's whole header read to its last response byte.");
-  std::uint64_t cumulative = 0;
-  for (std::size_t b = 0; b <= GatewayMetrics::kBuckets.size(); ++b) {
-    cumulative += load(m.latency[b]);
-    std::string le = b < GatewayMetrics::kBuckets.size() ? fmt::format("{}", GatewayMetrics::kBuckets[b]) : "+Inf";
-    out += fmt::format("outboard_gateway_request_duration_seconds_bucket{{le=\"{}\"}} {}\n", le, cumulative);
-  }
-  out += fmt::format("outboard_gateway_request_duration_seconds_sum {:.9f}\n",
-                     static_cast<double>(load(m.latency_sum_ns)) / 1e9);
-  out += fmt::format("outboard_gateway_request_duration_seconds_count {}\n", load(m.latency_count));
+  histogram(out, "outboard_gateway_request_duration_seconds", "From a request's whole header read to its last response byte.",
+            GatewayMetrics::kBuckets, m.latency, static_cast<double>(load(m.latency_sum_ns)) / 1e9, load(m.latency_count));
   single(out, "outboard_gateway_retries_total", "counter", "Attempts sent to another backend after one failed.",
          load(m.retries));
   single(out, "outboard_gateway_retries_denied_total", "counter",
@@ -182,6 +187,27 @@ void render_backends(Membership const& members, std::int64_t now_ms, std::string
   }
 }
 
+// The registry's view (registry/watcher.hpp), when the gateway has one.
+void render_registry(registry::WatcherStatus const& r, std::int64_t now_ms, std::string& out) {
+  single(out, "outboard_gateway_registry_revision", "gauge", "The etcd revision of the registry view in force.",
+         load(r.revision));
+  auto confirmed = load(r.confirmed_at_ms);
+  double age = confirmed == 0 ? -1.0 : static_cast<double>(std::max<std::int64_t>(0, now_ms - confirmed)) / 1000.0;
+  single(out, "outboard_gateway_registry_truth_age_seconds", "gauge",
+         "Since etcd last confirmed the view in force (-1: never); grows while the registry is unreachable.", age);
+  single(out, "outboard_gateway_registry_connected", "gauge", "1 while the last read of the registry succeeded.",
+         load(r.connected) ? 1 : 0);
+  single(out, "outboard_gateway_registry_members", "gauge", "Members in the registry view in force.", load(r.members));
+  single(out, "outboard_gateway_registry_skipped_entries_total", "counter",
+         "Malformed registry entries skipped (each time one is read).", load(r.skipped_entries));
+  single(out, "outboard_gateway_registry_failures_total", "counter", "Failed registry reads and watches.",
+         load(r.failures));
+  histogram(out, "outboard_gateway_registry_convergence_seconds",
+            "From a member's change (as the server stamped it) to this gateway applying it.",
+            registry::WatcherStatus::kBuckets, r.convergence, static_cast<double>(load(r.convergence_sum_ms)) / 1000.0,
+            load(r.convergence_count));
+}
+
 }  // namespace
 
 std::size_t method_slot(std::string_view method) {
@@ -205,6 +231,7 @@ std::string GatewayMetrics::render(BackendPool const& pool, std::int64_t now_ms)
   render_limits(*this, out);
   render_control(*this, out);
   render_backends(*pool.snapshot(), now_ms, out);
+  if (registry != nullptr) render_registry(*registry, now_ms, out);
   core::render_process_metrics(out, "gateway");
   return out;
 }

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "gateway/websocket_tunnel.hpp"
+#include "registry/watcher.hpp"
 
 namespace outboard::gateway {
 
@@ -66,6 +67,8 @@ struct GatewayMetrics {
   // SIGHUP reloads, applied and refused.
   std::atomic<std::uint64_t> reloads{0};
   std::atomic<std::uint64_t> reloads_refused{0};
+  // The registry's view (docs/TRUTH.md), set once at start-up when the gateway has one.
+  registry::WatcherStatus const* registry = nullptr;
 
   // One response sent to a client (`method` as the request line has it).
   void observe(std::string_view method, unsigned status, double seconds);

@@ -23,6 +23,7 @@
 #include "core/random.hpp"
 #include "core/secret_file.hpp"
 #include "lab/metrics_text.hpp"
+#include "lab/process_wait.hpp"
 #include "lab/user_agent.hpp"
 
 namespace outboard::lab {
@@ -33,15 +34,7 @@ using namespace std::chrono_literals;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 using verb = boost::beast::http::verb;
 
-// Generous: under sanitizers a server takes a while to come up.
-constexpr auto kReadyDeadline = 30s;
-constexpr auto kPollEvery = 25ms;
 constexpr std::int64_t kServerDrainMs = 2000;
-
-asio::awaitable<void> sleep_for(std::chrono::milliseconds how_long) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, how_long);
-  co_await timer.async_wait(kNoThrow);
-}
 
 std::string address_of(std::uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
 
@@ -105,36 +98,6 @@ Call server_metrics_call() {
   Call call;
   call.target = "/metrics";
   return call;
-}
-
-ClusterError start_failure(std::string const& what, ChildProcess& process) {
-  return ClusterError(fmt::format("{} did not start (pid {}); the end of {}:\n{}", what, process.pid(),
-                                  process.log_file().string(), log_tail(process.log_file())));
-}
-
-// Waits until `ready` says yes, the process dies, or the deadline passes.
-template <typename Probe>
-asio::awaitable<void> wait_ready(std::string what, ChildProcess& process, Probe ready) {
-  auto deadline = std::chrono::steady_clock::now() + kReadyDeadline;
-  for (;;) {
-    if (!process.running()) throw start_failure(what, process);
-    bool yes = co_await ready();
-    if (yes) co_return;
-    if (std::chrono::steady_clock::now() > deadline) {
-      throw ClusterError(fmt::format("{} (pid {}) was not ready after {} s; the end of {}:\n{}", what, process.pid(),
-                                     std::chrono::duration_cast<std::chrono::seconds>(kReadyDeadline).count(),
-                                     process.log_file().string(), log_tail(process.log_file())));
-    }
-    co_await sleep_for(kPollEvery);
-  }
-}
-
-// SIGTERM, then up to `grace_ms` for a clean exit, then SIGKILL.
-asio::awaitable<void> stop_gracefully(ChildProcess& process, std::int64_t grace_ms) {
-  process.signal(SIGTERM);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
-  while (process.running() && std::chrono::steady_clock::now() < deadline) co_await sleep_for(kPollEvery);
-  process.kill_now();
 }
 
 }  // namespace

@@ -22,17 +22,11 @@
 
 #include "lab/child_process.hpp"
 #include "lab/modes.hpp"
+#include "lab/process_wait.hpp"
 #include "lab/run_stats.hpp"
 #include "lab/user_agent.hpp"
 
 namespace outboard::lab {
-
-// A cluster that cannot start (a process exits, a port never answers): the message says which
-// and carries the tail of its log.
-class ClusterError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 enum class StoreKind { sqlite, private_redis, external_redis };
 
