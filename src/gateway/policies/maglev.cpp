@@ -69,12 +69,19 @@ std::vector<MaglevEntry> build_maglev_table(std::span<Candidate const> candidate
   constexpr MaglevEntry kEmpty = std::numeric_limits<MaglevEntry>::max();  // never an index
   std::vector<MaglevEntry> table(table_size, kEmpty);
   std::size_t filled = 0;
+  // Backends claim slots in the order of their ids, not of the list: two gateways that learned
+  // the same backends in another order (from a registry, a reload, the admin API) must build the
+  // same table, or one key would land on different servers through each (docs/TRUTH.md).
+  std::vector<std::size_t> order(candidates.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return candidates[a].id < candidates[b].id; });
   // Weighted population: per round each backend earns its weight in credit and claims one slot
   // per max_weight of credit, so the heaviest claims one slot a round and the others claim in
   // proportion, interleaved (the paper's equal-weight loop when all weights match). A round
   // claims at least one slot, so this ends after at most M rounds.
   while (filled < table_size) {
-    for (std::size_t i = 0; i < candidates.size() && filled < table_size; ++i) {
+    for (std::size_t i : order) {
+      if (filled == table_size) break;
       Walk& walk = walks[i];
       walk.credit += candidates[i].weight;
       while (walk.credit >= max_weight && filled < table_size) {

@@ -92,6 +92,20 @@ TEST(Maglev, WeightZeroHoldsNoSlot) {
   for (auto e : build_maglev_table(c)) EXPECT_NE(e, 2u);
 }
 
+// Two gateways that learned the same backends in another order (a registry's events, a reload)
+// must send every key to the same backend.
+TEST(Maglev, TheTableDependsOnTheBackendsNotOnTheirOrder) {
+  auto c = pool(7);
+  c[2].weight = 3;
+  auto shuffled = c;
+  std::reverse(shuffled.begin(), shuffled.end());
+  std::rotate(shuffled.begin(), shuffled.begin() + 3, shuffled.end());
+  auto a = build_maglev_table(c);
+  auto b = build_maglev_table(shuffled);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t slot = 0; slot < a.size(); ++slot) ASSERT_EQ(c[a[slot]].id, shuffled[b[slot]].id) << slot;
+}
+
 TEST(ConsistentHash, SameKeySameBackendAcrossSeparateBalancers) {
   auto c = pool(10);
   auto a = make_balancer(Policy::consistent_hash, 1);
