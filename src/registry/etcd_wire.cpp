@@ -76,6 +76,12 @@ std::string base64_encode(std::string_view bytes) {
 }
 
 std::optional<std::string> base64_decode(std::string_view text) {
+  // libsodium reads each character as a (signed) char: a byte over 0x7f can decode as if it were
+  // in the alphabet (found by registry_fuzz). Anything outside the alphabet is refused first.
+  for (char c : text) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=';
+    if (!ok) return std::nullopt;
+  }
   std::string out(text.size() / 4 * 3 + 3, '\0');
   std::size_t length = 0;
   char const* end = nullptr;

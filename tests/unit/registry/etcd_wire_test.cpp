@@ -16,6 +16,7 @@ TEST(EtcdWire, Base64RoundTripsAndRefusesGarbage) {
   EXPECT_EQ(etcd::base64_decode("").value(), "");
   EXPECT_FALSE(etcd::base64_decode("L29iL20vYQ=").has_value());
   EXPECT_FALSE(etcd::base64_decode("L29i*20vYQ==").has_value());
+  EXPECT_FALSE(etcd::base64_decode("L29iL\xd0" "0vYQ==").has_value());  // a byte over 0x7f (registry_fuzz)
 }
 
 TEST(EtcdWire, PrefixEndIsThePrefixWithItsLastByteRaised) {
