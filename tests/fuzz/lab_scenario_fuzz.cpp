@@ -1,5 +1,5 @@
 // fuzz-link: outboard_core
-// fuzz-sources: src/lab/scenario.cpp
+// fuzz-sources: src/lab/scenario.cpp src/lab/modes.cpp
 // The lab's scenario parser (lab/scenario.hpp): any text is a Scenario that keeps the rules the
 // header states, or a ScenarioError naming the file. Nothing else may escape.
 // Input: the text of a scenario file.
