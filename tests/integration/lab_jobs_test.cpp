@@ -69,7 +69,10 @@ TEST(LabJobs, FencedJobsLoseNothingWhereNaiveAndLockedFail) {
   expect_faults_landed_mid_job(stateless, r.output);
 
   EXPECT_GT(invariant(naive, "ticks_run_twice"), 0) << naive.at("jobs").dump(2) << "\n" << r.output;
-  EXPECT_GT(invariant(naive, "receipts_lost"), 0) << naive.at("jobs").dump(2) << "\n" << r.output;
+  // Whether a kill mid-job loses the naive design's receipt or makes it twice depends on where in
+  // the job it lands (under clang's ASan it made duplicates only, twice): either is its failure.
+  EXPECT_GT(invariant(naive, "receipts_lost") + invariant(naive, "receipts_duplicated"), 0)
+      << naive.at("jobs").dump(2) << "\n" << r.output;
   EXPECT_FALSE(naive.at("verdict").value("ok", true));
   expect_faults_landed_mid_job(naive, r.output);
 
