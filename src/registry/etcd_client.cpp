@@ -120,40 +120,37 @@ asio::awaitable<core::Result<std::string>> EtcdClient::post(std::string path, st
   co_return last;
 }
 
+// One call: POST `body` to `path`, then read the answer with `parse`.
+template <class T>
+asio::awaitable<core::Result<T>> EtcdClient::call(std::string path, std::string body,
+                                                  core::Result<T> (*parse)(std::string_view)) {
+  auto answer = co_await post(std::move(path), std::move(body));
+  if (!answer) co_return answer.error();
+  co_return parse(*answer);
+}
+
 asio::awaitable<core::Result<std::int64_t>> EtcdClient::grant(std::int64_t ttl_s) {
-  auto body = co_await post("/v3/lease/grant", etcd::grant_body(ttl_s));
-  if (!body) co_return body.error();
-  co_return etcd::parse_grant(*body);
+  return call("/v3/lease/grant", etcd::grant_body(ttl_s), &etcd::parse_grant);
 }
 
 asio::awaitable<core::Result<std::int64_t>> EtcdClient::keepalive(std::int64_t lease) {
-  auto body = co_await post("/v3/lease/keepalive", etcd::lease_body(lease));
-  if (!body) co_return body.error();
-  co_return etcd::parse_keepalive(*body);
+  return call("/v3/lease/keepalive", etcd::lease_body(lease), &etcd::parse_keepalive);
 }
 
 asio::awaitable<core::Result<std::int64_t>> EtcdClient::revoke(std::int64_t lease) {
-  auto body = co_await post("/v3/lease/revoke", etcd::lease_body(lease));
-  if (!body) co_return body.error();
-  co_return etcd::parse_revision(*body);
+  return call("/v3/lease/revoke", etcd::lease_body(lease), &etcd::parse_revision);
 }
 
 asio::awaitable<core::Result<std::int64_t>> EtcdClient::put(std::string key, std::string value, std::int64_t lease) {
-  auto body = co_await post("/v3/kv/put", etcd::put_body(key, value, lease));
-  if (!body) co_return body.error();
-  co_return etcd::parse_revision(*body);
+  return call("/v3/kv/put", etcd::put_body(key, value, lease), &etcd::parse_revision);
 }
 
 asio::awaitable<core::Result<etcd::Range>> EtcdClient::range_prefix(std::string prefix) {
-  auto body = co_await post("/v3/kv/range", etcd::range_prefix_body(prefix));
-  if (!body) co_return body.error();
-  co_return etcd::parse_range(*body);
+  return call("/v3/kv/range", etcd::range_prefix_body(prefix), &etcd::parse_range);
 }
 
 asio::awaitable<core::Result<etcd::Status>> EtcdClient::status() {
-  auto body = co_await post("/v3/maintenance/status", "{}");
-  if (!body) co_return body.error();
-  co_return etcd::parse_status(*body);
+  return call("/v3/maintenance/status", "{}", &etcd::parse_status);
 }
 
 void EtcdClient::cancel_watch() {

@@ -53,6 +53,9 @@ class EtcdClient {
  private:
   struct Watch;
   boost::asio::awaitable<core::Result<std::string>> post(std::string path, std::string body);
+  template <class T>
+  boost::asio::awaitable<core::Result<T>> call(std::string path, std::string body,
+                                               core::Result<T> (*parse)(std::string_view));
   boost::asio::any_io_executor executor_;
   std::vector<Endpoint> endpoints_;
   core::Millis timeout_;
