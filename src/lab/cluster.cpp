@@ -72,8 +72,11 @@ asio::awaitable<bool> redis_answers_ping(std::uint16_t port) {
 
 constexpr std::string_view kReplaysSeries = "outboard_idempotency_requests_total{outcome=\"replayed\"}";
 
+// A "mid-job" fault is aimed at a receipt being made, never at a tick: a tick's job takes a few
+// ms, so one seen in flight is most likely done before the signal lands (a hang that froze a
+// server between jobs passed for one that froze a job: CI, locked mode, no stale write).
+constexpr std::string_view kReceiptsInFlightSeries = "outboard_jobs_in_flight{type=\"receipt\"}";
 // Families with a sample per job type (outboard serve's jobs metrics, docs/JOBS.md).
-constexpr std::string_view kJobsInFlightSeries = "outboard_jobs_in_flight";
 constexpr std::string_view kFencedRefusedSeries = "outboard_jobs_fenced_writes_refused_total";
 constexpr std::string_view kLeaseLossesSeries = "outboard_jobs_lease_losses_total";
 
@@ -376,7 +379,7 @@ asio::awaitable<std::vector<std::string>> Cluster::ids_running_jobs() {
   for (auto const& s : servers_) {
     Call call = server_metrics_call();
     auto page = co_await read_metrics(executor_, s->port, std::move(call));
-    if (page && family_sum(*page, kJobsInFlightSeries) > 0) ids.push_back(s->id);
+    if (page && series_value(*page, kReceiptsInFlightSeries).value_or(0) > 0) ids.push_back(s->id);
   }
   co_return ids;
 }

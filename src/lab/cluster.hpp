@@ -51,7 +51,7 @@ struct ClusterSettings {
 // enough for a hang to outlast it within a short run, a receipt slow enough for a fault to land
 // while it is being made, and a task ticking every second.
 inline constexpr std::int64_t kJobLeaseMs = 1000;
-inline constexpr std::int64_t kReceiptRenderMs = 300;
+inline constexpr std::int64_t kReceiptRenderMs = 500;
 inline constexpr std::int64_t kTickPeriodMs = 1000;
 inline constexpr char kTickTask[] = "sales-summary";
 
@@ -135,7 +135,7 @@ class Cluster {
   boost::asio::awaitable<void> wait_backend_up(std::string address);
   // Adds a server's replay and job counts to what the stopped ones said, before it stops.
   boost::asio::awaitable<void> keep_replays_of(Server const& server);
-  // The ids of the servers whose /metrics show a job in flight now.
+  // The ids of the servers whose /metrics show a receipt job in flight now.
   boost::asio::awaitable<std::vector<std::string>> ids_running_jobs();
   std::vector<std::string> server_argv(Server const& server) const;
   std::string state_url() const;

@@ -48,7 +48,7 @@ constexpr std::int64_t kReceiptSettleMs = 10000;
 constexpr std::int64_t kReceiptReadEvery = 200;
 // A "mid-job" target: how often and how long the lab looks for a server starting a job before it
 // falls back to a random one (each look reads every server's /metrics three times, 25 ms apart:
-// a job found so is at most about 50 ms into the 300 ms a receipt takes).
+// a receipt job found so is at most about 50 ms into the 500 ms a receipt takes).
 constexpr int kMidJobLooks = 100;
 constexpr std::int64_t kMidJobLookingMs = 10000;
 constexpr auto kMidJobLooksApart = 25ms;

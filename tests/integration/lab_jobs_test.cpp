@@ -6,7 +6,7 @@
 //
 // What makes each outcome certain rather than likely:
 // - the faults' target is "mid-job": a server seen running a job in two looks 50 ms apart (a
-//   receipt takes 300 ms to make), and the test checks that no target fell back to random;
+//   receipt takes 500 ms to make), and the test checks that no target fell back to random;
 // - naive: every server runs every tick from its own in-process queue, so N servers run each
 //   instant N times; and the server killed mid-job takes its queue, and the job in it, along;
 // - locked: the paused holder's lease (1 s) runs out while it is frozen (3 s), another server
