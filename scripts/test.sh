@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything CI checks, from a fresh Debian 12 machine: install what is missing, then
 #   1. g++ 12 debug build, warnings as errors, every test;
-#   2. g++ 12 with ASan+UBSan, every test again (g++ 12 has coroutine bugs that only a
+#   2. g++ 12 with ASan+UBSan, every test again, without the bench executables (stage 1 has
+#      compiled them with g++ and no test runs them; g++ 12 has coroutine bugs that only a
 #      sanitizer shows: see src/core/offload.hpp);
 #   3. clang 14 with ASan+UBSan, warnings as errors, every test again, plus the libFuzzer
 #      targets (OUTBOARD_FUZZ): each reruns its checked-in corpus, then fuzzes for 10 s
