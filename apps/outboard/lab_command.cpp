@@ -43,6 +43,8 @@ struct LabFlags {
   // --modes given (flag or environment): else a scenario's own `modes` replace the default above.
   bool modes_given = false;
   int servers = 3;
+  int gateways = 1;
+  std::string registry = "none";
   int users = 200;
   double duration_s = 15;
   double arrival_rate = 0;
@@ -126,6 +128,12 @@ lab::LabSettings settings_from(LabFlags const& f) {
   lab::LabSettings s;
   if (f.servers < 1) throw BadInput("--servers " + std::to_string(f.servers) + ": at least 1 server is needed");
   if (f.servers > 64) throw BadInput("--servers " + std::to_string(f.servers) + ": at most 64 on one machine");
+  if (f.gateways < 1 || f.gateways > 8) {
+    throw BadInput("--gateways " + std::to_string(f.gateways) + ": between 1 and 8 gateways");
+  }
+  if (f.registry != "none" && f.registry != "etcd") {
+    throw BadInput("--registry '" + f.registry + "': expected none (the admin API) or etcd (a 3-member etcd on loopback)");
+  }
   if (f.users < 1) throw BadInput("--users " + std::to_string(f.users) + ": at least 1 user is needed");
   if (f.users > 100'000) throw BadInput("--users " + std::to_string(f.users) + ": at most 100000");
   if (!(f.duration_s >= 1 && f.duration_s <= 3600)) {
@@ -159,6 +167,8 @@ lab::LabSettings settings_from(LabFlags const& f) {
   if (s.modes.empty()) throw BadInput("--modes: name at least one of " + lab::mode_names());
   choose_store(f.store, s);
   s.servers = f.servers;
+  s.gateways = f.gateways;
+  s.registry = f.registry == "etcd";
   s.users = f.users;
   s.duration_ms = static_cast<std::int64_t>(f.duration_s * 1000);
   s.arrival_rate = f.arrival_rate;
@@ -169,7 +179,8 @@ lab::LabSettings settings_from(LabFlags const& f) {
   s.access_token_s = f.access_token_s;
   s.work_root = f.work_dir;
   s.keep_work = f.keep_work || !f.work_dir.empty();
-  lab::check_scenario_fits(s.scenario, s.servers, s.duration_ms, s.store == lab::StoreKind::private_redis);
+  lab::check_scenario_fits(s.scenario, s.servers, s.duration_ms, s.store == lab::StoreKind::private_redis, s.gateways,
+                           s.registry);
   check_outputs_writable(f);
   s.outboard_binary = std::filesystem::read_symlink("/proc/self/exe");
   // With `--json -` standard output carries only the JSON, so progress and table go to stderr.
@@ -378,6 +389,14 @@ std::function<int()> add_lab_command(CLI::App& app) {
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("--servers", flags->servers, "outboard serve processes behind the gateway")->capture_default_str();
+  cmd->add_option("--gateways", flags->gateways,
+                  "outboard gateway processes in front of the servers (1..8); users spread round robin, and move to "
+                  "the next gateway when theirs refuses connections")
+      ->capture_default_str();
+  cmd->add_option("--registry", flags->registry,
+                  "none: the lab tells the gateways about servers (admin API); etcd: a 3-member etcd on loopback is "
+                  "the truth, servers register, gateways watch")
+      ->capture_default_str();
   cmd->add_option("--users", flags->users, "virtual users (open loop: the most at once)")->capture_default_str();
   cmd->add_option("--duration", flags->duration_s, "seconds of load per mode")->capture_default_str();
   cmd->add_option("--arrival-rate", flags->arrival_rate,

@@ -3,6 +3,8 @@
 #include <signal.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
@@ -25,6 +27,7 @@
 #include "lab/metrics_text.hpp"
 #include "lab/process_wait.hpp"
 #include "lab/user_agent.hpp"
+#include "lab/virtual_user.hpp"
 
 namespace outboard::lab {
 namespace {
@@ -117,11 +120,31 @@ Cluster::Cluster(asio::any_io_executor executor, ClusterSettings settings, Event
 Cluster::~Cluster() { teardown(); }
 
 void Cluster::teardown() {
-  if (gateway_) gateway_->kill_now();
+  for (auto& g : gateways_) {
+    if (g->process) g->process->kill_now();
+    for (auto& link : g->etcd_links) link->stop();
+  }
   for (auto& s : servers_) {
     if (s->process) s->process->kill_now();
   }
   if (store_) store_->kill_now();
+  if (etcd_) {
+    for (int m = 0; m < etcd_->size(); ++m) etcd_->kill(m);
+  }
+}
+
+std::vector<std::uint16_t> Cluster::gateway_ports() const {
+  std::vector<std::uint16_t> ports;
+  for (auto const& g : gateways_) ports.push_back(g->port);
+  return ports;
+}
+
+void Cluster::server_stopped(std::string const& address) { absences_.push_back({address, lab_now_ms(), std::nullopt}); }
+
+void Cluster::server_back(std::string const& address) {
+  for (auto& a : absences_) {
+    if (a.address == address && !a.until_ms) a.until_ms = lab_now_ms();
+  }
 }
 
 std::string Cluster::state_url() const {
@@ -151,6 +174,12 @@ std::vector<std::string> Cluster::server_argv(Server const& server) const {
   if (settings_.mode.sessions_in_memory) {
     argv.emplace_back("--sessions");
     argv.emplace_back("memory://");
+  }
+  if (etcd_) {
+    // Servers reach etcd directly: the faults cut gateways' views, not the servers' leases.
+    argv.insert(argv.end(), {"--registry", etcd_->url(), "--registry-ttl-s", std::to_string(kRegistryTtlS),
+                             "--registry-timeout-ms", std::to_string(kRegistryTimeoutMs),
+                             "--registry-deregister-delay-ms", std::to_string(kDeregisterDelayMs)});
   }
   return argv;
 }
@@ -227,13 +256,25 @@ asio::awaitable<void> Cluster::start() {
   std::filesystem::remove(keys_file);
   core::create_secret_file(keys_file, settings_.session_key_hex);
   co_await start_store();
+  co_await start_etcd();
   for (int i = 0; i < settings_.servers; ++i) {
     std::string id = next_server_id();
     auto blob_dir = fresh_blob_dir(id);
     auto server = co_await launch_server(id, 0, blob_dir);
     servers_.push_back(std::move(server));
   }
-  co_await start_gateway();
+  co_await start_gateways();
+}
+
+asio::awaitable<void> Cluster::start_etcd() {
+  if (!settings_.registry) co_return;
+  if (!std::filesystem::exists(settings_.etcd_binary)) {
+    throw ClusterError(settings_.etcd_binary.string() + " is missing: install Debian's etcd-server (scripts/setup.sh)");
+  }
+  auto dir = settings_.work_dir / "etcd";
+  std::filesystem::create_directories(dir);
+  etcd_ = std::make_unique<EtcdCluster>(dir, kEtcdMembers, settings_.etcd_binary);
+  co_await etcd_->start();
 }
 
 asio::awaitable<void> Cluster::start_store() {
@@ -280,39 +321,80 @@ asio::awaitable<std::unique_ptr<Cluster::Server>> Cluster::launch_server(std::st
   }
 }
 
-asio::awaitable<void> Cluster::start_gateway() {
-  gateway_port_ = free_port();
-  admin_port_ = free_port();
+std::string Cluster::gateway_config(Gateway const& gateway) const {
   std::string backends;
-  for (auto const& s : servers_) backends += (backends.empty() ? "\"" : ", \"") + address_of(s->port) + "\"";
+  if (!etcd_) {
+    for (auto const& s : servers_) backends += (backends.empty() ? "\"" : ", \"") + address_of(s->port) + "\"";
+  }
+  std::string registry;
+  if (etcd_) {
+    // The gateway's own links to the etcd members: a fault on them is a fault on its view alone.
+    std::string url = "etcd://";
+    for (std::size_t m = 0; m < gateway.etcd_links.size(); ++m) {
+      url += (m == 0 ? "" : ",") + address_of(gateway.etcd_links[m]->port());
+    }
+    registry = fmt::format("[registry]\nurl = \"{}\"\npoll_ms = {}\ntimeout_ms = {}\n", url, kRegistryPollMs,
+                           kRegistryTimeoutMs);
+  }
   // Health checks on /readyz, so a draining or store-less server leaves rotation (tolerant
   // enough that a busy machine does not eject a healthy server: 3 misses of 1 s); retries for
   // what is safe; a hung server is given up on after 1.5 s without a first byte.
-  std::string config = fmt::format(
+  return fmt::format(
       "listen = \"{}\"\nthreads = 1\ndrain_timeout_ms = 1000\n"
       "[admin]\nlisten = \"{}\"\ntoken_file = \"{}\"\n"
       "[pool]\nbackends = [{}]\npolicy = \"{}\"\n"
       "[health]\npath = \"/readyz\"\ninterval_ms = 200\ntimeout_ms = 1000\nrise = 1\nfall = 3\n"
       "[timeouts]\nconnect_ms = 500\nfirst_byte_ms = 1500\n"
       "[retries]\nmax_attempts = 3\n"
-      "[log]\nlevel = \"warn\"\n",
-      address_of(gateway_port_), address_of(admin_port_), admin_token_file().string(), backends, settings_.mode.policy);
-  // The admin API needs a bearer token: the lab writes it (0600) where the gateway reads it.
+      "[log]\nlevel = \"warn\"\n{}",
+      address_of(gateway.port), address_of(gateway.admin_port), admin_token_file().string(), backends,
+      settings_.mode.policy, registry);
+}
+
+asio::awaitable<void> Cluster::start_gateways() {
+  // The admin API needs a bearer token: the lab writes it (0600) where the gateways read it.
   admin_token_ = core::hex_encode(core::random_bytes(32));
   std::filesystem::remove(admin_token_file());
   core::create_secret_file(admin_token_file(), admin_token_);
-  write_file(settings_.work_dir / "gateway.toml", config);
+  for (int n = 1; n <= std::max(1, settings_.gateways); ++n) {
+    auto gateway = std::make_unique<Gateway>();
+    gateway->number = n;
+    gateway->port = free_port();
+    gateway->admin_port = free_port();
+    if (etcd_) {
+      for (int m = 0; m < etcd_->size(); ++m) {
+        auto link = std::make_unique<FaultProxy>(executor_, "127.0.0.1", etcd_->client_port(m),
+                                                 FaultProxy::kDefaultSeed + static_cast<std::uint32_t>(n * 10 + m));
+        link->start();
+        gateway->etcd_links.push_back(std::move(link));
+      }
+    }
+    gateways_.push_back(std::move(gateway));
+    co_await launch_gateway(*gateways_.back());
+  }
+}
+
+asio::awaitable<void> Cluster::launch_gateway(Gateway& gateway) {
+  std::string name = "gateway-" + std::to_string(gateway.number);
+  write_file(settings_.work_dir / (name + ".toml"), gateway_config(gateway));
   std::vector<std::string> argv{settings_.outboard_binary.string(), "gateway", "--config",
-                                (settings_.work_dir / "gateway.toml").string()};
-  gateway_ = std::make_unique<ChildProcess>(argv, settings_.work_dir / "gateway.log");
-  std::uint16_t admin = admin_port_;
+                                (settings_.work_dir / (name + ".toml")).string()};
+  gateway.process = std::make_unique<ChildProcess>(argv, settings_.work_dir / (name + ".log"));
+  std::uint16_t admin = gateway.admin_port;
   auto probe = [admin]() { return answers_ok(admin, "/healthz"); };
-  std::string what = "outboard gateway on port " + std::to_string(gateway_port_);
-  co_await wait_ready(what, *gateway_, probe);
+  std::string what = fmt::format("outboard gateway {} on port {}", gateway.number, gateway.port);
+  co_await wait_ready(what, *gateway.process, probe);
   for (auto const& s : servers_) {
     std::string address = address_of(s->port);
-    co_await wait_backend_up(address);
+    co_await wait_backend_up_on(gateway, address);
   }
+}
+
+Cluster::Gateway& Cluster::gateway_at(int position) {
+  if (position < 1 || position > gateway_count()) {
+    throw ClusterError(fmt::format("no gateway at position {} (there are {})", position, gateway_count()));
+  }
+  return *gateways_[static_cast<std::size_t>(position - 1)];
 }
 
 Call Cluster::admin_call(verb method, std::string target, std::string body) const {
@@ -326,20 +408,123 @@ Call Cluster::admin_call(verb method, std::string target, std::string body) cons
 }
 
 asio::awaitable<void> Cluster::admin(verb method, std::string target, std::string body) {
-  UserAgent agent(executor_, admin_port_, 2000ms);
-  Call call = admin_call(method, std::move(target), std::move(body));
-  Reply reply = co_await agent.send(call);
-  if (!reply.ok()) {
-    throw ClusterError(fmt::format("gateway admin {} {} answered {} {}{}", boost::beast::http::to_string(method), call.target, reply.status,
-                                   reply.body, reply.error));
+  for (auto const& g : gateways_) {
+    if (!g->process || !g->process->running()) continue;  // a killed gateway learns it from its config when it returns
+    UserAgent agent(executor_, g->admin_port, 2000ms);
+    Call call = admin_call(method, target, body);
+    Reply reply = co_await agent.send(call);
+    if (!reply.ok()) {
+      throw ClusterError(fmt::format("gateway {} admin {} {} answered {} {}{}", g->number,
+                                     boost::beast::http::to_string(method), call.target, reply.status, reply.body,
+                                     reply.error));
+    }
   }
 }
 
+asio::awaitable<std::vector<std::optional<std::string>>> Cluster::gateway_pages() {
+  std::vector<std::optional<std::string>> pages;
+  for (auto const& g : gateways_) {
+    if (!g->process || !g->process->running()) {
+      pages.emplace_back();
+      continue;
+    }
+    Call call = admin_call(verb::get, "/metrics", "");
+    pages.push_back(co_await read_metrics(executor_, g->admin_port, std::move(call)));
+  }
+  co_return pages;
+}
+
 asio::awaitable<std::int64_t> Cluster::gateway_retries() {
+  std::int64_t total = retries_of_stopped_gateways_;
+  auto pages = co_await gateway_pages();
+  for (auto const& page : pages) {
+    if (!page) continue;
+    auto retries = series_value(*page, "outboard_gateway_retries_total");
+    if (!retries) throw ClusterError("a gateway's /metrics has no outboard_gateway_retries_total");
+    total += *retries;
+  }
+  co_return total;
+}
+
+asio::awaitable<Histogram> Cluster::convergence() {
+  Histogram total = convergence_of_stopped_gateways_;
+  auto pages = co_await gateway_pages();
+  for (auto const& page : pages) {
+    if (!page) continue;
+    if (auto h = read_histogram(*page, "outboard_gateway_registry_convergence_seconds")) merge_histogram(total, *h);
+  }
+  co_return total;
+}
+
+asio::awaitable<void> Cluster::keep_counts_of(Gateway const& gateway) {
   Call call = admin_call(verb::get, "/metrics", "");
-  auto retries = co_await read_counter(executor_, admin_port_, call, "outboard_gateway_retries_total");
-  if (!retries) throw ClusterError("the gateway's /metrics has no outboard_gateway_retries_total");
-  co_return *retries;
+  auto page = co_await read_metrics(executor_, gateway.admin_port, std::move(call));
+  if (!page) co_return;
+  retries_of_stopped_gateways_ += series_value(*page, "outboard_gateway_retries_total").value_or(0);
+  if (auto h = read_histogram(*page, "outboard_gateway_registry_convergence_seconds")) {
+    merge_histogram(convergence_of_stopped_gateways_, *h);
+  }
+}
+
+asio::awaitable<void> Cluster::kill_gateway(int position, std::optional<std::int64_t> restart_after_ms) {
+  Gateway& gateway = gateway_at(position);
+  if (!gateway.process || !gateway.process->running()) {
+    events_("kill-gateway", fmt::format("gateway {} is already down", gateway.number));
+    co_return;
+  }
+  co_await keep_counts_of(gateway);
+  pid_t pid = gateway.process->pid();
+  gateway.process->kill_now();
+  events_("kill-gateway", fmt::format("kill -9 gateway {} (pid {}){}", gateway.number, pid,
+                                      restart_after_ms ? "" : ", not restarted"));
+  if (!restart_after_ms) co_return;
+  co_await sleep_for(std::chrono::milliseconds(*restart_after_ms));
+  co_await launch_gateway(gateway);
+  events_("restart-gateway", fmt::format("gateway {} back on port {} (pid {})", gateway.number, gateway.port,
+                                         gateway.process->pid()));
+}
+
+asio::awaitable<void> Cluster::heal_link_after(Gateway* gateway, std::int64_t lasting_ms, std::string kind) {
+  co_await sleep_for(std::chrono::milliseconds(lasting_ms));
+  for (auto& link : gateway->etcd_links) {
+    link->set_partitioned(false);
+    link->set_latency(0ms);
+  }
+  gateway->cut_off = false;
+  events_(kind, fmt::format("gateway {} reaches etcd normally again", gateway->number));
+  --background_faults_;
+}
+
+void Cluster::partition_registry(int position, std::int64_t lasting_ms) {
+  if (!etcd_) throw ClusterError("partition-registry needs a registry (--registry etcd)");
+  Gateway& gateway = gateway_at(position);
+  for (auto& link : gateway.etcd_links) link->set_partitioned(true);
+  gateway.cut_off = true;
+  events_("partition-registry", fmt::format("gateway {} cut from etcd for {} ms", gateway.number, lasting_ms));
+  ++background_faults_;
+  asio::co_spawn(executor_, heal_link_after(&gateway, lasting_ms, "heal-registry"), asio::detached);
+}
+
+void Cluster::slow_registry(int position, std::int64_t latency_ms, std::int64_t lasting_ms) {
+  if (!etcd_) throw ClusterError("slow-registry needs a registry (--registry etcd)");
+  Gateway& gateway = gateway_at(position);
+  for (auto& link : gateway.etcd_links) link->set_latency(std::chrono::milliseconds(latency_ms));
+  events_("slow-registry",
+          fmt::format("gateway {}'s link to etcd +{} ms for {} ms", gateway.number, latency_ms, lasting_ms));
+  ++background_faults_;
+  asio::co_spawn(executor_, heal_link_after(&gateway, lasting_ms, "heal-registry"), asio::detached);
+}
+
+asio::awaitable<void> Cluster::kill_etcd_leader(std::optional<std::int64_t> restart_after_ms) {
+  if (!etcd_) throw ClusterError("kill-etcd-leader needs a registry (--registry etcd)");
+  auto leader = co_await etcd_->leader();
+  if (!leader) throw ClusterError("kill-etcd-leader: the etcd members agree on no leader");
+  etcd_->kill(*leader);
+  events_("kill-etcd-leader", fmt::format("kill -9 etcd member {} (the leader)", *leader + 1));
+  if (!restart_after_ms) co_return;
+  co_await sleep_for(std::chrono::milliseconds(*restart_after_ms));
+  co_await etcd_->restart(*leader);
+  events_("restart-etcd", fmt::format("etcd member {} back", *leader + 1));
 }
 
 // A server that cannot answer any more counts 0: its counts are gone with it.
@@ -429,9 +614,16 @@ asio::awaitable<std::optional<std::string>> Cluster::tick_log(std::string task, 
 }
 
 asio::awaitable<void> Cluster::wait_backend_up(std::string address) {
+  for (auto const& g : gateways_) {
+    if (!g->process || !g->process->running() || g->cut_off) continue;
+    co_await wait_backend_up_on(*g, address);
+  }
+}
+
+asio::awaitable<void> Cluster::wait_backend_up_on(Gateway const& gateway, std::string address) {
   auto deadline = std::chrono::steady_clock::now() + kReadyDeadline;
   for (;;) {
-    UserAgent agent(executor_, admin_port_, 1000ms);
+    UserAgent agent(executor_, gateway.admin_port, 1000ms);
     Call call = admin_call(verb::get, "/backends/" + address, "");
     Reply reply = co_await agent.send(call);
     if (reply.ok()) {
@@ -439,8 +631,8 @@ asio::awaitable<void> Cluster::wait_backend_up(std::string address) {
       if (doc.is_object() && doc.value("state", "") == "up") co_return;
     }
     if (std::chrono::steady_clock::now() > deadline) {
-      throw ClusterError("the gateway never saw backend " + address + " up; see " +
-                         (settings_.work_dir / "gateway.log").string());
+      throw ClusterError(fmt::format("gateway {} never saw backend {} up; see {}", gateway.number, address,
+                                     (settings_.work_dir / fmt::format("gateway-{}.log", gateway.number)).string()));
     }
     co_await sleep_for(kPollEvery);
   }
@@ -460,11 +652,16 @@ asio::awaitable<void> Cluster::relaunch_in_place(Server& server) {
 
 asio::awaitable<void> Cluster::retire_server(std::unique_ptr<Server> server) {
   std::string address = address_of(server->port);
-  std::string drain = "/backends/" + address + "/drain";
   std::string no_body;
-  co_await admin(verb::post, drain, no_body);
+  // With a registry the server says "draining" there itself on SIGTERM, and leaves it.
+  if (!etcd_) {
+    std::string drain = "/backends/" + address + "/drain";
+    co_await admin(verb::post, drain, no_body);
+  }
   co_await keep_replays_of(*server);
   co_await stop_gracefully(*server->process, kServerDrainMs + 3000);
+  server_stopped(address);
+  if (etcd_) co_return;
   std::string backend = "/backends/" + address;
   co_await admin(verb::delete_, backend, no_body);
 }
@@ -474,12 +671,14 @@ asio::awaitable<void> Cluster::kill_server(int position, std::optional<std::int6
   co_await keep_replays_of(server);
   pid_t pid = server.process->pid();
   server.process->kill_now();
+  server_stopped(address_of(server.port));
   std::string what = fmt::format("kill -9 {} (pid {})", server.id, pid);
   if (!restart_after_ms) {
     // Gone for good: the gateway forgets it, as an orchestrator would tell it to.
     std::string address = address_of(server.port);
     servers_.erase(servers_.begin() + static_cast<std::ptrdiff_t>(index_of(position)));
     events_("kill", what + ", not replaced");
+    if (etcd_) co_return;  // its lease expires: the registry forgets it (kRegistryTtlS)
     std::string backend = "/backends/" + address;
     std::string no_body;
     co_await admin(verb::delete_, backend, no_body);
@@ -488,6 +687,7 @@ asio::awaitable<void> Cluster::kill_server(int position, std::optional<std::int6
   events_("kill", what);
   co_await sleep_for(std::chrono::milliseconds(*restart_after_ms));
   co_await relaunch_in_place(server);
+  server_back(address_of(server.port));
   events_("restart", fmt::format("{} restarted on the same port and disk (pid {})", server.id, server.process->pid()));
 }
 
@@ -505,9 +705,11 @@ asio::awaitable<std::unique_ptr<Cluster::Server>> Cluster::join_new_server() {
   auto blob_dir = fresh_blob_dir(id);
   auto server = co_await launch_server(id, 0, blob_dir);
   std::string address = address_of(server->port);
-  std::string body = nlohmann::json{{"address", address}}.dump();
-  std::string backends = "/backends";
-  co_await admin(verb::post, backends, body);
+  if (!etcd_) {  // with a registry it registers itself
+    std::string body = nlohmann::json{{"address", address}}.dump();
+    std::string backends = "/backends";
+    co_await admin(verb::post, backends, body);
+  }
   co_await wait_backend_up(address);
   co_return server;
 }

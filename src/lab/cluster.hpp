@@ -21,6 +21,9 @@
 #include <vector>
 
 #include "lab/child_process.hpp"
+#include "lab/etcd_cluster.hpp"
+#include "lab/fault_proxy.hpp"
+#include "lab/metrics_text.hpp"
 #include "lab/modes.hpp"
 #include "lab/process_wait.hpp"
 #include "lab/run_stats.hpp"
@@ -45,6 +48,29 @@ struct ClusterSettings {
   // The jobs workload (a scenario's `jobs = true`): short job leases, a slow receipt and the
   // scheduled task the tick ledger reads, in every server's config (kJobs* below).
   bool jobs_workload = false;
+  // `lab --gateways N`: N gateway processes in front of the same servers (1..8).
+  int gateways = 1;
+  // `lab --registry etcd`: a 3-member etcd on loopback is the truth. Servers register themselves
+  // (lease kRegistryTtlS), gateways watch it, each through its own FaultProxy per etcd member (so
+  // a fault can cut or slow one gateway's view), and the cluster no longer adds or removes
+  // servers through the admin API. false: the admin API, sent to every gateway, as before.
+  bool registry = false;
+  std::filesystem::path etcd_binary = "/usr/bin/etcd";
+};
+
+// The registry settings the lab runs with: a short lease, so a dead server leaves the truth
+// within a short run; a poll that bounds a missed notification; a short deregistration delay.
+inline constexpr int kRegistryTtlS = 2;
+inline constexpr int kRegistryPollMs = 200;
+inline constexpr int kRegistryTimeoutMs = 500;
+inline constexpr int kDeregisterDelayMs = 300;
+inline constexpr int kEtcdMembers = 3;
+
+// A server the lab stopped, from when (lab ms) and, when it came back at the same address, until when.
+struct Absence {
+  std::string address;
+  std::int64_t from_ms = 0;
+  std::optional<std::int64_t> until_ms;
 };
 
 // The jobs workload's settings, written into every server's config when it runs: a lease short
@@ -70,7 +96,11 @@ class Cluster {
   // up. Throws ClusterError.
   boost::asio::awaitable<void> start();
 
-  std::uint16_t gateway_port() const { return gateway_port_; }
+  std::uint16_t gateway_port() const { return gateways_.front()->port; }
+  // Every gateway's client port, in gateway order (a killed one's included: it may come back).
+  std::vector<std::uint16_t> gateway_ports() const;
+  int gateway_count() const { return static_cast<int>(gateways_.size()); }
+  bool has_registry() const { return etcd_ != nullptr; }
   int server_count() const { return static_cast<int>(servers_.size()); }
   bool store_is_a_process() const { return settings_.store == StoreKind::private_redis; }
 
@@ -82,8 +112,25 @@ class Cluster {
   boost::asio::awaitable<void> scale_out(int count);
   boost::asio::awaitable<void> scale_in(int count);
   boost::asio::awaitable<void> restart_store();
+  // The truth faults (docs/LAB.md). `position` is 1-based among the gateways. A kill of a gateway
+  // returns once it is back (or at once without restart_after_ms); a partition or a slow link
+  // returns at once and heals in the background after `lasting_ms` (wait_background_faults()).
+  boost::asio::awaitable<void> kill_gateway(int position, std::optional<std::int64_t> restart_after_ms);
+  void partition_registry(int position, std::int64_t lasting_ms);
+  void slow_registry(int position, std::int64_t latency_ms, std::int64_t lasting_ms);
+  boost::asio::awaitable<void> kill_etcd_leader(std::optional<std::int64_t> restart_after_ms);
+  bool background_faults_pending() const { return background_faults_ > 0; }
 
-  // How many times the gateway retried a request on another server so far (its /metrics).
+  // Each gateway's /metrics page, in gateway order; nullopt for one that does not answer (dead).
+  boost::asio::awaitable<std::vector<std::optional<std::string>>> gateway_pages();
+  // Every gateway's outboard_gateway_registry_convergence_seconds merged, killed ones included
+  // (read just before they were killed).
+  boost::asio::awaitable<Histogram> convergence();
+  // The servers the lab stopped and when (a kill, a retirement), for "routed to servers already gone".
+  std::vector<Absence> const& absences() const { return absences_; }
+
+  // How many times the gateways retried a request on another server so far (their /metrics,
+  // killed ones included).
   boost::asio::awaitable<std::int64_t> gateway_retries();
   // Requests the servers answered from an idempotency record so far: the running servers' /metrics
   // plus what each stopped one said just before it was stopped (a kill -9 included: the lab
@@ -119,8 +166,28 @@ class Cluster {
     std::unique_ptr<ChildProcess> process;
   };
 
+  struct Gateway {
+    int number = 0;  // 1-based
+    std::uint16_t port = 0;
+    std::uint16_t admin_port = 0;
+    std::unique_ptr<ChildProcess> process;
+    std::vector<std::unique_ptr<FaultProxy>> etcd_links;  // one per etcd member, registry runs only
+    bool cut_off = false;                                 // partition-registry in force
+  };
+
   boost::asio::awaitable<void> start_store();
-  boost::asio::awaitable<void> start_gateway();
+  boost::asio::awaitable<void> start_etcd();
+  boost::asio::awaitable<void> start_gateways();
+  // Writes gateway-<n>.toml (the running servers as static backends without a registry) and
+  // starts the gateway on its ports; waits until it answers and sees every server up.
+  boost::asio::awaitable<void> launch_gateway(Gateway& gateway);
+  Gateway& gateway_at(int position);
+  std::string gateway_config(Gateway const& gateway) const;
+  // Reads what a gateway about to die counted (retries, convergence), as a scrape would have.
+  boost::asio::awaitable<void> keep_counts_of(Gateway const& gateway);
+  boost::asio::awaitable<void> heal_link_after(Gateway* gateway, std::int64_t lasting_ms, std::string kind);
+  void server_stopped(std::string const& address);
+  void server_back(std::string const& address);
   // Starts server `id` on `port` (0: a free one) and waits for /readyz.
   boost::asio::awaitable<std::unique_ptr<Server>> launch_server(std::string id, std::uint16_t port,
                                                               std::filesystem::path blob_dir);
@@ -128,11 +195,15 @@ class Cluster {
   boost::asio::awaitable<std::unique_ptr<Server>> join_new_server();
   boost::asio::awaitable<void> relaunch_in_place(Server& server);
   boost::asio::awaitable<void> retire_server(std::unique_ptr<Server> server);
+  // The same admin call to every running gateway.
   boost::asio::awaitable<void> admin(boost::beast::http::verb method, std::string target, std::string body);
   // A request to the gateway's admin API: bearer token and Content-Type: application/json.
   Call admin_call(boost::beast::http::verb method, std::string target, std::string body) const;
   std::filesystem::path admin_token_file() const { return settings_.work_dir / "gateway-admin.token"; }
+  // Every running gateway sees the backend up; with a registry, the gateways cut off from it are
+  // not waited for (their truth is stale by design).
   boost::asio::awaitable<void> wait_backend_up(std::string address);
+  boost::asio::awaitable<void> wait_backend_up_on(Gateway const& gateway, std::string address);
   // Adds a server's replay and job counts to what the stopped ones said, before it stops.
   boost::asio::awaitable<void> keep_replays_of(Server const& server);
   // The ids of the servers whose /metrics show a receipt job in flight now.
@@ -149,9 +220,12 @@ class Cluster {
   std::unique_ptr<ChildProcess> store_;
   std::uint16_t store_port_ = 0;
   std::vector<std::unique_ptr<Server>> servers_;
-  std::unique_ptr<ChildProcess> gateway_;
-  std::uint16_t gateway_port_ = 0;
-  std::uint16_t admin_port_ = 0;
+  std::vector<std::unique_ptr<Gateway>> gateways_;
+  std::unique_ptr<EtcdCluster> etcd_;
+  int background_faults_ = 0;
+  std::int64_t retries_of_stopped_gateways_ = 0;
+  Histogram convergence_of_stopped_gateways_;
+  std::vector<Absence> absences_;
   std::string admin_token_;  // the gateway's admin API bearer token, made per run
   int servers_started_ = 0;
   std::int64_t replays_of_stopped_ = 0;

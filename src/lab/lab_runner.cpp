@@ -13,12 +13,14 @@
 
 #include <algorithm>
 #include <ctime>
+#include <map>
 #include <memory>
 #include <ostream>
 #include <random>
 
 #include "core/random.hpp"
 #include "lab/chat_user.hpp"
+#include "lab/metrics_text.hpp"
 #include "lab/receipt_ledger.hpp"
 #include "lab/run_stats.hpp"
 #include "lab/summary.hpp"
@@ -52,6 +54,12 @@ constexpr std::int64_t kReceiptReadEvery = 200;
 constexpr int kMidJobLooks = 100;
 constexpr std::int64_t kMidJobLookingMs = 10000;
 constexpr auto kMidJobLooksApart = 25ms;
+// How often the lab reads every gateway's /metrics for their registry revisions and backend
+// failures (several gateways or a registry only).
+constexpr std::int64_t kRevisionSampleMs = 100;
+constexpr std::string_view kRevisionSeries = "outboard_gateway_registry_revision";
+constexpr std::string_view kBackendFailuresFamily = "outboard_gateway_backend_failures_total";
+constexpr std::string_view kConvergenceHistogram = "outboard_gateway_registry_convergence_seconds";
 
 std::string utc_now_iso() {
   std::time_t now = std::time(nullptr);
@@ -92,6 +100,52 @@ std::vector<std::pair<std::int64_t, FaultSpec>> schedule_of(Scenario const& scen
   return out;
 }
 
+// What the lab samples of the gateways while the run goes (watch_truth): when their revisions
+// differed, and each gateway's failures per backend over time.
+struct TruthWatch {
+  std::int64_t samples = 0;
+  std::int64_t disagreement_ms = 0;
+  std::int64_t losses_in_disagreement = 0;
+  // [gateway][backend address] -> (lab ms, outboard_gateway_backend_failures_total) per sample
+  std::vector<std::map<std::string, std::vector<std::pair<std::int64_t, std::int64_t>>>> failures;
+};
+
+// Whether the living gateways' revisions differ (a gateway without one, or down, is left out).
+bool revisions_differ(std::vector<std::optional<std::string>> const& pages) {
+  std::optional<std::int64_t> seen;
+  for (auto const& page : pages) {
+    if (!page) continue;
+    auto revision = series_value(*page, kRevisionSeries);
+    if (!revision) continue;
+    if (seen && *seen != *revision) return true;
+    seen = revision;
+  }
+  return false;
+}
+
+// Failures of a backend that grew while the server behind it was stopped: tries a gateway sent to
+// a server already gone. Between two samples the growth is counted when the server was gone at
+// some moment of that stretch; a restarted gateway starts its counters at 0 (its first value is
+// the growth).
+std::int64_t routed_to_gone(TruthWatch const& watch, std::vector<Absence> const& absences) {
+  std::int64_t total = 0;
+  for (auto const& per_backend : watch.failures) {
+    for (auto const& [address, series] : per_backend) {
+      for (std::size_t i = 1; i < series.size(); ++i) {
+        auto [before_ms, before] = series[i - 1];
+        auto [now_ms, now] = series[i];
+        std::int64_t grew = now >= before ? now - before : now;
+        if (grew <= 0) continue;
+        bool gone = std::any_of(absences.begin(), absences.end(), [&](Absence const& a) {
+          return a.address == address && now_ms > a.from_ms && (!a.until_ms || before_ms < *a.until_ms);
+        });
+        if (gone) total += grew;
+      }
+    }
+  }
+  return total;
+}
+
 // Everything one mode's run needs, owned outside the coroutines that use it.
 struct ModeRun {
   LabSettings const& lab;
@@ -112,6 +166,7 @@ struct ModeRun {
   std::int64_t stop_epoch_ms = 0;
   std::string last_event;
   bool faults_done = false;
+  TruthWatch truth;
 
   ModeRun(LabSettings const& l, ModeSpec m, std::ostream& o, asio::io_context& context, ClusterSettings cs)
       : lab(l),
@@ -243,6 +298,12 @@ asio::awaitable<void> run_fault(ModeRun* run, FaultSpec fault, std::mt19937_64* 
     case FaultKind::scale_out: co_await run->cluster.scale_out(fault.count); break;
     case FaultKind::scale_in: co_await run->cluster.scale_in(fault.count); break;
     case FaultKind::restart_store: co_await run->cluster.restart_store(); break;
+    case FaultKind::kill_gateway: co_await run->cluster.kill_gateway(fault.target.index, fault.restart_after_ms); break;
+    case FaultKind::partition_registry: run->cluster.partition_registry(fault.target.index, fault.lasting_ms); break;
+    case FaultKind::slow_registry:
+      run->cluster.slow_registry(fault.target.index, fault.latency_ms, fault.lasting_ms);
+      break;
+    case FaultKind::kill_etcd_leader: co_await run->cluster.kill_etcd_leader(fault.restart_after_ms); break;
   }
 }
 
@@ -254,7 +315,56 @@ asio::awaitable<void> run_faults(ModeRun* run) {
     if (!fault.note.empty()) run->note_event("note", fault.note);
     co_await run_fault(run, fault, &rng);
   }
+  // A partition or a slow link heals in the background: the run goes on until it has.
+  while (run->cluster.background_faults_pending()) co_await sleep_until_ms(lab_now_ms() + 20);
   run->faults_done = true;
+}
+
+bool watches_truth(LabSettings const& lab) { return lab.gateways > 1 || lab.registry; }
+
+// Every kRevisionSampleMs until the users stop: each gateway's revision (the time their
+// revisions differ is the disagreement window, and the losses the users found meanwhile are
+// counted in it) and its failures per backend (routed_to_gone).
+asio::awaitable<void> watch_truth(ModeRun* run) {
+  run->truth.failures.resize(static_cast<std::size_t>(run->cluster.gateway_count()));
+  std::int64_t last_ms = lab_now_ms();
+  std::int64_t last_losses = run->stats.invariants().losses();
+  while (!run->stop.stopping) {
+    auto pages = co_await run->cluster.gateway_pages();
+    std::int64_t now = lab_now_ms();
+    std::int64_t losses = run->stats.invariants().losses();
+    ++run->truth.samples;
+    if (revisions_differ(pages)) {
+      run->truth.disagreement_ms += now - last_ms;
+      run->truth.losses_in_disagreement += losses - last_losses;
+    }
+    for (std::size_t g = 0; g < pages.size() && g < run->truth.failures.size(); ++g) {
+      if (!pages[g]) continue;
+      for (auto const& [address, n] : values_by_label(*pages[g], kBackendFailuresFamily, "backend")) {
+        run->truth.failures[g][address].emplace_back(now, n);
+      }
+    }
+    last_ms = now;
+    last_losses = losses;
+    co_await sleep_until_ms(now + kRevisionSampleMs);
+  }
+}
+
+// The several-gateways figures at the end of a run, before the cluster goes.
+asio::awaitable<TruthReport> truth_report(ModeRun* run) {
+  TruthReport report;
+  report.gateways = run->cluster.gateway_count();
+  report.registry = run->cluster.has_registry();
+  report.routed_to_gone = routed_to_gone(run->truth, run->cluster.absences());
+  Histogram convergence = co_await run->cluster.convergence();
+  report.convergence_samples = static_cast<std::int64_t>(convergence.count());
+  report.convergence_p50_ms = histogram_bound(convergence, 0.50) * 1000.0;
+  report.convergence_p99_ms = histogram_bound(convergence, 0.99) * 1000.0;
+  report.convergence_max_ms = histogram_bound(convergence, 1.0) * 1000.0;
+  report.revision_samples = run->truth.samples;
+  report.disagreement_ms = run->truth.disagreement_ms;
+  report.losses_in_disagreement = run->truth.losses_in_disagreement;
+  co_return report;
 }
 
 std::string progress_line(ModeRun const& run, std::int64_t now_ms, double rate) {
@@ -412,6 +522,7 @@ asio::awaitable<void> run_mode(ModeRun* run, std::int64_t* turned_away, std::exc
              << std::flush;
     co_await run->cluster.start();
     run->user_settings.gateway_port = run->cluster.gateway_port();
+    if (run->cluster.gateway_count() > 1) run->user_settings.gateway_ports = run->cluster.gateway_ports();
     run->chat_settings.gateway_port = run->cluster.gateway_port();
     run->start_ms = lab_now_ms();
     run->ready_epoch_ms = epoch_now_ms();
@@ -422,6 +533,7 @@ asio::awaitable<void> run_mode(ModeRun* run, std::int64_t* turned_away, std::exc
       if (e) std::rethrow_exception(e);
     };
     asio::co_spawn(ex, show_progress(run), rethrow);
+    if (watches_truth(run->lab)) asio::co_spawn(ex, watch_truth(run), rethrow);
     if (run->lab.arrival_rate > 0) {
       asio::co_spawn(ex, start_open_loop(run, turned_away), rethrow);
     } else {
@@ -452,6 +564,10 @@ asio::awaitable<void> run_mode(ModeRun* run, std::int64_t* turned_away, std::exc
     run->stats.set_gateway_retries(gateway_retries);
     std::int64_t replayed = co_await run->cluster.idempotency_replays();
     run->stats.set_replayed(replayed);
+    if (watches_truth(run->lab)) {
+      TruthReport truth = co_await truth_report(run);
+      run->stats.set_truth(truth);
+    }
   } catch (...) {
     *failure = std::current_exception();
   }
@@ -483,6 +599,8 @@ json run_one_mode(LabSettings const& lab, ModeSpec const& mode, std::filesystem:
   cs.near_cache_entries = lab.near_cache_entries;
   cs.access_token_s = lab.access_token_s;
   cs.servers = lab.servers;
+  cs.gateways = lab.gateways;
+  cs.registry = lab.registry;
   cs.session_key_hex = session_key;
   cs.jobs_workload = lab.scenario.jobs;
   ModeRun run(lab, mode, out, io, cs);
@@ -550,6 +668,8 @@ json run_lab(LabSettings const& lab, std::ostream& out) {
         {"faults", faults}}},
       {"settings",
        {{"servers", lab.servers},
+        {"gateways", lab.gateways},
+        {"registry", lab.registry ? "etcd" : "none"},
         {"users", lab.users},
         {"duration_s", static_cast<double>(lab.duration_ms) / 1000.0},
         {"store", store_name(lab)},

@@ -23,6 +23,8 @@ struct LabSettings {
   Scenario scenario;
   std::vector<ModeSpec> modes;
   int servers = 3;
+  int gateways = 1;                // --gateways: gateway processes; users spread round robin (1..8)
+  bool registry = false;           // --registry etcd: a 3-member etcd is the truth (cluster.hpp)
   int users = 200;                 // closed loop: the users; open loop: the most at once
   std::int64_t duration_ms = 15'000;  // per mode
   double arrival_rate = 0;         // > 0: open loop, this many new users (journeys) per second

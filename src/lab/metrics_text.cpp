@@ -1,6 +1,9 @@
 #include "lab/metrics_text.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
+#include <limits>
 
 namespace outboard::lab {
 namespace {
@@ -43,6 +46,71 @@ std::int64_t family_sum(std::string_view page, std::string_view family) {
     total += number_at(page, after + 1);
   }
   return total;
+}
+
+std::map<std::string, std::int64_t> values_by_label(std::string_view page, std::string_view family,
+                                                    std::string_view label) {
+  std::map<std::string, std::int64_t> out;
+  std::string opening = std::string(family) + "{";
+  std::string wanted = std::string(label) + "=\"";
+  for (auto at = next_line_starting(page, opening, 0); at != std::string_view::npos;
+       at = next_line_starting(page, opening, at + 1)) {
+    std::size_t close = page.find("} ", at);
+    std::size_t eol = page.find('\n', at);
+    if (close == std::string_view::npos || close > eol) continue;
+    std::string_view labels = page.substr(at + opening.size(), close - at - opening.size());
+    std::size_t where = labels.find(wanted);
+    // The label's name must start the list or follow a comma (not end another name).
+    while (where != std::string_view::npos && where != 0 && labels[where - 1] != ',') where = labels.find(wanted, where + 1);
+    if (where == std::string_view::npos) continue;
+    std::size_t value_at = where + wanted.size();
+    std::size_t value_end = labels.find('"', value_at);
+    if (value_end == std::string_view::npos) continue;
+    out[std::string(labels.substr(value_at, value_end - value_at))] += number_at(page, close + 2);
+  }
+  return out;
+}
+
+std::optional<Histogram> read_histogram(std::string_view page, std::string_view name) {
+  std::string opening = std::string(name) + "_bucket{le=\"";
+  Histogram h;
+  for (auto at = next_line_starting(page, opening, 0); at != std::string_view::npos;
+       at = next_line_starting(page, opening, at + 1)) {
+    std::size_t bound_at = at + opening.size();
+    std::size_t bound_end = page.find("\"} ", bound_at);
+    if (bound_end == std::string_view::npos || bound_end > page.find('\n', at)) continue;
+    std::string bound(page.substr(bound_at, bound_end - bound_at));
+    double le = bound == "+Inf" ? std::numeric_limits<double>::infinity() : std::strtod(bound.c_str(), nullptr);
+    h.cumulative.emplace_back(le, static_cast<std::uint64_t>(number_at(page, bound_end + 3)));
+  }
+  if (h.cumulative.empty()) return std::nullopt;
+  return h;
+}
+
+bool merge_histogram(Histogram& into, Histogram const& more) {
+  if (into.cumulative.empty()) {
+    into = more;
+    return true;
+  }
+  if (into.cumulative.size() != more.cumulative.size()) return false;
+  for (std::size_t i = 0; i < more.cumulative.size(); ++i) {
+    if (into.cumulative[i].first != more.cumulative[i].first) return false;
+  }
+  for (std::size_t i = 0; i < more.cumulative.size(); ++i) into.cumulative[i].second += more.cumulative[i].second;
+  return true;
+}
+
+double histogram_bound(Histogram const& h, double q) {
+  std::uint64_t total = h.count();
+  if (total == 0) return 0;
+  auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(total)));
+  rank = std::max<std::uint64_t>(rank, 1);
+  double largest_finite = 0;
+  for (auto const& [le, cumulative] : h.cumulative) {
+    if (std::isfinite(le)) largest_finite = le;
+    if (cumulative >= rank) return std::isfinite(le) ? le : largest_finite;
+  }
+  return largest_finite;
 }
 
 }  // namespace outboard::lab

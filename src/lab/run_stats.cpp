@@ -227,6 +227,19 @@ nlohmann::json RunStats::to_json(std::int64_t duration_ms) const {
       {"faults", std::move(faults)},
   };
   if (jobs_) doc["jobs"] = jobs_json(*jobs_);
+  if (truth_) {
+    doc["truth"] = {{"gateways", truth_->gateways},
+                    {"registry", truth_->registry ? "etcd" : "none"},
+                    {"users_moved", gateway_moves_},
+                    {"routed_to_gone", truth_->routed_to_gone},
+                    {"convergence_samples", truth_->convergence_samples},
+                    {"convergence_p50_ms", truth_->convergence_p50_ms},
+                    {"convergence_p99_ms", truth_->convergence_p99_ms},
+                    {"convergence_max_ms", truth_->convergence_max_ms},
+                    {"revision_samples", truth_->revision_samples},
+                    {"disagreement_ms", truth_->disagreement_ms},
+                    {"losses_in_disagreement", truth_->losses_in_disagreement}};
+  }
   return doc;
 }
 

@@ -64,6 +64,30 @@ struct JobsReport {
   JobCounters counters;
 };
 
+// Several gateways and the registry (`lab --gateways N --registry etcd`, docs/LAB.md): what the
+// lab saw of their agreement. Present in the results only for a run with more than one gateway
+// or a registry.
+struct TruthReport {
+  int gateways = 1;
+  bool registry = false;
+  // Tries the gateways sent to a server the lab had already stopped (killed, or retired and
+  // gone): the growth of each gateway's outboard_gateway_backend_failures_total for that server
+  // after it stopped. A retry may have saved the user; the row shows the routers' stale truth.
+  std::int64_t routed_to_gone = 0;
+  // Every gateway's outboard_gateway_registry_convergence_seconds, merged (killed gateways read
+  // just before their death): samples, and the bucket bounds of p50/p99/max, in ms.
+  std::int64_t convergence_samples = 0;
+  double convergence_p50_ms = 0;
+  double convergence_p99_ms = 0;
+  double convergence_max_ms = 0;
+  // Each gateway's outboard_gateway_registry_revision read every kRevisionSampleMs: samples
+  // taken, the time the living gateways' revisions differed (a sample that differed counts the
+  // time since the one before), and the losses found in those stretches.
+  std::int64_t revision_samples = 0;
+  std::int64_t disagreement_ms = 0;
+  std::int64_t losses_in_disagreement = 0;
+};
+
 struct FailureCounts {
   std::int64_t connect = 0;
   std::int64_t server_5xx = 0;
@@ -87,6 +111,11 @@ class RunStats {
   void record_request(std::int64_t now_ms, double latency_ms, bool succeeded);
   void record_retry() { ++retries_; }
   void record_token_refresh() { ++token_refreshes_; }
+  // A user whose gateway refused its connection connected to another one (user_agent.hpp).
+  void record_gateway_move() { ++gateway_moves_; }
+  std::int64_t gateway_moves() const { return gateway_moves_; }
+  // The several-gateways figures, at the end of the run (its users_moved is this object's count).
+  void set_truth(TruthReport report) { truth_ = report; }
   // From the cluster's /metrics at the end of the run: the gateway's own retries, and the
   // requests the servers answered from an idempotency record instead of running them again.
   void set_gateway_retries(std::int64_t n) { gateway_retries_ = n; }
@@ -142,6 +171,8 @@ class RunStats {
   std::int64_t retries_ = 0;          // by the virtual users
   std::int64_t token_refreshes_ = 0;  // new token pairs the users got (the jwt design)
   std::int64_t gateway_retries_ = 0;
+  std::int64_t gateway_moves_ = 0;
+  std::optional<TruthReport> truth_;  // only for several gateways or a registry
   std::int64_t replayed_ = 0;
   std::int64_t journeys_completed_ = 0;
   std::int64_t journeys_abandoned_ = 0;

@@ -12,12 +12,15 @@
 //   at = "20%"            # required: "12s", "1500ms" (from the start of the run) or "40%" of
 //                         # its duration (0..100, decimals allowed). Always a string.
 //   action = "kill"       # required: kill | hang | rolling-deploy | scale-out | scale-in |
-//                         # restart-store
+//                         # restart-store | kill-gateway | partition-registry |
+//                         # slow-registry | kill-etcd-leader
 //   target = 1            # kill, hang: 1-based position among the servers running then,
 //                         # "random" (seeded by --seed), or "mid-job" (a server running a
-//                         # background job then); default 1
-//   restart_after = "2s"  # kill only, optional: start a new server in its place after this long
-//   lasting = "2s"        # hang only, required, > 0: how long the server stays SIGSTOPped
+//                         # background job then); default 1. kill-gateway, partition-registry,
+//                         # slow-registry: a gateway's 1-based position (a number only)
+//   restart_after = "2s"  # kill, kill-gateway, kill-etcd-leader, optional: start it again after this long
+//   lasting = "2s"        # hang, partition-registry, slow-registry: required, > 0: how long
+//   latency = "300ms"     # slow-registry only, required, > 0: added to the gateway's etcd link
 //   count = 2             # scale-out, scale-in: how many servers, >= 1; default 1
 //   note = "free text"    # optional, shown in the timeline
 //
@@ -210,6 +213,49 @@ at = "70%"
 action = "rolling-deploy"
 )toml";
 
+// Several gateways, one truth: needs --gateways 2 (or more) and --registry etcd. A server dies
+// for good (its lease expires); while gateway 2 is cut from the registry another dies and a new
+// one joins, so gateway 2 routes on a stale truth until it heals; then the etcd leader dies;
+// then gateway 2 itself dies and its users move to gateway 1.
+constexpr std::string_view kBuiltinTruth = R"toml(
+name = "truth"
+description = "needs --gateways 2 --registry etcd: kill -9 a server; cut gateway 2 from etcd while a server is replaced; kill the etcd leader; kill -9 gateway 2 (back after 1s)"
+modes = ["sticky", "stateless"]
+
+[[fault]]
+at = "10%"
+action = "kill"
+target = 3
+restart_after = "500ms"
+
+[[fault]]
+at = "30%"
+action = "partition-registry"
+target = 2
+lasting = "3s"
+
+[[fault]]
+at = "32%"
+action = "kill"
+target = 1
+
+[[fault]]
+at = "34%"
+action = "scale-out"
+count = 1
+
+[[fault]]
+at = "60%"
+action = "kill-etcd-leader"
+restart_after = "1s"
+
+[[fault]]
+at = "75%"
+action = "kill-gateway"
+target = 2
+restart_after = "1s"
+)toml";
+
 constexpr std::string_view kBuiltinCalm = R"toml(
 name = "calm"
 description = "no faults: a baseline to compare the other scenarios against"
@@ -219,7 +265,7 @@ description = "no faults: a baseline to compare the other scenarios against"
 constexpr std::string_view kBuiltinTexts[] = {
     kBuiltinCrashAndDeploy, kBuiltinCrash,        kBuiltinHungServer, kBuiltinRollingDeploy,
     kBuiltinScale,          kBuiltinStoreRestart, kBuiltinEverything, kBuiltinCalm,
-    kBuiltinChat,           kBuiltinJobs,
+    kBuiltinChat,           kBuiltinJobs,         kBuiltinTruth,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -247,23 +293,28 @@ constexpr KeyRule kFaultKeys[] = {
     {"at", ""},
     {"action", ""},
     {"note", ""},
-    {"target", "kill and hang"},
-    {"restart_after", "kill"},
-    {"lasting", "hang"},
+    {"target", "kill, hang, kill-gateway, partition-registry and slow-registry"},
+    {"restart_after", "kill, kill-gateway and kill-etcd-leader"},
+    {"lasting", "hang, partition-registry and slow-registry"},
+    {"latency", "slow-registry"},
     {"count", "scale-out and scale-in"},
 };
 
 bool key_applies(std::string_view key, FaultKind kind) {
-  if (key == "target") return kind == FaultKind::kill || kind == FaultKind::hang;
-  if (key == "restart_after") return kind == FaultKind::kill;
-  if (key == "lasting") return kind == FaultKind::hang;
+  if (key == "target") return kind == FaultKind::kill || kind == FaultKind::hang || targets_a_gateway(kind);
+  if (key == "restart_after") {
+    return kind == FaultKind::kill || kind == FaultKind::kill_gateway || kind == FaultKind::kill_etcd_leader;
+  }
+  if (key == "lasting") return kind == FaultKind::hang || kind == FaultKind::partition_registry || kind == FaultKind::slow_registry;
+  if (key == "latency") return kind == FaultKind::slow_registry;
   if (key == "count") return kind == FaultKind::scale_out || kind == FaultKind::scale_in;
   return true;
 }
 
 std::optional<FaultKind> kind_from_string(std::string_view text) {
   for (auto kind : {FaultKind::kill, FaultKind::hang, FaultKind::rolling_deploy, FaultKind::scale_out,
-                    FaultKind::scale_in, FaultKind::restart_store}) {
+                    FaultKind::scale_in, FaultKind::restart_store, FaultKind::kill_gateway,
+                    FaultKind::partition_registry, FaultKind::slow_registry, FaultKind::kill_etcd_leader}) {
     if (to_string(kind) == text) return kind;
   }
   return std::nullopt;
@@ -432,7 +483,7 @@ class ScenarioParser {
           return std::any_of(std::begin(kFaultKeys), std::end(kFaultKeys),
                              [&](KeyRule const& rule) { return rule.key == key; });
         },
-        "at, action, target, restart_after, lasting, count or note");
+        "at, action, target, restart_after, lasting, latency, count or note");
 
     FaultSpec fault;
     fault.kind = read_action(table, prefix);
@@ -443,15 +494,30 @@ class ScenarioParser {
     fault.at = read_time(*at, prefix + ".at");
     fault.origin = source_ + ":" + std::to_string(at->source().begin.line);
 
-    if (auto const* node = table.get("target")) fault.target = read_target(*node, prefix + ".target");
+    if (auto const* node = table.get("target")) {
+      fault.target = read_target(*node, prefix + ".target");
+      if (targets_a_gateway(fault.kind) && (fault.target.random || fault.target.mid_job)) {
+        fail(*node, prefix + ".target", "a " + std::string(to_string(fault.kind)) +
+                                            " fault names a gateway by its position (1, 2, ...), got " + shown(*node));
+      }
+    }
     if (auto const* node = table.get("restart_after")) {
       fault.restart_after_ms = read_duration(*node, prefix + ".restart_after");
     }
-    if (fault.kind == FaultKind::hang) {
+    if (key_applies("lasting", fault.kind)) {
       auto const* lasting = table.get("lasting");
-      if (!lasting) fail(table, prefix + ".lasting", "missing; a hang needs to know how long, like \"2s\"");
+      if (!lasting) {
+        fail(table, prefix + ".lasting",
+             "missing; a " + std::string(to_string(fault.kind)) + " needs to know how long, like \"2s\"");
+      }
       fault.lasting_ms = read_duration(*lasting, prefix + ".lasting");
       if (fault.lasting_ms <= 0) fail(*lasting, prefix + ".lasting", "must be longer than 0");
+    }
+    if (fault.kind == FaultKind::slow_registry) {
+      auto const* latency = table.get("latency");
+      if (!latency) fail(table, prefix + ".latency", "missing; a slow-registry needs the delay to add, like \"300ms\"");
+      fault.latency_ms = read_duration(*latency, prefix + ".latency");
+      if (fault.latency_ms <= 0) fail(*latency, prefix + ".latency", "must be longer than 0");
     }
     if (auto const* node = table.get("count")) fault.count = read_count(*node, prefix + ".count");
     if (auto const* node = table.get("note")) fault.note = read_string(*node, prefix + ".note");
@@ -461,12 +527,12 @@ class ScenarioParser {
   FaultKind read_action(toml::table const& table, std::string const& prefix) const {
     std::string key = prefix + ".action";
     auto const* node = table.get("action");
-    if (!node) fail(table, key, "missing; expected kill, hang, rolling-deploy, scale-out, scale-in or restart-store");
+    if (!node) fail(table, key, "missing; expected kill, hang, rolling-deploy, scale-out, scale-in, restart-store, kill-gateway, partition-registry, slow-registry or kill-etcd-leader");
     std::string text = read_string(*node, key);
     auto kind = kind_from_string(text);
     if (!kind) {
       fail(*node, key,
-           "unknown action \"" + text + "\"; expected kill, hang, rolling-deploy, scale-out, scale-in or restart-store");
+           "unknown action \"" + text + "\"; expected kill, hang, rolling-deploy, scale-out, scale-in, restart-store, kill-gateway, partition-registry, slow-registry or kill-etcd-leader");
     }
     return *kind;
   }
@@ -570,8 +636,20 @@ std::string_view to_string(FaultKind kind) {
     case FaultKind::scale_out: return "scale-out";
     case FaultKind::scale_in: return "scale-in";
     case FaultKind::restart_store: return "restart-store";
+    case FaultKind::kill_gateway: return "kill-gateway";
+    case FaultKind::partition_registry: return "partition-registry";
+    case FaultKind::slow_registry: return "slow-registry";
+    case FaultKind::kill_etcd_leader: return "kill-etcd-leader";
   }
   return "unknown";
+}
+
+bool targets_a_gateway(FaultKind kind) {
+  return kind == FaultKind::kill_gateway || kind == FaultKind::partition_registry || kind == FaultKind::slow_registry;
+}
+
+bool needs_registry(FaultKind kind) {
+  return kind == FaultKind::partition_registry || kind == FaultKind::slow_registry || kind == FaultKind::kill_etcd_leader;
 }
 
 std::string describe_fault(FaultSpec const& fault) {
@@ -583,8 +661,13 @@ std::string describe_fault(FaultSpec const& fault) {
       return action + (fault.target.random ? " a random server" : " server " + std::to_string(fault.target.index));
     case FaultKind::scale_out:
     case FaultKind::scale_in: return action + " " + std::to_string(fault.count);
+    case FaultKind::kill_gateway:
+    case FaultKind::partition_registry: return action + " " + std::to_string(fault.target.index);
+    case FaultKind::slow_registry:
+      return action + " " + std::to_string(fault.target.index) + " +" + format_ms(fault.latency_ms);
     case FaultKind::rolling_deploy:
-    case FaultKind::restart_store: return action;
+    case FaultKind::restart_store:
+    case FaultKind::kill_etcd_leader: return action;
   }
   return action;
 }
@@ -600,7 +683,10 @@ std::vector<std::string> fault_plan(Scenario const& scenario, std::int64_t durat
     if (fault.kind == FaultKind::kill && fault.restart_after_ms) {
       line += ", replaced after " + format_ms(*fault.restart_after_ms);
     }
-    if (fault.kind == FaultKind::hang) line += " for " + format_ms(fault.lasting_ms);
+    if ((fault.kind == FaultKind::kill_gateway || fault.kind == FaultKind::kill_etcd_leader) && fault.restart_after_ms) {
+      line += ", back after " + format_ms(*fault.restart_after_ms);
+    }
+    if (key_applies("lasting", fault.kind)) line += " for " + format_ms(fault.lasting_ms);
     if (!fault.note.empty()) line += " (" + fault.note + ")";
     if (!fault.origin.empty()) line += " [" + fault.origin + "]";
     lines.push_back(std::move(line));
@@ -669,7 +755,7 @@ Scenario find_scenario(std::string const& name_or_path) {
 }
 
 void check_scenario_fits(Scenario const& scenario, int servers, std::int64_t duration_ms,
-                         bool store_is_a_process) {
+                         bool store_is_a_process, int gateways, bool registry) {
   std::string const who = "scenario '" + scenario.name + "'";
   if (servers < 1) throw ScenarioError(who + ": need at least 1 server, got " + std::to_string(servers));
   if (duration_ms <= 0) throw ScenarioError(who + ": the run must last longer than 0ms");
@@ -683,7 +769,21 @@ void check_scenario_fits(Scenario const& scenario, int servers, std::int64_t dur
     if (when >= duration_ms) {
       throw ScenarioError(what + " fires at " + format_ms(when) + " but the run lasts " + format_ms(duration_ms));
     }
+    if (needs_registry(fault.kind) && !registry) {
+      throw ScenarioError(what + " needs a registry: run with --registry etcd");
+    }
+    if (fault.kind == FaultKind::kill_gateway && gateways < 2) {
+      throw ScenarioError(what + " needs --gateways 2 or more: the users of a dead gateway need another to move to");
+    }
+    if (targets_a_gateway(fault.kind) && fault.target.index > gateways) {
+      throw ScenarioError(what + ": there is no gateway " + std::to_string(fault.target.index) + " (--gateways " +
+                          std::to_string(gateways) + ")");
+    }
     switch (fault.kind) {
+      case FaultKind::kill_gateway:
+      case FaultKind::partition_registry:
+      case FaultKind::slow_registry:
+      case FaultKind::kill_etcd_leader: break;
       case FaultKind::kill:
       case FaultKind::hang:
         if (!fault.target.random && !fault.target.mid_job && fault.target.index > running) {

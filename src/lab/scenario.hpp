@@ -24,9 +24,19 @@ enum class FaultKind {
   scale_out,      // start `count` more servers and add them to the gateway
   scale_in,       // drain then stop `count` servers
   restart_store,  // stop and start the shared store (redis); nothing to do for embedded sqlite
+  // The truth faults (--gateways, --registry etcd; docs/LAB.md):
+  kill_gateway,        // kill -9 gateway `target`; optionally started again after `restart_after`
+  partition_registry,  // cut gateway `target` from etcd for `lasting` (it keeps its last truth)
+  slow_registry,       // add `latency` to gateway `target`'s link to etcd for `lasting`
+  kill_etcd_leader,    // kill -9 the etcd leader; optionally started again after `restart_after`
 };
 
-// "kill", "hang", "rolling-deploy", "scale-out", "scale-in", "restart-store".
+// Whether a fault acts on a gateway (its `target` is a gateway position), or needs the registry.
+bool targets_a_gateway(FaultKind kind);
+bool needs_registry(FaultKind kind);
+
+// "kill", "hang", "rolling-deploy", "scale-out", "scale-in", "restart-store", "kill-gateway",
+// "partition-registry", "slow-registry", "kill-etcd-leader".
 std::string_view to_string(FaultKind kind);
 
 // When a fault fires: a fixed offset from the start of the run, or a share of its duration
@@ -53,7 +63,8 @@ struct FaultSpec {
   FaultTime at;
   FaultTarget target;                          // kill, hang
   std::optional<std::int64_t> restart_after_ms; // kill: replace the dead server after this long
-  std::int64_t lasting_ms = 0;                  // hang: how long it stays stopped (> 0 required)
+  std::int64_t lasting_ms = 0;                  // hang, partition-registry, slow-registry: how long (> 0 required)
+  std::int64_t latency_ms = 0;                  // slow-registry: added to each chunk either way (> 0 required)
   int count = 1;                                // scale-out, scale-in: how many servers (>= 1)
   std::string note;                             // optional free text shown in the timeline
   std::string origin;  // where its time was written, "my.toml:12"; empty for a built-in
@@ -100,7 +111,9 @@ std::vector<std::string> fault_plan(Scenario const& scenario, std::int64_t durat
 // Checks a scenario against a planned run before anything starts: servers >= 1, scale-in never
 // takes the cluster below 1 server, restart-store needs a store process, every fault falls within
 // the run. Throws ScenarioError with a message naming the scenario and the fault.
+// The truth faults need their parts: a gateway fault's target among `gateways`, kill-gateway
+// at least 2 gateways (its users need another), the registry faults `registry`.
 void check_scenario_fits(Scenario const& scenario, int servers, std::int64_t duration_ms,
-                         bool store_is_a_process);
+                         bool store_is_a_process, int gateways = 1, bool registry = false);
 
 }  // namespace outboard::lab

@@ -70,7 +70,8 @@ std::string fault_list(json const& mode) {
     std::string kind = e.value("kind", "");
     // The faults themselves, not their follow-ups (restart, resume, each server replaced).
     if (kind != "kill" && kind != "hang" && kind != "deploy" && kind != "scale-out" && kind != "scale-in" &&
-        kind != "store-down") {
+        kind != "store-down" && kind != "kill-gateway" && kind != "partition-registry" && kind != "slow-registry" &&
+        kind != "kill-etcd-leader") {
       continue;
     }
     out += (out.empty() ? "" : ", ") + fmt::format("{} at {:.1f}s", kind, e.value("t_ms", 0) / 1000.0);
@@ -168,6 +169,26 @@ std::vector<TableSection> const& table_sections() {
            {"bound (ms)", "revocation", "bound_ms", RowKind::volume, 0,
             "the longest that is allowed: 0 when servers read sessions from the store, the near-cache's bound when it is on"},
        }},
+      {"several gateways, one truth (--gateways, --registry)",
+       {
+           {"users moved to another gateway", "truth", "users_moved", RowKind::volume, 0,
+            "a user's gateway refused its connection (it died) and the user connected to the next one up, as anycast would move it"},
+           {"requests routed to servers already gone", "truth", "routed_to_gone", RowKind::attempt, 0,
+            "tries a gateway sent to a server the lab had already stopped (its backend failures after the stop): a router acting on a stale truth; a retry may have saved them"},
+           {"convergence samples", "truth", "convergence_samples", RowKind::volume, 0,
+            "membership changes the gateways applied from the registry, summed over gateways (outboard_gateway_registry_convergence_seconds)"},
+           {"convergence p50 (ms)", "truth", "convergence_p50_ms", RowKind::volume, 0,
+            "half of the changes were applied within this (a histogram bucket's upper bound), from the server's stamp to the gateway applying it"},
+           {"convergence p99 (ms)", "truth", "convergence_p99_ms", RowKind::volume, 0,
+            "99% of the changes were applied within this (bucket upper bound)"},
+           {"convergence max (ms)", "truth", "convergence_max_ms", RowKind::volume, 0,
+            "the slowest change was applied within this (bucket upper bound); a death has no stamp and is not in it"},
+           {"gateways disagreed (ms)", "truth", "disagreement_ms", RowKind::volume, 0,
+            "time the living gateways' registry revisions differed, sampled every 100 ms"},
+           {"losses inside the disagreement window", "truth", "losses_in_disagreement", RowKind::volume, 0,
+            "invariant losses the users found while the gateways' revisions differed (a subset of the losses above)"},
+       },
+       true, "truth"},
       {"failed attempts (a retry may have saved them)",
        {
            {"connect", "failures", "connect", RowKind::attempt, 0,

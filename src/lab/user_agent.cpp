@@ -47,7 +47,39 @@ bool iequals_prefix(std::string_view text, std::string_view prefix) {
 }  // namespace
 
 UserAgent::UserAgent(asio::any_io_executor executor, std::uint16_t port, std::chrono::milliseconds timeout)
-    : executor_(std::move(executor)), port_(port), timeout_(timeout) {}
+    : executor_(std::move(executor)), ports_{port}, timeout_(timeout) {}
+
+UserAgent::UserAgent(asio::any_io_executor executor, std::vector<std::uint16_t> ports, std::size_t first,
+                     std::chrono::milliseconds timeout)
+    : executor_(std::move(executor)), ports_(std::move(ports)), timeout_(timeout) {
+  if (ports_.empty()) ports_.push_back(0);
+  current_ = first % ports_.size();
+}
+
+asio::awaitable<beast::error_code> UserAgent::connect() {
+  beast::error_code first_error;
+  for (std::size_t tried = 0; tried < ports_.size(); ++tried) {
+    std::size_t index = (current_ + tried) % ports_.size();
+    if (tried > 0) {
+      stream_.emplace(executor_);
+      stream_->expires_after(timeout_);
+    }
+    asio::ip::tcp::endpoint where(asio::ip::address_v4::loopback(), ports_[index]);
+    auto [ec] = co_await stream_->async_connect(where, kNoThrow);
+    if (!ec) {
+      if (tried > 0) {
+        current_ = index;
+        ++moves_;
+      }
+      co_return ec;
+    }
+    if (tried == 0) first_error = ec;
+    // Only a refusal (nobody listens: the gateway is gone) moves the user; a timeout is not a
+    // death, and a browser waits on the address it has.
+    if (ec != asio::error::connection_refused) break;
+  }
+  co_return first_error;
+}
 
 void UserAgent::close() {
   if (stream_) {
@@ -77,8 +109,7 @@ asio::awaitable<Reply> UserAgent::attempt(Call const& call, bool& reused_and_sil
     stream_.emplace(executor_);
     buffer_.clear();
     stream_->expires_after(timeout_);
-    asio::ip::tcp::endpoint where(asio::ip::address_v4::loopback(), port_);
-    auto [ec] = co_await stream_->async_connect(where, kNoThrow);
+    auto ec = co_await connect();
     if (ec) {
       close();
       Failure kind = ec == beast::error::timeout ? Failure::timeout : Failure::connect;
@@ -87,7 +118,7 @@ asio::awaitable<Reply> UserAgent::attempt(Call const& call, bool& reused_and_sil
     stream_->socket().set_option(asio::ip::tcp::no_delay(true));
   }
   bhttp::request<bhttp::string_body> req{call.method, call.target, 11};
-  req.set(bhttp::field::host, "127.0.0.1:" + std::to_string(port_));
+  req.set(bhttp::field::host, "127.0.0.1:" + std::to_string(port()));
   req.set(bhttp::field::user_agent, "outboard-lab");
   if (auto cookies = cookie_header(); !cookies.empty()) req.set(bhttp::field::cookie, cookies);
   for (auto const& [name, value] : call.headers) req.set(name, value);

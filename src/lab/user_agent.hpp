@@ -42,6 +42,12 @@ struct Call {
 class UserAgent {
  public:
   UserAgent(boost::asio::any_io_executor executor, std::uint16_t port, std::chrono::milliseconds timeout);
+  // Several gateways (`lab --gateways N`): the agent uses ports[first % size] as DNS round robin
+  // would have given it, and when a connection to it is refused (that gateway died) it connects
+  // to the next port that accepts, as anycast would move it, and stays there. Each such move is
+  // counted (moves()).
+  UserAgent(boost::asio::any_io_executor executor, std::vector<std::uint16_t> ports, std::size_t first,
+            std::chrono::milliseconds timeout);
 
   // Sends one request and reads its response. Never throws for network trouble.
   boost::asio::awaitable<Reply> send(Call call);
@@ -51,13 +57,20 @@ class UserAgent {
   std::string cookie_header() const;
   bool has_cookie(std::string const& name) const { return cookies_.contains(name); }
   void close();
+  // Times this agent moved to another gateway because its own refused the connection.
+  std::int64_t moves() const { return moves_; }
 
  private:
   boost::asio::awaitable<Reply> attempt(Call const& call, bool& reused_and_silent);
   void remember_cookies(std::vector<std::string> const& set_cookie_headers);
+  // Connects stream_ to the current port, or, refused there, to the next port that accepts.
+  boost::asio::awaitable<boost::system::error_code> connect();
+  std::uint16_t port() const { return ports_[current_]; }
 
   boost::asio::any_io_executor executor_;
-  std::uint16_t port_;
+  std::vector<std::uint16_t> ports_;  // never empty
+  std::size_t current_ = 0;
+  std::int64_t moves_ = 0;
   std::chrono::milliseconds timeout_;
   std::optional<boost::beast::tcp_stream> stream_;
   boost::beast::flat_buffer buffer_;

@@ -64,7 +64,9 @@ VirtualUser::VirtualUser(asio::any_io_executor executor, int index, UserSettings
       settings_(settings),
       stats_(stats),
       stop_(stop),
-      agent_(executor, settings.gateway_port, settings.request_timeout),
+      agent_(settings.gateway_ports.empty()
+                 ? UserAgent(executor, settings.gateway_port, settings.request_timeout)
+                 : UserAgent(executor, settings.gateway_ports, static_cast<std::size_t>(index), settings.request_timeout)),
       rng_(seed),
       name_(fmt::format("{}u{}", settings.name_prefix, index)),
       password_(fmt::format("pw-{:016x}", rng_())) {}
@@ -103,6 +105,7 @@ asio::awaitable<VirtualUser::Outcome> VirtualUser::request(Call call) {
     ++out.attempts;
     out.reply = co_await agent_.send(call);
     stats_.record_attempt(lab_now_ms(), out.reply);
+    for (; moves_counted_ < agent_.moves(); ++moves_counted_) stats_.record_gateway_move();
     if (!retriable(out.reply)) break;
     if (out.attempts >= settings_.max_attempts) {
       out.gave_up = true;

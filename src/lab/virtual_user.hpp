@@ -28,6 +28,9 @@ namespace outboard::lab {
 
 struct UserSettings {
   std::uint16_t gateway_port = 0;
+  // `lab --gateways N`: every gateway's port; user i starts on gateway i % N and moves to the next
+  // one up when its own refuses connections (user_agent.hpp). Empty: gateway_port alone.
+  std::vector<std::uint16_t> gateway_ports;
   std::string name_prefix;  // unique per run, so users of two runs never collide in a shared store
   std::chrono::milliseconds think_min{100};
   std::chrono::milliseconds think_max{500};
@@ -126,6 +129,7 @@ class VirtualUser {
   RunStats& stats_;
   StopFlag const& stop_;
   UserAgent agent_;
+  std::int64_t moves_counted_ = 0;  // agent_.moves() already recorded in stats_
   std::mt19937_64 rng_;
   std::string name_;
   std::string password_;
