@@ -62,7 +62,8 @@ TEST(ScenarioBuiltins, AreInTheDocumentedOrder) {
   std::vector<std::string> names;
   for (auto const& s : builtin_scenarios()) names.push_back(s.name);
   EXPECT_EQ(names, (std::vector<std::string>{"crash-and-deploy", "crash", "hung-server", "rolling-deploy",
-                                              "scale", "store-restart", "everything", "calm", "chat", "jobs"}));
+                                              "scale", "store-restart", "everything", "calm", "chat", "jobs",
+                                              "truth"}));
 }
 
 TEST(ScenarioBuiltins, EachHasADescriptionAndFitsATypicalRun) {
@@ -70,9 +71,10 @@ TEST(ScenarioBuiltins, EachHasADescriptionAndFitsATypicalRun) {
     SCOPED_TRACE(s.name);
     EXPECT_FALSE(s.description.empty());
     EXPECT_EQ(s.description.find('\n'), std::string::npos);
-    EXPECT_NO_THROW(check_scenario_fits(s, 3, 20'000, true));
+    // The truth faults need two gateways and the registry (truth_faults_test.cpp refuses them otherwise).
+    EXPECT_NO_THROW(check_scenario_fits(s, 3, 20'000, true, 2, true));
     if (s.name != "store-restart") {
-      EXPECT_NO_THROW(check_scenario_fits(s, 3, 20'000, false));
+      EXPECT_NO_THROW(check_scenario_fits(s, 3, 20'000, false, 2, true));
     }
   }
 }
@@ -291,7 +293,7 @@ at = "1s"
 action = "kill"
 lasting = "2s"
 )");
-  EXPECT_NE(error.find("t.toml:5: key 'fault[1].lasting': does not apply to a kill fault (only to hang)"),
+  EXPECT_NE(error.find("t.toml:5: key 'fault[1].lasting': does not apply to a kill fault (only to hang, partition-registry and slow-registry)"),
             std::string::npos)
       << error;
 
@@ -438,7 +440,7 @@ TEST(ScenarioFiles, ADirectoryIsNotAScenarioFile) {
 TEST(ScenarioFiles, UnknownBuiltinListsTheNames) {
   std::string error = error_of([] { (void)find_scenario("crsh"); });
   EXPECT_NE(error.find("unknown scenario 'crsh'; built-ins: crash-and-deploy, crash, hung-server, rolling-deploy, "
-                       "scale, store-restart, everything, calm, chat, jobs (or give a path to a .toml file)"),
+                       "scale, store-restart, everything, calm, chat, jobs, truth (or give a path to a .toml file)"),
             std::string::npos)
       << error;
 }

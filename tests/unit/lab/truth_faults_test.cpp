@@ -1,0 +1,141 @@
+// The lab's truth pieces that are pure: the truth faults in scenario files (strict parsing, and
+// refused before a run that lacks their parts), and reading the gateways' /metrics (a labelled
+// family by one label, a histogram, merged and read for its quantiles).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+#include "lab/metrics_text.hpp"
+#include "lab/scenario.hpp"
+
+namespace outboard::lab {
+namespace {
+
+std::string error_of(std::string const& toml) {
+  try {
+    parse_scenario(toml, "t.toml");
+  } catch (ScenarioError const& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string fits_error(Scenario const& s, int gateways, bool registry) {
+  try {
+    check_scenario_fits(s, 3, 10'000, false, gateways, registry);
+  } catch (ScenarioError const& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(TruthFaults, EachKindParsesWithItsKeys) {
+  auto s = parse_scenario(R"(name = "t"
+[[fault]]
+at = "10%"
+action = "kill-gateway"
+target = 2
+restart_after = "1s"
+[[fault]]
+at = "20%"
+action = "partition-registry"
+target = 1
+lasting = "2s"
+[[fault]]
+at = "30%"
+action = "slow-registry"
+target = 2
+latency = "300ms"
+lasting = "1500ms"
+[[fault]]
+at = "40%"
+action = "kill-etcd-leader"
+)",
+                          "t.toml");
+  ASSERT_EQ(s.faults.size(), 4u);
+  EXPECT_EQ(s.faults[0].kind, FaultKind::kill_gateway);
+  EXPECT_EQ(s.faults[0].target.index, 2);
+  EXPECT_EQ(s.faults[0].restart_after_ms, 1000);
+  EXPECT_EQ(s.faults[1].kind, FaultKind::partition_registry);
+  EXPECT_EQ(s.faults[1].lasting_ms, 2000);
+  EXPECT_EQ(s.faults[2].kind, FaultKind::slow_registry);
+  EXPECT_EQ(s.faults[2].latency_ms, 300);
+  EXPECT_EQ(s.faults[2].lasting_ms, 1500);
+  EXPECT_EQ(s.faults[3].kind, FaultKind::kill_etcd_leader);
+  EXPECT_FALSE(s.faults[3].restart_after_ms.has_value());
+}
+
+TEST(TruthFaults, MissingOrMisplacedKeysAreRefusedByLineAndKey) {
+  EXPECT_EQ(error_of("name = \"t\"\n[[fault]]\nat = \"1s\"\naction = \"partition-registry\"\ntarget = 1\n"),
+            "t.toml:2: key 'fault[1].lasting': missing; a partition-registry needs to know how long, like \"2s\"");
+  EXPECT_EQ(error_of("name = \"t\"\n[[fault]]\nat = \"1s\"\naction = \"slow-registry\"\nlasting = \"1s\"\n"),
+            "t.toml:2: key 'fault[1].latency': missing; a slow-registry needs the delay to add, like \"300ms\"");
+  EXPECT_EQ(error_of("name = \"t\"\n[[fault]]\nat = \"1s\"\naction = \"kill-gateway\"\ntarget = \"random\"\n"),
+            "t.toml:5: key 'fault[1].target': a kill-gateway fault names a gateway by its position (1, 2, ...), got "
+            "\"random\"");
+  EXPECT_NE(error_of("name = \"t\"\n[[fault]]\nat = \"1s\"\naction = \"kill-etcd-leader\"\ntarget = 1\n")
+                .find("t.toml:5: key 'fault[1].target': does not apply to a kill-etcd-leader fault"),
+            std::string::npos);
+  EXPECT_NE(error_of("name = \"t\"\n[[fault]]\nat = \"1s\"\naction = \"hang\"\nlasting = \"1s\"\nlatency = \"1s\"\n")
+                .find("key 'fault[1].latency': does not apply to a hang fault (only to slow-registry)"),
+            std::string::npos);
+}
+
+TEST(TruthFaults, ARunWithoutTheirPartsRefusesThem) {
+  auto truth = find_scenario("truth");
+  EXPECT_EQ(fits_error(truth, 2, true), "");
+  EXPECT_NE(fits_error(truth, 2, false).find("needs a registry: run with --registry etcd"), std::string::npos);
+  auto kill = parse_scenario("name = \"t\"\n[[fault]]\nat = \"1s\"\naction = \"kill-gateway\"\n", "t.toml");
+  EXPECT_NE(fits_error(kill, 1, false).find("needs --gateways 2 or more"), std::string::npos);
+  EXPECT_EQ(fits_error(kill, 2, false), "");  // no registry needed to kill a gateway
+  auto three = parse_scenario("name = \"t\"\n[[fault]]\nat = \"1s\"\naction = \"partition-registry\"\ntarget = 3\n"
+                              "lasting = \"1s\"\n",
+                              "t.toml");
+  EXPECT_NE(fits_error(three, 2, true).find("there is no gateway 3 (--gateways 2)"), std::string::npos);
+  EXPECT_EQ(fits_error(three, 3, true), "");
+}
+
+constexpr char kPage[] =
+    "# TYPE outboard_gateway_backend_failures_total counter\n"
+    "outboard_gateway_backend_failures_total{backend=\"127.0.0.1:1001\"} 3\n"
+    "outboard_gateway_backend_failures_total{backend=\"127.0.0.1:1002\"} 0\n"
+    "outboard_gateway_backend_failures_total_other{backend=\"127.0.0.1:1001\"} 50\n"
+    "outboard_gateway_registry_convergence_seconds_bucket{le=\"0.005\"} 1\n"
+    "outboard_gateway_registry_convergence_seconds_bucket{le=\"0.1\"} 3\n"
+    "outboard_gateway_registry_convergence_seconds_bucket{le=\"2.5\"} 3\n"
+    "outboard_gateway_registry_convergence_seconds_bucket{le=\"+Inf\"} 4\n"
+    "outboard_gateway_registry_convergence_seconds_sum 12.5\n"
+    "outboard_gateway_registry_convergence_seconds_count 4\n";
+
+TEST(TruthMetrics, ALabelledFamilyIsReadByItsLabelOnly) {
+  auto v = values_by_label(kPage, "outboard_gateway_backend_failures_total", "backend");
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v["127.0.0.1:1001"], 3);  // not the _other family's 50
+  EXPECT_EQ(v["127.0.0.1:1002"], 0);
+  EXPECT_TRUE(values_by_label(kPage, "outboard_gateway_backend_failures_total", "end").empty());
+}
+
+TEST(TruthMetrics, AHistogramIsReadMergedAndGivesBucketBounds) {
+  auto h = read_histogram(kPage, "outboard_gateway_registry_convergence_seconds");
+  ASSERT_TRUE(h.has_value());
+  ASSERT_EQ(h->cumulative.size(), 4u);
+  EXPECT_TRUE(std::isinf(h->cumulative.back().first));
+  EXPECT_EQ(h->count(), 4u);
+  EXPECT_DOUBLE_EQ(histogram_bound(*h, 0.25), 0.005);
+  EXPECT_DOUBLE_EQ(histogram_bound(*h, 0.5), 0.1);
+  EXPECT_DOUBLE_EQ(histogram_bound(*h, 1.0), 2.5);  // in +Inf: the largest finite bound
+  Histogram merged;
+  EXPECT_TRUE(merge_histogram(merged, *h));
+  EXPECT_TRUE(merge_histogram(merged, *h));
+  EXPECT_EQ(merged.count(), 8u);
+  EXPECT_EQ(merged.cumulative[1].second, 6u);
+  Histogram other{{{1.0, 1}, {INFINITY, 1}}};
+  EXPECT_FALSE(merge_histogram(merged, other));
+  EXPECT_EQ(merged.count(), 8u);
+  EXPECT_DOUBLE_EQ(histogram_bound(Histogram{}, 0.5), 0.0);
+  EXPECT_FALSE(read_histogram("nothing 1\n", "outboard_gateway_registry_convergence_seconds").has_value());
+}
+
+}  // namespace
+}  // namespace outboard::lab
