@@ -301,6 +301,11 @@ void print_check(std::vector<SettingSource> const& sources, lab::LabSettings con
                              "receipts and ticks are counted after the run",
                              lab::kReceiptRenderMs, lab::kTickTask, lab::kTickPeriodMs, lab::kJobLeaseMs);
   }
+  if (settings.gateways > 1 || settings.registry) {
+    std::cout << fmt::format("\ngateways: {}; registry: {}", settings.gateways,
+                             settings.registry ? "a 3-member etcd on loopback (servers register, gateways watch)"
+                                               : "none (the admin API of every gateway)");
+  }
   std::cout << fmt::format("\nfaults in a {:g} s run (each mode):\n", static_cast<double>(settings.duration_ms) / 1000);
   auto const plan = lab::fault_plan(settings.scenario, settings.duration_ms);
   if (plan.empty()) std::cout << "  none\n";

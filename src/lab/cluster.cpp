@@ -41,6 +41,10 @@ constexpr std::int64_t kServerDrainMs = 2000;
 
 std::string address_of(std::uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
 
+// A gateway's config and log file, without extension: the first is "gateway" (as with one
+// gateway), the others "gateway-2", "gateway-3", ...
+std::string gateway_file_name(int number) { return number == 1 ? "gateway" : "gateway-" + std::to_string(number); }
+
 void write_file(std::filesystem::path const& path, std::string const& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
@@ -375,7 +379,7 @@ asio::awaitable<void> Cluster::start_gateways() {
 }
 
 asio::awaitable<void> Cluster::launch_gateway(Gateway& gateway) {
-  std::string name = "gateway-" + std::to_string(gateway.number);
+  std::string name = gateway_file_name(gateway.number);
   write_file(settings_.work_dir / (name + ".toml"), gateway_config(gateway));
   std::vector<std::string> argv{settings_.outboard_binary.string(), "gateway", "--config",
                                 (settings_.work_dir / (name + ".toml")).string()};
@@ -632,7 +636,7 @@ asio::awaitable<void> Cluster::wait_backend_up_on(Gateway const& gateway, std::s
     }
     if (std::chrono::steady_clock::now() > deadline) {
       throw ClusterError(fmt::format("gateway {} never saw backend {} up; see {}", gateway.number, address,
-                                     (settings_.work_dir / fmt::format("gateway-{}.log", gateway.number)).string()));
+                                     (settings_.work_dir / (gateway_file_name(gateway.number) + ".log")).string()));
     }
     co_await sleep_for(kPollEvery);
   }

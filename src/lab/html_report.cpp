@@ -120,6 +120,8 @@ std::string settings_line(json const& results) {
     }
   };
   count("servers", "servers");
+  count("gateways", "gateways");
+  if (text(settings, "registry") == "etcd") parts.push_back("registry etcd");
   count("users", "users");
   std::string const arrival = text(settings, "arrival");
   if (arrival == "open") {

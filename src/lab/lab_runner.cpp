@@ -21,6 +21,7 @@
 #include "core/random.hpp"
 #include "lab/chat_user.hpp"
 #include "lab/metrics_text.hpp"
+#include "lab/truth_watch.hpp"
 #include "lab/receipt_ledger.hpp"
 #include "lab/run_stats.hpp"
 #include "lab/summary.hpp"
@@ -57,7 +58,6 @@ constexpr auto kMidJobLooksApart = 25ms;
 // How often the lab reads every gateway's /metrics for their registry revisions and backend
 // failures (several gateways or a registry only).
 constexpr std::int64_t kRevisionSampleMs = 100;
-constexpr std::string_view kRevisionSeries = "outboard_gateway_registry_revision";
 constexpr std::string_view kBackendFailuresFamily = "outboard_gateway_backend_failures_total";
 constexpr std::string_view kConvergenceHistogram = "outboard_gateway_registry_convergence_seconds";
 
@@ -98,52 +98,6 @@ std::vector<std::pair<std::int64_t, FaultSpec>> schedule_of(Scenario const& scen
   for (auto const& f : scenario.faults) out.emplace_back(f.at.resolve(duration_ms), f);
   std::stable_sort(out.begin(), out.end(), [](auto const& a, auto const& b) { return a.first < b.first; });
   return out;
-}
-
-// What the lab samples of the gateways while the run goes (watch_truth): when their revisions
-// differed, and each gateway's failures per backend over time.
-struct TruthWatch {
-  std::int64_t samples = 0;
-  std::int64_t disagreement_ms = 0;
-  std::int64_t losses_in_disagreement = 0;
-  // [gateway][backend address] -> (lab ms, outboard_gateway_backend_failures_total) per sample
-  std::vector<std::map<std::string, std::vector<std::pair<std::int64_t, std::int64_t>>>> failures;
-};
-
-// Whether the living gateways' revisions differ (a gateway without one, or down, is left out).
-bool revisions_differ(std::vector<std::optional<std::string>> const& pages) {
-  std::optional<std::int64_t> seen;
-  for (auto const& page : pages) {
-    if (!page) continue;
-    auto revision = series_value(*page, kRevisionSeries);
-    if (!revision) continue;
-    if (seen && *seen != *revision) return true;
-    seen = revision;
-  }
-  return false;
-}
-
-// Failures of a backend that grew while the server behind it was stopped: tries a gateway sent to
-// a server already gone. Between two samples the growth is counted when the server was gone at
-// some moment of that stretch; a restarted gateway starts its counters at 0 (its first value is
-// the growth).
-std::int64_t routed_to_gone(TruthWatch const& watch, std::vector<Absence> const& absences) {
-  std::int64_t total = 0;
-  for (auto const& per_backend : watch.failures) {
-    for (auto const& [address, series] : per_backend) {
-      for (std::size_t i = 1; i < series.size(); ++i) {
-        auto [before_ms, before] = series[i - 1];
-        auto [now_ms, now] = series[i];
-        std::int64_t grew = now >= before ? now - before : now;
-        if (grew <= 0) continue;
-        bool gone = std::any_of(absences.begin(), absences.end(), [&](Absence const& a) {
-          return a.address == address && now_ms > a.from_ms && (!a.until_ms || before_ms < *a.until_ms);
-        });
-        if (gone) total += grew;
-      }
-    }
-  }
-  return total;
 }
 
 // Everything one mode's run needs, owned outside the coroutines that use it.
@@ -341,7 +295,7 @@ asio::awaitable<void> watch_truth(ModeRun* run) {
     for (std::size_t g = 0; g < pages.size() && g < run->truth.failures.size(); ++g) {
       if (!pages[g]) continue;
       for (auto const& [address, n] : values_by_label(*pages[g], kBackendFailuresFamily, "backend")) {
-        run->truth.failures[g][address].emplace_back(now, n);
+        run->truth.failures[g][address].push_back({now, n});
       }
     }
     last_ms = now;

@@ -282,9 +282,13 @@ json judge(json const& mode) {
 std::string render_table(json const& results) {
   json modes = results.value("modes", json::array());
   auto const& settings = results.value("settings", json::object());
+  int gateways = settings.value("gateways", 1);
+  std::string registry = settings.value("registry", "none");
+  std::string front = gateways > 1 ? fmt::format(", {} gateways", gateways) : "";
+  if (registry != "none") front += ", registry " + registry;
   std::string out = fmt::format(
-      "\noutboard lab: {} ({} servers, {} users, {} s per mode, store {}, seed {})\n\n",
-      results.value("scenario", json::object()).value("name", "?"), settings.value("servers", 0),
+      "\noutboard lab: {} ({} servers{}, {} users, {} s per mode, store {}, seed {})\n\n",
+      results.value("scenario", json::object()).value("name", "?"), settings.value("servers", 0), front,
       settings.value("users", 0), settings.value("duration_s", 0.0), settings.value("store", "?"),
       settings.value("seed", 0));
   // Wide enough for the longest label and mode name, so columns stay aligned.

@@ -8,6 +8,7 @@
 
 #include "lab/metrics_text.hpp"
 #include "lab/scenario.hpp"
+#include "lab/truth_watch.hpp"
 
 namespace outboard::lab {
 namespace {
@@ -135,6 +136,35 @@ TEST(TruthMetrics, AHistogramIsReadMergedAndGivesBucketBounds) {
   EXPECT_EQ(merged.count(), 8u);
   EXPECT_DOUBLE_EQ(histogram_bound(Histogram{}, 0.5), 0.0);
   EXPECT_FALSE(read_histogram("nothing 1\n", "outboard_gateway_registry_convergence_seconds").has_value());
+}
+
+std::optional<std::string> revision_page(int revision) {
+  return "outboard_gateway_registry_revision " + std::to_string(revision) + "\n";
+}
+
+TEST(TruthWatchFigures, RevisionsDifferOnlyAmongGatewaysThatAnswered) {
+  EXPECT_FALSE(revisions_differ({revision_page(7), revision_page(7)}));
+  EXPECT_TRUE(revisions_differ({revision_page(7), revision_page(8)}));
+  EXPECT_FALSE(revisions_differ({revision_page(7), std::nullopt, revision_page(7)}));  // a dead gateway
+  EXPECT_FALSE(revisions_differ({revision_page(7), std::string("no registry 1\n")}));
+}
+
+TEST(TruthWatchFigures, OnlyFailuresWhileTheServerWasGoneAreRoutedToGone) {
+  TruthWatch watch;
+  watch.failures.resize(2);
+  // Gateway 1: 2 failures before the stop (a server failing while alive), then 3 while it was gone.
+  watch.failures[0]["127.0.0.1:1"] = {{0, 0}, {100, 2}, {200, 2}, {300, 5}};
+  // Gateway 2 restarted in the window: its counter starts again at 0, then reads 4.
+  watch.failures[1]["127.0.0.1:1"] = {{200, 9}, {300, 4}};
+  // Another server, never stopped.
+  watch.failures[0]["127.0.0.1:2"] = {{0, 0}, {300, 50}};
+  std::vector<Absence> absences{{"127.0.0.1:1", 250, std::nullopt}};
+  EXPECT_EQ(routed_to_gone(watch, absences), 3 + 4);
+  // Back at 260: growth in the stretch 200-300 still overlaps the absence; none after it.
+  absences[0].until_ms = 260;
+  watch.failures[0]["127.0.0.1:1"].push_back({400, 8});
+  EXPECT_EQ(routed_to_gone(watch, absences), 3 + 4);
+  EXPECT_EQ(routed_to_gone(watch, {}), 0);
 }
 
 }  // namespace
