@@ -86,6 +86,7 @@ constexpr std::string_view kReceiptsInFlightSeries = "outboard_jobs_in_flight{ty
 // Families with a sample per job type (outboard serve's jobs metrics, docs/JOBS.md).
 constexpr std::string_view kFencedRefusedSeries = "outboard_jobs_fenced_writes_refused_total";
 constexpr std::string_view kLeaseLossesSeries = "outboard_jobs_lease_losses_total";
+constexpr std::string_view kConvergenceSeries = "outboard_gateway_registry_convergence_seconds";
 
 // A metrics page; nullopt when it cannot be read.
 asio::awaitable<std::optional<std::string>> read_metrics(asio::any_io_executor executor, std::uint16_t port, Call call) {
@@ -392,6 +393,16 @@ asio::awaitable<void> Cluster::launch_gateway(Gateway& gateway) {
     std::string address = address_of(s->port);
     co_await wait_backend_up_on(gateway, address);
   }
+  gateway.convergence_at_start = {};
+  Call call = admin_call(verb::get, "/metrics", "");
+  auto page = co_await read_metrics(executor_, gateway.admin_port, std::move(call));
+  if (page) gateway.convergence_at_start = read_histogram(*page, kConvergenceSeries).value_or(Histogram{});
+}
+
+std::optional<Histogram> Cluster::convergence_since_start(Gateway const& gateway, std::string const& page) {
+  auto h = read_histogram(page, kConvergenceSeries);
+  if (h) subtract_histogram(*h, gateway.convergence_at_start);
+  return h;
 }
 
 Cluster::Gateway& Cluster::gateway_at(int position) {
@@ -453,9 +464,9 @@ asio::awaitable<std::int64_t> Cluster::gateway_retries() {
 asio::awaitable<Histogram> Cluster::convergence() {
   Histogram total = convergence_of_stopped_gateways_;
   auto pages = co_await gateway_pages();
-  for (auto const& page : pages) {
-    if (!page) continue;
-    if (auto h = read_histogram(*page, "outboard_gateway_registry_convergence_seconds")) merge_histogram(total, *h);
+  for (std::size_t g = 0; g < pages.size(); ++g) {
+    if (!pages[g]) continue;
+    if (auto h = convergence_since_start(*gateways_[g], *pages[g])) merge_histogram(total, *h);
   }
   co_return total;
 }
@@ -465,9 +476,7 @@ asio::awaitable<void> Cluster::keep_counts_of(Gateway const& gateway) {
   auto page = co_await read_metrics(executor_, gateway.admin_port, std::move(call));
   if (!page) co_return;
   retries_of_stopped_gateways_ += series_value(*page, "outboard_gateway_retries_total").value_or(0);
-  if (auto h = read_histogram(*page, "outboard_gateway_registry_convergence_seconds")) {
-    merge_histogram(convergence_of_stopped_gateways_, *h);
-  }
+  if (auto h = convergence_since_start(gateway, *page)) merge_histogram(convergence_of_stopped_gateways_, *h);
 }
 
 asio::awaitable<void> Cluster::kill_gateway(int position, std::optional<std::int64_t> restart_after_ms) {

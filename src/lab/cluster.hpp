@@ -173,6 +173,9 @@ class Cluster {
     std::unique_ptr<ChildProcess> process;
     std::vector<std::unique_ptr<FaultProxy>> etcd_links;  // one per etcd member, registry runs only
     bool cut_off = false;                                 // partition-registry in force
+    // Its convergence histogram once it was up: a starting gateway times every member of its
+    // first read from the member's stamp (registered long before), which is no convergence.
+    Histogram convergence_at_start;
   };
 
   boost::asio::awaitable<void> start_store();
@@ -185,6 +188,9 @@ class Cluster {
   std::string gateway_config(Gateway const& gateway) const;
   // Reads what a gateway about to die counted (retries, convergence), as a scrape would have.
   boost::asio::awaitable<void> keep_counts_of(Gateway const& gateway);
+  // A gateway's convergence histogram less what it held when it had started; nullopt when its
+  // page cannot be read.
+  static std::optional<Histogram> convergence_since_start(Gateway const& gateway, std::string const& page);
   boost::asio::awaitable<void> heal_link_after(Gateway* gateway, std::int64_t lasting_ms, std::string kind);
   void server_stopped(std::string const& address);
   void server_back(std::string const& address);

@@ -59,7 +59,6 @@ constexpr auto kMidJobLooksApart = 25ms;
 // failures (several gateways or a registry only).
 constexpr std::int64_t kRevisionSampleMs = 100;
 constexpr std::string_view kBackendFailuresFamily = "outboard_gateway_backend_failures_total";
-constexpr std::string_view kConvergenceHistogram = "outboard_gateway_registry_convergence_seconds";
 
 std::string utc_now_iso() {
   std::time_t now = std::time(nullptr);
