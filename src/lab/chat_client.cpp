@@ -29,6 +29,7 @@ asio::awaitable<Upgrade> ChatClient::open(std::uint16_t port, Headers headers, s
   auto [cec] = co_await tcp.async_connect(where, kNoThrow);
   if (cec) {
     up.error = "connect: " + cec.message();
+    up.connection_refused = cec == asio::error::connection_refused;
     co_return up;
   }
   tcp.socket().set_option(asio::ip::tcp::no_delay(true));

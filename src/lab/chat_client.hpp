@@ -27,6 +27,7 @@ struct Upgrade {
   bool ok = false;
   int status = 0;      // the HTTP status of a refused upgrade (0: no answer at all)
   std::string error;   // what went wrong, for a refused or failed one
+  bool connection_refused = false;  // nobody listens on the port (the gateway is gone)
 };
 
 // One frame read, or how the connection ended.

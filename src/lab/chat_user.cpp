@@ -41,6 +41,7 @@ ChatUser::ChatUser(asio::any_io_executor executor, int index, ChatSettings const
                    RunStats& stats, StopFlag const& stop, ChatLogin login, std::uint64_t seed)
     : executor_(std::move(executor)),
       index_(index),
+      gateway_(settings.gateway_ports.empty() ? 0 : static_cast<std::size_t>(index) % settings.gateway_ports.size()),
       settings_(settings),
       ledger_(ledger),
       stats_(stats),
@@ -91,7 +92,8 @@ asio::awaitable<std::shared_ptr<ChatUser::Connection>> ChatUser::connect() {
     refused = false;
     if (headers) {
       auto conn = std::make_shared<Connection>(executor_);
-      Upgrade up = co_await conn->client.open(settings_.gateway_port, *headers, settings_.upgrade_timeout);
+      std::uint16_t port = settings_.gateway_ports.empty() ? settings_.gateway_port : settings_.gateway_ports[gateway_];
+      Upgrade up = co_await conn->client.open(port, *headers, settings_.upgrade_timeout);
       if (up.ok) {
         ledger_.count_connect(connected_before_);
         connected_before_ = true;
@@ -107,6 +109,10 @@ asio::awaitable<std::shared_ptr<ChatUser::Connection>> ChatUser::connect() {
       reply.error = up.error;
       stats_.record_attempt(lab_now_ms(), reply);
       refused = up.status == 401;
+      if (up.connection_refused && settings_.gateway_ports.size() > 1) {
+        gateway_ = (gateway_ + 1) % settings_.gateway_ports.size();  // its gateway died: the next one
+        stats_.record_gateway_move(index_);
+      }
       if (up.status >= 400 && up.status < 500 && !refused) {
         stats_.record_unexpected(fmt::format("GET /ws answered {}", up.status));
       }

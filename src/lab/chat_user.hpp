@@ -32,6 +32,9 @@ namespace outboard::lab {
 
 struct ChatSettings {
   std::uint16_t gateway_port = 0;
+  // `lab --gateways N`: every gateway's port; chat user i starts on gateway i % N and moves to the
+  // next when its own refuses the connection, as the shop journey's users do. Empty: gateway_port.
+  std::vector<std::uint16_t> gateway_ports;
   std::vector<std::string> rooms;  // the run's pool; every user joins a few of them
   int rooms_min = 2;
   int rooms_max = 3;
@@ -113,6 +116,7 @@ class ChatUser {
 
   boost::asio::any_io_executor executor_;
   int index_;
+  std::size_t gateway_ = 0;  // into settings_.gateway_ports
   ChatSettings const& settings_;
   ChatLedger& ledger_;
   RunStats& stats_;

@@ -477,6 +477,7 @@ asio::awaitable<void> run_mode(ModeRun* run, std::int64_t* turned_away, std::exc
     run->user_settings.gateway_port = run->cluster.gateway_port();
     if (run->cluster.gateway_count() > 1) run->user_settings.gateway_ports = run->cluster.gateway_ports();
     run->chat_settings.gateway_port = run->cluster.gateway_port();
+    if (run->cluster.gateway_count() > 1) run->chat_settings.gateway_ports = run->cluster.gateway_ports();
     run->start_ms = lab_now_ms();
     run->ready_epoch_ms = epoch_now_ms();
     run->stats = RunStats(run->start_ms);

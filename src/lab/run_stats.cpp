@@ -230,7 +230,7 @@ nlohmann::json RunStats::to_json(std::int64_t duration_ms) const {
   if (truth_) {
     doc["truth"] = {{"gateways", truth_->gateways},
                     {"registry", truth_->registry ? "etcd" : "none"},
-                    {"users_moved", gateway_moves_},
+                    {"users_moved", users_moved()},
                     {"routed_to_gone", truth_->routed_to_gone},
                     {"convergence_samples", truth_->convergence_samples},
                     {"convergence_p50_ms", truth_->convergence_p50_ms},

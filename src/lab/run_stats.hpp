@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -111,9 +112,10 @@ class RunStats {
   void record_request(std::int64_t now_ms, double latency_ms, bool succeeded);
   void record_retry() { ++retries_; }
   void record_token_refresh() { ++token_refreshes_; }
-  // A user whose gateway refused its connection connected to another one (user_agent.hpp).
-  void record_gateway_move() { ++gateway_moves_; }
-  std::int64_t gateway_moves() const { return gateway_moves_; }
+  // User `user` (its index) connected to another gateway because its own refused (user_agent.hpp,
+  // chat_user.cpp): its HTTP agent and its chat WebSocket move apart, the user counts once.
+  void record_gateway_move(int user) { users_moved_.insert(user); }
+  std::int64_t users_moved() const { return static_cast<std::int64_t>(users_moved_.size()); }
   // The several-gateways figures, at the end of the run (its users_moved is this object's count).
   void set_truth(TruthReport report) { truth_ = report; }
   // From the cluster's /metrics at the end of the run: the gateway's own retries, and the
@@ -171,7 +173,7 @@ class RunStats {
   std::int64_t retries_ = 0;          // by the virtual users
   std::int64_t token_refreshes_ = 0;  // new token pairs the users got (the jwt design)
   std::int64_t gateway_retries_ = 0;
-  std::int64_t gateway_moves_ = 0;
+  std::set<int> users_moved_;
   std::optional<TruthReport> truth_;  // only for several gateways or a registry
   std::int64_t replayed_ = 0;
   std::int64_t journeys_completed_ = 0;

@@ -61,6 +61,7 @@ std::int64_t lab_now_ms() {
 VirtualUser::VirtualUser(asio::any_io_executor executor, int index, UserSettings const& settings, RunStats& stats,
                          StopFlag const& stop, std::uint64_t seed)
     : executor_(executor),
+      index_(index),
       settings_(settings),
       stats_(stats),
       stop_(stop),
@@ -105,7 +106,7 @@ asio::awaitable<VirtualUser::Outcome> VirtualUser::request(Call call) {
     ++out.attempts;
     out.reply = co_await agent_.send(call);
     stats_.record_attempt(lab_now_ms(), out.reply);
-    for (; moves_counted_ < agent_.moves(); ++moves_counted_) stats_.record_gateway_move();
+    for (; moves_counted_ < agent_.moves(); ++moves_counted_) stats_.record_gateway_move(index_);
     if (!retriable(out.reply)) break;
     if (out.attempts >= settings_.max_attempts) {
       out.gave_up = true;

@@ -125,6 +125,7 @@ class VirtualUser {
   std::int64_t random_between(std::int64_t lo, std::int64_t hi);
 
   boost::asio::any_io_executor executor_;
+  int index_;
   UserSettings const& settings_;
   RunStats& stats_;
   StopFlag const& stop_;
