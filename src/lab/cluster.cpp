@@ -530,8 +530,14 @@ void Cluster::slow_registry(int position, std::int64_t latency_ms, std::int64_t 
 
 asio::awaitable<void> Cluster::kill_etcd_leader(std::optional<std::int64_t> restart_after_ms) {
   if (!etcd_) throw ClusterError("kill-etcd-leader needs a registry (--registry etcd)");
+  // An election may be going on (a loaded machine misses heartbeats): ask until one is agreed.
+  auto deadline = std::chrono::steady_clock::now() + kReadyDeadline;
   auto leader = co_await etcd_->leader();
-  if (!leader) throw ClusterError("kill-etcd-leader: the etcd members agree on no leader");
+  while (!leader && std::chrono::steady_clock::now() < deadline) {
+    co_await sleep_for(kPollEvery);
+    leader = co_await etcd_->leader();
+  }
+  if (!leader) throw ClusterError("kill-etcd-leader: the etcd members agreed on no leader");
   etcd_->kill(*leader);
   events_("kill-etcd-leader", fmt::format("kill -9 etcd member {} (the leader)", *leader + 1));
   if (!restart_after_ms) co_return;
