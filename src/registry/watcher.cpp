@@ -46,6 +46,9 @@ struct Watcher::Loop {
   bool stopping = false;
   bool watching = false;
   bool warned_down = false;
+  // The first view a gateway adopts holds members that joined before it started: their stamps say
+  // when they joined, not how long this gateway took to learn it (a restarted gateway timed 10 s).
+  bool adopted_once = false;
 
   std::string member_key(std::string const& etcd_key) const { return etcd_key.substr(options.prefix.size()); }
 
@@ -57,8 +60,9 @@ struct Watcher::Loop {
       auto old = view.members.find(key);
       if (old != view.members.end() && same(old->second, member)) continue;
       changed = true;
-      if (member.changed_at_ms > 0) status.observe_convergence(now - member.changed_at_ms);
+      if (adopted_once && member.changed_at_ms > 0) status.observe_convergence(now - member.changed_at_ms);
     }
+    adopted_once = true;
     view.revision = next.revision;
     status.revision.store(next.revision, std::memory_order_relaxed);
     if (!changed) return;

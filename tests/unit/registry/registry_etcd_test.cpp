@@ -31,9 +31,11 @@ std::vector<Endpoint> endpoints_of(std::string const& url) {
 // Starts its own etcd cluster and a watcher over it; the views it publishes are kept.
 class RegistryEtcd : public ::testing::Test {
  protected:
-  void start(int members) {
+  // `present`: entries written before the watcher's first read.
+  void start(int members, std::vector<Member> const& present = {}) {
     etcd_ = std::make_unique<lab::EtcdCluster>(dir_.path(), members);
     run_coro(io_, etcd_->start());
+    for (auto const& m : present) ASSERT_TRUE(put(std::string(kPrefix) + m.address(), to_json(m)).has_value());
     WatcherOptions options;
     options.endpoints = endpoints_of(etcd_->url());
     options.poll = 100ms;
@@ -104,6 +106,20 @@ TEST_F(RegistryEtcd, AServerRegistersDrainsAndLeavesAndTheWatcherFollows) {
   EXPECT_GE(status.convergence_count.load(), 2u);  // the join and the drain were timed
   EXPECT_GT(status.revision.load(), 0);
   EXPECT_TRUE(status.connected.load());
+}
+
+// Regression: a gateway (re)started long after a member joined timed that join as its own
+// convergence, from the member's old stamp (the lab saw 10 s for a restarted gateway).
+TEST_F(RegistryEtcd, MembersPresentAtTheFirstReadAreNotTimedAsConvergence) {
+  Member old{"127.0.0.1", 18086, MemberState::up, 1, clock_.now_ms() - 60'000};
+  start(1, {old});
+  ASSERT_TRUE(member(old.address()).has_value());
+  EXPECT_EQ(watcher_->status().convergence_count.load(), 0u);
+
+  Member joined{"127.0.0.1", 18087, MemberState::up, 1, clock_.now_ms()};
+  ASSERT_TRUE(put(std::string(kPrefix) + joined.address(), to_json(joined)).has_value());
+  ASSERT_TRUE(wait_until([&] { return member(joined.address()).has_value(); }, kLimit));
+  EXPECT_EQ(watcher_->status().convergence_count.load(), 1u);  // the join it saw happen
 }
 
 TEST_F(RegistryEtcd, AnEntryWhoseLeaseIsNotKeptAliveLeavesByItself) {
