@@ -128,6 +128,7 @@ void Cluster::teardown() {
   for (auto& g : gateways_) {
     if (g->process) g->process->kill_now();
     for (auto& link : g->etcd_links) link->stop();
+    if (g->users_link) g->users_link->stop();  // its accept loop would keep the lab's event loop running
   }
   for (auto& s : servers_) {
     if (s->process) s->process->kill_now();
@@ -140,7 +141,7 @@ void Cluster::teardown() {
 
 std::vector<std::uint16_t> Cluster::gateway_ports() const {
   std::vector<std::uint16_t> ports;
-  for (auto const& g : gateways_) ports.push_back(g->port);
+  for (auto const& g : gateways_) ports.push_back(users_port_of(*g));
   return ports;
 }
 
@@ -366,6 +367,13 @@ asio::awaitable<void> Cluster::start_gateways() {
     gateway->number = n;
     gateway->port = free_port();
     gateway->admin_port = free_port();
+    auto const& user_links = settings_.user_links;
+    if (std::find(user_links.begin(), user_links.end(), n) != user_links.end()) {
+      // Users reach it through this proxy only: a network fault on "users/gateway n" acts here.
+      gateway->users_link = std::make_unique<FaultProxy>(executor_, "127.0.0.1", gateway->port,
+                                                         FaultProxy::kDefaultSeed + 100 + static_cast<std::uint32_t>(n));
+      gateway->users_link->start();
+    }
     if (etcd_) {
       for (int m = 0; m < etcd_->size(); ++m) {
         auto link = std::make_unique<FaultProxy>(executor_, "127.0.0.1", etcd_->client_port(m),
@@ -497,15 +505,54 @@ asio::awaitable<void> Cluster::kill_gateway(int position, std::optional<std::int
                                          gateway.process->pid()));
 }
 
-asio::awaitable<void> Cluster::heal_link_after(Gateway* gateway, std::int64_t lasting_ms, std::string kind) {
+namespace {
+
+std::vector<FaultProxy*> proxies_of(std::vector<std::unique_ptr<FaultProxy>> const& links) {
+  std::vector<FaultProxy*> out;
+  for (auto const& link : links) out.push_back(link.get());
+  return out;
+}
+
+// The scenario action's name, for the timeline's kind.
+std::string link_fault_kind(LinkFault const& fault) {
+  if (fault.partitioned) return "partition";
+  return fault.loss_percent > 0 ? "loss" : "latency";
+}
+
+// "+300 ms", "20% of new connections reset", "cut": what a network fault does, for the timeline.
+std::string describe_link_fault(LinkFault const& fault) {
+  if (fault.partitioned) return "cut";
+  if (fault.loss_percent > 0) return fmt::format("{}% of new connections reset", fault.loss_percent);
+  return fmt::format("+{} ms", fault.latency.count());
+}
+
+}  // namespace
+
+asio::awaitable<void> Cluster::heal_after(std::vector<FaultProxy*> links, std::int64_t lasting_ms, Gateway* gateway,
+                                          std::string kind, std::string detail) {
   co_await sleep_for(std::chrono::milliseconds(lasting_ms));
-  for (auto& link : gateway->etcd_links) {
+  for (auto* link : links) {
     link->set_partitioned(false);
     link->set_latency(0ms);
+    link->set_loss_percent(0);
   }
-  gateway->cut_off = false;
-  events_(kind, fmt::format("gateway {} reaches etcd normally again", gateway->number));
+  if (gateway) gateway->cut_off = false;
+  events_(kind, detail);
   --background_faults_;
+}
+
+void Cluster::disturb(std::vector<FaultProxy*> links, LinkFault fault, std::int64_t lasting_ms, Gateway* gateway,
+                      std::string link_name) {
+  for (auto* link : links) {
+    if (fault.partitioned) link->set_partitioned(true);
+    if (fault.latency > 0ms) link->set_latency(fault.latency);
+    if (fault.loss_percent > 0) link->set_loss_percent(fault.loss_percent);
+  }
+  events_(link_fault_kind(fault), fmt::format("{}: {} for {} ms", link_name, describe_link_fault(fault), lasting_ms));
+  ++background_faults_;
+  asio::co_spawn(executor_,
+                 heal_after(std::move(links), lasting_ms, gateway, "heal-link", link_name + " normal again"),
+                 asio::detached);
 }
 
 void Cluster::partition_registry(int position, std::int64_t lasting_ms) {
@@ -515,7 +562,10 @@ void Cluster::partition_registry(int position, std::int64_t lasting_ms) {
   gateway.cut_off = true;
   events_("partition-registry", fmt::format("gateway {} cut from etcd for {} ms", gateway.number, lasting_ms));
   ++background_faults_;
-  asio::co_spawn(executor_, heal_link_after(&gateway, lasting_ms, "heal-registry"), asio::detached);
+  asio::co_spawn(executor_,
+                 heal_after(proxies_of(gateway.etcd_links), lasting_ms, &gateway, "heal-registry",
+                            fmt::format("gateway {} reaches etcd normally again", gateway.number)),
+                 asio::detached);
 }
 
 void Cluster::slow_registry(int position, std::int64_t latency_ms, std::int64_t lasting_ms) {
@@ -525,7 +575,26 @@ void Cluster::slow_registry(int position, std::int64_t latency_ms, std::int64_t 
   events_("slow-registry",
           fmt::format("gateway {}'s link to etcd +{} ms for {} ms", gateway.number, latency_ms, lasting_ms));
   ++background_faults_;
-  asio::co_spawn(executor_, heal_link_after(&gateway, lasting_ms, "heal-registry"), asio::detached);
+  asio::co_spawn(executor_,
+                 heal_after(proxies_of(gateway.etcd_links), lasting_ms, &gateway, "heal-registry",
+                            fmt::format("gateway {} reaches etcd normally again", gateway.number)),
+                 asio::detached);
+}
+
+void Cluster::fault_users_link(int position, LinkFault fault, std::int64_t lasting_ms) {
+  Gateway& gateway = gateway_at(position);
+  std::string name = fmt::format("users/gateway {}", gateway.number);
+  if (!gateway.users_link) throw ClusterError(name + " has no proxy (the run was not planned with this fault)");
+  disturb({gateway.users_link.get()}, fault, lasting_ms, nullptr, name);
+}
+
+void Cluster::fault_registry_link(int position, LinkFault fault, std::int64_t lasting_ms) {
+  Gateway& gateway = gateway_at(position);
+  std::string name = fmt::format("gateway {}/registry", gateway.number);
+  if (!etcd_) throw ClusterError(name + " needs a registry (--registry etcd)");
+  // Cut off: the lab does not wait for this gateway to see a new server (its truth is stale by design).
+  if (fault.partitioned) gateway.cut_off = true;
+  disturb(proxies_of(gateway.etcd_links), fault, lasting_ms, fault.partitioned ? &gateway : nullptr, name);
 }
 
 asio::awaitable<void> Cluster::kill_etcd_leader(std::optional<std::int64_t> restart_after_ms) {

@@ -56,6 +56,16 @@ struct ClusterSettings {
   // servers through the admin API. false: the admin API, sent to every gateway, as before.
   bool registry = false;
   std::filesystem::path etcd_binary = "/usr/bin/etcd";
+  // The gateways (1-based) whose users reach them through a FaultProxy, for a network fault on
+  // "users/gateway N" (gateways_with_user_links); the others are reached directly, as before.
+  std::vector<int> user_links;
+};
+
+// What a network fault does to a link's proxies while it lasts (lab/fault_proxy.hpp's knobs).
+struct LinkFault {
+  std::chrono::milliseconds latency{0};
+  int loss_percent = 0;
+  bool partitioned = false;
 };
 
 // The registry settings the lab runs with: a short lease, so a dead server leaves the truth
@@ -96,8 +106,10 @@ class Cluster {
   // up. Throws ClusterError.
   boost::asio::awaitable<void> start();
 
-  std::uint16_t gateway_port() const { return gateways_.front()->port; }
-  // Every gateway's client port, in gateway order (a killed one's included: it may come back).
+  // The port users reach the first gateway on (its proxy's when it has one).
+  std::uint16_t gateway_port() const { return users_port_of(*gateways_.front()); }
+  // Every gateway's port for users, in gateway order (a killed one's included: it may come back);
+  // a gateway behind a users' proxy is reached through it.
   std::vector<std::uint16_t> gateway_ports() const;
   int gateway_count() const { return static_cast<int>(gateways_.size()); }
   bool has_registry() const { return etcd_ != nullptr; }
@@ -119,6 +131,11 @@ class Cluster {
   void partition_registry(int position, std::int64_t lasting_ms);
   void slow_registry(int position, std::int64_t latency_ms, std::int64_t lasting_ms);
   boost::asio::awaitable<void> kill_etcd_leader(std::optional<std::int64_t> restart_after_ms);
+  // The network faults: `fault` on the link for `lasting_ms`, healed in the background. The users'
+  // link of gateway `gateway` (it must be among ClusterSettings::user_links) or its links to
+  // every etcd member (a partition there also counts it cut off, as partition-registry does).
+  void fault_users_link(int gateway, LinkFault fault, std::int64_t lasting_ms);
+  void fault_registry_link(int gateway, LinkFault fault, std::int64_t lasting_ms);
   bool background_faults_pending() const { return background_faults_ > 0; }
 
   // Each gateway's /metrics page, in gateway order; nullopt for one that does not answer (dead).
@@ -173,6 +190,7 @@ class Cluster {
     std::unique_ptr<ChildProcess> process;
     std::vector<std::unique_ptr<FaultProxy>> etcd_links;  // one per etcd member, registry runs only
     bool cut_off = false;                                 // partition-registry in force
+    std::unique_ptr<FaultProxy> users_link;               // users reach it through this, when asked for
     // Its convergence histogram once it was up: a starting gateway times every member of its
     // first read from the member's stamp (registered long before), which is no convergence.
     Histogram convergence_at_start;
@@ -191,7 +209,15 @@ class Cluster {
   // A gateway's convergence histogram less what it held when it had started; nullopt when its
   // page cannot be read.
   static std::optional<Histogram> convergence_since_start(Gateway const& gateway, std::string const& page);
-  boost::asio::awaitable<void> heal_link_after(Gateway* gateway, std::int64_t lasting_ms, std::string kind);
+  static std::uint16_t users_port_of(Gateway const& gateway) {
+    return gateway.users_link ? gateway.users_link->port() : gateway.port;
+  }
+  // Sets `fault` on the proxies, and clears it from them after lasting_ms in the background
+  // (`gateway` is no longer cut off then), emitting the fault's action now and "heal-link" then.
+  void disturb(std::vector<FaultProxy*> links, LinkFault fault, std::int64_t lasting_ms, Gateway* gateway,
+               std::string link_name);
+  boost::asio::awaitable<void> heal_after(std::vector<FaultProxy*> links, std::int64_t lasting_ms, Gateway* gateway,
+                                          std::string kind, std::string detail);
   void server_stopped(std::string const& address);
   void server_back(std::string const& address);
   // Starts server `id` on `port` (0: a free one) and waits for /readyz.

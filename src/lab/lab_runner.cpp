@@ -235,6 +235,21 @@ asio::awaitable<int> pick_target(ModeRun* run, FaultTarget target, std::mt19937_
   co_return any(*rng);
 }
 
+// A network fault on its link; it heals in the background.
+void run_network_fault(ModeRun* run, FaultSpec const& fault) {
+  LinkFault change;
+  if (fault.kind == FaultKind::latency) change.latency = std::chrono::milliseconds(fault.latency_ms);
+  if (fault.kind == FaultKind::loss) change.loss_percent = fault.loss_percent;
+  change.partitioned = fault.kind == FaultKind::partition;
+  switch (fault.between.kind) {
+    case LinkKind::users_gateway: run->cluster.fault_users_link(fault.between.gateway, change, fault.lasting_ms); break;
+    case LinkKind::gateway_registry:
+      run->cluster.fault_registry_link(fault.between.gateway, change, fault.lasting_ms);
+      break;
+    case LinkKind::none: break;
+  }
+}
+
 asio::awaitable<void> run_fault(ModeRun* run, FaultSpec fault, std::mt19937_64* rng) {
   switch (fault.kind) {
     case FaultKind::kill: {
@@ -257,6 +272,9 @@ asio::awaitable<void> run_fault(ModeRun* run, FaultSpec fault, std::mt19937_64* 
       run->cluster.slow_registry(fault.target.index, fault.latency_ms, fault.lasting_ms);
       break;
     case FaultKind::kill_etcd_leader: co_await run->cluster.kill_etcd_leader(fault.restart_after_ms); break;
+    case FaultKind::latency:
+    case FaultKind::loss:
+    case FaultKind::partition: run_network_fault(run, fault); break;
   }
 }
 
@@ -555,6 +573,7 @@ json run_one_mode(LabSettings const& lab, ModeSpec const& mode, std::filesystem:
   cs.servers = lab.servers;
   cs.gateways = lab.gateways;
   cs.registry = lab.registry;
+  cs.user_links = gateways_with_user_links(lab.scenario);
   cs.session_key_hex = session_key;
   cs.jobs_workload = lab.scenario.jobs;
   ModeRun run(lab, mode, out, io, cs);

@@ -13,14 +13,18 @@
 //                         # its duration (0..100, decimals allowed). Always a string.
 //   action = "kill"       # required: kill | hang | rolling-deploy | scale-out | scale-in |
 //                         # restart-store | kill-gateway | partition-registry |
-//                         # slow-registry | kill-etcd-leader
+//                         # slow-registry | kill-etcd-leader | latency | loss | partition
 //   target = 1            # kill, hang: 1-based position among the servers running then,
 //                         # "random" (seeded by --seed), or "mid-job" (a server running a
 //                         # background job then); default 1. kill-gateway, partition-registry,
 //                         # slow-registry: a gateway's 1-based position (a number only)
 //   restart_after = "2s"  # kill, kill-gateway, kill-etcd-leader, optional: start it again after this long
-//   lasting = "2s"        # hang, partition-registry, slow-registry: required, > 0: how long
-//   latency = "300ms"     # slow-registry only, required, > 0: added to the gateway's etcd link
+//   lasting = "2s"        # hang, partition-registry, slow-registry, latency, loss, partition:
+//                         # required, > 0: how long
+//   latency = "300ms"     # slow-registry, latency: required, > 0: added to each chunk on the link
+//   between = "users/gateway 1"  # latency, loss, partition: required, the link they act on:
+//                         # "users/gateway N" or "gateway N/registry"
+//   loss = "20%"          # loss only, required: the share of new connections reset (1% to 100%)
 //   count = 2             # scale-out, scale-in: how many servers, >= 1; default 1
 //   note = "free text"    # optional, shown in the timeline
 //
@@ -295,18 +299,29 @@ constexpr KeyRule kFaultKeys[] = {
     {"note", ""},
     {"target", "kill, hang, kill-gateway, partition-registry and slow-registry"},
     {"restart_after", "kill, kill-gateway and kill-etcd-leader"},
-    {"lasting", "hang, partition-registry and slow-registry"},
-    {"latency", "slow-registry"},
+    {"lasting", "hang, partition-registry, slow-registry, latency, loss and partition"},
+    {"latency", "slow-registry and latency"},
+    {"between", "latency, loss and partition"},
+    {"loss", "loss"},
     {"count", "scale-out and scale-in"},
 };
+
+constexpr std::string_view kActions =
+    "kill, hang, rolling-deploy, scale-out, scale-in, restart-store, kill-gateway, partition-registry, "
+    "slow-registry, kill-etcd-leader, latency, loss or partition";
 
 bool key_applies(std::string_view key, FaultKind kind) {
   if (key == "target") return kind == FaultKind::kill || kind == FaultKind::hang || targets_a_gateway(kind);
   if (key == "restart_after") {
     return kind == FaultKind::kill || kind == FaultKind::kill_gateway || kind == FaultKind::kill_etcd_leader;
   }
-  if (key == "lasting") return kind == FaultKind::hang || kind == FaultKind::partition_registry || kind == FaultKind::slow_registry;
-  if (key == "latency") return kind == FaultKind::slow_registry;
+  if (key == "lasting") {
+    return kind == FaultKind::hang || kind == FaultKind::partition_registry || kind == FaultKind::slow_registry ||
+           is_network_fault(kind);
+  }
+  if (key == "latency") return kind == FaultKind::slow_registry || kind == FaultKind::latency;
+  if (key == "between") return is_network_fault(kind);
+  if (key == "loss") return kind == FaultKind::loss;
   if (key == "count") return kind == FaultKind::scale_out || kind == FaultKind::scale_in;
   return true;
 }
@@ -314,7 +329,8 @@ bool key_applies(std::string_view key, FaultKind kind) {
 std::optional<FaultKind> kind_from_string(std::string_view text) {
   for (auto kind : {FaultKind::kill, FaultKind::hang, FaultKind::rolling_deploy, FaultKind::scale_out,
                     FaultKind::scale_in, FaultKind::restart_store, FaultKind::kill_gateway,
-                    FaultKind::partition_registry, FaultKind::slow_registry, FaultKind::kill_etcd_leader}) {
+                    FaultKind::partition_registry, FaultKind::slow_registry, FaultKind::kill_etcd_leader,
+                    FaultKind::latency, FaultKind::loss, FaultKind::partition}) {
     if (to_string(kind) == text) return kind;
   }
   return std::nullopt;
@@ -483,7 +499,7 @@ class ScenarioParser {
           return std::any_of(std::begin(kFaultKeys), std::end(kFaultKeys),
                              [&](KeyRule const& rule) { return rule.key == key; });
         },
-        "at, action, target, restart_after, lasting, latency, count or note");
+        "at, action, target, restart_after, lasting, latency, between, loss, count or note");
 
     FaultSpec fault;
     fault.kind = read_action(table, prefix);
@@ -513,11 +529,27 @@ class ScenarioParser {
       fault.lasting_ms = read_duration(*lasting, prefix + ".lasting");
       if (fault.lasting_ms <= 0) fail(*lasting, prefix + ".lasting", "must be longer than 0");
     }
-    if (fault.kind == FaultKind::slow_registry) {
+    if (key_applies("latency", fault.kind)) {
       auto const* latency = table.get("latency");
-      if (!latency) fail(table, prefix + ".latency", "missing; a slow-registry needs the delay to add, like \"300ms\"");
+      if (!latency) {
+        fail(table, prefix + ".latency",
+             "missing; a " + std::string(to_string(fault.kind)) + " needs the delay to add, like \"300ms\"");
+      }
       fault.latency_ms = read_duration(*latency, prefix + ".latency");
       if (fault.latency_ms <= 0) fail(*latency, prefix + ".latency", "must be longer than 0");
+    }
+    if (is_network_fault(fault.kind)) {
+      auto const* between = table.get("between");
+      if (!between) {
+        fail(table, prefix + ".between",
+             "missing; a " + std::string(to_string(fault.kind)) + R"( needs its link, like "users/gateway 1")");
+      }
+      fault.between = read_link(*between, prefix + ".between");
+    }
+    if (fault.kind == FaultKind::loss) {
+      auto const* loss = table.get("loss");
+      if (!loss) fail(table, prefix + ".loss", R"(missing; a loss needs the share of connections to reset, like "20%")");
+      fault.loss_percent = read_loss(*loss, prefix + ".loss");
     }
     if (auto const* node = table.get("count")) fault.count = read_count(*node, prefix + ".count");
     if (auto const* node = table.get("note")) fault.note = read_string(*node, prefix + ".note");
@@ -527,12 +559,12 @@ class ScenarioParser {
   FaultKind read_action(toml::table const& table, std::string const& prefix) const {
     std::string key = prefix + ".action";
     auto const* node = table.get("action");
-    if (!node) fail(table, key, "missing; expected kill, hang, rolling-deploy, scale-out, scale-in, restart-store, kill-gateway, partition-registry, slow-registry or kill-etcd-leader");
+    if (!node) fail(table, key, "missing; expected " + std::string(kActions));
     std::string text = read_string(*node, key);
     auto kind = kind_from_string(text);
     if (!kind) {
       fail(*node, key,
-           "unknown action \"" + text + "\"; expected kill, hang, rolling-deploy, scale-out, scale-in, restart-store, kill-gateway, partition-registry, slow-registry or kill-etcd-leader");
+           "unknown action \"" + text + "\"; expected " + std::string(kActions));
     }
     return *kind;
   }
@@ -603,6 +635,47 @@ class ScenarioParser {
     return target;
   }
 
+  // "users/gateway 2" or "gateway 2/registry", exactly (one space, a position from 1).
+  FaultLink read_link(toml::node const& node, std::string const& key) const {
+    constexpr std::string_view expected = R"(expected a link "users/gateway N" or "gateway N/registry")";
+    auto const* s = node.as_string();
+    if (!s) fail(node, key, std::string(expected) + ", got " + shown(node));
+    std::string_view text = s->get();
+    constexpr std::string_view users_prefix = "users/gateway ";
+    constexpr std::string_view gateway_prefix = "gateway ";
+    constexpr std::string_view registry_suffix = "/registry";
+    FaultLink link;
+    std::string_view number;
+    if (text.starts_with(users_prefix)) {
+      link.kind = LinkKind::users_gateway;
+      number = text.substr(users_prefix.size());
+    } else if (text.starts_with(gateway_prefix) && text.ends_with(registry_suffix) &&
+               text.size() > gateway_prefix.size() + registry_suffix.size()) {
+      link.kind = LinkKind::gateway_registry;
+      number = text.substr(gateway_prefix.size(), text.size() - gateway_prefix.size() - registry_suffix.size());
+    }
+    int position = 0;
+    auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), position);
+    if (link.kind == LinkKind::none || !all_digits(number) || ec != std::errc() || end != number.data() + number.size()) {
+      fail(node, key, std::string(expected) + ", got " + shown(node));
+    }
+    if (position < 1) fail(node, key, "gateway positions start at 1, got " + shown(node));
+    link.gateway = position;
+    return link;
+  }
+
+  // "20%": a whole percentage of new connections, 1% to 100% (what FaultProxy's loss draws take).
+  int read_loss(toml::node const& node, std::string const& key) const {
+    constexpr std::string_view expected = R"(expected a whole share of connections like "20%" (1% to 100%))";
+    auto const* s = node.as_string();
+    if (!s) fail(node, key, std::string(expected) + ", got " + shown(node));
+    auto percent = parse_percent(s->get());
+    if (!percent || *percent < 1.0 || *percent > 100.0 || std::floor(*percent) != *percent) {
+      fail(node, key, std::string(expected) + ", got " + shown(node));
+    }
+    return static_cast<int>(*percent);
+  }
+
   int read_count(toml::node const& node, std::string const& key) const {
     auto const* i = node.as_integer();
     if (!i) fail(node, key, "expected a whole number of servers, got " + shown(node));
@@ -614,6 +687,18 @@ class ScenarioParser {
 
   std::string source_;
 };
+
+// A network fault's link must exist in the run: its gateway, and etcd for a registry link.
+void check_link_fits(FaultSpec const& fault, std::string const& what, int gateways, bool registry) {
+  if (fault.between.kind == LinkKind::none) return;
+  if (fault.between.gateway > gateways) {
+    throw ScenarioError(what + ": there is no gateway " + std::to_string(fault.between.gateway) + " (--gateways " +
+                        std::to_string(gateways) + ")");
+  }
+  if (fault.between.kind == LinkKind::gateway_registry && !registry) {
+    throw ScenarioError(what + " needs a registry: run with --registry etcd");
+  }
+}
 
 // The faults' indices in the order they fire in a run lasting duration_ms (ties keep file order).
 // Cost: O(n log n) in the number of faults.
@@ -640,8 +725,34 @@ std::string_view to_string(FaultKind kind) {
     case FaultKind::partition_registry: return "partition-registry";
     case FaultKind::slow_registry: return "slow-registry";
     case FaultKind::kill_etcd_leader: return "kill-etcd-leader";
+    case FaultKind::latency: return "latency";
+    case FaultKind::loss: return "loss";
+    case FaultKind::partition: return "partition";
   }
   return "unknown";
+}
+
+bool is_network_fault(FaultKind kind) {
+  return kind == FaultKind::latency || kind == FaultKind::loss || kind == FaultKind::partition;
+}
+
+std::string describe_link(FaultLink link) {
+  switch (link.kind) {
+    case LinkKind::users_gateway: return "users/gateway " + std::to_string(link.gateway);
+    case LinkKind::gateway_registry: return "gateway " + std::to_string(link.gateway) + "/registry";
+    case LinkKind::none: break;
+  }
+  return "no link";
+}
+
+std::vector<int> gateways_with_user_links(Scenario const& scenario) {
+  std::vector<int> gateways;
+  for (auto const& fault : scenario.faults) {
+    if (fault.between.kind == LinkKind::users_gateway) gateways.push_back(fault.between.gateway);
+  }
+  std::sort(gateways.begin(), gateways.end());
+  gateways.erase(std::unique(gateways.begin(), gateways.end()), gateways.end());
+  return gateways;
 }
 
 bool targets_a_gateway(FaultKind kind) {
@@ -665,6 +776,10 @@ std::string describe_fault(FaultSpec const& fault) {
     case FaultKind::partition_registry: return action + " " + std::to_string(fault.target.index);
     case FaultKind::slow_registry:
       return action + " " + std::to_string(fault.target.index) + " +" + format_ms(fault.latency_ms);
+    case FaultKind::latency: return action + " " + describe_link(fault.between) + " +" + format_ms(fault.latency_ms);
+    case FaultKind::loss:
+      return action + " " + describe_link(fault.between) + " " + std::to_string(fault.loss_percent) + "%";
+    case FaultKind::partition: return action + " " + describe_link(fault.between);
     case FaultKind::rolling_deploy:
     case FaultKind::restart_store:
     case FaultKind::kill_etcd_leader: return action;
@@ -779,11 +894,15 @@ void check_scenario_fits(Scenario const& scenario, int servers, std::int64_t dur
       throw ScenarioError(what + ": there is no gateway " + std::to_string(fault.target.index) + " (--gateways " +
                           std::to_string(gateways) + ")");
     }
+    check_link_fits(fault, what, gateways, registry);
     switch (fault.kind) {
       case FaultKind::kill_gateway:
       case FaultKind::partition_registry:
       case FaultKind::slow_registry:
-      case FaultKind::kill_etcd_leader: break;
+      case FaultKind::kill_etcd_leader:
+      case FaultKind::latency:
+      case FaultKind::loss:
+      case FaultKind::partition: break;
       case FaultKind::kill:
       case FaultKind::hang:
         if (!fault.target.random && !fault.target.mid_job && fault.target.index > running) {

@@ -29,14 +29,32 @@ enum class FaultKind {
   partition_registry,  // cut gateway `target` from etcd for `lasting` (it keeps its last truth)
   slow_registry,       // add `latency` to gateway `target`'s link to etcd for `lasting`
   kill_etcd_leader,    // kill -9 the etcd leader; optionally started again after `restart_after`
+  // The network faults on a link `between` two parts (a lab FaultProxy on it), for `lasting`:
+  latency,    // each chunk either way waits `latency` more
+  loss,       // each new connection is reset at once with probability `loss`
+  partition,  // nothing crosses either way; what was held is sent on healing
 };
+
+// A link between two parts, as a network fault's `between` names it.
+enum class LinkKind {
+  none,              // not a network fault
+  users_gateway,     // "users/gateway N": the users' connections to gateway N
+  gateway_registry,  // "gateway N/registry": gateway N's connections to the etcd members
+};
+struct FaultLink {
+  LinkKind kind = LinkKind::none;
+  int gateway = 0;  // 1-based
+};
+// "users/gateway 1", "gateway 2/registry".
+std::string describe_link(FaultLink link);
 
 // Whether a fault acts on a gateway (its `target` is a gateway position), or needs the registry.
 bool targets_a_gateway(FaultKind kind);
 bool needs_registry(FaultKind kind);
+bool is_network_fault(FaultKind kind);  // latency, loss, partition
 
 // "kill", "hang", "rolling-deploy", "scale-out", "scale-in", "restart-store", "kill-gateway",
-// "partition-registry", "slow-registry", "kill-etcd-leader".
+// "partition-registry", "slow-registry", "kill-etcd-leader", "latency", "loss", "partition".
 std::string_view to_string(FaultKind kind);
 
 // When a fault fires: a fixed offset from the start of the run, or a share of its duration
@@ -63,8 +81,10 @@ struct FaultSpec {
   FaultTime at;
   FaultTarget target;                          // kill, hang
   std::optional<std::int64_t> restart_after_ms; // kill: replace the dead server after this long
-  std::int64_t lasting_ms = 0;                  // hang, partition-registry, slow-registry: how long (> 0 required)
-  std::int64_t latency_ms = 0;                  // slow-registry: added to each chunk either way (> 0 required)
+  std::int64_t lasting_ms = 0;                  // hang, partition-registry, slow-registry and the network faults: how long (> 0 required)
+  std::int64_t latency_ms = 0;                  // slow-registry, latency: added to each chunk either way (> 0 required)
+  int loss_percent = 0;                         // loss: 1..100, the share of new connections reset
+  FaultLink between;                            // latency, loss, partition: the link they act on
   int count = 1;                                // scale-out, scale-in: how many servers (>= 1)
   std::string note;                             // optional free text shown in the timeline
   std::string origin;  // where its time was written, "my.toml:12"; empty for a built-in
@@ -97,6 +117,10 @@ Scenario load_scenario_file(std::string const& path);
 // The built-in scenarios, in the order `--scenario list` shows them.
 std::vector<Scenario> const& builtin_scenarios();
 
+// The gateways (1-based, ascending, each once) a network fault on "users/gateway N" names: only
+// these get a proxy in front of them, so a run without such faults is unchanged.
+std::vector<int> gateways_with_user_links(Scenario const& scenario);
+
 // A built-in by name, else a file path (anything with '/' or ending in ".toml"). An unknown name
 // is a ScenarioError that lists the built-ins.
 Scenario find_scenario(std::string const& name_or_path);
@@ -112,7 +136,8 @@ std::vector<std::string> fault_plan(Scenario const& scenario, std::int64_t durat
 // takes the cluster below 1 server, restart-store needs a store process, every fault falls within
 // the run. Throws ScenarioError with a message naming the scenario and the fault.
 // The truth faults need their parts: a gateway fault's target among `gateways`, kill-gateway
-// at least 2 gateways (its users need another), the registry faults `registry`.
+// at least 2 gateways (its users need another), the registry faults `registry`; a network
+// fault's link its gateway among `gateways` and, for "gateway N/registry", `registry`.
 void check_scenario_fits(Scenario const& scenario, int servers, std::int64_t duration_ms,
                          bool store_is_a_process, int gateways = 1, bool registry = false);
 

@@ -71,7 +71,8 @@ std::string fault_list(json const& mode) {
     // The faults themselves, not their follow-ups (restart, resume, each server replaced).
     if (kind != "kill" && kind != "hang" && kind != "deploy" && kind != "scale-out" && kind != "scale-in" &&
         kind != "store-down" && kind != "kill-gateway" && kind != "partition-registry" && kind != "slow-registry" &&
-        kind != "kill-etcd-leader") {
+        kind != "kill-etcd-leader" && kind != "latency" &&
+        kind != "loss" && kind != "partition") {
       continue;
     }
     out += (out.empty() ? "" : ", ") + fmt::format("{} at {:.1f}s", kind, e.value("t_ms", 0) / 1000.0);

@@ -293,7 +293,7 @@ at = "1s"
 action = "kill"
 lasting = "2s"
 )");
-  EXPECT_NE(error.find("t.toml:5: key 'fault[1].lasting': does not apply to a kill fault (only to hang, partition-registry and slow-registry)"),
+  EXPECT_NE(error.find("t.toml:5: key 'fault[1].lasting': does not apply to a kill fault (only to hang, partition-registry, slow-registry, latency, loss and partition)"),
             std::string::npos)
       << error;
 

@@ -1,10 +1,12 @@
-// The lab's truth pieces that are pure: the truth faults in scenario files (strict parsing, and
-// refused before a run that lacks their parts), and reading the gateways' /metrics (a labelled
+// The lab's truth pieces that are pure: the truth faults and the network faults (latency, loss,
+// partition `between` two parts) in scenario files (strict parsing, and refused before a run that
+// lacks their parts), and reading the gateways' /metrics (a labelled
 // family by one label, a histogram, merged and read for its quantiles).
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "lab/metrics_text.hpp"
 #include "lab/scenario.hpp"
@@ -79,7 +81,7 @@ TEST(TruthFaults, MissingOrMisplacedKeysAreRefusedByLineAndKey) {
                 .find("t.toml:5: key 'fault[1].target': does not apply to a kill-etcd-leader fault"),
             std::string::npos);
   EXPECT_NE(error_of("name = \"t\"\n[[fault]]\nat = \"1s\"\naction = \"hang\"\nlasting = \"1s\"\nlatency = \"1s\"\n")
-                .find("key 'fault[1].latency': does not apply to a hang fault (only to slow-registry)"),
+                .find("key 'fault[1].latency': does not apply to a hang fault (only to slow-registry and latency)"),
             std::string::npos);
 }
 
@@ -95,6 +97,94 @@ TEST(TruthFaults, ARunWithoutTheirPartsRefusesThem) {
                               "t.toml");
   EXPECT_NE(fits_error(three, 2, true).find("there is no gateway 3 (--gateways 2)"), std::string::npos);
   EXPECT_EQ(fits_error(three, 3, true), "");
+}
+
+// One network fault: `action` with `keys` (each "key = value" line), at 1s.
+std::string fault(std::string const& action, std::string const& keys) {
+  return "name = \"t\"\n[[fault]]\nat = \"1s\"\naction = \"" + action + "\"\n" + keys;
+}
+
+TEST(NetworkFaults, EachKindParsesItsLinkAndKnob) {
+  auto s = parse_scenario(R"(name = "t"
+[[fault]]
+at = "10%"
+action = "latency"
+between = "users/gateway 1"
+latency = "300ms"
+lasting = "2s"
+[[fault]]
+at = "20%"
+action = "loss"
+between = "gateway 2/registry"
+loss = "25%"
+lasting = "1s"
+[[fault]]
+at = "30%"
+action = "partition"
+between = "users/gateway 3"
+lasting = "500ms"
+)",
+                          "t.toml");
+  ASSERT_EQ(s.faults.size(), 3u);
+  EXPECT_EQ(s.faults[0].kind, FaultKind::latency);
+  EXPECT_EQ(s.faults[0].between.kind, LinkKind::users_gateway);
+  EXPECT_EQ(s.faults[0].between.gateway, 1);
+  EXPECT_EQ(s.faults[0].latency_ms, 300);
+  EXPECT_EQ(s.faults[1].between.kind, LinkKind::gateway_registry);
+  EXPECT_EQ(s.faults[1].between.gateway, 2);
+  EXPECT_EQ(s.faults[1].loss_percent, 25);
+  EXPECT_EQ(s.faults[2].kind, FaultKind::partition);
+  EXPECT_EQ(s.faults[2].lasting_ms, 500);
+  EXPECT_EQ(fault_plan(s, 10'000),
+            (std::vector<std::string>{"at 1s (10%): latency users/gateway 1 +300ms for 2s [t.toml:3]",
+                                      "at 2s (20%): loss gateway 2/registry 25% for 1s [t.toml:9]",
+                                      "at 3s (30%): partition users/gateway 3 for 500ms [t.toml:15]"}));
+  // Only the gateways named on a users' link get a proxy in front of them.
+  EXPECT_EQ(gateways_with_user_links(s), (std::vector<int>{1, 3}));
+  EXPECT_TRUE(gateways_with_user_links(find_scenario("crash-and-deploy")).empty());
+}
+
+TEST(NetworkFaults, MissingOrMalformedKeysAreRefusedByLineAndKey) {
+  EXPECT_EQ(error_of(fault("partition", "lasting = \"1s\"\n")),
+            "t.toml:2: key 'fault[1].between': missing; a partition needs its link, like \"users/gateway 1\"");
+  EXPECT_EQ(error_of(fault("latency", "between = \"users/gateway 1\"\nlasting = \"1s\"\n")),
+            "t.toml:2: key 'fault[1].latency': missing; a latency needs the delay to add, like \"300ms\"");
+  EXPECT_EQ(error_of(fault("loss", "between = \"users/gateway 1\"\nlasting = \"1s\"\n")),
+            "t.toml:2: key 'fault[1].loss': missing; a loss needs the share of connections to reset, like \"20%\"");
+  EXPECT_EQ(error_of(fault("loss", "between = \"users/gateway 1\"\nlasting = \"1s\"\nloss = \"12.5%\"\n")),
+            "t.toml:7: key 'fault[1].loss': expected a whole share of connections like \"20%\" (1% to 100%), got "
+            "\"12.5%\"");
+  EXPECT_NE(error_of(fault("loss", "between = \"users/gateway 1\"\nlasting = \"1s\"\nloss = \"0%\"\n"))
+                .find("t.toml:7: key 'fault[1].loss'"),
+            std::string::npos);
+  EXPECT_EQ(error_of(fault("partition", "between = \"users/gateway 1\"\n")),
+            "t.toml:2: key 'fault[1].lasting': missing; a partition needs to know how long, like \"2s\"");
+  for (char const* bad : {"users/gateway 0", "users/gateway", "gateway x/registry", "gateway /registry",
+                          "users/gateway 1 ", "gateways/server 2", "registry/gateway 1"}) {
+    std::string error = error_of(fault("partition", "lasting = \"1s\"\nbetween = \"" + std::string(bad) + "\"\n"));
+    EXPECT_EQ(error.rfind("t.toml:6: key 'fault[1].between': ", 0), 0u) << bad << ": " << error;
+  }
+  EXPECT_NE(error_of(fault("partition", "between = \"users/gateway 1\"\nlasting = \"1s\"\ntarget = 1\n"))
+                .find("t.toml:7: key 'fault[1].target': does not apply to a partition fault"),
+            std::string::npos);
+  EXPECT_NE(error_of(fault("latency", "between = \"users/gateway 1\"\nlasting = \"1s\"\nlatency = \"1s\"\nloss = \"5%\"\n"))
+                .find("t.toml:8: key 'fault[1].loss': does not apply to a latency fault (only to loss)"),
+            std::string::npos);
+  EXPECT_NE(error_of(fault("kill", "between = \"users/gateway 1\"\n"))
+                .find("t.toml:5: key 'fault[1].between': does not apply to a kill fault (only to latency, loss and "
+                      "partition)"),
+            std::string::npos);
+}
+
+TEST(NetworkFaults, ARunWithoutTheLinksPartsRefusesThem) {
+  auto users = parse_scenario(fault("partition", "between = \"users/gateway 2\"\nlasting = \"1s\"\n"), "t.toml");
+  EXPECT_NE(fits_error(users, 1, false).find("fault 1 (partition users/gateway 2): there is no gateway 2 (--gateways 1)"),
+            std::string::npos);
+  EXPECT_EQ(fits_error(users, 2, false), "");  // a users' link needs no registry
+  auto registry = parse_scenario(fault("latency", "between = \"gateway 1/registry\"\nlasting = \"1s\"\nlatency = \"50ms\"\n"),
+                                 "t.toml");
+  EXPECT_NE(fits_error(registry, 1, false).find("needs a registry: run with --registry etcd"), std::string::npos);
+  EXPECT_EQ(fits_error(registry, 1, true), "");
 }
 
 constexpr char kPage[] =
