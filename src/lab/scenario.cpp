@@ -219,11 +219,12 @@ action = "rolling-deploy"
 
 // Several gateways, one truth: needs --gateways 2 (or more) and --registry etcd. A server dies
 // for good (its lease expires); while gateway 2 is cut from the registry another dies and a new
-// one joins, so gateway 2 routes on a stale truth until it heals; then the etcd leader dies;
-// then gateway 2 itself dies and its users move to gateway 1.
+// one joins, so gateway 2 routes on a stale truth until it heals; the users' link to gateway 1
+// is slowed for a second; then the etcd leader dies; then gateway 2 itself dies and its users
+// move to gateway 1.
 constexpr std::string_view kBuiltinTruth = R"toml(
 name = "truth"
-description = "needs --gateways 2 --registry etcd: kill -9 a server; cut gateway 2 from etcd while a server is replaced; kill the etcd leader; kill -9 gateway 2 (back after 1s)"
+description = "needs --gateways 2 --registry etcd: kill -9 a server; cut gateway 2 from etcd while a server is replaced; +200ms between the users and gateway 1 for 1s; kill the etcd leader; kill -9 gateway 2 (back after 1s)"
 modes = ["sticky", "stateless"]
 
 [[fault]]
@@ -247,6 +248,13 @@ target = 1
 at = "34%"
 action = "scale-out"
 count = 1
+
+[[fault]]
+at = "48%"
+action = "latency"
+between = "users/gateway 1"
+latency = "200ms"
+lasting = "1s"
 
 [[fault]]
 at = "60%"

@@ -63,7 +63,7 @@ TEST(LabTruth, TwoGatewaysOnEtcdStatelessLosesNothingAndConvergenceIsMeasured) {
     EXPECT_EQ(value.get<std::int64_t>(), 0) << "stateless " << name << "\n" << r.output;
   }
   EXPECT_TRUE(stateless.at("verdict").value("ok", false)) << r.output;
-  for (char const* kind : {"partition-registry", "kill-etcd-leader", "kill-gateway"}) {
+  for (char const* kind : {"partition-registry", "latency", "heal-link", "kill-etcd-leader", "kill-gateway"}) {
     EXPECT_TRUE(has_event(stateless, kind)) << kind << "\n" << r.output;
   }
 
