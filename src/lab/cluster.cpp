@@ -132,11 +132,16 @@ void Cluster::teardown() {
   }
   for (auto& s : servers_) {
     if (s->process) s->process->kill_now();
+    if (s->front) s->front->stop();
   }
   if (store_) store_->kill_now();
   if (etcd_) {
     for (int m = 0; m < etcd_->size(); ++m) etcd_->kill(m);
   }
+}
+
+std::string Cluster::gateway_address(Server const& server) {
+  return address_of(server.front ? server.front->port() : server.port);
 }
 
 std::vector<std::uint16_t> Cluster::gateway_ports() const {
@@ -186,6 +191,8 @@ std::vector<std::string> Cluster::server_argv(Server const& server) const {
     argv.insert(argv.end(), {"--registry", etcd_->url(), "--registry-ttl-s", std::to_string(kRegistryTtlS),
                              "--registry-timeout-ms", std::to_string(kRegistryTimeoutMs),
                              "--registry-deregister-delay-ms", std::to_string(kDeregisterDelayMs)});
+    // Fronted: the gateways must reach it through its proxy, so that is the address it registers.
+    if (server.front) argv.insert(argv.end(), {"--registry-advertise", gateway_address(server)});
   }
   return argv;
 }
@@ -304,7 +311,8 @@ asio::awaitable<void> Cluster::start_store() {
 }
 
 asio::awaitable<std::unique_ptr<Cluster::Server>> Cluster::launch_server(std::string id, std::uint16_t port,
-                                                                         std::filesystem::path blob_dir) {
+                                                                         std::filesystem::path blob_dir,
+                                                                         std::unique_ptr<FaultProxy> front) {
   std::filesystem::create_directories(blob_dir);
   bool fixed_port = port != 0;
   for (int attempt = 1;; ++attempt) {
@@ -312,6 +320,14 @@ asio::awaitable<std::unique_ptr<Cluster::Server>> Cluster::launch_server(std::st
     server->id = id;
     server->port = fixed_port ? port : free_port();
     server->blob_dir = blob_dir;
+    if (settings_.server_links) {
+      if (!front) {
+        front = std::make_unique<FaultProxy>(executor_, "127.0.0.1", server->port,
+                                             FaultProxy::kDefaultSeed + 200 + static_cast<std::uint32_t>(servers_started_));
+        front->start();
+      }
+      server->front = std::move(front);
+    }
     server->process = std::make_unique<ChildProcess>(server_argv(*server), settings_.work_dir / (id + ".log"));
     std::uint16_t p = server->port;
     auto probe = [p, id]() { return answers_ok(p, "/readyz", id); };
@@ -323,6 +339,7 @@ asio::awaitable<std::unique_ptr<Cluster::Server>> Cluster::launch_server(std::st
       // Someone took the free port between our look and the server's bind: try another.
       bool port_taken = log_tail(server->process->log_file()).find("in use") != std::string::npos;
       if (fixed_port || !port_taken || attempt >= 3) throw;
+      server->front.reset();  // it led to the port that was taken; the next attempt gets its own
     }
   }
 }
@@ -330,7 +347,7 @@ asio::awaitable<std::unique_ptr<Cluster::Server>> Cluster::launch_server(std::st
 std::string Cluster::gateway_config(Gateway const& gateway) const {
   std::string backends;
   if (!etcd_) {
-    for (auto const& s : servers_) backends += (backends.empty() ? "\"" : ", \"") + address_of(s->port) + "\"";
+    for (auto const& s : servers_) backends += (backends.empty() ? "\"" : ", \"") + gateway_address(*s) + "\"";
   }
   std::string registry;
   if (etcd_) {
@@ -398,7 +415,7 @@ asio::awaitable<void> Cluster::launch_gateway(Gateway& gateway) {
   std::string what = fmt::format("outboard gateway {} on port {}", gateway.number, gateway.port);
   co_await wait_ready(what, *gateway.process, probe);
   for (auto const& s : servers_) {
-    std::string address = address_of(s->port);
+    std::string address = gateway_address(*s);
     co_await wait_backend_up_on(gateway, address);
   }
   gateway.convergence_at_start = {};
@@ -588,6 +605,13 @@ void Cluster::fault_users_link(int position, LinkFault fault, std::int64_t lasti
   disturb({gateway.users_link.get()}, fault, lasting_ms, nullptr, name);
 }
 
+void Cluster::fault_server_link(int position, LinkFault fault, std::int64_t lasting_ms) {
+  Server& server = *servers_[index_of(position)];
+  std::string name = fmt::format("gateways/server {} ({})", position, server.id);
+  if (!server.front) throw ClusterError(name + " has no proxy (the run was not planned with this fault)");
+  disturb({server.front.get()}, fault, lasting_ms, nullptr, name);
+}
+
 void Cluster::fault_registry_link(int position, LinkFault fault, std::int64_t lasting_ms) {
   Gateway& gateway = gateway_at(position);
   std::string name = fmt::format("gateway {}/registry", gateway.number);
@@ -734,12 +758,14 @@ std::size_t Cluster::index_of(int position) const {
 }
 
 asio::awaitable<void> Cluster::relaunch_in_place(Server& server) {
-  auto fresh = co_await launch_server(server.id, server.port, server.blob_dir);
+  // The same front proxy: the gateways know the server by its address.
+  auto fresh = co_await launch_server(server.id, server.port, server.blob_dir, std::move(server.front));
   server.process = std::move(fresh->process);
+  server.front = std::move(fresh->front);
 }
 
 asio::awaitable<void> Cluster::retire_server(std::unique_ptr<Server> server) {
-  std::string address = address_of(server->port);
+  std::string address = gateway_address(*server);
   std::string no_body;
   // With a registry the server says "draining" there itself on SIGTERM, and leaves it.
   if (!etcd_) {
@@ -759,11 +785,11 @@ asio::awaitable<void> Cluster::kill_server(int position, std::optional<std::int6
   co_await keep_replays_of(server);
   pid_t pid = server.process->pid();
   server.process->kill_now();
-  server_stopped(address_of(server.port));
+  server_stopped(gateway_address(server));
   std::string what = fmt::format("kill -9 {} (pid {})", server.id, pid);
   if (!restart_after_ms) {
     // Gone for good: the gateway forgets it, as an orchestrator would tell it to.
-    std::string address = address_of(server.port);
+    std::string address = gateway_address(server);
     servers_.erase(servers_.begin() + static_cast<std::ptrdiff_t>(index_of(position)));
     events_("kill", what + ", not replaced");
     if (etcd_) co_return;  // its lease expires: the registry forgets it (kRegistryTtlS)
@@ -775,7 +801,7 @@ asio::awaitable<void> Cluster::kill_server(int position, std::optional<std::int6
   events_("kill", what);
   co_await sleep_for(std::chrono::milliseconds(*restart_after_ms));
   co_await relaunch_in_place(server);
-  server_back(address_of(server.port));
+  server_back(gateway_address(server));
   events_("restart", fmt::format("{} restarted on the same port and disk (pid {})", server.id, server.process->pid()));
 }
 
@@ -792,7 +818,7 @@ asio::awaitable<std::unique_ptr<Cluster::Server>> Cluster::join_new_server() {
   std::string id = next_server_id();
   auto blob_dir = fresh_blob_dir(id);
   auto server = co_await launch_server(id, 0, blob_dir);
-  std::string address = address_of(server->port);
+  std::string address = gateway_address(*server);
   if (!etcd_) {  // with a registry it registers itself
     std::string body = nlohmann::json{{"address", address}}.dump();
     std::string backends = "/backends";

@@ -59,6 +59,9 @@ struct ClusterSettings {
   // The gateways (1-based) whose users reach them through a FaultProxy, for a network fault on
   // "users/gateway N" (gateways_with_user_links); the others are reached directly, as before.
   std::vector<int> user_links;
+  // Every server is fronted by a FaultProxy and the gateways know it by the proxy's address (the
+  // registry's advertised address, the admin API's), for a network fault on "gateways/server N".
+  bool server_links = false;
 };
 
 // What a network fault does to a link's proxies while it lasts (lab/fault_proxy.hpp's knobs).
@@ -136,6 +139,8 @@ class Cluster {
   // every etcd member (a partition there also counts it cut off, as partition-registry does).
   void fault_users_link(int gateway, LinkFault fault, std::int64_t lasting_ms);
   void fault_registry_link(int gateway, LinkFault fault, std::int64_t lasting_ms);
+  // `position` is 1-based among the running servers (ClusterSettings::server_links must be set).
+  void fault_server_link(int position, LinkFault fault, std::int64_t lasting_ms);
   bool background_faults_pending() const { return background_faults_ > 0; }
 
   // Each gateway's /metrics page, in gateway order; nullopt for one that does not answer (dead).
@@ -181,7 +186,10 @@ class Cluster {
     std::uint16_t port = 0;
     std::filesystem::path blob_dir;
     std::unique_ptr<ChildProcess> process;
+    std::unique_ptr<FaultProxy> front;  // server_links: the gateways reach it through this
   };
+  // The address the gateways know a server by: its front proxy's when it has one.
+  static std::string gateway_address(Server const& server);
 
   struct Gateway {
     int number = 0;  // 1-based
@@ -221,8 +229,10 @@ class Cluster {
   void server_stopped(std::string const& address);
   void server_back(std::string const& address);
   // Starts server `id` on `port` (0: a free one) and waits for /readyz.
+  // With server_links it is fronted by `front` (a new proxy when null, as for a new server).
   boost::asio::awaitable<std::unique_ptr<Server>> launch_server(std::string id, std::uint16_t port,
-                                                              std::filesystem::path blob_dir);
+                                                              std::filesystem::path blob_dir,
+                                                              std::unique_ptr<FaultProxy> front = nullptr);
   // A new server, started, added to the gateway, and seen up by it.
   boost::asio::awaitable<std::unique_ptr<Server>> join_new_server();
   boost::asio::awaitable<void> relaunch_in_place(Server& server);

@@ -23,7 +23,8 @@
 //                         # required, > 0: how long
 //   latency = "300ms"     # slow-registry, latency: required, > 0: added to each chunk on the link
 //   between = "users/gateway 1"  # latency, loss, partition: required, the link they act on:
-//                         # "users/gateway N" or "gateway N/registry"
+//                         # "users/gateway N", "gateway N/registry" or "gateways/server N"
+//                         # (a server's position among those running when it fires)
 //   loss = "20%"          # loss only, required: the share of new connections reset (1% to 100%)
 //   count = 2             # scale-out, scale-in: how many servers, >= 1; default 1
 //   note = "free text"    # optional, shown in the timeline
@@ -645,16 +646,21 @@ class ScenarioParser {
 
   // "users/gateway 2" or "gateway 2/registry", exactly (one space, a position from 1).
   FaultLink read_link(toml::node const& node, std::string const& key) const {
-    constexpr std::string_view expected = R"(expected a link "users/gateway N" or "gateway N/registry")";
+    constexpr std::string_view expected =
+        R"(expected a link "users/gateway N", "gateway N/registry" or "gateways/server N")";
     auto const* s = node.as_string();
     if (!s) fail(node, key, std::string(expected) + ", got " + shown(node));
     std::string_view text = s->get();
     constexpr std::string_view users_prefix = "users/gateway ";
     constexpr std::string_view gateway_prefix = "gateway ";
     constexpr std::string_view registry_suffix = "/registry";
+    constexpr std::string_view server_prefix = "gateways/server ";
     FaultLink link;
     std::string_view number;
-    if (text.starts_with(users_prefix)) {
+    if (text.starts_with(server_prefix)) {
+      link.kind = LinkKind::gateways_server;
+      number = text.substr(server_prefix.size());
+    } else if (text.starts_with(users_prefix)) {
       link.kind = LinkKind::users_gateway;
       number = text.substr(users_prefix.size());
     } else if (text.starts_with(gateway_prefix) && text.ends_with(registry_suffix) &&
@@ -667,7 +673,7 @@ class ScenarioParser {
     if (link.kind == LinkKind::none || !all_digits(number) || ec != std::errc() || end != number.data() + number.size()) {
       fail(node, key, std::string(expected) + ", got " + shown(node));
     }
-    if (position < 1) fail(node, key, "gateway positions start at 1, got " + shown(node));
+    if (position < 1) fail(node, key, "positions start at 1, got " + shown(node));
     link.gateway = position;
     return link;
   }
@@ -697,8 +703,16 @@ class ScenarioParser {
 };
 
 // A network fault's link must exist in the run: its gateway, and etcd for a registry link.
-void check_link_fits(FaultSpec const& fault, std::string const& what, int gateways, bool registry) {
+void check_link_fits(FaultSpec const& fault, std::string const& what, int gateways, bool registry,
+                     std::int64_t running) {
   if (fault.between.kind == LinkKind::none) return;
+  if (fault.between.kind == LinkKind::gateways_server) {
+    if (fault.between.gateway > running) {
+      throw ScenarioError(what + " fires when " + std::to_string(running) + " server(s) run; there is no server " +
+                          std::to_string(fault.between.gateway));
+    }
+    return;
+  }
   if (fault.between.gateway > gateways) {
     throw ScenarioError(what + ": there is no gateway " + std::to_string(fault.between.gateway) + " (--gateways " +
                         std::to_string(gateways) + ")");
@@ -748,9 +762,15 @@ std::string describe_link(FaultLink link) {
   switch (link.kind) {
     case LinkKind::users_gateway: return "users/gateway " + std::to_string(link.gateway);
     case LinkKind::gateway_registry: return "gateway " + std::to_string(link.gateway) + "/registry";
+    case LinkKind::gateways_server: return "gateways/server " + std::to_string(link.gateway);
     case LinkKind::none: break;
   }
   return "no link";
+}
+
+bool has_server_links(Scenario const& scenario) {
+  return std::any_of(scenario.faults.begin(), scenario.faults.end(),
+                     [](FaultSpec const& f) { return f.between.kind == LinkKind::gateways_server; });
 }
 
 std::vector<int> gateways_with_user_links(Scenario const& scenario) {
@@ -902,7 +922,7 @@ void check_scenario_fits(Scenario const& scenario, int servers, std::int64_t dur
       throw ScenarioError(what + ": there is no gateway " + std::to_string(fault.target.index) + " (--gateways " +
                           std::to_string(gateways) + ")");
     }
-    check_link_fits(fault, what, gateways, registry);
+    check_link_fits(fault, what, gateways, registry, running);
     switch (fault.kind) {
       case FaultKind::kill_gateway:
       case FaultKind::partition_registry:

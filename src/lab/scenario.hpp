@@ -40,12 +40,13 @@ enum class LinkKind {
   none,              // not a network fault
   users_gateway,     // "users/gateway N": the users' connections to gateway N
   gateway_registry,  // "gateway N/registry": gateway N's connections to the etcd members
+  gateways_server,   // "gateways/server N": every gateway's connections to server N (its position then)
 };
 struct FaultLink {
   LinkKind kind = LinkKind::none;
-  int gateway = 0;  // 1-based
+  int gateway = 0;  // 1-based; for gateways_server, the server's position
 };
-// "users/gateway 1", "gateway 2/registry".
+// "users/gateway 1", "gateway 2/registry", "gateways/server 3".
 std::string describe_link(FaultLink link);
 
 // Whether a fault acts on a gateway (its `target` is a gateway position), or needs the registry.
@@ -120,6 +121,8 @@ std::vector<Scenario> const& builtin_scenarios();
 // The gateways (1-based, ascending, each once) a network fault on "users/gateway N" names: only
 // these get a proxy in front of them, so a run without such faults is unchanged.
 std::vector<int> gateways_with_user_links(Scenario const& scenario);
+// Whether a network fault names "gateways/server N": then every server is fronted by a proxy.
+bool has_server_links(Scenario const& scenario);
 
 // A built-in by name, else a file path (anything with '/' or ending in ".toml"). An unknown name
 // is a ScenarioError that lists the built-ins.

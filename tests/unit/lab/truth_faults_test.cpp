@@ -160,7 +160,7 @@ TEST(NetworkFaults, MissingOrMalformedKeysAreRefusedByLineAndKey) {
   EXPECT_EQ(error_of(fault("partition", "between = \"users/gateway 1\"\n")),
             "t.toml:2: key 'fault[1].lasting': missing; a partition needs to know how long, like \"2s\"");
   for (char const* bad : {"users/gateway 0", "users/gateway", "gateway x/registry", "gateway /registry",
-                          "users/gateway 1 ", "gateways/server 2", "registry/gateway 1"}) {
+                          "users/gateway 1 ", "gateways/server 0", "gateways/server", "registry/gateway 1"}) {
     std::string error = error_of(fault("partition", "lasting = \"1s\"\nbetween = \"" + std::string(bad) + "\"\n"));
     EXPECT_EQ(error.rfind("t.toml:6: key 'fault[1].between': ", 0), 0u) << bad << ": " << error;
   }
@@ -185,6 +185,27 @@ TEST(NetworkFaults, ARunWithoutTheLinksPartsRefusesThem) {
                                  "t.toml");
   EXPECT_NE(fits_error(registry, 1, false).find("needs a registry: run with --registry etcd"), std::string::npos);
   EXPECT_EQ(fits_error(registry, 1, true), "");
+  // A server's link: its position among the servers running when it fires (3, one killed before).
+  auto server = parse_scenario(R"(name = "t"
+[[fault]]
+at = "1s"
+action = "kill"
+target = 1
+[[fault]]
+at = "2s"
+action = "partition"
+between = "gateways/server 3"
+lasting = "1s"
+)",
+                               "t.toml");
+  EXPECT_EQ(server.faults[1].between.kind, LinkKind::gateways_server);
+  EXPECT_TRUE(has_server_links(server));
+  EXPECT_FALSE(has_server_links(registry));
+  EXPECT_NE(fits_error(server, 1, false).find("fault 2 (partition gateways/server 3) fires when 2 server(s) run; "
+                                              "there is no server 3"),
+            std::string::npos);
+  server.faults.erase(server.faults.begin());
+  EXPECT_EQ(fits_error(server, 1, false), "");
 }
 
 constexpr char kPage[] =
