@@ -545,9 +545,17 @@ std::string describe_link_fault(LinkFault const& fault) {
 
 }  // namespace
 
+std::vector<FaultProxy*> Cluster::front_of(std::string const& id) const {
+  for (auto const& s : servers_) {
+    if (s->id == id && s->front) return {s->front.get()};
+  }
+  return {};
+}
+
 asio::awaitable<void> Cluster::heal_after(std::vector<FaultProxy*> links, std::int64_t lasting_ms, Gateway* gateway,
-                                          std::string kind, std::string detail) {
+                                          std::string kind, std::string detail, std::string server_id) {
   co_await sleep_for(std::chrono::milliseconds(lasting_ms));
+  if (!server_id.empty()) links = front_of(server_id);
   for (auto* link : links) {
     link->set_partitioned(false);
     link->set_latency(0ms);
@@ -559,7 +567,7 @@ asio::awaitable<void> Cluster::heal_after(std::vector<FaultProxy*> links, std::i
 }
 
 void Cluster::disturb(std::vector<FaultProxy*> links, LinkFault fault, std::int64_t lasting_ms, Gateway* gateway,
-                      std::string link_name) {
+                      std::string link_name, std::string server_id) {
   for (auto* link : links) {
     if (fault.partitioned) link->set_partitioned(true);
     if (fault.latency > 0ms) link->set_latency(fault.latency);
@@ -568,7 +576,8 @@ void Cluster::disturb(std::vector<FaultProxy*> links, LinkFault fault, std::int6
   events_(link_fault_kind(fault), fmt::format("{}: {} for {} ms", link_name, describe_link_fault(fault), lasting_ms));
   ++background_faults_;
   asio::co_spawn(executor_,
-                 heal_after(std::move(links), lasting_ms, gateway, "heal-link", link_name + " normal again"),
+                 heal_after(std::move(links), lasting_ms, gateway, "heal-link", link_name + " normal again",
+                            std::move(server_id)),
                  asio::detached);
 }
 
@@ -609,7 +618,7 @@ void Cluster::fault_server_link(int position, LinkFault fault, std::int64_t last
   Server& server = *servers_[index_of(position)];
   std::string name = fmt::format("gateways/server {} ({})", position, server.id);
   if (!server.front) throw ClusterError(name + " has no proxy (the run was not planned with this fault)");
-  disturb({server.front.get()}, fault, lasting_ms, nullptr, name);
+  disturb({server.front.get()}, fault, lasting_ms, nullptr, name, server.id);
 }
 
 void Cluster::fault_registry_link(int position, LinkFault fault, std::int64_t lasting_ms) {

@@ -222,10 +222,14 @@ class Cluster {
   }
   // Sets `fault` on the proxies, and clears it from them after lasting_ms in the background
   // (`gateway` is no longer cut off then), emitting the fault's action now and "heal-link" then.
+  // A server's front proxy (`server_id` not empty) is looked up again at healing: the server may
+  // have been stopped for good meanwhile, its proxy gone with it.
   void disturb(std::vector<FaultProxy*> links, LinkFault fault, std::int64_t lasting_ms, Gateway* gateway,
-               std::string link_name);
+               std::string link_name, std::string server_id = "");
   boost::asio::awaitable<void> heal_after(std::vector<FaultProxy*> links, std::int64_t lasting_ms, Gateway* gateway,
-                                          std::string kind, std::string detail);
+                                          std::string kind, std::string detail, std::string server_id = "");
+  // The front proxy of running server `id`, or none (it is gone, or not fronted).
+  std::vector<FaultProxy*> front_of(std::string const& id) const;
   void server_stopped(std::string const& address);
   void server_back(std::string const& address);
   // Starts server `id` on `port` (0: a free one) and waits for /readyz.
