@@ -41,6 +41,12 @@ constexpr std::int64_t kServerDrainMs = 2000;
 
 std::string address_of(std::uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
 
+// The hashed design keys its consistent hash on the device each virtual user names.
+std::string hash_key_setting(std::string const& policy) {
+  if (policy != "consistent_hash") return "";
+  return fmt::format("hash_key = \"header:{}\"\n", kDeviceHeader);
+}
+
 // A gateway's config and log file, without extension: the first is "gateway" (as with one
 // gateway), the others "gateway-2", "gateway-3", ...
 std::string gateway_file_name(int number) { return number == 1 ? "gateway" : "gateway-" + std::to_string(number); }
@@ -365,13 +371,13 @@ std::string Cluster::gateway_config(Gateway const& gateway) const {
   return fmt::format(
       "listen = \"{}\"\nthreads = 1\ndrain_timeout_ms = 1000\n"
       "[admin]\nlisten = \"{}\"\ntoken_file = \"{}\"\n"
-      "[pool]\nbackends = [{}]\npolicy = \"{}\"\n"
+      "[pool]\nbackends = [{}]\npolicy = \"{}\"\n{}"
       "[health]\npath = \"/readyz\"\ninterval_ms = 200\ntimeout_ms = 1000\nrise = 1\nfall = 3\n"
       "[timeouts]\nconnect_ms = 500\nfirst_byte_ms = 1500\n"
       "[retries]\nmax_attempts = 3\n"
       "[log]\nlevel = \"warn\"\n{}",
       address_of(gateway.port), address_of(gateway.admin_port), admin_token_file().string(), backends,
-      settings_.mode.policy, registry);
+      settings_.mode.policy, hash_key_setting(settings_.mode.policy), registry);
 }
 
 asio::awaitable<void> Cluster::start_gateways() {

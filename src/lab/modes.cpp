@@ -8,6 +8,8 @@ std::vector<ModeSpec> const& known_modes() {
        "round_robin", true, true, true, false, Realtime::in_process},
       {"sticky", "as stateful, but the gateway pins each browser to one server with a cookie", "cookie_sticky", true,
        true, true, false, Realtime::in_process},
+      {"hashed", "as stateful, but the gateway routes each device by a consistent hash (Maglev) of its X-Device header",
+       "consistent_hash", true, true, true, false, Realtime::in_process},
       {"stateless", "sessions, data, uploads, chat rooms (resumable) and jobs (fenced) in the shared store; round robin",
        "round_robin", false, false},
       {"pubsub", "as stateless, but chat is fire-and-forget fan-out: no history, no replay on rejoin, no dedupe",

@@ -226,7 +226,7 @@ action = "rolling-deploy"
 constexpr std::string_view kBuiltinTruth = R"toml(
 name = "truth"
 description = "needs --gateways 2 --registry etcd: kill -9 a server; cut gateway 2 from etcd while a server is replaced; +200ms between the users and gateway 1 for 1s; kill the etcd leader; kill -9 gateway 2 (back after 1s)"
-modes = ["sticky", "stateless"]
+modes = ["sticky", "hashed", "stateless"]
 
 [[fault]]
 at = "10%"

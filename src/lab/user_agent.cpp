@@ -121,6 +121,7 @@ asio::awaitable<Reply> UserAgent::attempt(Call const& call, bool& reused_and_sil
   req.set(bhttp::field::host, "127.0.0.1:" + std::to_string(port()));
   req.set(bhttp::field::user_agent, "outboard-lab");
   if (auto cookies = cookie_header(); !cookies.empty()) req.set(bhttp::field::cookie, cookies);
+  if (!device_.empty()) req.set(kDeviceHeader, device_);
   for (auto const& [name, value] : call.headers) req.set(name, value);
   if (!call.content_type.empty()) req.set(bhttp::field::content_type, call.content_type);
   req.body() = call.body;

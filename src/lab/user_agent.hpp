@@ -39,6 +39,10 @@ struct Call {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// The header a virtual user names its device with (UserAgent::set_device); the hashed design's
+// gateways key their consistent hash on it.
+inline constexpr char kDeviceHeader[] = "X-Device";
+
 class UserAgent {
  public:
   UserAgent(boost::asio::any_io_executor executor, std::uint16_t port, std::chrono::milliseconds timeout);
@@ -53,6 +57,9 @@ class UserAgent {
   boost::asio::awaitable<Reply> send(Call call);
 
   void forget_cookies() { cookies_.clear(); }
+  // An id this agent sends on every request as X-Device, whatever its cookies: what a
+  // consistent-hash design keys on (a device outlives its logins, as a mobile app's id does).
+  void set_device(std::string id) { device_ = std::move(id); }
   // The Cookie header this agent sends now ("" with an empty jar).
   std::string cookie_header() const;
   bool has_cookie(std::string const& name) const { return cookies_.contains(name); }
@@ -75,6 +82,7 @@ class UserAgent {
   std::optional<boost::beast::tcp_stream> stream_;
   boost::beast::flat_buffer buffer_;
   std::map<std::string, std::string> cookies_;
+  std::string device_;
 };
 
 }  // namespace outboard::lab

@@ -70,7 +70,9 @@ VirtualUser::VirtualUser(asio::any_io_executor executor, int index, UserSettings
                  : UserAgent(executor, settings.gateway_ports, static_cast<std::size_t>(index), settings.request_timeout)),
       rng_(seed),
       name_(fmt::format("{}u{}", settings.name_prefix, index)),
-      password_(fmt::format("pw-{:016x}", rng_())) {}
+      password_(fmt::format("pw-{:016x}", rng_())) {
+  agent_.set_device(name_);
+}
 
 std::int64_t VirtualUser::random_between(std::int64_t lo, std::int64_t hi) {
   std::uniform_int_distribution<std::int64_t> pick(lo, std::max(lo, hi));
