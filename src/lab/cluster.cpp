@@ -424,16 +424,6 @@ asio::awaitable<void> Cluster::launch_gateway(Gateway& gateway) {
     std::string address = gateway_address(*s);
     co_await wait_backend_up_on(gateway, address);
   }
-  gateway.convergence_at_start = {};
-  Call call = admin_call(verb::get, "/metrics", "");
-  auto page = co_await read_metrics(executor_, gateway.admin_port, std::move(call));
-  if (page) gateway.convergence_at_start = read_histogram(*page, kConvergenceSeries).value_or(Histogram{});
-}
-
-std::optional<Histogram> Cluster::convergence_since_start(Gateway const& gateway, std::string const& page) {
-  auto h = read_histogram(page, kConvergenceSeries);
-  if (h) subtract_histogram(*h, gateway.convergence_at_start);
-  return h;
 }
 
 Cluster::Gateway& Cluster::gateway_at(int position) {
@@ -497,7 +487,7 @@ asio::awaitable<Histogram> Cluster::convergence() {
   auto pages = co_await gateway_pages();
   for (std::size_t g = 0; g < pages.size(); ++g) {
     if (!pages[g]) continue;
-    if (auto h = convergence_since_start(*gateways_[g], *pages[g])) merge_histogram(total, *h);
+    if (auto h = read_histogram(*pages[g], kConvergenceSeries)) merge_histogram(total, *h);
   }
   co_return total;
 }
@@ -507,7 +497,7 @@ asio::awaitable<void> Cluster::keep_counts_of(Gateway const& gateway) {
   auto page = co_await read_metrics(executor_, gateway.admin_port, std::move(call));
   if (!page) co_return;
   retries_of_stopped_gateways_ += series_value(*page, "outboard_gateway_retries_total").value_or(0);
-  if (auto h = convergence_since_start(gateway, *page)) merge_histogram(convergence_of_stopped_gateways_, *h);
+  if (auto h = read_histogram(*page, kConvergenceSeries)) merge_histogram(convergence_of_stopped_gateways_, *h);
 }
 
 asio::awaitable<void> Cluster::kill_gateway(int position, std::optional<std::int64_t> restart_after_ms) {

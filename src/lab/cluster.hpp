@@ -199,9 +199,6 @@ class Cluster {
     std::vector<std::unique_ptr<FaultProxy>> etcd_links;  // one per etcd member, registry runs only
     bool cut_off = false;                                 // partition-registry in force
     std::unique_ptr<FaultProxy> users_link;               // users reach it through this, when asked for
-    // Its convergence histogram once it was up: a starting gateway times every member of its
-    // first read from the member's stamp (registered long before), which is no convergence.
-    Histogram convergence_at_start;
   };
 
   boost::asio::awaitable<void> start_store();
@@ -214,9 +211,6 @@ class Cluster {
   std::string gateway_config(Gateway const& gateway) const;
   // Reads what a gateway about to die counted (retries, convergence), as a scrape would have.
   boost::asio::awaitable<void> keep_counts_of(Gateway const& gateway);
-  // A gateway's convergence histogram less what it held when it had started; nullopt when its
-  // page cannot be read.
-  static std::optional<Histogram> convergence_since_start(Gateway const& gateway, std::string const& page);
   static std::uint16_t users_port_of(Gateway const& gateway) {
     return gateway.users_link ? gateway.users_link->port() : gateway.port;
   }

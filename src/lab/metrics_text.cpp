@@ -100,17 +100,6 @@ bool merge_histogram(Histogram& into, Histogram const& more) {
   return true;
 }
 
-void subtract_histogram(Histogram& from, Histogram const& base) {
-  if (base.cumulative.size() != from.cumulative.size()) return;
-  for (std::size_t i = 0; i < base.cumulative.size(); ++i) {
-    if (from.cumulative[i].first != base.cumulative[i].first) return;
-  }
-  for (std::size_t i = 0; i < base.cumulative.size(); ++i) {
-    auto& n = from.cumulative[i].second;
-    n = n > base.cumulative[i].second ? n - base.cumulative[i].second : 0;
-  }
-}
-
 double histogram_bound(Histogram const& h, double q) {
   std::uint64_t total = h.count();
   if (total == 0) return 0;

@@ -38,10 +38,6 @@ std::optional<Histogram> read_histogram(std::string_view page, std::string_view 
 // other bounds, `into` is left as it was and false is returned. An empty `into` takes `more`.
 bool merge_histogram(Histogram& into, Histogram const& more);
 
-// `from` less `base` bucket by bucket (a gateway's histogram less what it held at a baseline),
-// floored at 0; with other bounds or an empty base, `from` is left as it was.
-void subtract_histogram(Histogram& from, Histogram const& base);
-
 // The upper bound of the bucket holding the q-quantile (0..1) of the samples, by nearest rank:
 // what a histogram can say ("at most"). 0 for no samples; the largest finite bound when the rank
 // falls in +Inf. q = 1 gives the bound of the highest bucket that holds a sample.

@@ -246,14 +246,6 @@ TEST(TruthMetrics, AHistogramIsReadMergedAndGivesBucketBounds) {
   EXPECT_FALSE(merge_histogram(merged, other));
   EXPECT_EQ(merged.count(), 8u);
   EXPECT_DOUBLE_EQ(histogram_bound(Histogram{}, 0.5), 0.0);
-  // Less a baseline (what a gateway held once started): only the later samples remain.
-  subtract_histogram(merged, *h);
-  EXPECT_EQ(merged.count(), 4u);
-  Histogram bigger = *h;
-  bigger.cumulative[0].second = 9;
-  subtract_histogram(merged, bigger);
-  EXPECT_EQ(merged.cumulative[0].second, 0u);  // floored, never below 0
-  EXPECT_EQ(merged.count(), 0u);
   EXPECT_FALSE(read_histogram("nothing 1\n", "outboard_gateway_registry_convergence_seconds").has_value());
 }
 
