@@ -15,6 +15,8 @@ packages=(
   # real peers used by tests
   redis-server curl procps
   etcd-server  # the gateways' shared registry (docs/TRUTH.md); tests start their own members
+  postgresql-15 libpq-dev  # the postgres:// record store; tests start their own with initdb/pg_ctl
+  python3-boto3  # the independent SigV4 signer the S3 blob store's signatures are checked against
   python3-jwt python3-cryptography  # the independent JWT implementation of the auth interop test
   chromium  # the lab's HTML report test renders in Debian's headless Chromium
 )

@@ -107,7 +107,10 @@ std::optional<std::string> check_state_url(std::string const& url) {
   if (url.empty()) return std::nullopt;  // "use the state URL"
   auto parsed = state::parse_store_url(url);
   if (!parsed) return parsed.error().context;
-  if (parsed->scheme == "file") return "file:// is a blob store; use memory://, sqlite://PATH or redis://HOST:PORT/DB";
+  if (parsed->scheme == "file" || parsed->scheme == "s3") {
+    return parsed->scheme + ":// is a blob store; use memory://, sqlite://PATH, redis://HOST:PORT/DB, "
+           "redis-cluster://HOST:PORT[,HOST:PORT...] or postgres://USER@HOST:PORT/DB";
+  }
   return std::nullopt;
 }
 
@@ -115,7 +118,7 @@ std::optional<std::string> check_blob_url(std::string const& url) {
   if (url.empty()) return std::nullopt;
   auto parsed = state::parse_store_url(url);
   if (!parsed) return parsed.error().context;
-  if (parsed->scheme != "file") return "blobs need file://DIR";
+  if (parsed->scheme != "file" && parsed->scheme != "s3") return "blobs need file://DIR or s3://BUCKET/PREFIX?endpoint=URL";
   return std::nullopt;
 }
 
@@ -204,11 +207,11 @@ void declare(core::Settings& s, ServeSettings& v) {
   s.add_int("server.idle_timeout_ms", v.idle_timeout_ms, 1, 3'600'000, "", "idle keep-alive connections close after");
   s.add_int("server.drain_timeout_ms", v.drain_timeout_ms, 0, 3'600'000, "--drain-timeout-ms",
             "on SIGTERM, how long requests in flight may take to finish");
-  s.add_string("state.url", v.state, "--state", "state store: memory://, sqlite://PATH, redis://HOST:PORT/DB",
+  s.add_string("state.url", v.state, "--state", "state store: memory://, sqlite://PATH, redis://HOST:PORT/DB, redis-cluster://HOST:PORT,..., postgres://...",
                check_state_url);
   s.add_string("state.sessions", v.sessions, "--sessions", "session store URL (default: --state)", check_state_url);
   s.add_string("state.data", v.data, "--data", "record store URL (default: --state)", check_state_url);
-  s.add_string("state.blobs", v.blobs, "--blobs", "blob store file://DIR (default: beside the sqlite file)",
+  s.add_string("state.blobs", v.blobs, "--blobs", "blob store file://DIR or s3://BUCKET/PREFIX?endpoint=URL (default: beside the sqlite file)",
                check_blob_url);
   s.add_int("state.timeout_ms", v.store_timeout_ms, 1, 60'000, "--store-timeout-ms", "store command timeout");
   s.add_int("state.near_cache_entries", v.near_cache_entries, 0, 10'000'000, "--near-cache-entries",

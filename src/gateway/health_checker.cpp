@@ -1,4 +1,5 @@
 #include "gateway/health_checker.hpp"
+#include "core/use_nothrow.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -15,7 +16,7 @@ namespace outboard::gateway {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+using core::use_nothrow;
 
 namespace {
 

@@ -26,6 +26,7 @@
 #include "http/strict.hpp"
 #include "io/read_watchdog.hpp"
 #include "io/strict_read.hpp"
+#include "core/use_nothrow.hpp"
 
 namespace outboard::gateway {
 
@@ -33,7 +34,7 @@ namespace outboard::gateway {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
-inline constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+using core::use_nothrow;
 
 using TimePoint = std::chrono::steady_clock::time_point;
 

@@ -1,4 +1,5 @@
 #include "gateway/upstream_pool.hpp"
+#include "core/use_nothrow.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -33,7 +34,6 @@ void UpstreamPool::retain_only(std::vector<std::shared_ptr<Backend>> const& memb
 asio::awaitable<std::unique_ptr<Upstream>> open_upstream(asio::any_io_executor ex, Backend const& backend,
                                                          core::Millis timeout, GatewayMetrics& metrics,
                                                          MeterRegistry& meters) {
-  constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
   auto up = std::make_unique<Upstream>(ex);
   boost::system::error_code ec;
   auto address = asio::ip::make_address(backend.address().host, ec);

@@ -16,6 +16,7 @@
 
 #include "core/random.hpp"
 #include "gateway/ws_frame.hpp"
+#include "core/use_nothrow.hpp"
 
 namespace outboard::gateway {
 
@@ -24,7 +25,7 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+using core::use_nothrow;
 using Clock = std::chrono::steady_clock;
 
 std::span<std::uint8_t const> as_bytes(std::string const& s) {

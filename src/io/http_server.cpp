@@ -3,6 +3,7 @@
 #include "io/connection_loop.hpp"
 #include "io/listener.hpp"
 #include "io/strict_read.hpp"
+#include "core/use_nothrow.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -30,7 +31,7 @@ namespace outboard::io {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+using core::use_nothrow;
 
 // An io_context that can be shut down before it is destroyed (execution_context::shutdown is
 // protected), so that what the handler owns can go in between.

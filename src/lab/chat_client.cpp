@@ -1,4 +1,5 @@
 #include "lab/chat_client.hpp"
+#include "core/use_nothrow.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -12,7 +13,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+using core::use_nothrow;
 
 // Nothing at all for this long (not even a pong to our ping at half of it): the peer is gone.
 constexpr std::chrono::seconds kIdle{5};
@@ -26,7 +27,7 @@ asio::awaitable<Upgrade> ChatClient::open(std::uint16_t port, Headers headers, s
   auto& tcp = beast::get_lowest_layer(ws_);
   tcp.expires_after(timeout);
   asio::ip::tcp::endpoint where(asio::ip::address_v4::loopback(), port);
-  auto [cec] = co_await tcp.async_connect(where, kNoThrow);
+  auto [cec] = co_await tcp.async_connect(where, use_nothrow);
   if (cec) {
     up.error = "connect: " + cec.message();
     up.connection_refused = cec == asio::error::connection_refused;
@@ -46,7 +47,7 @@ asio::awaitable<Upgrade> ChatClient::open(std::uint16_t port, Headers headers, s
   }));
   websocket::response_type res;
   std::string host = "127.0.0.1:" + std::to_string(port);
-  auto [hec] = co_await ws_.async_handshake(res, host, "/ws", kNoThrow);
+  auto [hec] = co_await ws_.async_handshake(res, host, "/ws", use_nothrow);
   if (hec) {
     up.status = res.result_int() == 101 ? 0 : static_cast<int>(res.result_int());
     up.error = "upgrade: " + hec.message() + (res.body().empty() ? "" : " " + res.body());
@@ -62,7 +63,7 @@ asio::awaitable<Upgrade> ChatClient::open(std::uint16_t port, Headers headers, s
 asio::awaitable<Frame> ChatClient::read() {
   Frame frame;
   buffer_.clear();
-  auto [ec, n] = co_await ws_.async_read(buffer_, kNoThrow);
+  auto [ec, n] = co_await ws_.async_read(buffer_, use_nothrow);
   if (ec) {
     if (ec == websocket::error::closed) frame.close_code = static_cast<int>(ws_.reason().code);
     frame.error = ec.message();
@@ -74,14 +75,14 @@ asio::awaitable<Frame> ChatClient::read() {
 }
 
 asio::awaitable<bool> ChatClient::write(std::string text) {
-  auto [ec, n] = co_await ws_.async_write(asio::buffer(text), kNoThrow);
+  auto [ec, n] = co_await ws_.async_write(asio::buffer(text), use_nothrow);
   co_return !ec;
 }
 
 asio::awaitable<void> ChatClient::close() {
   if (ws_.is_open()) {
     websocket::close_reason reason(websocket::close_code::normal);
-    co_await ws_.async_close(reason, kNoThrow);
+    co_await ws_.async_close(reason, use_nothrow);
   }
   drop();
 }

@@ -28,13 +28,14 @@
 #include "lab/process_wait.hpp"
 #include "lab/user_agent.hpp"
 #include "lab/virtual_user.hpp"
+#include "core/use_nothrow.hpp"
 
 namespace outboard::lab {
 namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+using core::use_nothrow;
 using verb = boost::beast::http::verb;
 
 constexpr std::int64_t kServerDrainMs = 2000;
@@ -73,13 +74,13 @@ asio::awaitable<bool> answers_ok(std::uint16_t port, std::string target, std::st
 asio::awaitable<bool> redis_answers_ping(std::uint16_t port) {
   asio::ip::tcp::socket socket(co_await asio::this_coro::executor);
   asio::ip::tcp::endpoint where(asio::ip::address_v4::loopback(), port);
-  auto [cec] = co_await socket.async_connect(where, kNoThrow);
+  auto [cec] = co_await socket.async_connect(where, use_nothrow);
   if (cec) co_return false;
   static constexpr std::string_view kPing = "*1\r\n$4\r\nPING\r\n";
-  auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(kPing), kNoThrow);
+  auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(kPing), use_nothrow);
   if (wec) co_return false;
   std::array<char, 7> got{};
-  auto [rec, rn] = co_await asio::async_read(socket, asio::buffer(got), kNoThrow);
+  auto [rec, rn] = co_await asio::async_read(socket, asio::buffer(got), use_nothrow);
   co_return !rec && std::string_view(got.data(), rn) == "+PONG\r\n";
 }
 

@@ -1,4 +1,5 @@
 #include "lab/fault_proxy.hpp"
+#include "core/use_nothrow.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -23,7 +24,7 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+using core::use_nothrow;
 
 constexpr std::size_t kChunkBytes = 16 * 1024;
 // Per direction: past this much read and not yet sent, the reader stops reading (see the header).
@@ -40,7 +41,7 @@ class Signal {
  public:
   explicit Signal(asio::any_io_executor executor) : timer_(std::move(executor), Clock::time_point::max()) {}
   asio::awaitable<void> wait() {
-    auto [ec] = co_await timer_.async_wait(kNoThrow);
+    auto [ec] = co_await timer_.async_wait(use_nothrow);
     (void)ec;  // operation_aborted is the wake-up itself
   }
   void notify() { timer_.cancel(); }
@@ -166,7 +167,7 @@ asio::awaitable<void> read_side(std::shared_ptr<FaultProxyState> state, std::sha
       co_await link->wake.wait();
       continue;
     }
-    auto [ec, n] = co_await from.async_read_some(asio::buffer(buffer), kNoThrow);
+    auto [ec, n] = co_await from.async_read_some(asio::buffer(buffer), use_nothrow);
     if (link->closed) co_return;
     if (ec) {
       pipe.source_end = ec == asio::error::eof ? Pipe::End::eof : Pipe::End::failed;
@@ -203,11 +204,11 @@ asio::awaitable<void> write_side(std::shared_ptr<FaultProxyState> state, std::sh
     Chunk& front = pipe.held.front();  // a deque keeps references across push_back
     if (Clock::now() < front.due) {
       pipe.delay.expires_at(front.due);
-      auto [ec] = co_await pipe.delay.async_wait(kNoThrow);
+      auto [ec] = co_await pipe.delay.async_wait(use_nothrow);
       (void)ec;  // cancelled by close_link: the loop's condition ends it
       continue;
     }
-    auto [ec, n] = co_await asio::async_write(to, asio::buffer(front.bytes), kNoThrow);
+    auto [ec, n] = co_await asio::async_write(to, asio::buffer(front.bytes), use_nothrow);
     if (link->closed) co_return;
     if (ec) {
       close_link(*link);
@@ -228,13 +229,13 @@ asio::awaitable<std::tuple<boost::system::error_code>> dial_target(std::shared_p
   auto address = asio::ip::make_address(state->target_host, ec);
   if (!ec) {
     tcp::endpoint where(address, state->target_port);
-    co_return co_await link->target.async_connect(where, kNoThrow);
+    co_return co_await link->target.async_connect(where, use_nothrow);
   }
   tcp::resolver resolver(state->executor);
   std::string service = std::to_string(state->target_port);
-  auto [rec, endpoints] = co_await resolver.async_resolve(state->target_host, service, kNoThrow);
+  auto [rec, endpoints] = co_await resolver.async_resolve(state->target_host, service, use_nothrow);
   if (rec || link->closed) co_return std::tuple(rec);
-  auto [cec, where] = co_await asio::async_connect(link->target, endpoints, kNoThrow);
+  auto [cec, where] = co_await asio::async_connect(link->target, endpoints, use_nothrow);
   (void)where;
   co_return std::tuple(cec);
 }
@@ -262,14 +263,14 @@ asio::awaitable<void> serve_link(std::shared_ptr<FaultProxyState> state, std::sh
 asio::awaitable<void> accept_connections(std::shared_ptr<FaultProxyState> state) {
   asio::steady_timer pause(state->executor);
   while (!state->stopped) {
-    auto [ec, socket] = co_await state->acceptor.async_accept(kNoThrow);
+    auto [ec, socket] = co_await state->acceptor.async_accept(use_nothrow);
     if (state->stopped) co_return;
     if (ec) {
       if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;
       // Out of descriptors or a connection aborted before accept: try again a little later
       // rather than spin.
       pause.expires_after(50ms);
-      auto [pec] = co_await pause.async_wait(kNoThrow);
+      auto [pec] = co_await pause.async_wait(use_nothrow);
       (void)pec;
       continue;
     }

@@ -1,4 +1,5 @@
 #include "lab/user_agent.hpp"
+#include "core/use_nothrow.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -14,7 +15,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+using core::use_nothrow;
 
 Reply failed(Failure kind, std::string what) {
   Reply r;
@@ -65,7 +66,7 @@ asio::awaitable<beast::error_code> UserAgent::connect() {
       stream_->expires_after(timeout_);
     }
     asio::ip::tcp::endpoint where(asio::ip::address_v4::loopback(), ports_[index]);
-    auto [ec] = co_await stream_->async_connect(where, kNoThrow);
+    auto [ec] = co_await stream_->async_connect(where, use_nothrow);
     if (!ec) {
       if (tried > 0) {
         current_ = index;
@@ -128,7 +129,7 @@ asio::awaitable<Reply> UserAgent::attempt(Call const& call, bool& reused_and_sil
   req.prepare_payload();
 
   stream_->expires_after(timeout_);
-  auto [wec, written] = co_await bhttp::async_write(*stream_, req, kNoThrow);
+  auto [wec, written] = co_await bhttp::async_write(*stream_, req, use_nothrow);
   if (wec) {
     close();
     reused_and_silent = reused && wec != beast::error::timeout;
@@ -136,7 +137,7 @@ asio::awaitable<Reply> UserAgent::attempt(Call const& call, bool& reused_and_sil
   }
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(64 << 20);
-  auto [rec, got] = co_await bhttp::async_read(*stream_, buffer_, parser, kNoThrow);
+  auto [rec, got] = co_await bhttp::async_read(*stream_, buffer_, parser, use_nothrow);
   if (rec) {
     bool nothing_came = got == 0 && !parser.got_some();
     close();

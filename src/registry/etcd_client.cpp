@@ -8,6 +8,7 @@
 #include <boost/beast/http.hpp>
 
 #include "registry/member.hpp"
+#include "core/use_nothrow.hpp"
 
 namespace outboard::registry {
 namespace asio = boost::asio;
@@ -16,7 +17,7 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 namespace {
 
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+using core::use_nothrow;
 constexpr std::size_t kMaxAnswerBytes = 16 << 20;
 constexpr std::size_t kMaxWatchLineBytes = 4 << 20;
 

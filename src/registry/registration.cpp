@@ -1,4 +1,5 @@
 #include "registry/registration.hpp"
+#include "core/use_nothrow.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -11,7 +12,7 @@
 namespace outboard::registry {
 namespace asio = boost::asio;
 namespace {
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+using core::use_nothrow;
 }
 
 struct Registration::Loop {

@@ -1,4 +1,5 @@
 #include "registry/watcher.hpp"
+#include "core/use_nothrow.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -13,7 +14,7 @@
 namespace outboard::registry {
 namespace asio = boost::asio;
 namespace {
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+using core::use_nothrow;
 
 bool same(Member const& a, Member const& b) {
   return a.host == b.host && a.port == b.port && a.state == b.state && a.weight == b.weight &&

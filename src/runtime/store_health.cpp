@@ -28,7 +28,8 @@ std::string store_location(std::string const& url) {
     return "redis " + parsed->host + ":" + std::to_string(parsed->port) + "/" + std::to_string(parsed->database);
   }
   if (parsed->scheme == "memory") return "memory";
-  return parsed->scheme + " " + parsed->path;
+  if (parsed->scheme == "sqlite") return "sqlite " + parsed->path;
+  return parsed->scheme + " " + state::redact_store_url(url);
 }
 
 }  // namespace outboard::runtime

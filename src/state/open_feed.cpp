@@ -14,7 +14,11 @@ std::unique_ptr<FeedProvider> open_feed(std::string_view url, StoreOptions const
   if (parsed->scheme == "memory") return make_memory_feed(store, options);
   if (parsed->scheme == "sqlite") return make_sqlite_feed(parsed->path, store, options);
   if (parsed->scheme == "redis") return make_redis_feed(*parsed, store, options);
-  throw std::invalid_argument("feed URL '" + std::string(url) + "': '" + parsed->scheme +
+  if (parsed->scheme == "redis-cluster" || parsed->scheme == "postgres") {
+    throw std::invalid_argument("feed URL '" + redact_store_url(url) + "': room feeds on " + parsed->scheme +
+                                ":// are not built yet; give realtime.feed a redis:// or sqlite:// URL");
+  }
+  throw std::invalid_argument("feed URL '" + redact_store_url(url) + "': '" + parsed->scheme +
                               "' is a blob store scheme, it has no room feed");
 }
 

@@ -15,7 +15,11 @@ std::unique_ptr<JobQueueProvider> open_job_queue(std::string_view url, StoreProv
   if (parsed->scheme == "memory") return make_memory_job_queue(store, options, queue_options);
   if (parsed->scheme == "sqlite") return make_sqlite_job_queue(parsed->path, options, queue_options);
   if (parsed->scheme == "redis") return make_redis_job_queue(*parsed, options, queue_options);
-  throw std::invalid_argument("job queue URL '" + std::string(url) + "': '" + parsed->scheme +
+  if (parsed->scheme == "redis-cluster" || parsed->scheme == "postgres") {
+    throw std::invalid_argument("job queue URL '" + redact_store_url(url) + "': job queues on " + parsed->scheme +
+                                ":// are not built yet; keep --data on redis:// or sqlite:// while jobs are on");
+  }
+  throw std::invalid_argument("job queue URL '" + redact_store_url(url) + "': '" + parsed->scheme +
                               "' is a blob store scheme, it has no job queue");
 }
 

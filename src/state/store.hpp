@@ -98,7 +98,7 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // "memory", "sqlite" or "redis": for logs and metrics.
+  // "memory", "sqlite", "redis", "redis-cluster" or "postgres": for logs and metrics.
   virtual std::string_view backend() const = 0;
 
   // Succeeds when the store answers; what /readyz asks.
@@ -152,8 +152,10 @@ class Store {
 
 // Everything a backend needs from the process that opens it; passed in, never global.
 struct StoreOptions {
-  const core::Clock* clock = nullptr;  // memory and sqlite expire keys by it; must outlive the store
-  Millis command_timeout{1000};       // redis: per command; sqlite: busy timeout
+  // memory and sqlite expire keys by it (redis and postgres use the engine's clock); must outlive the store
+  const core::Clock* clock = nullptr;
+  // redis: per command; sqlite: busy timeout; postgres: per statement (also its statement_timeout)
+  Millis command_timeout{1000};
   int sqlite_threads = 2;             // sqlite: worker threads running statements off the event loop
   // redis: the near-cache (docs/STATE.md). 0 keys: off. Otherwise at most this many keys are
   // held per process, each value for at most near_cache_ttl, coherent through CLIENT TRACKING;
@@ -190,6 +192,7 @@ class StoreProvider {
 };
 
 // memory://  sqlite:///abs/path.db  sqlite://relative/path.db  redis://[:password@]host:port[/db]
+// redis-cluster://[:password@]host:port[,host:port...]  postgres://user[:password]@host:port/db
 // Throws std::invalid_argument with a readable reason for a malformed or unknown URL (start-up
 // only). Opening a redis provider does not connect: connections are made per thread, lazily.
 std::unique_ptr<StoreProvider> open_store(std::string_view url, StoreOptions const& options);

@@ -3,19 +3,29 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/error.hpp"
 
 namespace outboard::state {
 
 struct StoreUrl {
-  std::string scheme;    // memory, sqlite, redis, file
+  std::string scheme;    // memory, sqlite, redis, redis-cluster, postgres, file, s3
   std::string path;      // sqlite and file: the filesystem path (absolute or relative)
-  std::string host;      // redis
+  std::string host;      // redis (redis-cluster: the first seed node)
   std::uint16_t port = 0;
   int database = 0;      // redis: SELECT n
-  std::string password;  // redis: AUTH, from redis://:password@host:port
+  std::string password;  // redis, redis-cluster: AUTH, from redis://:password@host:port
+  // redis-cluster: every seed node given (at least one); the cluster tells the rest.
+  std::vector<std::pair<std::string, std::uint16_t>> nodes;
+  // postgres and s3: the URL as given, for the backend's own parser (libpq reads postgres URIs;
+  // s3://bucket/prefix?endpoint=...&region=... is read by the S3 blob store).
+  std::string raw;
 };
+
+// The URL with any password replaced by "***": what logs and error messages may show.
+std::string redact_store_url(std::string_view url);
 
 // Errc::invalid with a reason that names what is wrong.
 core::Result<StoreUrl> parse_store_url(std::string_view url);

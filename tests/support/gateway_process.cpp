@@ -11,17 +11,13 @@
 #include <thread>
 
 #include "support/free_port.hpp"
+#include "support/temp_dir.hpp"
 
 namespace outboard::testing {
 namespace {
 
-constexpr auto kStartTimeout = std::chrono::seconds(20);
+constexpr auto kGatewayStartTimeout = std::chrono::seconds(20);
 
-std::string read_file(std::filesystem::path const& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "(no log at " + path.string() + ")";
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 void write_file(std::filesystem::path const& path, std::string const& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -67,7 +63,7 @@ GatewayProcess::~GatewayProcess() {
   }
 }
 
-std::string GatewayProcess::log() const { return read_file(dir_ / "gateway.log"); }
+std::string GatewayProcess::log() const { return read_log(dir_ / "gateway.log"); }
 
 void GatewayProcess::rewrite_config(std::string const& toml) const {
   auto aside = dir_ / "gateway.toml.new";
@@ -83,7 +79,7 @@ HttpResponse GatewayProcess::admin(std::string_view method, std::string_view tar
 
 std::string GatewayProcess::admin_token() const {
   // The gateway creates the file on start (mode 0600), as it would for an operator.
-  std::string token = read_file(admin_token_file_);
+  std::string token = read_log(admin_token_file_);
   while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
   return token;
 }
@@ -106,7 +102,7 @@ nlohmann::json GatewayProcess::backend(std::string const& id) const {
 }
 
 void GatewayProcess::wait_until_ready() {
-  auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+  auto deadline = std::chrono::steady_clock::now() + kGatewayStartTimeout;
   std::string last;
   for (;;) {
     if (!process_->running()) {
@@ -132,7 +128,7 @@ void GatewayProcess::wait_until_ready() {
       process_.reset();  // SIGKILL + reap
       throw std::runtime_error("outboard gateway (port " + std::to_string(port_) + ", admin " +
                                std::to_string(admin_port_) + ") was not ready within " +
-                               std::to_string(kStartTimeout.count()) + " s (" + last + "); log:\n" + log());
+                               std::to_string(kGatewayStartTimeout.count()) + " s (" + last + "); log:\n" + log());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

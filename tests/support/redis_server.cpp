@@ -18,7 +18,7 @@ namespace outboard::testing {
 namespace {
 
 constexpr char const* kRedisServer = "/usr/bin/redis-server";
-constexpr auto kStartTimeout = std::chrono::seconds(10);
+constexpr auto kRedisStartTimeout = std::chrono::seconds(10);
 constexpr char const* kLogName = "redis.log";
 
 // One PING over a plain blocking loopback socket, each step bounded by 200 ms. True only for
@@ -87,7 +87,7 @@ void RedisServer::start() {
   auto log = dir_ / kLogName;
   process_ = std::make_unique<ChildProcess>(std::move(argv),
                                             std::map<std::string, std::string>{}, log);
-  auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+  auto deadline = std::chrono::steady_clock::now() + kRedisStartTimeout;
   for (;;) {
     if (answers_ping(port_)) return;
     if (!process_->running()) {

@@ -14,18 +14,14 @@
 #include "core/secret_file.hpp"
 #include "support/free_port.hpp"
 #include "support/http_client.hpp"
+#include "support/temp_dir.hpp"
 
 namespace outboard::testing {
 namespace {
 
 // Generous: sanitizer builds under a parallel ctest start much slower than a plain debug build.
-constexpr auto kStartTimeout = std::chrono::seconds(20);
+constexpr auto kServeStartTimeout = std::chrono::seconds(20);
 
-std::string read_file(std::filesystem::path const& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "(no log at " + path.string() + ")";
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 std::string join(std::vector<std::string> const& items, char sep) {
   std::string out;
@@ -76,10 +72,10 @@ ServeProcess::~ServeProcess() {
   // process_ SIGKILLs and reaps the process if it is still running.
 }
 
-std::string ServeProcess::log() const { return read_file(dir_ / "serve.log"); }
+std::string ServeProcess::log() const { return read_log(dir_ / "serve.log"); }
 
 void ServeProcess::wait_until_healthy() {
-  auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+  auto deadline = std::chrono::steady_clock::now() + kServeStartTimeout;
   std::string last;
   for (;;) {
     if (!process_->running()) {
@@ -102,7 +98,7 @@ void ServeProcess::wait_until_healthy() {
     if (std::chrono::steady_clock::now() >= deadline) {
       process_.reset();  // SIGKILL + reap
       throw std::runtime_error("outboard serve " + instance_ + " on port " + std::to_string(port_) +
-                               " was not healthy within " + std::to_string(kStartTimeout.count()) + " s (" +
+                               " was not healthy within " + std::to_string(kServeStartTimeout.count()) + " s (" +
                                last + "); log:\n" + log());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -121,7 +117,7 @@ CommandResult run_outboard(std::vector<std::string> args, std::map<std::string, 
     result.exit_code = child.wait(timeout_ms);
     // Not exited in time: the destructor SIGKILLs and reaps it; exit_code stays nullopt.
   }
-  result.output = read_file(log);
+  result.output = read_log(log);
   return result;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 #include <filesystem>
+#include <string>
 
 namespace outboard::testing {
 
@@ -16,5 +17,8 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// A child process's log file, whole; "(no log at PATH)" when there is none, for failure messages.
+std::string read_log(std::filesystem::path const& path);
 
 }  // namespace outboard::testing

@@ -19,6 +19,7 @@
 #include "core/random.hpp"
 #include "support/free_port.hpp"
 #include "support/http_client.hpp"
+#include "support/temp_dir.hpp"
 
 #ifndef OUTBOARD_TEST_BACKEND
 #error "OUTBOARD_TEST_BACKEND (the path of outboard_test_backend) must be defined by the build"
@@ -27,13 +28,8 @@
 namespace outboard::testing {
 namespace {
 
-constexpr auto kStartTimeout = std::chrono::seconds(20);
+constexpr auto kBackendStartTimeout = std::chrono::seconds(20);
 
-std::string read_file(std::filesystem::path const& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "(no log at " + path.string() + ")";
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 }  // namespace
 
@@ -61,7 +57,7 @@ bool TestBackend::start(std::uint16_t port, std::string& why) {
   process_ = std::make_unique<ChildProcess>(
       std::vector<std::string>{OUTBOARD_TEST_BACKEND, "--port", std::to_string(port), "--name", name_},
       std::map<std::string, std::string>{}, dir_ / "backend.log");
-  auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+  auto deadline = std::chrono::steady_clock::now() + kBackendStartTimeout;
   for (;;) {
     if (!process_->running()) {
       why = "exited during start-up (status " + std::to_string(process_->wait(0).value_or(-1)) + ")";
@@ -122,7 +118,7 @@ void TestBackend::set_ready(bool ready) const {
   }
 }
 
-std::string TestBackend::log() const { return read_file(dir_ / "backend.log"); }
+std::string TestBackend::log() const { return read_log(dir_ / "backend.log"); }
 
 // ---- ByteSocket ---------------------------------------------------------------------------
 

@@ -41,7 +41,8 @@ class BlobStore {
 // Throws std::runtime_error naming the directory if it cannot be created.
 std::unique_ptr<BlobStore> open_file_blob_store(std::string const& directory, int threads = 2);
 
-// Opens a blob store by URL (file://DIR); throws std::invalid_argument for anything else.
+// Opens a blob store by URL (file://DIR or s3://BUCKET/PREFIX?endpoint=http://HOST:PORT, see
+// docs/STATE.md); throws std::invalid_argument with the reason for anything else.
 std::unique_ptr<BlobStore> open_blob_store(std::string_view url);
 
 }  // namespace outboard::state

@@ -199,13 +199,4 @@ std::unique_ptr<BlobStore> open_file_blob_store(std::string const& directory, in
   return std::make_unique<FileBlobStore>(directory, threads);
 }
 
-std::unique_ptr<BlobStore> open_blob_store(std::string_view url) {
-  auto parsed = parse_store_url(url);
-  if (!parsed) throw std::invalid_argument(parsed.error().context);
-  if (parsed->scheme != "file") {
-    throw std::invalid_argument("blob store URL '" + std::string(url) + "': expected file://DIR");
-  }
-  return open_file_blob_store(parsed->path);
-}
-
 }  // namespace outboard::state

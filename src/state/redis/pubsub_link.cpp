@@ -1,4 +1,5 @@
 #include "state/redis/pubsub_link.hpp"
+#include "core/use_nothrow.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
@@ -49,9 +50,9 @@ namespace {
 
 using Link = PubSubLink::Link;
 
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+using core::use_nothrow;
 // Pushes are read in chunks of this size; one buffer per live link (in the reading frame).
-constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kPubsubReadChunk = 16 * 1024;
 
 asio::awaitable<void> write_out(std::shared_ptr<Link> link) {
   while (!link->closed && !link->out.empty()) {
@@ -91,7 +92,7 @@ asio::awaitable<void> watch(std::shared_ptr<Link> link, core::Millis heartbeat, 
 
 // Reads once and feeds the reader; false when the link failed.
 asio::awaitable<bool> read_more(Link& link) {
-  std::array<char, kReadChunk> buffer;
+  std::array<char, kPubsubReadChunk> buffer;
   auto [ec, n] = co_await link.socket.async_read_some(asio::buffer(buffer), use_nothrow);
   if (ec || link.closed) co_return false;
   link.last_heard = SteadyClock::now();

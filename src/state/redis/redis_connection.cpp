@@ -21,6 +21,7 @@
 
 #include "state/store.hpp"
 #include "state/store_url.hpp"
+#include "core/use_nothrow.hpp"
 
 namespace outboard::state {
 namespace {
@@ -31,7 +32,7 @@ using core::Errc;
 using core::Error;
 using core::Result;
 
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+using core::use_nothrow;
 // Replies are read in chunks of this size; one buffer per live connection (in read_loop's frame).
 constexpr std::size_t kReadChunk = 16 * 1024;
 
@@ -137,6 +138,15 @@ void RedisConnection::close() {
 }
 
 asio::awaitable<Result<Reply>> RedisConnection::execute(std::string command, std::uint64_t* sent_on) {
+  return send(std::string(), std::move(command), sent_on);
+}
+
+asio::awaitable<Result<Reply>> RedisConnection::execute_after(std::string preface, std::string command) {
+  return send(std::move(preface), std::move(command), nullptr);
+}
+
+asio::awaitable<Result<Reply>> RedisConnection::send(std::string preface, std::string command,
+                                                     std::uint64_t* sent_on) {
   assert(on_executor_thread(executor_));
   if (closed_) co_return unavailable(name_ + ": store closed");
   if (!link_ || link_->dead) {
@@ -153,6 +163,12 @@ asio::awaitable<Result<Reply>> RedisConnection::execute(std::string command, std
   std::shared_ptr<Link> link = link_;
   if (sent_on) *sent_on = link->serial;
   // Cost per command: one allocation (Pending and its timer) and one timer in the loop's queue.
+  if (!preface.empty()) {
+    // Queued in the same turn as the command, with nothing between them: its reply is read and
+    // dropped (nobody waits on this Pending), the command's decides.
+    link->out += preface;
+    link->pending.push_back(std::make_shared<Pending>(executor_));
+  }
   auto pending = std::make_shared<Pending>(executor_);
   pending->timer.expires_after(endpoint_.command_timeout);
   if (link->out.empty()) {

@@ -74,6 +74,11 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   // uses to know that a read ran where its CLIENT TRACKING was turned on.
   boost::asio::awaitable<core::Result<Reply>> execute(std::string command, std::uint64_t* sent_on = nullptr);
 
+  // Sends `preface` and `command` (both encoded) back to back on one TCP connection, with no
+  // other command between them, and answers the reply to `command` (the preface's is dropped).
+  // What a cluster's ASK redirection needs: ASKING holds for the very next command only.
+  boost::asio::awaitable<core::Result<Reply>> execute_after(std::string preface, std::string command);
+
   // Closes the socket and fails everything in flight with Errc::unavailable; later commands fail
   // at once. Idempotent.
   void close();
@@ -91,6 +96,8 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
 
   RedisConnection(boost::asio::any_io_executor executor, RedisEndpoint endpoint);
 
+  boost::asio::awaitable<core::Result<Reply>> send(std::string preface, std::string command,
+                                                   std::uint64_t* sent_on);
   std::shared_ptr<Link> start_link();
   // A connection attempt failed or a command timed out: fails the link and backs off. A link that
   // merely dropped (read/write error, Redis restarted) is failed by fail_link alone, so the next

@@ -13,6 +13,7 @@
 #include "state/redis/near_cache.hpp"
 #include "state/redis/redis_connection.hpp"
 #include "state/redis/redis_reply.hpp"
+#include "state/redis/redis_router.hpp"
 #include "state/redis/resp.hpp"
 
 namespace outboard::state {
@@ -142,16 +143,34 @@ return 1
 )lua";
 
 using Connection = std::shared_ptr<RedisConnection>;
+using Router = std::shared_ptr<RedisRouter>;
 
-// Sends one command and decodes its reply. A free coroutine that owns a reference to the
-// connection and copies of everything else: it never touches the RedisStore, which may be
+// Sends one command about `key` and decodes its reply. A free coroutine that owns a reference to
+// the router and copies of everything else: it never touches the RedisStore, which may be
 // destroyed while this waits for its reply.
 template <class T, class Decode>
-Async<T> call(Connection conn, std::string command, std::string_view name, Decode decode) {
-  auto reply = co_await conn->execute(std::move(command));
+Async<T> call(Router router, std::string key, Repeat repeat, std::string command, std::string_view name,
+              Decode decode) {
+  auto reply = co_await router->execute(std::move(command), std::move(key), repeat);
   if (!reply) co_return reply.error();
   co_return decode(name, std::move(*reply));
 }
+
+// Single redis: every command on this thread's one pipelined connection, any keys together.
+class SingleRouter final : public RedisRouter {
+ public:
+  explicit SingleRouter(Connection conn) : conn_(std::move(conn)) {}
+  asio::awaitable<Result<Reply>> execute(std::string command, std::string, Repeat) override {
+    // Named before the co_await (g++ 12 and temporaries in co_await expressions).
+    Connection conn = conn_;
+    co_return co_await conn->execute(std::move(command));
+  }
+  Result<void> one_command_may_touch(std::span<std::string_view const>) const override { return {}; }
+  void close() override { conn_->close(); }
+
+ private:
+  Connection conn_;
+};
 
 template <class T>
 Async<T> ready(Result<T> value) {
@@ -163,6 +182,7 @@ Async<T> ready(Result<T> value) {
 // Shared by the store and its reads in flight; touched only on the store's thread.
 struct NearSide {
   std::shared_ptr<NearCache> cache;
+  Connection conn;  // the thread's one connection: tracking is per connection
   std::function<void(std::string const&)> before_fill;  // tests only
   // Tracking is on since the connection with this serial (0: not on) for this generation.
   std::uint64_t tracked_serial = 0;
@@ -257,29 +277,33 @@ char write_op(Write::Kind kind) {
   return 'd';
 }
 
-// One event loop's store: every method encodes its command at once (so it may be called with
-// temporaries) and returns a coroutine that owns what it needs. Call only from coroutines on the
-// executor the store was made for; destroy before that executor's io_context.
+// One event loop's store, for redis:// and redis-cluster:// alike: every method encodes its
+// command at once (so it may be called with temporaries) and returns a coroutine that owns what
+// it needs. Commands reach a server through the RedisRouter (the key decides where, in a
+// cluster), each marked whether it is safe to repeat after a lost connection (redis_router.hpp).
+// Call only from coroutines on the executor the store was made for; destroy before that
+// executor's io_context.
 class RedisStore final : public Store {
  public:
   // `near`: this thread's side of the near-cache, or null without one.
-  RedisStore(asio::any_io_executor executor, Connection conn, Near near)
-      : executor_(std::move(executor)), conn_(std::move(conn)), near_(std::move(near)) {}
+  // `backend`: what backend() answers, a literal.
+  RedisStore(asio::any_io_executor executor, Router router, Near near, std::string_view backend)
+      : executor_(std::move(executor)), router_(std::move(router)), near_(std::move(near)), backend_(backend) {}
 
   // Closes the socket on the connection's own thread: at once when destroyed there, otherwise
   // from its event loop (or, if that never runs again, when the io_context is destroyed).
   // Coroutines still waiting keep the connection alive and see Errc::unavailable.
   ~RedisStore() override {
-    asio::dispatch(executor_, [conn = std::move(conn_)] { conn->close(); });
+    asio::dispatch(executor_, [router = std::move(router_)] { router->close(); });
   }
 
   RedisStore(RedisStore const&) = delete;
   RedisStore& operator=(RedisStore const&) = delete;
 
-  std::string_view backend() const override { return "redis"; }
+  std::string_view backend() const override { return backend_; }
 
   Async<void> ping() override {
-    return call<void>(conn_, encode_command({"PING"}), "PING", redis_reply::ok);
+    return call<void>(router_, "", Repeat::safe, encode_command({"PING"}), "PING", redis_reply::ok);
   }
 
   Async<std::optional<std::string>> get(std::string key) override {
@@ -289,40 +313,40 @@ class RedisStore final : public Store {
   }
 
   Async<void> set(std::string key, std::string value, std::optional<Millis> ttl) override {
-    if (!ttl) return wrote({key}, call<void>(conn_, encode_command({"SET", key, value}), "SET", redis_reply::ok));
+    if (!ttl) return wrote({key}, call<void>(router_, key, Repeat::safe, encode_command({"SET", key, value}), "SET", redis_reply::ok));
     // A TTL <= 0 is expired on arrival (memory store semantics); Redis would refuse SET PX 0.
     if (ttl->count() <= 0) {
-      return wrote({key}, call<void>(conn_, encode_command({"DEL", key}), "DEL", ignore_value));
+      return wrote({key}, call<void>(router_, key, Repeat::safe, encode_command({"DEL", key}), "DEL", ignore_value));
     }
-    return wrote({key}, call<void>(conn_, encode_command({"SET", key, value, "PX", millis(*ttl)}), "SET",
+    return wrote({key}, call<void>(router_, key, Repeat::safe, encode_command({"SET", key, value, "PX", millis(*ttl)}), "SET",
                                    redis_reply::ok));
   }
 
   Async<bool> set_if_absent(std::string key, std::string value,
                             std::optional<Millis> ttl) override {
     if (!ttl) {
-      return wrote({key}, call<bool>(conn_, encode_command({"SET", key, value, "NX"}), "SET NX",
+      return wrote({key}, call<bool>(router_, key, Repeat::unsafe, encode_command({"SET", key, value, "NX"}), "SET NX",
                                      redis_reply::ok_or_nil));
     }
     // Expired on arrival: it "writes" exactly when the key is absent, and leaves nothing behind.
     if (ttl->count() <= 0) {
-      return call<bool>(conn_, encode_command({"EXISTS", key}), "EXISTS", not_flag);
+      return call<bool>(router_, key, Repeat::safe, encode_command({"EXISTS", key}), "EXISTS", not_flag);
     }
-    return wrote({key}, call<bool>(conn_, encode_command({"SET", key, value, "NX", "PX", millis(*ttl)}),
+    return wrote({key}, call<bool>(router_, key, Repeat::unsafe, encode_command({"SET", key, value, "NX", "PX", millis(*ttl)}),
                                    "SET NX", redis_reply::ok_or_nil));
   }
 
   Async<bool> del(std::string key) override {
-    return wrote({key}, call<bool>(conn_, encode_command({"DEL", key}), "DEL", redis_reply::flag));
+    return wrote({key}, call<bool>(router_, key, Repeat::unsafe, encode_command({"DEL", key}), "DEL", redis_reply::flag));
   }
 
   Async<bool> expire(std::string key, Millis ttl) override {
-    return wrote({key}, call<bool>(conn_, encode_command({"PEXPIRE", key, millis(ttl)}), "PEXPIRE",
+    return wrote({key}, call<bool>(router_, key, Repeat::safe, encode_command({"PEXPIRE", key, millis(ttl)}), "PEXPIRE",
                                    redis_reply::flag));
   }
 
   Async<std::int64_t> pttl(std::string key) override {
-    return call<std::int64_t>(conn_, encode_command({"PTTL", key}), "PTTL", redis_reply::integer);
+    return call<std::int64_t>(router_, key, Repeat::safe, encode_command({"PTTL", key}), "PTTL", redis_reply::integer);
   }
 
   Async<bool> compare_and_set(std::string key, std::optional<std::string> expected,
@@ -330,7 +354,7 @@ class RedisStore final : public Store {
     // Cost: EVAL sends the script (a few hundred bytes) each time; Redis caches its compiled form
     // by SHA1, so the server-side cost is one hash of the script text.
     std::string ttl_arg = ttl ? millis(*ttl) : std::string();
-    return wrote({key}, call<bool>(conn_,
+    return wrote({key}, call<bool>(router_, key, Repeat::unsafe,
                                    encode_command({"EVAL", kCompareAndSet, "1", key, expected ? "1" : "0",
                                                    expected ? std::string_view(*expected) : std::string_view(),
                                                    desired, ttl_arg}),
@@ -339,7 +363,7 @@ class RedisStore final : public Store {
 
   Async<std::int64_t> incr_by(std::string key, std::int64_t delta) override {
     // INCRBY keeps the key's TTL, as the interface asks.
-    return wrote({key}, call<std::int64_t>(conn_, encode_command({"INCRBY", key, std::to_string(delta)}),
+    return wrote({key}, call<std::int64_t>(router_, key, Repeat::unsafe, encode_command({"INCRBY", key, std::to_string(delta)}),
                                            "INCRBY", redis_reply::integer));
   }
 
@@ -372,7 +396,7 @@ class RedisStore final : public Store {
       args.push_back(field);
       args.push_back(value);
     }
-    return wrote({key}, call<void>(conn_, encode_command(args), ttl ? "hset with ttl" : "HSET", ignore_value));
+    return wrote({key}, call<void>(router_, key, Repeat::safe, encode_command(args), ttl ? "hset with ttl" : "HSET", ignore_value));
   }
 
   Async<std::int64_t> hdel(std::string key, std::vector<std::string> fields) override {
@@ -380,11 +404,11 @@ class RedisStore final : public Store {
     std::vector<std::string_view> args{"HDEL", key};
     args.insert(args.end(), fields.begin(), fields.end());
     // Redis deletes a hash left empty, as the interface asks.
-    return wrote({key}, call<std::int64_t>(conn_, encode_command(args), "HDEL", redis_reply::integer));
+    return wrote({key}, call<std::int64_t>(router_, key, Repeat::unsafe, encode_command(args), "HDEL", redis_reply::integer));
   }
 
   Async<std::int64_t> list_push(std::string key, std::string value) override {
-    return wrote({key}, call<std::int64_t>(conn_, encode_command({"RPUSH", key, value}), "RPUSH",
+    return wrote({key}, call<std::int64_t>(router_, key, Repeat::unsafe, encode_command({"RPUSH", key, value}), "RPUSH",
                                            redis_reply::integer));
   }
 
@@ -443,17 +467,21 @@ class RedisStore final : public Store {
       if (w.kind == Write::Kind::set || w.kind == Write::Kind::push) args.push_back(w.value);
       if (w.kind == Write::Kind::hset) args.insert(args.end(), {w.field, w.value});
     }
+    // A cluster runs one script on one node: every key must hash to one slot.
+    if (auto placed = router_->one_command_may_touch(keys); !placed) return ready(Result<bool>(placed.error()));
     std::vector<std::string> written;
     for (Write const& w : writes) written.push_back(w.key);
-    return wrote(std::move(written), call<bool>(conn_, encode_command(args), "commit_if", redis_reply::flag));
+    std::string route = keys.empty() ? std::string() : std::string(keys.front());
+    return wrote(std::move(written), call<bool>(router_, std::move(route), Repeat::unsafe, encode_command(args),
+                                                "commit_if", redis_reply::flag));
   }
 
  private:
   // A read of one key: through the near-cache when there is one.
   template <class T, class Decode>
   Async<T> read(std::string key, std::string slot, std::string command, std::string_view name, Decode decode) {
-    if (!near_) return call<T>(conn_, std::move(command), name, decode);
-    return cached_call<T>(conn_, near_, std::move(key), std::move(slot), std::move(command), name, decode);
+    if (!near_) return call<T>(router_, std::move(key), Repeat::safe, std::move(command), name, decode);
+    return cached_call<T>(near_->conn, near_, std::move(key), std::move(slot), std::move(command), name, decode);
   }
 
   // A write of `keys`: dropped from the near-cache now and once answered.
@@ -465,8 +493,9 @@ class RedisStore final : public Store {
   }
 
   asio::any_io_executor executor_;
-  Connection conn_;
+  Router router_;
   Near near_;
+  std::string_view backend_;
 };
 
 // Each worker thread gets its own store and connection. With a near-cache, the provider also
@@ -488,10 +517,11 @@ class RedisProvider final : public StoreProvider {
     auto conn = RedisConnection::create(executor, endpoint_);
     Near near;
     if (cache_) {
-      near = std::make_shared<NearSide>(NearSide{cache_, before_fill_, 0, 0});
+      near = std::make_shared<NearSide>(NearSide{cache_, conn, before_fill_, 0, 0});
       conn->on_connection_lost([cache = cache_] { cache->tracking_lost(); });
     }
-    return std::make_shared<RedisStore>(executor, std::move(conn), std::move(near));
+    auto router = std::make_shared<SingleRouter>(std::move(conn));
+    return std::make_shared<RedisStore>(executor, std::move(router), std::move(near), "redis");
   }
 
   std::optional<NearCacheStats> near_cache_stats() const override {
@@ -508,6 +538,11 @@ class RedisProvider final : public StoreProvider {
 };
 
 }  // namespace
+
+std::shared_ptr<Store> make_routed_redis_store(asio::any_io_executor executor, std::shared_ptr<RedisRouter> router,
+                                               std::string_view backend) {
+  return std::make_shared<RedisStore>(std::move(executor), std::move(router), nullptr, backend);
+}
 
 std::unique_ptr<StoreProvider> make_redis_provider(StoreUrl const& url,
                                                    StoreOptions const& options) {

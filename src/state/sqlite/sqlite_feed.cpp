@@ -22,10 +22,10 @@ using namespace std::chrono_literals;
 
 // The most rows one poll query returns; a reader that finds this many asks again at once.
 constexpr std::int64_t kPollBatch = 1000;
-// Every kSweepEveryPolls polls (about a second at the default 20 ms), the reader deletes up to
-// kSweepBatch expired rooms and dedupe keys. Every process's reader does it; any one would do.
-constexpr int kSweepEveryPolls = 50;
-constexpr std::int64_t kSweepBatch = 64;
+// Every kFeedSweepEveryPolls polls (about a second at the default 20 ms), the reader deletes up to
+// kFeedSweepBatch expired rooms and dedupe keys. Every process's reader does it; any one would do.
+constexpr int kFeedSweepEveryPolls = 50;
+constexpr std::int64_t kFeedSweepBatch = 64;
 
 // What every worker thread's feed shares: the connections and the threads its statements run on
 // (never an event loop). Ownership as for the sqlite store: a caller's io_context must outlive
@@ -117,7 +117,7 @@ class SqliteFeedReader {
       }
       poll(sink, c, cursor);
       // Best effort: a failed sweep (busy) leaves the rows for the next; reads never see them.
-      if (polls % kSweepEveryPolls == 0) (void)log_.sweep(c, kSweepBatch);
+      if (polls % kFeedSweepEveryPolls == 0) (void)log_.sweep(c, kFeedSweepBatch);
     }
   }
 

@@ -25,10 +25,10 @@ constexpr std::int64_t kRunning = 1;
 constexpr std::int64_t kDone = 2;
 constexpr std::int64_t kDead = 3;
 
-// Every kSweepEvery writes, one pool job deletes up to kSweepBatch done rows past done_ttl that
+// Every kJobSweepEvery writes, one pool job deletes up to kJobSweepBatch done rows past done_ttl that
 // nobody enqueued again (reads already treat them as gone).
-constexpr std::uint32_t kSweepEvery = 256;
-constexpr std::int64_t kSweepBatch = 256;
+constexpr std::uint32_t kJobSweepEvery = 256;
+constexpr std::int64_t kJobSweepBatch = 256;
 
 // Columns 0-12, in the order job_from() reads them.
 constexpr std::string_view kSelectJob =
@@ -280,7 +280,7 @@ class SqliteJobs {
   void sweep(SqliteConnection& c) const {
     auto q = c.query(kSweepDone);
     if (!q) return;
-    q->bind_int(1, clock_.now_ms() - options_.done_ttl.count()).bind_int(2, kSweepBatch);
+    q->bind_int(1, clock_.now_ms() - options_.done_ttl.count()).bind_int(2, kJobSweepBatch);
     (void)q->run();
   }
 
@@ -384,10 +384,10 @@ class SqliteJobQueue final : public JobQueue {
     co_return value;
   }
 
-  // Runs work on a pool thread, and every kSweepEvery calls queues a sweep of old done rows.
+  // Runs work on a pool thread, and every kJobSweepEvery calls queues a sweep of old done rows.
   template <class F>
   auto write(F work) -> asio::awaitable<std::invoke_result_t<F&, SqliteConnection&>> {
-    if (writes_.fetch_add(1, std::memory_order_relaxed) % kSweepEvery == kSweepEvery - 1) {
+    if (writes_.fetch_add(1, std::memory_order_relaxed) % kJobSweepEvery == kJobSweepEvery - 1) {
       connections_.post([this] {
         auto connection = connections_.acquire();
         jobs_.sweep(*connection);

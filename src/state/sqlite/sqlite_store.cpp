@@ -15,10 +15,10 @@ namespace {
 
 namespace asio = boost::asio;
 
-// Every kSweepEvery writes, one pool job deletes up to kSweepBatch keys that expired without
+// Every kKeySweepEvery writes, one pool job deletes up to kKeySweepBatch keys that expired without
 // being touched again. Cost: one small write transaction per thousand writes.
-constexpr std::uint32_t kSweepEvery = 1024;
-constexpr std::int64_t kSweepBatch = 256;
+constexpr std::uint32_t kKeySweepEvery = 1024;
+constexpr std::int64_t kKeySweepBatch = 256;
 
 // Owns the thread pool and the connections; statements run only on pool threads, never on the
 // caller's event loop, and each call resumes the caller's coroutine on its own executor.
@@ -156,7 +156,7 @@ class SqliteStore final : public Store {
   // As read(), and counts the write towards the next sweep.
   template <class F>
   auto write(F work) -> asio::awaitable<std::invoke_result_t<F&, SqliteConnection&>> {
-    if (writes_.fetch_add(1, std::memory_order_relaxed) % kSweepEvery == kSweepEvery - 1) {
+    if (writes_.fetch_add(1, std::memory_order_relaxed) % kKeySweepEvery == kKeySweepEvery - 1) {
       connections_.post([this] { sweep(); });
     }
     return read(std::move(work));
@@ -166,7 +166,7 @@ class SqliteStore final : public Store {
   // reads never see them anyway (they compare expires_at on every read).
   void sweep() {
     auto connection = connections_.acquire();
-    (void)keyspace_.sweep(*connection, kSweepBatch);
+    (void)keyspace_.sweep(*connection, kKeySweepBatch);
   }
 
   SqliteKeyspace keyspace_;

@@ -79,7 +79,7 @@ class JoseInterop : public ::testing::Test {
 
   // The key's private file (PKCS#8 PEM or the HS256 secret), loaded back the operator's way.
   void write_and_load_key(JwsAlg alg) {
-    JwtKey const& generated = testing::shared_key(alg);
+    JwtKey const& generated = jwt_testing::shared_key(alg);
     auto private_file = dir_ / (generated.kid() + ".key");
     ASSERT_TRUE(core::create_secret_file(private_file, *private_key_text(generated)));
     keys_.push_back(load_key_file({generated.kid(), alg, private_file}));
@@ -108,11 +108,11 @@ class JoseInterop : public ::testing::Test {
 
 TEST_F(JoseInterop, JoseVerifiesOutboardsTokensWithItsJwksForEveryAlg) {
   auto keys = key_set();
-  nlohmann::json plan = {{"iss", testing::kIssuer}, {"aud", testing::kAudience}, {"jwks", jwks_json(*keys)},
+  nlohmann::json plan = {{"iss", jwt_testing::kIssuer}, {"aud", jwt_testing::kAudience}, {"jwks", jwks_json(*keys)},
                          {"hs256_secret", key_files_.at("HS256").string()}, {"tokens", nlohmann::json::object()}};
   for (auto const& key : keys->keys()) {
     std::string const alg(to_string(key.alg()));
-    auto claims = testing::good_claims(clock_.now_ms());
+    auto claims = jwt_testing::good_claims(clock_.now_ms());
     claims["sub"] = "outboard-" + alg;
     auto token = sign_jwt(key, claims);
     ASSERT_TRUE(token) << alg;
@@ -133,7 +133,7 @@ TEST_F(JoseInterop, JoseVerifiesOutboardsTokensWithItsJwksForEveryAlg) {
 }
 
 TEST_F(JoseInterop, OutboardVerifiesJosesTokensForEveryAlg) {
-  nlohmann::json plan = {{"iss", testing::kIssuer}, {"aud", testing::kAudience}, {"keys", nlohmann::json::array()}};
+  nlohmann::json plan = {{"iss", jwt_testing::kIssuer}, {"aud", jwt_testing::kAudience}, {"keys", nlohmann::json::array()}};
   for (auto const& [alg, file] : key_files_) {
     plan["keys"].push_back({{"alg", alg}, {"kid", alg + "-1"}, {"private", file.string()}});
   }
@@ -142,7 +142,7 @@ TEST_F(JoseInterop, OutboardVerifiesJosesTokensForEveryAlg) {
   run_node("mint");
   if (HasFatalFailure()) return;
   auto minted = read_json(dir_ / "jose_minted.json");
-  JwtVerifier verifier(key_set(), ClaimsPolicy{testing::kIssuer, testing::kAudience}, clock_);
+  JwtVerifier verifier(key_set(), ClaimsPolicy{jwt_testing::kIssuer, jwt_testing::kAudience}, clock_);
   for (auto alg : kAlgs) {
     std::string const name(to_string(alg));
     auto ours = verifier.verify(minted.at(name).get<std::string>());

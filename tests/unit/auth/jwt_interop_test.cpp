@@ -44,15 +44,15 @@ TEST(JwtInterop, PyJwtAndOutboardVerifyEachOthersTokensForEveryAlg) {
   outboard::testing::TempDir dir;
   core::SystemClock clock;  // PyJWT checks exp against the real clock, so both sides use it
   std::vector<JwtKey> keys;
-  auto plan = nlohmann::json{{"iss", testing::kIssuer}, {"aud", testing::kAudience}, {"keys", nlohmann::json::array()}};
+  auto plan = nlohmann::json{{"iss", jwt_testing::kIssuer}, {"aud", jwt_testing::kAudience}, {"keys", nlohmann::json::array()}};
   for (auto alg : {JwsAlg::eddsa, JwsAlg::es256, JwsAlg::rs256, JwsAlg::hs256}) {
-    JwtKey const& key = testing::shared_key(alg);
+    JwtKey const& key = jwt_testing::shared_key(alg);
     auto private_file = dir / (key.kid() + ".key");
     auto public_file = dir / (key.kid() + ".pub");
     ASSERT_TRUE(core::create_secret_file(private_file, *private_key_text(key)));
     ASSERT_TRUE(core::create_secret_file(public_file, *public_key_text(key)));
     keys.push_back(load_key_file({key.kid(), alg, private_file}));  // through the operator's path
-    auto claims = testing::good_claims(clock.now_ms());
+    auto claims = jwt_testing::good_claims(clock.now_ms());
     claims["sub"] = "outboard-" + std::string(to_string(alg));
     auto token = sign_jwt(keys.back(), claims);
     ASSERT_TRUE(token);
@@ -69,7 +69,7 @@ TEST(JwtInterop, PyJwtAndOutboardVerifyEachOthersTokensForEveryAlg) {
 
   JwtKey signing = keys.front();
   auto key_set = std::make_shared<KeySet const>(signing, std::vector<JwtKey>(keys.begin() + 1, keys.end()));
-  JwtVerifier verifier(key_set, ClaimsPolicy{testing::kIssuer, testing::kAudience}, clock);
+  JwtVerifier verifier(key_set, ClaimsPolicy{jwt_testing::kIssuer, jwt_testing::kAudience}, clock);
   for (auto alg : {JwsAlg::eddsa, JwsAlg::es256, JwsAlg::rs256, JwsAlg::hs256}) {
     std::string const name(to_string(alg));
     auto const& theirs = result.at("verified").at(name);

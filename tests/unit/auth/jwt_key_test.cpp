@@ -20,7 +20,7 @@
 namespace outboard::auth {
 namespace {
 
-using testing::shared_key;
+using jwt_testing::shared_key;
 constexpr std::array kAllAlgs{JwsAlg::eddsa, JwsAlg::es256, JwsAlg::rs256, JwsAlg::hs256};
 
 TEST(JwtKey, EachAlgSignsAndVerifiesAndRefusesAnotherInput) {
@@ -86,7 +86,7 @@ TEST(JwtKey, APublicOnlyKeyVerifiesButDoesNotSign) {
 TEST(JwtKeySet, KidsAreUniqueAndTheSigningKeyMustSign) {
   auto public_only = key_from_pem("pub", JwsAlg::eddsa, *public_key_text(shared_key(JwsAlg::eddsa)));
   EXPECT_THROW(KeySet(*public_only, {}), std::invalid_argument);
-  EXPECT_THROW(KeySet(shared_key(JwsAlg::eddsa), {testing::fresh_key(JwsAlg::es256, "EdDSA-1")}),
+  EXPECT_THROW(KeySet(shared_key(JwsAlg::eddsa), {jwt_testing::fresh_key(JwsAlg::es256, "EdDSA-1")}),
                std::invalid_argument);
   KeySet keys(shared_key(JwsAlg::eddsa), {shared_key(JwsAlg::es256)});
   EXPECT_EQ(keys.find("ES256-1"), &keys.keys()[1]);
@@ -209,7 +209,7 @@ TEST(JwtJwks, EachPublishedKeyVerifiesItsKeysTokensAfterARoundTrip) {
     ASSERT_TRUE(imported) << imported.error().context;
     auto token = sign_jwt(shared_key(*alg), {{"x", 1}});
     EXPECT_TRUE(verify_signature(*token, *imported)) << jwk.dump();
-    auto other = sign_jwt(testing::fresh_key(*alg == JwsAlg::rs256 ? JwsAlg::eddsa : *alg, "o"), {{"x", 1}});
+    auto other = sign_jwt(jwt_testing::fresh_key(*alg == JwsAlg::rs256 ? JwsAlg::eddsa : *alg, "o"), {{"x", 1}});
     EXPECT_FALSE(verify_signature(*other, *imported)) << jwk.dump();
   }
 }

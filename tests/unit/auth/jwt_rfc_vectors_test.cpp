@@ -87,14 +87,14 @@ TEST(JwtRfcVectors, EachFailsWithAnotherKeyOrAFlippedSignatureBit) {
     ASSERT_FALSE(result) << vs[i].name;
     EXPECT_EQ(result.error(), JwtReject::bad_signature) << vs[i].name;
     // The same signature checked by another key of the same alg.
-    EXPECT_FALSE(verify_signature(vs[i].token, testing::shared_key(vs[i].alg))) << vs[i].name;
+    EXPECT_FALSE(verify_signature(vs[i].token, jwt_testing::shared_key(vs[i].alg))) << vs[i].name;
   }
 }
 
 TEST(JwtRfcVectors, TheFullVerifierRefusesThemForTheirMissingKid) {
   for (auto const& vector : vectors()) {
     core::ManualClock clock;
-    auto keys = std::make_shared<KeySet const>(testing::shared_key(JwsAlg::eddsa), std::vector<JwtKey>{key_of(vector)});
+    auto keys = std::make_shared<KeySet const>(jwt_testing::shared_key(JwsAlg::eddsa), std::vector<JwtKey>{key_of(vector)});
     JwtVerifier verifier(keys, ClaimsPolicy{"joe", "any"}, clock);
     auto verified = verifier.verify(vector.token);
     ASSERT_FALSE(verified) << vector.name;

@@ -10,7 +10,7 @@
 
 #include "auth/jwt_key_pem.hpp"
 
-namespace outboard::auth::testing {
+namespace outboard::auth::jwt_testing {
 
 inline constexpr char kIssuer[] = "https://outboard.test";
 inline constexpr char kAudience[] = "shop";
@@ -43,4 +43,4 @@ inline nlohmann::json good_claims(std::int64_t now_ms) {
           {"nbf", now_s},   {"exp", now_s + 900}, {"jti", "t-1"}};
 }
 
-}  // namespace outboard::auth::testing
+}  // namespace outboard::auth::jwt_testing

@@ -14,8 +14,8 @@
 namespace outboard::auth {
 namespace {
 
-using testing::good_claims;
-using testing::shared_key;
+using jwt_testing::good_claims;
+using jwt_testing::shared_key;
 
 class JwtVerify : public ::testing::Test {
  protected:
@@ -23,7 +23,7 @@ class JwtVerify : public ::testing::Test {
       : keys_(std::make_shared<KeySet const>(
             shared_key(JwsAlg::eddsa),
             std::vector<JwtKey>{shared_key(JwsAlg::es256), shared_key(JwsAlg::rs256), shared_key(JwsAlg::hs256)})),
-        verifier_(keys_, ClaimsPolicy{testing::kIssuer, testing::kAudience, std::chrono::seconds(30)}, clock_) {}
+        verifier_(keys_, ClaimsPolicy{jwt_testing::kIssuer, jwt_testing::kAudience, std::chrono::seconds(30)}, clock_) {}
 
   std::int64_t now_s() const { return clock_.now_ms() / 1000; }
   nlohmann::json claims() const { return good_claims(clock_.now_ms()); }
@@ -189,7 +189,7 @@ TEST_F(JwtVerify, BadSignatureForATamperedPayloadOrAnotherKeyWithTheSameKid) {
   std::string tampered = token.substr(0, first_dot + 1) + core::base64url_encode(tampered_claims.dump()) +
                          token.substr(second_dot);
   expect_rejected(tampered, JwtReject::bad_signature);
-  auto impostor = testing::fresh_key(JwsAlg::eddsa, "EdDSA-1");
+  auto impostor = jwt_testing::fresh_key(JwsAlg::eddsa, "EdDSA-1");
   expect_rejected(mint(impostor, claims()), JwtReject::bad_signature);
 }
 
@@ -198,7 +198,7 @@ TEST_F(JwtVerify, ClaimInvalidForRegisteredClaimsOfTheWrongType) {
                              {"nbf", nullptr},
                              {"iat", nlohmann::json::array()},
                              {"iss", 7},
-                             {"aud", {testing::kAudience, 7}},
+                             {"aud", {jwt_testing::kAudience, 7}},
                              {"aud", nlohmann::json::object()}}) {
     auto bad = claims();
     bad[name] = value;
@@ -240,7 +240,7 @@ TEST_F(JwtVerify, IssuerIsRequiredAndExact) {
   auto other = claims();
   other.erase("iss");
   expect_rejected(mint(other), JwtReject::iss_missing);
-  other["iss"] = std::string(testing::kIssuer) + "/";
+  other["iss"] = std::string(jwt_testing::kIssuer) + "/";
   expect_rejected(mint(other), JwtReject::iss_wrong);
 }
 
@@ -254,7 +254,7 @@ TEST_F(JwtVerify, AudienceIsRequiredAsAStringOrAnArrayHoldingOurs) {
   expect_rejected(mint(other), JwtReject::aud_wrong);
   other["aud"] = nlohmann::json::array();
   expect_rejected(mint(other), JwtReject::aud_wrong);
-  other["aud"] = nlohmann::json::array({"admin", testing::kAudience});
+  other["aud"] = nlohmann::json::array({"admin", jwt_testing::kAudience});
   expect_accepted(mint(other));
 }
 
@@ -270,26 +270,26 @@ TEST_F(JwtVerify, AnAbsurdExpOrNbfIsAnOrdinaryNumber) {
 }
 
 TEST_F(JwtVerify, AKeyRotatedOutOfSigningStillVerifiesItsTokens) {
-  auto old_key = testing::fresh_key(JwsAlg::eddsa, "2026-11-old");
+  auto old_key = jwt_testing::fresh_key(JwsAlg::eddsa, "2026-11-old");
   std::string old_token = mint(old_key, claims());
-  auto rotated = std::make_shared<KeySet const>(testing::fresh_key(JwsAlg::eddsa, "2026-11-new"),
+  auto rotated = std::make_shared<KeySet const>(jwt_testing::fresh_key(JwsAlg::eddsa, "2026-11-new"),
                                                 std::vector<JwtKey>{old_key});
-  JwtVerifier after_rotation(rotated, ClaimsPolicy{testing::kIssuer, testing::kAudience}, clock_);
+  JwtVerifier after_rotation(rotated, ClaimsPolicy{jwt_testing::kIssuer, jwt_testing::kAudience}, clock_);
   EXPECT_TRUE(after_rotation.verify(old_token));
   EXPECT_TRUE(after_rotation.verify(mint(rotated->signing_key(), claims())));
   auto without_old = std::make_shared<KeySet const>(rotated->signing_key(), std::vector<JwtKey>{});
-  JwtVerifier after_retirement(without_old, ClaimsPolicy{testing::kIssuer, testing::kAudience}, clock_);
+  JwtVerifier after_retirement(without_old, ClaimsPolicy{jwt_testing::kIssuer, jwt_testing::kAudience}, clock_);
   ASSERT_FALSE(after_retirement.verify(old_token));
   EXPECT_EQ(after_retirement.verify(old_token).error(), JwtReject::kid_unknown);
 }
 
 TEST_F(JwtVerify, TheLeewayIsBoundedAndIssuerAndAudienceMustBeSet) {
-  auto policy = [](std::chrono::seconds leeway) { return ClaimsPolicy{testing::kIssuer, testing::kAudience, leeway}; };
+  auto policy = [](std::chrono::seconds leeway) { return ClaimsPolicy{jwt_testing::kIssuer, jwt_testing::kAudience, leeway}; };
   EXPECT_NO_THROW(JwtVerifier(keys_, policy(kMaxLeeway), clock_));
   EXPECT_THROW(JwtVerifier(keys_, policy(kMaxLeeway + std::chrono::seconds(1)), clock_), std::invalid_argument);
   EXPECT_THROW(JwtVerifier(keys_, policy(std::chrono::seconds(-1)), clock_), std::invalid_argument);
-  EXPECT_THROW(JwtVerifier(keys_, ClaimsPolicy{"", testing::kAudience}, clock_), std::invalid_argument);
-  EXPECT_THROW(JwtVerifier(keys_, ClaimsPolicy{testing::kIssuer, ""}, clock_), std::invalid_argument);
+  EXPECT_THROW(JwtVerifier(keys_, ClaimsPolicy{"", jwt_testing::kAudience}, clock_), std::invalid_argument);
+  EXPECT_THROW(JwtVerifier(keys_, ClaimsPolicy{jwt_testing::kIssuer, ""}, clock_), std::invalid_argument);
 }
 
 TEST(JwtReject, EveryReasonHasItsOwnShortCode) {

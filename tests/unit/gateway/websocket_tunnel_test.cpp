@@ -20,6 +20,7 @@
 #include <string>
 
 #include "support/run_coro.hpp"
+#include "core/use_nothrow.hpp"
 
 namespace outboard::gateway {
 namespace {
@@ -27,7 +28,7 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+using core::use_nothrow;
 constexpr auto kGuard = 10s;
 
 std::string header(std::uint8_t first_byte, std::size_t length, bool masked) {

@@ -98,9 +98,9 @@ TEST_P(ChunkRule, RefusedAndTwinAccepted) {
   }
 }
 
-std::string test_name(::testing::TestParamInfo<ChunkVector> const& param) { return param.param.name; }
+std::string chunk_vector_name(::testing::TestParamInfo<ChunkVector> const& param) { return param.param.name; }
 
-INSTANTIATE_TEST_SUITE_P(Strict, ChunkRule, ::testing::ValuesIn(chunk_vectors()), test_name);
+INSTANTIATE_TEST_SUITE_P(Strict, ChunkRule, ::testing::ValuesIn(chunk_vectors()), chunk_vector_name);
 
 TEST(Chunked, DecodesTheDataAndStopsAtTheEnd) {
   std::string body = "5;ext=\"a b\"\r\nhello\r\n6\r\n world\r\n0\r\nX-Sum: 1\r\n\r\nGET / HTTP/1.1\r\n";

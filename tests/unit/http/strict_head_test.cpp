@@ -124,9 +124,9 @@ TEST_P(RequestRule, RefusedAndTwinAccepted) {
   EXPECT_FALSE(twin.has_value()) << "twin refused by " << twin->rule << ": " << twin->detail;
 }
 
-std::string test_name(::testing::TestParamInfo<Vector> const& info) { return info.param.name; }
+std::string head_vector_name(::testing::TestParamInfo<Vector> const& info) { return info.param.name; }
 
-INSTANTIATE_TEST_SUITE_P(Strict, RequestRule, ::testing::ValuesIn(request_vectors()), test_name);
+INSTANTIATE_TEST_SUITE_P(Strict, RequestRule, ::testing::ValuesIn(request_vectors()), head_vector_name);
 
 std::vector<Vector> response_vectors() {
   std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
@@ -167,7 +167,7 @@ TEST_P(ResponseRule, RefusedAndTwinAccepted) {
   EXPECT_FALSE(twin.has_value()) << "twin refused by " << twin->rule << ": " << twin->detail;
 }
 
-INSTANTIATE_TEST_SUITE_P(Strict, ResponseRule, ::testing::ValuesIn(response_vectors()), test_name);
+INSTANTIATE_TEST_SUITE_P(Strict, ResponseRule, ::testing::ValuesIn(response_vectors()), head_vector_name);
 
 TEST(HeadScan, FindsTheEndOfAHead) {
   EXPECT_EQ(find_head_end("GET / HTTP/1.1\r\nHost: a\r\n\r\nbody"), 27u);

@@ -7,15 +7,12 @@
 #include <random>
 
 #include "jobs/backoff.hpp"
+#include "support/must.hpp"
 
 namespace outboard::jobs {
 namespace {
 
-template <class T>
-T must(core::Result<T> result) {
-  EXPECT_TRUE(result) << (result ? "" : result.error().context);
-  return result ? *result : T{};
-}
+using testing::must;
 
 using core::Millis;
 

@@ -1,17 +1,14 @@
 // serve's [jobs] and [[schedule]] settings (jobs/settings.hpp, which apps/outboard forwards to):
 // read through core::Settings as serve reads them, and every refusal names file:line:key.
 #include "jobs/settings.hpp"
+#include "support/must.hpp"
 
 #include <gtest/gtest.h>
 
 namespace outboard::jobs {
 namespace {
 
-template <class T>
-T must(core::Result<T> result) {
-  EXPECT_TRUE(result) << (result ? "" : result.error().context);
-  return result ? *result : T{};
-}
+using testing::must;
 
 struct Loaded {
   core::Settings settings{"serve"};

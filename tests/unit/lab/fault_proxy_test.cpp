@@ -3,6 +3,7 @@
 // anything: each step waits for an event (a stats counter, a read completing), with a generous
 // guard only so a broken rule fails instead of hanging.
 #include "lab/fault_proxy.hpp"
+#include "core/use_nothrow.hpp"
 
 #include <gtest/gtest.h>
 
@@ -28,7 +29,7 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+using core::use_nothrow;
 
 // Not a time limit on the proxy: the events awaited take milliseconds. Only a broken rule that
 // leaves an event never happening reaches it.
@@ -79,10 +80,10 @@ struct TargetLog {
 asio::awaitable<void> echo(std::shared_ptr<TargetConnection> conn) {
   std::array<char, 4096> buffer{};
   for (;;) {
-    auto [ec, n] = co_await conn->socket->async_read_some(asio::buffer(buffer), kNoThrow);
+    auto [ec, n] = co_await conn->socket->async_read_some(asio::buffer(buffer), use_nothrow);
     if (ec) break;
     conn->received.append(buffer.data(), n);
-    auto [wec, wn] = co_await asio::async_write(*conn->socket, asio::buffer(buffer.data(), n), kNoThrow);
+    auto [wec, wn] = co_await asio::async_write(*conn->socket, asio::buffer(buffer.data(), n), use_nothrow);
     if (wec) break;
   }
   conn->closed = true;
@@ -90,7 +91,7 @@ asio::awaitable<void> echo(std::shared_ptr<TargetConnection> conn) {
 
 asio::awaitable<void> serve_echo(std::shared_ptr<tcp::acceptor> acceptor, std::shared_ptr<TargetLog> log) {
   for (;;) {
-    auto [ec, socket] = co_await acceptor->async_accept(kNoThrow);
+    auto [ec, socket] = co_await acceptor->async_accept(use_nothrow);
     if (ec) co_return;
     auto conn = std::make_shared<TargetConnection>();
     conn->socket = std::make_shared<tcp::socket>(std::move(socket));

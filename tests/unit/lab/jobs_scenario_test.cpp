@@ -18,7 +18,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string parse_error(std::string const& text) {
+std::string jobs_parse_error(std::string const& text) {
   try {
     (void)parse_scenario(text, "t.toml");
   } catch (ScenarioError const& e) {
@@ -27,7 +27,7 @@ std::string parse_error(std::string const& text) {
   return "(no ScenarioError)";
 }
 
-std::size_t count(std::string const& text, std::string const& what) {
+std::size_t count_of(std::string const& text, std::string const& what) {
   std::size_t n = 0;
   for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
   return n;
@@ -98,17 +98,17 @@ TEST(JobsScenario, AFileMayRunTheWorkloadNameItsDesignsAndTargetAServerMidJob) {
 }
 
 TEST(JobsScenario, BadJobsAndModesKeysNameTheLineAndKey) {
-  EXPECT_NE(parse_error("name = \"x\"\njobs = \"yes\"\n").find("t.toml:2: key 'jobs': expected true or false"),
+  EXPECT_NE(jobs_parse_error("name = \"x\"\njobs = \"yes\"\n").find("t.toml:2: key 'jobs': expected true or false"),
             std::string::npos);
-  std::string error = parse_error("name = \"x\"\nmodes = [\"stateless\", \"fenced\"]\n");
+  std::string error = jobs_parse_error("name = \"x\"\nmodes = [\"stateless\", \"fenced\"]\n");
   EXPECT_NE(error.find("t.toml:2: key 'modes[2]': unknown mode \"fenced\"; known: "), std::string::npos) << error;
-  error = parse_error("name = \"x\"\nmodes = [\"naive\", \"naive\"]\n");
+  error = jobs_parse_error("name = \"x\"\nmodes = [\"naive\", \"naive\"]\n");
   EXPECT_NE(error.find("key 'modes[2]': \"naive\" is listed twice"), std::string::npos) << error;
-  error = parse_error("name = \"x\"\nmodes = \"naive\"\n");
+  error = jobs_parse_error("name = \"x\"\nmodes = \"naive\"\n");
   EXPECT_NE(error.find("t.toml:2: key 'modes': expected a list of modes"), std::string::npos) << error;
-  error = parse_error("name = \"x\"\nmodes = []\n");
+  error = jobs_parse_error("name = \"x\"\nmodes = []\n");
   EXPECT_NE(error.find("key 'modes': expected a list of modes"), std::string::npos) << error;
-  error = parse_error("name = \"x\"\n[[fault]]\nat = \"1s\"\naction = \"hang\"\nlasting = \"1s\"\ntarget = \"midjob\"\n");
+  error = jobs_parse_error("name = \"x\"\n[[fault]]\nat = \"1s\"\naction = \"hang\"\nlasting = \"1s\"\ntarget = \"midjob\"\n");
   EXPECT_NE(error.find("t.toml:6: key 'fault[1].target': expected a server position (1, 2, ...) or \"random\" (or "
                        "\"mid-job\""),
             std::string::npos)
@@ -175,10 +175,10 @@ TEST(JobsSummary, TheReportExplainsTheJobsInvariantsOnlyWhenTheyAreShown) {
   }
   EXPECT_EQ(job_losses, 5u);
   std::string const with = render_html_report(results_of({mode_results("naive", true, 3), mode_results("stateless", true)}));
-  EXPECT_EQ(count(with, "<dt>"), losses);
+  EXPECT_EQ(count_of(with, "<dt>"), losses);
   EXPECT_NE(with.find("<dt>writes accepted from a stale lease</dt>"), std::string::npos);
   std::string const without = render_html_report(results_of({mode_results("stateless", false)}));
-  EXPECT_EQ(count(without, "<dt>"), losses - job_losses);
+  EXPECT_EQ(count_of(without, "<dt>"), losses - job_losses);
   EXPECT_EQ(without.find("<dt>receipts lost</dt>"), std::string::npos);
 }
 

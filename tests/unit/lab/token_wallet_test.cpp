@@ -10,7 +10,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string answer(json access, json refresh, json expires_in) {
+std::string wallet_answer(json access, json refresh, json expires_in) {
   return json{{"user", "u"}, {"access_token", access}, {"token_type", "Bearer"}, {"expires_in", expires_in},
               {"refresh_token", refresh}}
       .dump();
@@ -18,7 +18,7 @@ std::string answer(json access, json refresh, json expires_in) {
 
 TEST(TokenWallet, TakesThePairAndRefreshesWithAFifthOfTheLifetimeLeft) {
   TokenWallet wallet;
-  ASSERT_TRUE(wallet.take(answer("a1", "r1", 10), 1'000));
+  ASSERT_TRUE(wallet.take(wallet_answer("a1", "r1", 10), 1'000));
   EXPECT_TRUE(wallet.holding());
   EXPECT_EQ(wallet.authorization(), "Bearer a1");
   EXPECT_EQ(json::parse(wallet.refresh_request()), (json{{"refresh_token", "r1"}}));
@@ -29,18 +29,18 @@ TEST(TokenWallet, TakesThePairAndRefreshesWithAFifthOfTheLifetimeLeft) {
 
 TEST(TokenWallet, AShortLifetimeStillLeavesOneSecond) {
   TokenWallet wallet;
-  ASSERT_TRUE(wallet.take(answer("a", "r", 2), 0));
+  ASSERT_TRUE(wallet.take(wallet_answer("a", "r", 2), 0));
   EXPECT_FALSE(wallet.should_refresh(999));
   EXPECT_TRUE(wallet.should_refresh(1'000));
-  ASSERT_TRUE(wallet.take(answer("a", "r", 1), 0));
+  ASSERT_TRUE(wallet.take(wallet_answer("a", "r", 1), 0));
   EXPECT_TRUE(wallet.should_refresh(0));  // no time to spare: refresh before the next request
 }
 
 TEST(TokenWallet, RefusesAnAnswerWithoutBothTokensAndKeepsWhatItHad) {
   TokenWallet wallet;
-  ASSERT_TRUE(wallet.take(answer("a1", "r1", 60), 0));
-  for (auto const& bad : {answer("", "r2", 60), answer("a2", "", 60), answer("a2", "r2", 0), answer("a2", "r2", -5),
-                          answer("a2", "r2", "60"), answer(7, "r2", 60), answer("a2", nullptr, 60),
+  ASSERT_TRUE(wallet.take(wallet_answer("a1", "r1", 60), 0));
+  for (auto const& bad : {wallet_answer("", "r2", 60), wallet_answer("a2", "", 60), wallet_answer("a2", "r2", 0), wallet_answer("a2", "r2", -5),
+                          wallet_answer("a2", "r2", "60"), wallet_answer(7, "r2", 60), wallet_answer("a2", nullptr, 60),
                           std::string("{\"user\":\"u\"}"), std::string("not json"), std::string("[]")}) {
     EXPECT_FALSE(wallet.take(bad, 0)) << bad;
   }

@@ -21,7 +21,7 @@ using namespace std::chrono_literals;
 using testing::run_coro;
 using testing::wait_until;
 constexpr auto kLimit = 30s;  // only stops a hang; nothing here is timed
-constexpr std::string_view kPrefix = "/outboard/members/";
+constexpr std::string_view kMembersPrefix = "/outboard/members/";
 
 std::vector<Endpoint> endpoints_of(std::string const& url) {
   std::string error;
@@ -35,7 +35,7 @@ class RegistryEtcd : public ::testing::Test {
   void start(int members, std::vector<Member> const& present = {}) {
     etcd_ = std::make_unique<lab::EtcdCluster>(dir_.path(), members);
     run_coro(io_, etcd_->start());
-    for (auto const& m : present) ASSERT_TRUE(put(std::string(kPrefix) + m.address(), to_json(m)).has_value());
+    for (auto const& m : present) ASSERT_TRUE(put(std::string(kMembersPrefix) + m.address(), to_json(m)).has_value());
     WatcherOptions options;
     options.endpoints = endpoints_of(etcd_->url());
     options.poll = 100ms;
@@ -117,7 +117,7 @@ TEST_F(RegistryEtcd, MembersPresentAtTheFirstReadAreNotTimedAsConvergence) {
   EXPECT_EQ(watcher_->status().convergence_count.load(), 0u);
 
   Member joined{"127.0.0.1", 18087, MemberState::up, 1, clock_.now_ms()};
-  ASSERT_TRUE(put(std::string(kPrefix) + joined.address(), to_json(joined)).has_value());
+  ASSERT_TRUE(put(std::string(kMembersPrefix) + joined.address(), to_json(joined)).has_value());
   ASSERT_TRUE(wait_until([&] { return member(joined.address()).has_value(); }, kLimit));
   EXPECT_EQ(watcher_->status().convergence_count.load(), 1u);  // the join it saw happen
 }
@@ -129,18 +129,18 @@ TEST_F(RegistryEtcd, AnEntryWhoseLeaseIsNotKeptAliveLeavesByItself) {
   auto lease = run_coro(io_, client.grant(2));
   ASSERT_TRUE(lease.has_value()) << lease.error().describe();
   Member dead{"127.0.0.1", 18082, MemberState::up, 1, clock_.now_ms()};
-  ASSERT_TRUE(put(std::string(kPrefix) + dead.address(), to_json(dead), *lease).has_value());
+  ASSERT_TRUE(put(std::string(kMembersPrefix) + dead.address(), to_json(dead), *lease).has_value());
   ASSERT_TRUE(wait_until([&] { return member(dead.address()).has_value(); }, kLimit));
   ASSERT_TRUE(wait_until([&] { return !member(dead.address()).has_value(); }, kLimit));
 }
 
 TEST_F(RegistryEtcd, MalformedEntriesAreSkippedAndCounted) {
   start(1);
-  ASSERT_TRUE(put(std::string(kPrefix) + "127.0.0.1:18083", "{not json").has_value());
-  ASSERT_TRUE(put(std::string(kPrefix) + "127.0.0.1:18084",
+  ASSERT_TRUE(put(std::string(kMembersPrefix) + "127.0.0.1:18083", "{not json").has_value());
+  ASSERT_TRUE(put(std::string(kMembersPrefix) + "127.0.0.1:18084",
                   R"({"address":"127.0.0.1:9999","state":"up"})").has_value());  // claims another name
   Member good{"127.0.0.1", 18085, MemberState::up, 2, clock_.now_ms()};
-  ASSERT_TRUE(put(std::string(kPrefix) + good.address(), to_json(good)).has_value());
+  ASSERT_TRUE(put(std::string(kMembersPrefix) + good.address(), to_json(good)).has_value());
   ASSERT_TRUE(wait_until([&] { return member(good.address()).has_value(); }, kLimit));
   EXPECT_EQ(members(), 1u);
   EXPECT_EQ(member(good.address())->weight, 2u);
@@ -150,7 +150,7 @@ TEST_F(RegistryEtcd, MalformedEntriesAreSkippedAndCounted) {
 TEST_F(RegistryEtcd, CutOffTheWatcherKeepsItsLastTruthAndCatchesUpWhenEtcdReturns) {
   start(1);
   Member a{"127.0.0.1", 18086, MemberState::up, 1, clock_.now_ms()};
-  ASSERT_TRUE(put(std::string(kPrefix) + a.address(), to_json(a)).has_value());
+  ASSERT_TRUE(put(std::string(kMembersPrefix) + a.address(), to_json(a)).has_value());
   ASSERT_TRUE(wait_until([&] { return member(a.address()).has_value(); }, kLimit));
 
   etcd_->kill(0);
@@ -161,7 +161,7 @@ TEST_F(RegistryEtcd, CutOffTheWatcherKeepsItsLastTruthAndCatchesUpWhenEtcdReturn
 
   run_coro(io_, etcd_->restart(0));
   Member b{"127.0.0.1", 18087, MemberState::up, 1, clock_.now_ms()};
-  ASSERT_TRUE(put(std::string(kPrefix) + b.address(), to_json(b)).has_value());
+  ASSERT_TRUE(put(std::string(kMembersPrefix) + b.address(), to_json(b)).has_value());
   ASSERT_TRUE(wait_until([&] { return member(b.address()).has_value(); }, kLimit));
   EXPECT_TRUE(member(a.address()).has_value());
   EXPECT_TRUE(watcher_->status().connected.load());
@@ -177,7 +177,7 @@ TEST_F(RegistryEtcd, TheLeadersDeathDoesNotStopRegistrationOrWatching) {
   ASSERT_TRUE(leader.has_value());
   etcd_->kill(*leader);
   Member c{"127.0.0.1", 18089, MemberState::up, 1, clock_.now_ms()};
-  ASSERT_TRUE(wait_until([&] { return put(std::string(kPrefix) + c.address(), to_json(c)).has_value(); }, kLimit));
+  ASSERT_TRUE(wait_until([&] { return put(std::string(kMembersPrefix) + c.address(), to_json(c)).has_value(); }, kLimit));
   ASSERT_TRUE(wait_until([&] { return member(c.address()).has_value(); }, kLimit));
   registration.drain();  // the registration, too, reaches the cluster through a living member
   ASSERT_TRUE(wait_until([&] { return member("127.0.0.1:18088")->state == MemberState::draining; }, kLimit));

@@ -3,6 +3,8 @@
 // redis expires by its own clock, so there the suite checks PTTL instead of waiting.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
@@ -10,6 +12,7 @@
 #include "state/store.hpp"
 #include "support/redis_server.hpp"
 #include "support/run_coro.hpp"
+#include "support/store_engines.hpp"
 #include "support/temp_dir.hpp"
 
 namespace outboard::state {
@@ -20,7 +23,7 @@ using testing::run_coro;
 
 struct Backend {
   std::string name;
-  bool manual_clock;  // false: the backend keeps time itself (redis)
+  bool manual_clock;  // false: the backend keeps time itself (redis, postgres)
 };
 
 class StoreConformance : public ::testing::TestWithParam<Backend> {
@@ -32,6 +35,10 @@ class StoreConformance : public ::testing::TestWithParam<Backend> {
       provider_ = open_store("memory://", options_);
     } else if (name == "sqlite") {
       provider_ = open_store("sqlite://" + (dir_ / "state.db").string(), options_);
+    } else if (name == "redis-cluster") {
+      provider_ = open_store(testing::fresh_redis_cluster_url(), options_);
+    } else if (name == "postgres") {
+      provider_ = open_store(testing::fresh_postgres_url(), options_);
     } else {
       redis_ = std::make_unique<testing::RedisServer>();
       provider_ = open_store(redis_->url(3), options_);
@@ -255,8 +262,14 @@ TEST_P(StoreConformance, ManyConcurrentCoroutinesShareOneStore) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance,
                          ::testing::Values(Backend{"memory", true}, Backend{"sqlite", true},
-                                           Backend{"redis", false}),
-                         [](auto const& param_info) { return param_info.param.name; });
+                                           Backend{"redis", false}, Backend{"redis-cluster", false},
+                                           Backend{"postgres", false}),
+                         [](auto const& param_info) {
+                           // gtest names allow [A-Za-z0-9_] only: redis-cluster runs as redis_cluster.
+                           std::string name = param_info.param.name;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace outboard::state

@@ -1,0 +1,58 @@
+#include "state/postgres/pg_libpq.hpp"
+
+#include <algorithm>
+#include <string_view>
+
+namespace outboard::state {
+namespace {
+
+std::string one_line(char const* text) {
+  std::string out = text ? text : "";
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  std::replace(out.begin(), out.end(), '\n', ' ');
+  return out.empty() ? "unknown error" : out;
+}
+
+}  // namespace
+
+PgConnectParams::PgConnectParams(std::string const& url, core::Millis connect_timeout,
+                                 std::string application_name, std::string options) {
+  // libpq counts connect_timeout in whole seconds and treats values under 2 as 2.
+  auto seconds = std::max<long long>(2, (connect_timeout.count() + 999) / 1000);
+  storage_ = {"dbname", url, "connect_timeout", std::to_string(seconds), "application_name",
+              std::move(application_name)};
+  if (!options.empty()) {
+    storage_.emplace_back("options");
+    storage_.push_back(std::move(options));
+  }
+  for (std::size_t i = 0; i < storage_.size(); i += 2) {
+    keywords_.push_back(storage_[i].c_str());
+    values_.push_back(storage_[i + 1].c_str());
+  }
+  keywords_.push_back(nullptr);
+  values_.push_back(nullptr);
+}
+
+std::string pg_connection_message(PGconn const* conn) {
+  return one_line(conn ? PQerrorMessage(conn) : "out of memory");
+}
+
+core::Error pg_result_error(PGresult const* result, std::string const& where) {
+  char const* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  std::string_view sqlstate = state ? state : "";
+  char const* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+  std::string message = one_line(primary ? primary : PQresultErrorMessage(result));
+  if (sqlstate == "OBWRT" || sqlstate == "OBINT") return core::make_error(core::Errc::invalid, message);
+  std::string context = where + ": " + message + " (SQLSTATE " + std::string(sqlstate) + ")";
+  // 57014: statement_timeout (or a cancel) ended the statement.
+  if (sqlstate == "57014") return core::make_error(core::Errc::timeout, context);
+  // 42 syntax or undefined object, 22 data, 23 constraint, XX internal: our bug, not an outage.
+  auto cls = sqlstate.substr(0, 2);
+  if (cls == "42" || cls == "22" || cls == "23" || cls == "XX" || cls == "P0") {
+    return core::make_error(core::Errc::internal, context);
+  }
+  // 08 connection, 57P0x shutdown or not yet started, 53 resources, 40 serialization / deadlock...
+  return core::make_error(core::Errc::unavailable, context);
+}
+
+}  // namespace outboard::state
