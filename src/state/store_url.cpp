@@ -108,6 +108,7 @@ core::Result<StoreUrl> parse_store_url(std::string_view url) {
     }
     out.host = out.nodes.front().first;
     out.port = out.nodes.front().second;
+    out.raw = std::string(url);
     return out;
   }
   if (out.scheme == "postgres" || out.scheme == "postgresql") {

@@ -19,8 +19,8 @@ struct StoreUrl {
   std::string password;  // redis, redis-cluster: AUTH, from redis://:password@host:port
   // redis-cluster: every seed node given (at least one); the cluster tells the rest.
   std::vector<std::pair<std::string, std::uint16_t>> nodes;
-  // postgres and s3: the URL as given, for the backend's own parser (libpq reads postgres URIs;
-  // s3://bucket/prefix?endpoint=...&region=... is read by the S3 blob store).
+  // redis-cluster, postgres and s3: the URL as given, for messages (redacted) and the backend's
+  // own parser (libpq reads postgres URIs; s3://bucket/prefix?endpoint=... the S3 blob store's).
   std::string raw;
 };
 

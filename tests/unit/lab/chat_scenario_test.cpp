@@ -8,7 +8,7 @@
 namespace outboard::lab {
 namespace {
 
-std::string parse_error(std::string const& text) {
+std::string chat_parse_error(std::string const& text) {
   try {
     parse_scenario(text, "c.toml");
   } catch (ScenarioError const& e) {
@@ -24,7 +24,7 @@ TEST(ChatScenario, TheShareIsReadAsAPercentageAndDefaultsToNone) {
 
 TEST(ChatScenario, AShareThatIsNotAPercentageNamesTheFileLineAndKey) {
   for (char const* bad : {"chat = 25", "chat = \"25\"", "chat = \"125%\"", "chat = \"-5%\""}) {
-    std::string error = parse_error(std::string("name = \"a\"\n") + bad + "\n");
+    std::string error = chat_parse_error(std::string("name = \"a\"\n") + bad + "\n");
     EXPECT_NE(error.find("c.toml:2: key 'chat'"), std::string::npos) << bad << ": " << error;
   }
 }

@@ -208,7 +208,7 @@ lasting = "1s"
   EXPECT_EQ(fits_error(server, 1, false), "");
 }
 
-constexpr char kPage[] =
+constexpr char kTruthPage[] =
     "# TYPE outboard_gateway_backend_failures_total counter\n"
     "outboard_gateway_backend_failures_total{backend=\"127.0.0.1:1001\"} 3\n"
     "outboard_gateway_backend_failures_total{backend=\"127.0.0.1:1002\"} 0\n"
@@ -221,15 +221,15 @@ constexpr char kPage[] =
     "outboard_gateway_registry_convergence_seconds_count 4\n";
 
 TEST(TruthMetrics, ALabelledFamilyIsReadByItsLabelOnly) {
-  auto v = values_by_label(kPage, "outboard_gateway_backend_failures_total", "backend");
+  auto v = values_by_label(kTruthPage, "outboard_gateway_backend_failures_total", "backend");
   ASSERT_EQ(v.size(), 2u);
   EXPECT_EQ(v["127.0.0.1:1001"], 3);  // not the _other family's 50
   EXPECT_EQ(v["127.0.0.1:1002"], 0);
-  EXPECT_TRUE(values_by_label(kPage, "outboard_gateway_backend_failures_total", "end").empty());
+  EXPECT_TRUE(values_by_label(kTruthPage, "outboard_gateway_backend_failures_total", "end").empty());
 }
 
 TEST(TruthMetrics, AHistogramIsReadMergedAndGivesBucketBounds) {
-  auto h = read_histogram(kPage, "outboard_gateway_registry_convergence_seconds");
+  auto h = read_histogram(kTruthPage, "outboard_gateway_registry_convergence_seconds");
   ASSERT_TRUE(h.has_value());
   ASSERT_EQ(h->cumulative.size(), 4u);
   EXPECT_TRUE(std::isinf(h->cumulative.back().first));

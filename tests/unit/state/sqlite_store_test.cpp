@@ -22,6 +22,7 @@
 #include "state/store.hpp"
 #include "support/run_coro.hpp"
 #include "support/temp_dir.hpp"
+#include "support/forked_child.hpp"
 
 namespace outboard::state {
 namespace {
@@ -72,22 +73,6 @@ int hammer(std::filesystem::path const& file, char const* name) {
   }
 }
 
-// Waits for a child we forked, by its pid; kills it if it outlives the deadline.
-int wait_child(pid_t pid, std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  for (;;) {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return -1;
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-}
 
 TEST(SqliteStore, TwoProcessesWritingOneFileLoseNothing) {
   testing::TempDir dir;
@@ -99,7 +84,7 @@ TEST(SqliteStore, TwoProcessesWritingOneFileLoseNothing) {
     if (pid == 0) _exit(hammer(file, name));
     children.push_back(pid);
   }
-  for (pid_t pid : children) EXPECT_EQ(wait_child(pid, 120s), 0) << "child " << pid;
+  for (pid_t pid : children) EXPECT_EQ(testing::wait_forked_child(pid, 120s), 0) << "child " << pid;
 
   core::ManualClock clock;
   StoreOptions options;

@@ -28,6 +28,7 @@
 #include "support/run_coro.hpp"
 #include "support/store_engines.hpp"
 #include "support/temp_dir.hpp"
+#include "support/forked_child.hpp"
 
 namespace outboard::state {
 namespace {
@@ -662,21 +663,6 @@ int cart_writer(std::filesystem::path const& file, char const* name) {
   }
 }
 
-int wait_child(pid_t pid, std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  for (;;) {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return -1;
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-}
 
 TEST(SqliteTransaction, TwoProcessesCommittingOnHashLengthLoseNoUpdate) {
   testing::TempDir dir;
@@ -695,7 +681,7 @@ TEST(SqliteTransaction, TwoProcessesCommittingOnHashLengthLoseNoUpdate) {
     if (pid == 0) _exit(cart_writer(file, name));
     children.push_back(pid);
   }
-  for (pid_t pid : children) EXPECT_EQ(wait_child(pid, 120s), 0) << "child " << pid;
+  for (pid_t pid : children) EXPECT_EQ(testing::wait_forked_child(pid, 120s), 0) << "child " << pid;
 
   core::ManualClock clock;
   StoreOptions options;
