@@ -36,6 +36,9 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 constexpr std::int64_t kAfterLastFault = 2000;
+// How much longer than its duration a run waits for LabSettings::min_journeys (bounded: a server
+// that never lets a journey end must not hold the lab forever).
+constexpr std::int64_t kMinJourneysGraceMs = 120'000;
 constexpr std::size_t kAuditsAtOnce = 256;
 // The chat rooms of a run: few, so that every room has members on several servers.
 constexpr int kChatRooms = 6;
@@ -520,6 +523,9 @@ asio::awaitable<void> run_mode(ModeRun* run, std::int64_t* turned_away, std::exc
     std::int64_t end = std::max(run->start_ms + run->lab.duration_ms, lab_now_ms() + kAfterLastFault);
     if (run->lab.scenario.faults.empty()) end = run->start_ms + run->lab.duration_ms;
     co_await sleep_until_ms(end);
+    while (run->stats.journeys_ended() < run->lab.min_journeys && lab_now_ms() < end + kMinJourneysGraceMs) {
+      co_await sleep_until_ms(lab_now_ms() + 20);
+    }
     run->stop.stopping = true;
     run->stop_epoch_ms = epoch_now_ms();
     co_await settle_chat(run);

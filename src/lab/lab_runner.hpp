@@ -27,6 +27,9 @@ struct LabSettings {
   bool registry = false;           // --registry etcd: a 3-member etcd is the truth (cluster.hpp)
   int users = 200;                 // closed loop: the users; open loop: the most at once
   std::int64_t duration_ms = 15'000;  // per mode
+  // > 0: the run also lasts until this many journeys have ended (completed or abandoned), for
+  // at most kMinJourneysGraceMs more, so a short run proves something on a slow machine too.
+  std::int64_t min_journeys = 0;
   double arrival_rate = 0;         // > 0: open loop, this many new users (journeys) per second
   StoreKind store = StoreKind::sqlite;
   std::string external_redis_url;

@@ -128,6 +128,7 @@ class RunStats {
   void record_servers(std::int64_t now_ms, int count);
   void journey_completed() { ++journeys_completed_; }
   void journey_abandoned() { ++journeys_abandoned_; }
+  std::int64_t journeys_ended() const { return journeys_completed_ + journeys_abandoned_; }
   // A 2xx/4xx answer the ledger did not expect (a data bug more than a failure); kept for the reader.
   void record_unexpected(std::string what);
   // After an acknowledged logout the user sends its old credential again until servers refuse
