@@ -10,6 +10,7 @@
 #include <iterator>
 #include <stdexcept>
 #include <string_view>
+#include <thread>
 
 namespace outboard::lab {
 
@@ -61,6 +62,15 @@ std::optional<int> ChildProcess::poll() {
   return status_;
 }
 
+std::optional<int> ChildProcess::wait_blocking(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!poll()) {
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return status_;
+}
+
 void ChildProcess::kill_now() {
   if (pid_ <= 0 || status_) return;
   ::kill(pid_, SIGKILL);
@@ -69,10 +79,14 @@ void ChildProcess::kill_now() {
   if (waitpid(pid_, &st, 0) == pid_) status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-std::string log_tail(std::filesystem::path const& file, std::size_t bytes) {
+std::string read_output(std::filesystem::path const& file) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) return "(no log at " + file.string() + ")";
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+std::string log_tail(std::filesystem::path const& file, std::size_t bytes) {
+  if (!std::filesystem::exists(file)) return "(no log at " + file.string() + ")";
+  std::string text = read_output(file);
   if (text.size() > bytes) text = "..." + text.substr(text.size() - bytes);
   return text;
 }

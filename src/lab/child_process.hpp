@@ -8,6 +8,7 @@
 // thread, which lives as long as the lab.
 #include <sys/types.h>
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -32,6 +33,9 @@ class ChildProcess {
   // Reaps without blocking: the exit code (128+signal when killed), or nullopt while it runs.
   std::optional<int> poll();
   bool running() { return !poll().has_value(); }
+  // Blocks until it exits (its exit code) or `timeout` passes (nullopt). For start-up and tests;
+  // the lab's event loop waits with process_wait.hpp instead.
+  std::optional<int> wait_blocking(std::chrono::milliseconds timeout);
   // SIGKILL and reap, blocking (a SIGKILLed process goes at once).
   void kill_now();
 
@@ -40,6 +44,9 @@ class ChildProcess {
   std::optional<int> status_;
   std::filesystem::path log_file_;
 };
+
+// A child's whole output file ("" when unreadable): what a short command (psql, redis-cli) printed.
+std::string read_output(std::filesystem::path const& file);
 
 // The last `bytes` of a log file, for error messages ("(no log)" when unreadable).
 std::string log_tail(std::filesystem::path const& file, std::size_t bytes = 1500);

@@ -120,12 +120,6 @@ Call server_metrics_call() {
 
 }  // namespace
 
-std::uint16_t free_port() {
-  asio::io_context io;
-  asio::ip::tcp::acceptor acceptor(io, asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), 0));
-  return acceptor.local_endpoint().port();
-}
-
 Cluster::Cluster(asio::any_io_executor executor, ClusterSettings settings, EventSink events)
     : executor_(std::move(executor)), settings_(std::move(settings)), events_(std::move(events)) {}
 
@@ -142,6 +136,8 @@ void Cluster::teardown() {
     if (s->front) s->front->stop();
   }
   if (store_) store_->kill_now();
+  redis_cluster_.reset();  // SIGKILLs every node
+  stop_postgres();
   if (etcd_) {
     for (int m = 0; m < etcd_->size(); ++m) etcd_->kill(m);
   }
@@ -170,8 +166,14 @@ std::string Cluster::state_url() const {
     case StoreKind::sqlite: return "sqlite://" + (settings_.work_dir / "state.db").string();
     case StoreKind::private_redis: return "redis://127.0.0.1:" + std::to_string(store_port_) + "/0";
     case StoreKind::external_redis: return settings_.external_redis_url;
+    case StoreKind::private_redis_cluster: return redis_cluster_ ? redis_cluster_->url() : std::string();
   }
   return {};
+}
+
+std::string Cluster::data_url() const {
+  if (postgres_) return postgres_->url();
+  return state_url();
 }
 
 std::string Cluster::next_server_id() { return "s" + std::to_string(++servers_started_); }
@@ -189,6 +191,7 @@ std::vector<std::string> Cluster::server_argv(Server const& server) const {
                            std::to_string(server.port), "--instance", server.id, "--state", state_url(), "--blobs",
                            "file://" + server.blob_dir.string(), "--session-keys-file",
                            (settings_.work_dir / "session-keys").string()});
+  if (postgres_) argv.insert(argv.end(), {"--data", data_url()});
   if (settings_.mode.sessions_in_memory) {
     argv.emplace_back("--sessions");
     argv.emplace_back("memory://");
@@ -276,6 +279,7 @@ asio::awaitable<void> Cluster::start() {
   std::filesystem::remove(keys_file);
   core::create_secret_file(keys_file, settings_.session_key_hex);
   co_await start_store();
+  co_await start_engines();
   co_await start_etcd();
   for (int i = 0; i < settings_.servers; ++i) {
     std::string id = next_server_id();
@@ -708,7 +712,7 @@ asio::awaitable<std::optional<int>> Cluster::server_starting_a_job(std::chrono::
 asio::awaitable<std::optional<std::string>> Cluster::tick_log(std::string task, std::string* problem) {
   auto log_file = settings_.work_dir / ("ticks-" + task + ".out");
   std::filesystem::remove(log_file);
-  std::vector<std::string> argv{settings_.outboard_binary.string(), "jobs", "ticks", "--store", state_url(),
+  std::vector<std::string> argv{settings_.outboard_binary.string(), "jobs", "ticks", "--store", data_url(),
                                 "--task", task, "--json"};
   ChildProcess process(argv, log_file);
   auto deadline = std::chrono::steady_clock::now() + kReadyDeadline;
@@ -874,6 +878,74 @@ asio::awaitable<void> Cluster::restart_store() {
   co_await sleep_for(500ms);
   co_await start_store();
   events_("store-up", fmt::format("redis-server back on port {} (pid {})", store_port_, store_->pid()));
+}
+
+asio::awaitable<void> Cluster::start_engines() {
+  // Blocking, bounded steps (lab/redis_cluster_engine.hpp, lab/postgres_engine.hpp): nothing else
+  // runs yet. A failure is a ClusterError with the engine's own message and log.
+  try {
+    if (settings_.store == StoreKind::private_redis_cluster && !redis_cluster_) {
+      redis_cluster_ = std::make_unique<RedisClusterEngine>(settings_.work_dir / "redis-cluster");
+      redis_cluster_->wait_until_replicas_synced();
+    }
+    if (settings_.postgres_data && !postgres_) {
+      // Its own directory straight under the temp dir: the work dir is private to the lab's user,
+      // and as root PostgreSQL runs as the postgres user, who could not enter it.
+      std::string pattern = (std::filesystem::temp_directory_path() / "outboard-lab-pg-XXXXXX").string();
+      if (!mkdtemp(pattern.data())) throw ClusterError("cannot make a directory for PostgreSQL under " + pattern);
+      postgres_dir_ = pattern;
+      postgres_ = std::make_unique<PostgresEngine>(postgres_dir_);
+    }
+  } catch (std::runtime_error const& e) {
+    if (dynamic_cast<ClusterError const*>(&e)) throw;
+    throw ClusterError(e.what());
+  }
+  co_return;
+}
+
+void Cluster::stop_postgres() {
+  try {
+    postgres_.reset();  // a fast shutdown, waited for
+  } catch (...) {
+    // its ChildProcess SIGKILLs what is left
+  }
+  if (!postgres_dir_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(postgres_dir_, ignored);
+    postgres_dir_.clear();
+  }
+}
+
+asio::awaitable<void> Cluster::kill_redis_master(std::optional<std::int64_t> restart_after_ms) {
+  if (!redis_cluster_) throw ClusterError("kill-redis-master needs a Redis Cluster (--store redis-cluster)");
+  auto masters = redis_cluster_->master_ports(redis_cluster_->any_live_port());
+  if (masters.empty()) throw ClusterError("kill-redis-master: the cluster has no live master");
+  std::uint16_t port = *std::min_element(masters.begin(), masters.end());
+  redis_cluster_->kill(port);
+  events_("kill-redis-master", fmt::format("kill -9 the redis master on port {} (a replica takes over)", port));
+  if (!restart_after_ms) co_return;
+  co_await sleep_for(std::chrono::milliseconds(*restart_after_ms));
+  redis_cluster_->restart(port);
+  events_("redis-node-back", fmt::format("redis node on port {} started again: it rejoins as a replica", port));
+}
+
+asio::awaitable<void> Cluster::restart_postgres() {
+  if (!postgres_) throw ClusterError("restart-postgres needs PostgreSQL (--data postgres)");
+  pid_t pid = postgres_->postmaster() ? postgres_->postmaster()->pid() : -1;
+  postgres_->begin_stop();
+  events_("postgres-down", fmt::format("fast shutdown of PostgreSQL (pid {})", pid));
+  auto deadline = std::chrono::steady_clock::now() + kReadyDeadline;
+  while (!postgres_->stopped()) {
+    if (std::chrono::steady_clock::now() >= deadline) throw ClusterError("PostgreSQL ignored its fast shutdown");
+    co_await sleep_for(kPollEvery);
+  }
+  co_await sleep_for(500ms);
+  postgres_->begin_start();
+  PostgresEngine* engine = postgres_.get();
+  auto probe = [engine]() -> asio::awaitable<bool> { co_return engine->accepting(); };
+  std::string what = "PostgreSQL on port " + std::to_string(engine->port());
+  co_await wait_ready(what, *engine->postmaster(), probe);
+  events_("postgres-up", fmt::format("PostgreSQL back on port {} (pid {})", engine->port(), engine->postmaster()->pid()));
 }
 
 }  // namespace outboard::lab

@@ -23,15 +23,20 @@
 #include "lab/child_process.hpp"
 #include "lab/etcd_cluster.hpp"
 #include "lab/fault_proxy.hpp"
+#include "lab/free_port.hpp"
 #include "lab/metrics_text.hpp"
 #include "lab/modes.hpp"
+#include "lab/postgres_engine.hpp"
 #include "lab/process_wait.hpp"
+#include "lab/redis_cluster_engine.hpp"
 #include "lab/run_stats.hpp"
 #include "lab/user_agent.hpp"
 
 namespace outboard::lab {
 
-enum class StoreKind { sqlite, private_redis, external_redis };
+// sqlite: embedded in each server; private_redis: a redis-server the lab starts; external_redis:
+// one the operator runs; private_redis_cluster: a 6-node Redis Cluster the lab starts.
+enum class StoreKind { sqlite, private_redis, external_redis, private_redis_cluster };
 
 struct ClusterSettings {
   std::filesystem::path outboard_binary;
@@ -41,6 +46,9 @@ struct ClusterSettings {
   ModeSpec mode;
   StoreKind store = StoreKind::sqlite;
   std::string external_redis_url;  // when store == external_redis
+  // `lab --data postgres`: the records (accounts, carts, orders, jobs, rooms) in a PostgreSQL the
+  // lab starts, sessions in `store`. false: everything in `store`.
+  bool postgres_data = false;
   int near_cache_entries = 0;      // > 0: [state] near_cache_entries in every server's config
   int access_token_s = 5;          // auth.access_ttl_s for a mode whose users carry tokens
   int servers = 3;
@@ -127,6 +135,11 @@ class Cluster {
   boost::asio::awaitable<void> scale_out(int count);
   boost::asio::awaitable<void> scale_in(int count);
   boost::asio::awaitable<void> restart_store();
+  // The scale-out stores' faults (docs/STATE.md says what each may lose). kill-redis-master: the
+  // first live master by port; with restart_after_ms it is started again and rejoins as a
+  // replica. restart-postgres: a fast shutdown, then started again; the lab keeps running meanwhile.
+  boost::asio::awaitable<void> kill_redis_master(std::optional<std::int64_t> restart_after_ms);
+  boost::asio::awaitable<void> restart_postgres();
   // The truth faults (docs/LAB.md). `position` is 1-based among the gateways. A kill of a gateway
   // returns once it is back (or at once without restart_after_ms); a partition or a slow link
   // returns at once and heals in the background after `lasting_ms` (wait_background_faults()).
@@ -249,7 +262,11 @@ class Cluster {
   // The ids of the servers whose /metrics show a receipt job in flight now.
   boost::asio::awaitable<std::vector<std::string>> ids_running_jobs();
   std::vector<std::string> server_argv(Server const& server) const;
+  // What the servers get as --state (sessions, and the data unless --data) and --data.
   std::string state_url() const;
+  std::string data_url() const;
+  boost::asio::awaitable<void> start_engines();
+  void stop_postgres();
   std::string next_server_id();
   std::filesystem::path fresh_blob_dir(std::string const& id) const;
   std::size_t index_of(int position) const;
@@ -259,6 +276,9 @@ class Cluster {
   EventSink events_;
   std::unique_ptr<ChildProcess> store_;
   std::uint16_t store_port_ = 0;
+  std::unique_ptr<RedisClusterEngine> redis_cluster_;  // --store redis-cluster
+  std::unique_ptr<PostgresEngine> postgres_;           // --data postgres
+  std::filesystem::path postgres_dir_;                 // its own temp dir (the postgres user must enter it)
   std::vector<std::unique_ptr<Server>> servers_;
   std::vector<std::unique_ptr<Gateway>> gateways_;
   std::unique_ptr<EtcdCluster> etcd_;
@@ -271,9 +291,5 @@ class Cluster {
   std::int64_t replays_of_stopped_ = 0;
   JobCounters jobs_of_stopped_;
 };
-
-// A port nobody listens on right now (bind to 0, read it, close). Another process could take it
-// before we do; a server that fails to bind is then started again on another.
-std::uint16_t free_port();
 
 }  // namespace outboard::lab

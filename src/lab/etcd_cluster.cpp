@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "core/random.hpp"
-#include "lab/cluster.hpp"
+#include "lab/free_port.hpp"
 #include "lab/process_wait.hpp"
 #include "registry/etcd_client.hpp"
 

@@ -79,13 +79,19 @@ std::int64_t epoch_now_ms() {
       .count();
 }
 
-std::string store_name(LabSettings const& s) {
+std::string sessions_store_name(LabSettings const& s) {
   switch (s.store) {
     case StoreKind::sqlite: return "sqlite";
     case StoreKind::private_redis: return "redis";
     case StoreKind::external_redis: return s.external_redis_url;
+    case StoreKind::private_redis_cluster: return "redis-cluster";
   }
   return {};
+}
+
+// "redis-cluster", or "redis-cluster + postgres" when the records live in PostgreSQL.
+std::string store_name(LabSettings const& s) {
+  return sessions_store_name(s) + (s.postgres_data ? " + postgres" : "");
 }
 
 asio::awaitable<void> sleep_until_ms(std::int64_t when_ms) {
@@ -272,6 +278,8 @@ asio::awaitable<void> run_fault(ModeRun* run, FaultSpec fault, std::mt19937_64* 
     case FaultKind::scale_out: co_await run->cluster.scale_out(fault.count); break;
     case FaultKind::scale_in: co_await run->cluster.scale_in(fault.count); break;
     case FaultKind::restart_store: co_await run->cluster.restart_store(); break;
+    case FaultKind::kill_redis_master: co_await run->cluster.kill_redis_master(fault.restart_after_ms); break;
+    case FaultKind::restart_postgres: co_await run->cluster.restart_postgres(); break;
     case FaultKind::kill_gateway: co_await run->cluster.kill_gateway(fault.target.index, fault.restart_after_ms); break;
     case FaultKind::partition_registry: run->cluster.partition_registry(fault.target.index, fault.lasting_ms); break;
     case FaultKind::slow_registry:
@@ -577,6 +585,7 @@ json run_one_mode(LabSettings const& lab, ModeSpec const& mode, std::filesystem:
   cs.mode = mode;
   cs.store = lab.store;
   cs.external_redis_url = lab.external_redis_url;
+  cs.postgres_data = lab.postgres_data;
   cs.near_cache_entries = lab.near_cache_entries;
   cs.access_token_s = lab.access_token_s;
   cs.servers = lab.servers;

@@ -33,6 +33,7 @@ struct LabSettings {
   double arrival_rate = 0;         // > 0: open loop, this many new users (journeys) per second
   StoreKind store = StoreKind::sqlite;
   std::string external_redis_url;
+  bool postgres_data = false;      // --data postgres: records in a PostgreSQL the lab starts
   int near_cache_entries = 0;      // > 0: the servers' redis near-cache (docs/STATE.md)
   int access_token_s = 5;          // the jwt design's access-token lifetime: short, so users refresh in a run
   std::uint64_t seed = 1;

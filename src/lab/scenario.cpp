@@ -12,13 +12,15 @@
 //   at = "20%"            # required: "12s", "1500ms" (from the start of the run) or "40%" of
 //                         # its duration (0..100, decimals allowed). Always a string.
 //   action = "kill"       # required: kill | hang | rolling-deploy | scale-out | scale-in |
-//                         # restart-store | kill-gateway | partition-registry |
+//                         # restart-store | kill-redis-master | restart-postgres |
+//                         # kill-gateway | partition-registry |
 //                         # slow-registry | kill-etcd-leader | latency | loss | partition
 //   target = 1            # kill, hang: 1-based position among the servers running then,
 //                         # "random" (seeded by --seed), or "mid-job" (a server running a
 //                         # background job then); default 1. kill-gateway, partition-registry,
 //                         # slow-registry: a gateway's 1-based position (a number only)
-//   restart_after = "2s"  # kill, kill-gateway, kill-etcd-leader, optional: start it again after this long
+//   restart_after = "2s"  # kill, kill-gateway, kill-etcd-leader, kill-redis-master, optional: start it
+//                         # again after this long
 //   lasting = "2s"        # hang, partition-registry, slow-registry, latency, loss, partition:
 //                         # required, > 0: how long
 //   latency = "300ms"     # slow-registry, latency: required, > 0: added to each chunk on the link
@@ -141,6 +143,37 @@ description = "stop and restart the shared store while users keep going (needs -
 [[fault]]
 at = "40%"
 action = "restart-store"
+)toml";
+
+constexpr std::string_view kBuiltinRedisFailover = R"toml(
+name = "redis-failover"
+description = "kill -9 a Redis Cluster master while users keep going; it comes back as a replica (needs --store redis-cluster)"
+
+[[fault]]
+at = "30%"
+action = "kill-redis-master"
+restart_after = "3s"
+
+[[fault]]
+at = "60%"
+action = "kill"
+target = "random"
+restart_after = "1s"
+)toml";
+
+constexpr std::string_view kBuiltinPostgresRestart = R"toml(
+name = "postgres-restart"
+description = "stop and restart PostgreSQL while users keep going, and a server killed (needs --data postgres)"
+
+[[fault]]
+at = "30%"
+action = "restart-postgres"
+
+[[fault]]
+at = "60%"
+action = "kill"
+target = "random"
+restart_after = "1s"
 )toml";
 
 constexpr std::string_view kBuiltinEverything = R"toml(
@@ -278,7 +311,8 @@ description = "no faults: a baseline to compare the other scenarios against"
 constexpr std::string_view kBuiltinTexts[] = {
     kBuiltinCrashAndDeploy, kBuiltinCrash,        kBuiltinHungServer, kBuiltinRollingDeploy,
     kBuiltinScale,          kBuiltinStoreRestart, kBuiltinEverything, kBuiltinCalm,
-    kBuiltinChat,           kBuiltinJobs,         kBuiltinTruth,
+    kBuiltinChat,           kBuiltinJobs,         kBuiltinTruth,          kBuiltinRedisFailover,
+    kBuiltinPostgresRestart,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -307,7 +341,7 @@ constexpr KeyRule kFaultKeys[] = {
     {"action", ""},
     {"note", ""},
     {"target", "kill, hang, kill-gateway, partition-registry and slow-registry"},
-    {"restart_after", "kill, kill-gateway and kill-etcd-leader"},
+    {"restart_after", "kill, kill-gateway, kill-etcd-leader and kill-redis-master"},
     {"lasting", "hang, partition-registry, slow-registry, latency, loss and partition"},
     {"latency", "slow-registry and latency"},
     {"between", "latency, loss and partition"},
@@ -316,13 +350,14 @@ constexpr KeyRule kFaultKeys[] = {
 };
 
 constexpr std::string_view kActions =
-    "kill, hang, rolling-deploy, scale-out, scale-in, restart-store, kill-gateway, partition-registry, "
-    "slow-registry, kill-etcd-leader, latency, loss or partition";
+    "kill, hang, rolling-deploy, scale-out, scale-in, restart-store, kill-redis-master, restart-postgres, "
+    "kill-gateway, partition-registry, slow-registry, kill-etcd-leader, latency, loss or partition";
 
 bool key_applies(std::string_view key, FaultKind kind) {
   if (key == "target") return kind == FaultKind::kill || kind == FaultKind::hang || targets_a_gateway(kind);
   if (key == "restart_after") {
-    return kind == FaultKind::kill || kind == FaultKind::kill_gateway || kind == FaultKind::kill_etcd_leader;
+    return kind == FaultKind::kill || kind == FaultKind::kill_gateway || kind == FaultKind::kill_etcd_leader ||
+           kind == FaultKind::kill_redis_master;
   }
   if (key == "lasting") {
     return kind == FaultKind::hang || kind == FaultKind::partition_registry || kind == FaultKind::slow_registry ||
@@ -337,7 +372,8 @@ bool key_applies(std::string_view key, FaultKind kind) {
 
 std::optional<FaultKind> kind_from_string(std::string_view text) {
   for (auto kind : {FaultKind::kill, FaultKind::hang, FaultKind::rolling_deploy, FaultKind::scale_out,
-                    FaultKind::scale_in, FaultKind::restart_store, FaultKind::kill_gateway,
+                    FaultKind::scale_in, FaultKind::restart_store, FaultKind::kill_redis_master,
+                    FaultKind::restart_postgres, FaultKind::kill_gateway,
                     FaultKind::partition_registry, FaultKind::slow_registry, FaultKind::kill_etcd_leader,
                     FaultKind::latency, FaultKind::loss, FaultKind::partition}) {
     if (to_string(kind) == text) return kind;
@@ -743,6 +779,8 @@ std::string_view to_string(FaultKind kind) {
     case FaultKind::scale_out: return "scale-out";
     case FaultKind::scale_in: return "scale-in";
     case FaultKind::restart_store: return "restart-store";
+    case FaultKind::kill_redis_master: return "kill-redis-master";
+    case FaultKind::restart_postgres: return "restart-postgres";
     case FaultKind::kill_gateway: return "kill-gateway";
     case FaultKind::partition_registry: return "partition-registry";
     case FaultKind::slow_registry: return "slow-registry";
@@ -810,6 +848,8 @@ std::string describe_fault(FaultSpec const& fault) {
     case FaultKind::partition: return action + " " + describe_link(fault.between);
     case FaultKind::rolling_deploy:
     case FaultKind::restart_store:
+    case FaultKind::kill_redis_master:
+    case FaultKind::restart_postgres:
     case FaultKind::kill_etcd_leader: return action;
   }
   return action;
@@ -826,7 +866,9 @@ std::vector<std::string> fault_plan(Scenario const& scenario, std::int64_t durat
     if (fault.kind == FaultKind::kill && fault.restart_after_ms) {
       line += ", replaced after " + format_ms(*fault.restart_after_ms);
     }
-    if ((fault.kind == FaultKind::kill_gateway || fault.kind == FaultKind::kill_etcd_leader) && fault.restart_after_ms) {
+    if ((fault.kind == FaultKind::kill_gateway || fault.kind == FaultKind::kill_etcd_leader ||
+         fault.kind == FaultKind::kill_redis_master) &&
+        fault.restart_after_ms) {
       line += ", back after " + format_ms(*fault.restart_after_ms);
     }
     if (key_applies("lasting", fault.kind)) line += " for " + format_ms(fault.lasting_ms);
@@ -898,7 +940,7 @@ Scenario find_scenario(std::string const& name_or_path) {
 }
 
 void check_scenario_fits(Scenario const& scenario, int servers, std::int64_t duration_ms,
-                         bool store_is_a_process, int gateways, bool registry) {
+                         bool store_is_a_process, int gateways, bool registry, StoreEngines engines) {
   std::string const who = "scenario '" + scenario.name + "'";
   if (servers < 1) throw ScenarioError(who + ": need at least 1 server, got " + std::to_string(servers));
   if (duration_ms <= 0) throw ScenarioError(who + ": the run must last longer than 0ms");
@@ -959,6 +1001,12 @@ void check_scenario_fits(Scenario const& scenario, int servers, std::int64_t dur
         if (!store_is_a_process) {
           throw ScenarioError(what + ": the sqlite store is embedded in each server; restart-store needs --store redis");
         }
+        break;
+      case FaultKind::kill_redis_master:
+        if (!engines.redis_cluster) throw ScenarioError(what + " needs a Redis Cluster: run with --store redis-cluster");
+        break;
+      case FaultKind::restart_postgres:
+        if (!engines.postgres) throw ScenarioError(what + " needs PostgreSQL: run with --data postgres");
         break;
       case FaultKind::rolling_deploy: break;
     }

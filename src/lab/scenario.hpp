@@ -24,6 +24,9 @@ enum class FaultKind {
   scale_out,      // start `count` more servers and add them to the gateway
   scale_in,       // drain then stop `count` servers
   restart_store,  // stop and start the shared store (redis); nothing to do for embedded sqlite
+  // The scale-out stores' faults (--store redis-cluster, --data postgres; docs/STATE.md):
+  kill_redis_master,  // kill -9 a master of the cluster (a replica takes over); optionally restarted
+  restart_postgres,   // a fast shutdown of PostgreSQL, then started again on the same data
   // The truth faults (--gateways, --registry etcd; docs/LAB.md):
   kill_gateway,        // kill -9 gateway `target`; optionally started again after `restart_after`
   partition_registry,  // cut gateway `target` from etcd for `lasting` (it keeps its last truth)
@@ -54,7 +57,8 @@ bool targets_a_gateway(FaultKind kind);
 bool needs_registry(FaultKind kind);
 bool is_network_fault(FaultKind kind);  // latency, loss, partition
 
-// "kill", "hang", "rolling-deploy", "scale-out", "scale-in", "restart-store", "kill-gateway",
+// "kill", "hang", "rolling-deploy", "scale-out", "scale-in", "restart-store", "kill-redis-master",
+// "restart-postgres", "kill-gateway",
 // "partition-registry", "slow-registry", "kill-etcd-leader", "latency", "loss", "partition".
 std::string_view to_string(FaultKind kind);
 
@@ -141,7 +145,13 @@ std::vector<std::string> fault_plan(Scenario const& scenario, std::int64_t durat
 // The truth faults need their parts: a gateway fault's target among `gateways`, kill-gateway
 // at least 2 gateways (its users need another), the registry faults `registry`; a network
 // fault's link its gateway among `gateways` and, for "gateway N/registry", `registry`.
+// The store engines a run starts, for the faults that act on them.
+struct StoreEngines {
+  bool redis_cluster = false;  // --store redis-cluster
+  bool postgres = false;       // --data postgres
+};
 void check_scenario_fits(Scenario const& scenario, int servers, std::int64_t duration_ms,
-                         bool store_is_a_process, int gateways = 1, bool registry = false);
+                         bool store_is_a_process, int gateways = 1, bool registry = false,
+                         StoreEngines engines = {});
 
 }  // namespace outboard::lab

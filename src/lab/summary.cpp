@@ -71,7 +71,7 @@ std::string fault_list(json const& mode) {
     // The faults themselves, not their follow-ups (restart, resume, each server replaced).
     if (kind != "kill" && kind != "hang" && kind != "deploy" && kind != "scale-out" && kind != "scale-in" &&
         kind != "store-down" && kind != "kill-gateway" && kind != "partition-registry" && kind != "slow-registry" &&
-        kind != "kill-etcd-leader" && kind != "latency" &&
+        kind != "kill-etcd-leader" && kind != "kill-redis-master" && kind != "postgres-down" && kind != "latency" &&
         kind != "loss" && kind != "partition") {
       continue;
     }

@@ -63,7 +63,7 @@ TEST(ScenarioBuiltins, AreInTheDocumentedOrder) {
   for (auto const& s : builtin_scenarios()) names.push_back(s.name);
   EXPECT_EQ(names, (std::vector<std::string>{"crash-and-deploy", "crash", "hung-server", "rolling-deploy",
                                               "scale", "store-restart", "everything", "calm", "chat", "jobs",
-                                              "truth"}));
+                                              "truth", "redis-failover", "postgres-restart"}));
 }
 
 TEST(ScenarioBuiltins, EachHasADescriptionAndFitsATypicalRun) {
@@ -72,11 +72,21 @@ TEST(ScenarioBuiltins, EachHasADescriptionAndFitsATypicalRun) {
     EXPECT_FALSE(s.description.empty());
     EXPECT_EQ(s.description.find('\n'), std::string::npos);
     // The truth faults need two gateways and the registry (truth_faults_test.cpp refuses them otherwise).
-    EXPECT_NO_THROW(check_scenario_fits(s, 3, 20'000, true, 2, true));
+    StoreEngines engines{.redis_cluster = true, .postgres = true};
+    EXPECT_NO_THROW(check_scenario_fits(s, 3, 20'000, true, 2, true, engines));
     if (s.name != "store-restart") {
-      EXPECT_NO_THROW(check_scenario_fits(s, 3, 20'000, false, 2, true));
+      EXPECT_NO_THROW(check_scenario_fits(s, 3, 20'000, false, 2, true, engines));
     }
   }
+}
+
+TEST(ScenarioBuiltins, StoreEngineFaultsNeedTheirEngine) {
+  std::string failover = error_of([] { check_scenario_fits(find_scenario("redis-failover"), 3, 20'000, true); });
+  EXPECT_NE(failover.find("needs a Redis Cluster: run with --store redis-cluster"), std::string::npos) << failover;
+  std::string restart = error_of([] {
+    check_scenario_fits(find_scenario("postgres-restart"), 3, 20'000, false, 1, false, {.redis_cluster = true});
+  });
+  EXPECT_NE(restart.find("needs PostgreSQL: run with --data postgres"), std::string::npos) << restart;
 }
 
 TEST(ScenarioBuiltins, StoreRestartNeedsAStoreProcess) {
@@ -440,7 +450,8 @@ TEST(ScenarioFiles, ADirectoryIsNotAScenarioFile) {
 TEST(ScenarioFiles, UnknownBuiltinListsTheNames) {
   std::string error = error_of([] { (void)find_scenario("crsh"); });
   EXPECT_NE(error.find("unknown scenario 'crsh'; built-ins: crash-and-deploy, crash, hung-server, rolling-deploy, "
-                       "scale, store-restart, everything, calm, chat, jobs, truth (or give a path to a .toml file)"),
+                       "scale, store-restart, everything, calm, chat, jobs, truth, redis-failover, postgres-restart "
+                       "(or give a path to a .toml file)"),
             std::string::npos)
       << error;
 }

@@ -27,32 +27,37 @@
 #include "state/store.hpp"
 #include "support/redis_server.hpp"
 #include "support/run_coro.hpp"
+#include "support/store_engines.hpp"
 #include "support/temp_dir.hpp"
 
 namespace outboard::state::job_testing {
 
 using namespace std::chrono_literals;
 
-// One backend's queue, with the data store it writes fences to. `backend` is "memory", "sqlite"
-// or "redis"; for redis, the harness starts a private redis-server unless given a URL.
+// One backend's queue, with the data store it writes fences to. `backend` is "memory", "sqlite",
+// "redis", "redis_cluster" or "postgres"; for redis, the harness starts a private redis-server
+// unless given a URL; the cluster and PostgreSQL are the process's shared engines, emptied.
 class JobQueueHarness {
  protected:
   explicit JobQueueHarness(std::string backend, std::string redis_url = {})
-      : backend_(std::move(backend)), redis_url_(std::move(redis_url)) {
+      : backend_(std::move(backend)), engine_url_(std::move(redis_url)) {
     store_options_.clock = &clock_;
-    if (backend_ == "redis" && redis_url_.empty()) {
+    if (backend_ == "redis" && engine_url_.empty()) {
       redis_ = std::make_unique<testing::RedisServer>();
-      redis_url_ = redis_->url(3);
+      engine_url_ = redis_->url(3);
     }
+    if (backend_ == "redis_cluster") engine_url_ = testing::fresh_redis_cluster_url();
+    if (backend_ == "postgres") engine_url_ = testing::fresh_postgres_url();
   }
   virtual ~JobQueueHarness() = default;
 
   std::string url() const {
     if (backend_ == "memory") return "memory://";
     if (backend_ == "sqlite") return "sqlite://" + (dir_ / "jobs.db").string();
-    return redis_url_;
+    return engine_url_;
   }
-  bool manual_clock() const { return backend_ != "redis"; }
+  // Redis and PostgreSQL keep their own clocks (leases and delays run on the engine's time).
+  bool manual_clock() const { return backend_ == "memory" || backend_ == "sqlite"; }
 
   // Opens the store and its queue; queue_ and store_ are this thread's.
   void open(JobQueueOptions options = {}) {
@@ -583,7 +588,7 @@ class JobQueueHarness {
   }
 
   std::string backend_;
-  std::string redis_url_;
+  std::string engine_url_;
   core::ManualClock clock_;
   StoreOptions store_options_;
   JobQueueOptions queue_options_;
