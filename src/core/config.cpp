@@ -118,6 +118,17 @@ std::string without_password(std::string const& text) {
   return text.substr(0, colon + 1) + "<hidden>" + text.substr(at_sign);
 }
 
+// Whether a flag's text carries a URL password, in the authority (redis://:PW@host) or as a
+// libpq-style parameter (postgres://host/db?password=PW); a list's items each.
+bool carries_password(std::string const& text) {
+  for (auto const& item : split_commas(text)) {
+    if (without_password(item) != item) return true;
+    auto query = item.find('?');
+    if (query != std::string::npos && item.find("password=", query) != std::string::npos) return true;
+  }
+  return false;
+}
+
 // "receipt=4,tick=1" -> {receipt: 4, tick: 1}; the error names `where`.
 std::map<std::string, std::string> split_pairs(std::string const& text, std::string const& where) {
   std::map<std::string, std::string> out;
@@ -316,6 +327,12 @@ void Settings::resolve(std::map<std::string, std::string> const& environment) {
   load_environment(environment);
   for (auto& e : entries_) {
     if (e.flag_value) {
+      // Any local user can read a process's arguments (ps, /proc/PID/cmdline): a password goes
+      // in the config file or the environment, never on the command line.
+      if (carries_password(*e.flag_value)) {
+        throw ConfigError("flag " + e.flag + ": a password on the command line is readable by every local user; " +
+                          "put the URL in the config file (" + e.key + ") or in " + env_variable(e.key));
+      }
       assign_text(e, *e.flag_value, "flag " + e.flag);
       e.source = "flag " + e.flag;
     }

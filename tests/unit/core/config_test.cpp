@@ -124,6 +124,27 @@ TEST_F(ConfigTest, BadFlagNamesTheFlag) {
   EXPECT_NE(e.find("flag --state"), std::string::npos) << e;
 }
 
+// Any local user reads a process's arguments: a URL's password is refused on a flag (in the
+// authority or as a libpq parameter), with where it goes instead; from the environment it is taken.
+TEST_F(ConfigTest, APasswordOnAFlagIsRefusedAndTheEnvironmentTakesIt) {
+  for (std::string url : {"redis://:s3cret@127.0.0.1:6379/0", "postgres://app@db/shop?password=s3cret",
+                          "redis-cluster://:s3cret@h1:7000,h2:7001"}) {
+    SCOPED_TRACE(url);
+    CLI::App app;
+    s.register_flags(app);
+    std::vector<std::string> args{"--state", url};
+    std::reverse(args.begin(), args.end());
+    app.parse(args);
+    auto e = error_of([&] { s.resolve({}); });
+    EXPECT_NE(e.find("flag --state: a password on the command line is readable by every local user"), std::string::npos)
+        << e;
+    EXPECT_NE(e.find("OUTBOARD_STATE_URL"), std::string::npos) << e;
+    EXPECT_EQ(e.find("s3cret"), std::string::npos) << e;
+  }
+  s.load_environment({{"OUTBOARD_STATE_URL", "redis://:s3cret@127.0.0.1:6379/0"}});
+  EXPECT_EQ(v.state, "redis://:s3cret@127.0.0.1:6379/0");
+}
+
 TEST_F(ConfigTest, MissingFileIsNamed) {
   auto e = error_of([&] { s.load_toml_file("/nonexistent/serve.toml"); });
   EXPECT_NE(e.find("/nonexistent/serve.toml"), std::string::npos) << e;
@@ -278,7 +299,7 @@ TEST_F(CommandSchemeTest, ASecretIsNeverPrinted) {
 }
 
 TEST_F(CommandSchemeTest, APasswordInAUrlIsNeverPrinted) {
-  resolve_with({"--state", "redis://:hunter2@r:6379/0"}, {});
+  resolve_with({}, {{"OUTBOARD_SERVE_STATE_URL", "redis://:hunter2@r:6379/0"}});
   EXPECT_TRUE(line_of("state.url").starts_with("state.url = \"redis://:<hidden>@r:6379/0\"")) << line_of("state.url");
   EXPECT_EQ(s.effective_configuration().find("hunter2"), std::string::npos);
 }
