@@ -16,6 +16,10 @@
 //              the fence key is written in the same transaction
 //   redis://   across hosts: one Lua script per claim / completion (claim writes the fence key
 //              in the same script)
+//   redis-cluster://  the job's slot holds the truth (hash + fence key, one script), the type's
+//              slot an index; a claim is two steps (docs/STATE.md, "Job queues on a cluster")
+//   postgres://  a table claimed with FOR UPDATE SKIP LOCKED; the fence key written in the same
+//              transaction (docs/STATE.md, PostgreSQL)
 #include <boost/asio/any_io_executor.hpp>
 
 #include <cstdint>

@@ -2,6 +2,7 @@
 
 #include "state/feed.hpp"
 #include "state/memory/memory_feed.hpp"
+#include "state/postgres/pg_feed.hpp"
 #include "state/redis/redis_feed.hpp"
 #include "state/sqlite/sqlite_feed.hpp"
 #include "state/store_url.hpp"
@@ -14,7 +15,8 @@ std::unique_ptr<FeedProvider> open_feed(std::string_view url, StoreOptions const
   if (parsed->scheme == "memory") return make_memory_feed(store, options);
   if (parsed->scheme == "sqlite") return make_sqlite_feed(parsed->path, store, options);
   if (parsed->scheme == "redis") return make_redis_feed(*parsed, store, options);
-  if (parsed->scheme == "redis-cluster" || parsed->scheme == "postgres") {
+  if (parsed->scheme == "postgres") return make_postgres_feed(*parsed, store, options);
+  if (parsed->scheme == "redis-cluster") {
     throw std::invalid_argument("feed URL '" + redact_store_url(url) + "': room feeds on " + parsed->scheme +
                                 ":// are not built yet; give realtime.feed a redis:// or sqlite:// URL");
   }

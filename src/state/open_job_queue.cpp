@@ -2,7 +2,9 @@
 
 #include "state/job_queue.hpp"
 #include "state/memory/memory_job_queue.hpp"
+#include "state/postgres/pg_job_queue.hpp"
 #include "state/redis/redis_job_queue.hpp"
+#include "state/redis_cluster/cluster_job_queue.hpp"
 #include "state/sqlite/sqlite_job_queue.hpp"
 #include "state/store_url.hpp"
 
@@ -15,10 +17,8 @@ std::unique_ptr<JobQueueProvider> open_job_queue(std::string_view url, StoreProv
   if (parsed->scheme == "memory") return make_memory_job_queue(store, options, queue_options);
   if (parsed->scheme == "sqlite") return make_sqlite_job_queue(parsed->path, options, queue_options);
   if (parsed->scheme == "redis") return make_redis_job_queue(*parsed, options, queue_options);
-  if (parsed->scheme == "redis-cluster" || parsed->scheme == "postgres") {
-    throw std::invalid_argument("job queue URL '" + redact_store_url(url) + "': job queues on " + parsed->scheme +
-                                ":// are not built yet; keep --data on redis:// or sqlite:// while jobs are on");
-  }
+  if (parsed->scheme == "postgres") return make_postgres_job_queue(*parsed, options, queue_options);
+  if (parsed->scheme == "redis-cluster") return make_redis_cluster_job_queue(*parsed, options, queue_options);
   throw std::invalid_argument("job queue URL '" + redact_store_url(url) + "': '" + parsed->scheme +
                               "' is a blob store scheme, it has no job queue");
 }

@@ -64,6 +64,11 @@ PgParams& PgParams::optional_bytes(std::optional<std::string_view> value) {
   return *this;
 }
 
+PgParams& PgParams::boolean(bool value) {
+  add(PgType::boolean, std::string(1, value ? '\1' : '\0'));
+  return *this;
+}
+
 PgParams& PgParams::int8(std::int64_t value) {
   add(PgType::int8, encode_int8(value));
   return *this;
@@ -130,6 +135,19 @@ core::Result<bool> decode_bool(std::optional<std::string> const& value) {
     return core::make_error(core::Errc::internal, "postgres: expected a boolean result");
   }
   return (*value)[0] != 0;
+}
+
+core::Result<std::optional<std::string>> single_value(core::Result<PgRows> const& rows) {
+  if (!rows) return rows.error();
+  auto const* value = rows->first();
+  if (!value) return core::make_error(core::Errc::internal, "postgres: the statement returned no row");
+  return *value;
+}
+
+core::Result<bool> single_bool(core::Result<PgRows> const& rows) {
+  auto value = single_value(rows);
+  if (!value) return value.error();
+  return decode_bool(*value);
 }
 
 }  // namespace outboard::state

@@ -28,6 +28,7 @@ class PgParams {
  public:
   PgParams& bytes(std::string_view value);
   PgParams& optional_bytes(std::optional<std::string_view> value);
+  PgParams& boolean(bool value);
   PgParams& int8(std::int64_t value);
   PgParams& optional_int8(std::optional<std::int64_t> value);
   PgParams& bytes_array(std::vector<std::string_view> const& values);
@@ -58,5 +59,10 @@ struct PgRows {
 // Binary decoders of the values the store's functions return; Errc::internal on a size mismatch.
 core::Result<std::int64_t> decode_int8(std::optional<std::string> const& value);
 core::Result<bool> decode_bool(std::optional<std::string> const& value);
+
+// A one-value answer (SELECT f(...)) decoded, or the statement's error; Errc::internal when the
+// statement returned no row.
+core::Result<std::optional<std::string>> single_value(core::Result<PgRows> const& rows);
+core::Result<bool> single_bool(core::Result<PgRows> const& rows);
 
 }  // namespace outboard::state

@@ -109,27 +109,6 @@ asio::awaitable<Result<void>> wait_ready(LinkPtr link, Ready want, Clock::time_p
   co_return Result<void>{};
 }
 
-Result<PgRows> rows_from(PGresult* result, std::string const& where) {
-  auto status = PQresultStatus(result);
-  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) return pg_result_error(result, where);
-  PgRows out;
-  int const rows = PQntuples(result);
-  int const columns = PQnfields(result);
-  out.rows.resize(static_cast<std::size_t>(rows));
-  for (int r = 0; r < rows; ++r) {
-    auto& row = out.rows[static_cast<std::size_t>(r)];
-    row.reserve(static_cast<std::size_t>(columns));
-    for (int c = 0; c < columns; ++c) {
-      if (PQgetisnull(result, r, c)) {
-        row.emplace_back();
-      } else {
-        row.emplace_back(std::string(PQgetvalue(result, r, c), static_cast<std::size_t>(PQgetlength(result, r, c))));
-      }
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::shared_ptr<PgConnection> PgConnection::create(asio::any_io_executor executor, PgEndpoint endpoint) {
@@ -241,7 +220,7 @@ asio::awaitable<Result<PgRows>> PgConnection::run(char const* sql, PgParams cons
     }
     PGresult* result = PQgetResult(link->conn);
     if (!result) break;
-    if (!answer) answer = rows_from(result, where);
+    if (!answer) answer = pg_rows(result, where);
     PQclear(result);
   }
   if (!answer) co_return failed(Errc::unavailable, pg_connection_message(link->conn), false);

@@ -55,4 +55,25 @@ core::Error pg_result_error(PGresult const* result, std::string const& where) {
   return core::make_error(core::Errc::unavailable, context);
 }
 
+core::Result<PgRows> pg_rows(PGresult const* result, std::string const& where) {
+  auto status = PQresultStatus(result);
+  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) return pg_result_error(result, where);
+  PgRows out;
+  int const rows = PQntuples(result);
+  int const columns = PQnfields(result);
+  out.rows.resize(static_cast<std::size_t>(rows));
+  for (int r = 0; r < rows; ++r) {
+    auto& row = out.rows[static_cast<std::size_t>(r)];
+    row.reserve(static_cast<std::size_t>(columns));
+    for (int c = 0; c < columns; ++c) {
+      if (PQgetisnull(result, r, c)) {
+        row.emplace_back();
+      } else {
+        row.emplace_back(std::string(PQgetvalue(result, r, c), static_cast<std::size_t>(PQgetlength(result, r, c))));
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace outboard::state

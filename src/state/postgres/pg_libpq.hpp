@@ -7,6 +7,7 @@
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "state/postgres/pg_codec.hpp"
 
 namespace outboard::state {
 
@@ -36,5 +37,8 @@ std::string pg_connection_message(PGconn const* conn);
 // Errc::unavailable for connection and server-shutdown errors and the rest (a store that cannot
 // do its work answers 503). `where` names the store (URL without password).
 core::Error pg_result_error(PGresult const* result, std::string const& where);
+
+// A statement's rows (binary values as sent), or its error (pg_result_error) when it failed.
+core::Result<PgRows> pg_rows(PGresult const* result, std::string const& where);
 
 }  // namespace outboard::state

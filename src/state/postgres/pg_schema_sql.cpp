@@ -1,3 +1,5 @@
+#include "state/postgres/pg_feed_sql.hpp"
+#include "state/postgres/pg_jobs_sql.hpp"
 #include "state/postgres/pg_migrations.hpp"
 
 namespace outboard::state {
@@ -393,7 +395,9 @@ END $$;
 }  // namespace
 
 std::vector<Migration> const& migrations() {
-  static std::vector<Migration> const all{{1, "keyspace", kKeyspace}};
+  // Append only: a migration a database has applied is never edited (pg_migrations.hpp).
+  static std::vector<Migration> const all{{1, "keyspace", kKeyspace}, {2, "jobs", jobs_migration_sql()},
+                                          {3, "feeds", feed_migration_sql()}};
   return all;
 }
 

@@ -7,7 +7,7 @@
 
 #include "state/postgres/pg_codec.hpp"
 #include "state/postgres/pg_connection.hpp"
-#include "state/postgres/pg_migrations.hpp"
+#include "state/postgres/pg_database.hpp"
 
 namespace outboard::state {
 namespace {
@@ -37,24 +37,43 @@ std::optional<std::int64_t> ttl_ms(std::optional<Millis> ttl) {
   return ttl->count();
 }
 
+// How a statement's answer is read, once the call succeeded: one function per answer shape.
+Result<void> no_value(PgRows&) { return Result<void>{}; }
+
 // The single value of a one-value answer, copied out.
-Result<std::optional<std::string>> single(Result<PgRows> const& rows) {
-  if (!rows) return rows.error();
-  auto const* value = rows->first();
+Result<std::optional<std::string>> single(PgRows& rows) {
+  auto const* value = rows.first();
   if (!value) return core::make_error(Errc::internal, "postgres: the statement returned no row");
   return *value;
 }
 
-Result<bool> as_bool(Result<PgRows> const& rows) {
+// The single value through one of pg_codec's decoders.
+template <class T>
+Result<T> single_decoded(PgRows& rows, Result<T> (*decode)(std::optional<std::string> const&)) {
   auto value = single(rows);
   if (!value) return value.error();
-  return decode_bool(*value);
+  return decode(*value);
 }
 
-Result<std::int64_t> as_int8(Result<PgRows> const& rows) {
-  auto value = single(rows);
-  if (!value) return value.error();
-  return decode_int8(*value);
+Result<bool> as_bool(PgRows& rows) { return single_decoded(rows, decode_bool); }
+Result<std::int64_t> as_int8(PgRows& rows) { return single_decoded(rows, decode_int8); }
+
+// hgetall's (field, value) rows; rows with a NULL are skipped.
+Result<FieldMap> as_fields(PgRows& rows) {
+  FieldMap fields;
+  for (auto& row : rows.rows) {
+    if (row.size() == 2 && row[0] && row[1]) fields.emplace(std::move(*row[0]), std::move(*row[1]));
+  }
+  return fields;
+}
+
+// list_range's one-column rows.
+Result<std::vector<std::string>> as_items(PgRows& rows) {
+  std::vector<std::string> items;
+  for (auto& row : rows.rows) {
+    if (!row.empty() && row[0]) items.push_back(std::move(*row[0]));
+  }
+  return items;
 }
 
 class PostgresStore final : public Store {
@@ -65,94 +84,64 @@ class PostgresStore final : public Store {
   std::string_view backend() const override { return "postgres"; }
 
   Async<void> ping() override {
-    auto db = db_;
-    PgParams params = PgParams{};
-    auto rows = co_await db->execute(kPing, std::move(params));
-    if (!rows) co_return rows.error();
-    co_return Result<void>{};
+    PgParams none;
+    co_return co_await call<void>(kPing, std::move(none), no_value);
   }
 
   Async<std::optional<std::string>> get(std::string key) override {
-    auto db = db_;
     PgParams params = PgParams{}.bytes(key);
-    auto rows = co_await db->execute(kGet, std::move(params));
-    co_return single(rows);
+    co_return co_await call<std::optional<std::string>>(kGet, std::move(params), single);
   }
 
   Async<void> set(std::string key, std::string value, std::optional<Millis> ttl) override {
-    auto db = db_;
     PgParams params = PgParams{}.bytes(key).bytes(value).optional_int8(ttl_ms(ttl));
-    auto rows = co_await db->execute(kSet, std::move(params));
-    if (!rows) co_return rows.error();
-    co_return Result<void>{};
+    co_return co_await call<void>(kSet, std::move(params), no_value);
   }
 
   Async<bool> set_if_absent(std::string key, std::string value, std::optional<Millis> ttl) override {
-    auto db = db_;
     PgParams params = PgParams{}.bytes(key).bytes(value).optional_int8(ttl_ms(ttl));
-    auto rows = co_await db->execute(kSetIfAbsent, std::move(params));
-    co_return as_bool(rows);
+    co_return co_await call<bool>(kSetIfAbsent, std::move(params), as_bool);
   }
 
   Async<bool> del(std::string key) override {
-    auto db = db_;
     PgParams params = PgParams{}.bytes(key);
-    auto rows = co_await db->execute(kDel, std::move(params));
-    co_return as_bool(rows);
+    co_return co_await call<bool>(kDel, std::move(params), as_bool);
   }
 
   Async<bool> expire(std::string key, Millis ttl) override {
-    auto db = db_;
     PgParams params = PgParams{}.bytes(key).int8(ttl.count());
-    auto rows = co_await db->execute(kExpire, std::move(params));
-    co_return as_bool(rows);
+    co_return co_await call<bool>(kExpire, std::move(params), as_bool);
   }
 
   Async<std::int64_t> pttl(std::string key) override {
-    auto db = db_;
     PgParams params = PgParams{}.bytes(key);
-    auto rows = co_await db->execute(kPttl, std::move(params));
-    co_return as_int8(rows);
+    co_return co_await call<std::int64_t>(kPttl, std::move(params), as_int8);
   }
 
   Async<bool> compare_and_set(std::string key, std::optional<std::string> expected, std::string desired,
                               std::optional<Millis> ttl) override {
-    auto db = db_;
     std::optional<std::string_view> expected_view;
     if (expected) expected_view = *expected;
     auto params = PgParams{}.bytes(key).optional_bytes(expected_view).bytes(desired).optional_int8(ttl_ms(ttl));
-    auto rows = co_await db->execute(kCompareAndSet, std::move(params));
-    co_return as_bool(rows);
+    co_return co_await call<bool>(kCompareAndSet, std::move(params), as_bool);
   }
 
   Async<std::int64_t> incr_by(std::string key, std::int64_t delta) override {
-    auto db = db_;
     PgParams params = PgParams{}.bytes(key).int8(delta);
-    auto rows = co_await db->execute(kIncrBy, std::move(params));
-    co_return as_int8(rows);
+    co_return co_await call<std::int64_t>(kIncrBy, std::move(params), as_int8);
   }
 
   Async<std::optional<std::string>> hget(std::string key, std::string field) override {
-    auto db = db_;
     PgParams params = PgParams{}.bytes(key).bytes(field);
-    auto rows = co_await db->execute(kHget, std::move(params));
-    co_return single(rows);
+    co_return co_await call<std::optional<std::string>>(kHget, std::move(params), single);
   }
 
   Async<FieldMap> hgetall(std::string key) override {
-    auto db = db_;
     PgParams params = PgParams{}.bytes(key);
-    auto rows = co_await db->execute(kHgetall, std::move(params));
-    if (!rows) co_return rows.error();
-    FieldMap fields;
-    for (auto& row : rows->rows) {
-      if (row.size() == 2 && row[0] && row[1]) fields.emplace(std::move(*row[0]), std::move(*row[1]));
-    }
-    co_return fields;
+    co_return co_await call<FieldMap>(kHgetall, std::move(params), as_fields);
   }
 
   Async<void> hset(std::string key, Fields fields, std::optional<Millis> ttl) override {
-    auto db = db_;
     std::vector<std::string_view> names;
     std::vector<std::string_view> values;
     for (auto const& [name, value] : fields) {
@@ -160,46 +149,42 @@ class PostgresStore final : public Store {
       values.push_back(value);
     }
     auto params = PgParams{}.bytes(key).bytes_array(names).bytes_array(values).optional_int8(ttl_ms(ttl));
-    auto rows = co_await db->execute(kHset, std::move(params));
-    if (!rows) co_return rows.error();
-    co_return Result<void>{};
+    co_return co_await call<void>(kHset, std::move(params), no_value);
   }
 
   Async<std::int64_t> hdel(std::string key, std::vector<std::string> fields) override {
-    auto db = db_;
     std::vector<std::string_view> names(fields.begin(), fields.end());
     PgParams params = PgParams{}.bytes(key).bytes_array(names);
-    auto rows = co_await db->execute(kHdel, std::move(params));
-    co_return as_int8(rows);
+    co_return co_await call<std::int64_t>(kHdel, std::move(params), as_int8);
   }
 
   Async<std::int64_t> list_push(std::string key, std::string value) override {
-    auto db = db_;
     PgParams params = PgParams{}.bytes(key).bytes(value);
-    auto rows = co_await db->execute(kListPush, std::move(params));
-    co_return as_int8(rows);
+    co_return co_await call<std::int64_t>(kListPush, std::move(params), as_int8);
   }
 
   Async<std::vector<std::string>> list_range(std::string key) override {
-    auto db = db_;
     PgParams params = PgParams{}.bytes(key);
-    auto rows = co_await db->execute(kListRange, std::move(params));
-    if (!rows) co_return rows.error();
-    std::vector<std::string> items;
-    for (auto& row : rows->rows) {
-      if (!row.empty() && row[0]) items.push_back(std::move(*row[0]));
-    }
-    co_return items;
+    co_return co_await call<std::vector<std::string>>(kListRange, std::move(params), as_items);
   }
 
   Async<bool> commit_if(std::vector<Condition> conditions, std::vector<Write> writes) override {
-    auto db = db_;
     auto params = commit_params(conditions, writes);
-    auto rows = co_await db->execute(kCommitIf, std::move(params));
-    co_return as_bool(rows);
+    co_return co_await call<bool>(kCommitIf, std::move(params), as_bool);
   }
 
  private:
+  // Every operation's one shape: run the statement, pass a failure on, else read the answer.
+  // The connection is held by a copy so a store destroyed meanwhile leaves it alive until the
+  // answer is in. `params` may view the caller's strings: the caller's frame outlives this one.
+  template <class T>
+  Async<T> call(char const* sql, PgParams params, Result<T> (*read)(PgRows&)) {
+    auto db = db_;
+    auto rows = co_await db->execute(sql, std::move(params));
+    if (!rows) co_return rows.error();
+    co_return read(*rows);
+  }
+
   // commit_if's conditions and writes as parallel arrays, the enums' values as kinds (the
   // function's numbering follows Condition::Kind and Write::Kind).
   static PgParams commit_params(std::vector<Condition> const& conditions, std::vector<Write> const& writes) {
@@ -257,15 +242,7 @@ class PostgresProvider final : public StoreProvider {
 }  // namespace
 
 std::unique_ptr<StoreProvider> make_postgres_provider(StoreUrl const& url, StoreOptions const& options) {
-  PgEndpoint endpoint;
-  endpoint.url = url.raw;
-  endpoint.redacted = redact_store_url(url.raw);
-  endpoint.command_timeout = options.command_timeout;
-  // Start-up: the schema is brought up to date now, so a server that cannot reach its database,
-  // or finds one newer than itself, refuses to start with the reason (std::runtime_error).
-  // Migrations may take longer than one command: they get at least 10 s.
-  run_migrations(endpoint.url, std::max(options.command_timeout, Millis(10'000)));
-  return std::make_unique<PostgresProvider>(std::move(endpoint));
+  return std::make_unique<PostgresProvider>(open_postgres_database(url, options));
 }
 
 }  // namespace outboard::state

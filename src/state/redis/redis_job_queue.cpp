@@ -14,11 +14,9 @@
 //   jobs:types            set of every type ever enqueued (what counts() walks)
 // A job id is "<type>:<key>" and a type has no ':', so the type's keys follow from the id.
 //
-// Redis Cluster: not supported yet (issue 19). A script must touch keys of one slot, and these
-// do not: a job's own keys share the tag {<id>}, the type's sets the tag {<type>}, and jobs:dead
-// and jobs:types are untagged; claim, counts and dead_letters also build key names inside the
-// script. One tag per type for everything (job hashes `job:{<type>}:<key>`) would not be enough,
-// as the fence key must stay state::fence_key(id), tagged by the id, and claim writes it.
+// Redis Cluster: these scripts touch keys of several slots, so a cluster has its own queue,
+// split by slot (state/redis_cluster/cluster_job_queue.cpp); keys, prelude and decoding are
+// shared with it (job_script.hpp, job_reply.hpp).
 //
 // Cost: one round trip per operation. Scripts go by EVALSHA (40 bytes instead of the script's
 // text); a Redis that does not know the script (restarted, SCRIPT FLUSH) answers NOSCRIPT, and
@@ -26,45 +24,27 @@
 #include "state/redis/redis_job_queue.hpp"
 
 #include <boost/asio/dispatch.hpp>
-#include <openssl/evp.h>
 
-#include <array>
-#include <charconv>
-#include <cstdio>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "state/job_spec.hpp"
+#include "state/redis/job_reply.hpp"
+#include "state/redis/job_script.hpp"
 #include "state/redis/redis_connection.hpp"
-#include "state/redis/redis_reply.hpp"
 #include "state/redis/resp.hpp"
 
 namespace outboard::state {
 namespace {
 
 namespace asio = boost::asio;
+using namespace redis_jobs;  // the job keys, scripts and reply decoding shared with redis-cluster://
 
 // --- the scripts ---
 
-// Shared by every script (prepended). now_ms is Redis's clock: allowed before writes since
-// Redis 5's effect replication, the only mode of Redis 7.
-constexpr std::string_view kPrelude = R"lua(
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local function int(n) return string.format('%d', n) end
-local function job_key(id) return 'job:{' .. id .. '}' end
-local function fence_key(id) return job_key(id) .. ':fence' end
-local function type_key(t, which) return 'jobs:{' .. t .. '}:' .. which end
--- The job is running under this very claim.
-local function holds(key, fence)
-  local job = redis.call('HMGET', key, 'state', 'fence')
-  return job[1] == 'running' and tonumber(job[2]) == tonumber(fence)
-end
-)lua";
+// Every script is prepended with the shared prelude (job_script.hpp: now_ms, int, job_key,
+// fence_key, type_key, holds).
 
 // KEYS: 1 job hash, 2 fence key, 3 type's waiting set, 4 jobs:types. ARGV: 1 id, 2 type, 3 key,
 // 4 payload, 5 delay ms, 6 max_attempts. A known id (any state; a done job until its hash
@@ -226,33 +206,6 @@ end
 return out
 )lua";
 
-struct Script {
-  std::string text;
-  std::string sha;  // lowercase hex SHA1 of text: what EVALSHA names it by
-};
-
-std::string sha1_hex(std::string_view text) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int size = 0;
-  if (EVP_Digest(text.data(), text.size(), digest.data(), &size, EVP_sha1(), nullptr) != 1) {
-    throw std::runtime_error("redis job queue: SHA1 unavailable from OpenSSL");  // start-up only
-  }
-  std::string hex;
-  for (unsigned int i = 0; i < size; ++i) {
-    char byte[3];
-    std::snprintf(byte, sizeof byte, "%02x", digest[i]);
-    hex += byte;
-  }
-  return hex;
-}
-
-Script make_script(std::string_view body) {
-  std::string text(kPrelude);
-  text += body;
-  std::string sha = sha1_hex(text);
-  return Script{std::move(text), std::move(sha)};
-}
-
 // Made once per provider (start-up), shared read-only by its queues and their calls in flight.
 struct Scripts {
   Script enqueue = make_script(kEnqueue);
@@ -272,117 +225,7 @@ using ScriptRef = std::shared_ptr<Script const>;  // aliases into the provider's
 constexpr std::string_view kDeadKey = "jobs:dead";
 constexpr std::string_view kTypesKey = "jobs:types";
 
-std::string job_key(std::string_view id) { return "job:{" + std::string(id) + "}"; }
-std::string type_key(std::string_view type, std::string_view which) {
-  return "jobs:{" + std::string(type) + "}:" + std::string(which);
-}
-// The type part of an id; empty for a string that is no job id.
-std::string_view type_of(std::string_view id) {
-  auto colon = id.find(':');
-  return colon == std::string_view::npos ? std::string_view() : id.substr(0, colon);
-}
-
 // --- replies ---
-
-Error bad_reply(std::string_view op, std::string const& detail) {
-  return core::make_error(Errc::unavailable, "redis job queue " + std::string(op) + ": unexpected reply: " + detail);
-}
-
-bool starts_with(std::string const& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
-
-// An error reply. Those a Redis gives while it cannot serve yet (loading its AOF after a restart,
-// a script running too long, a replica without its master) are Errc::unavailable, as a dropped
-// connection is; the rest map as the store's do.
-Error error_reply(std::string_view op, Reply const& reply) {
-  for (std::string_view transient : {"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN"}) {
-    if (starts_with(reply.str, transient)) {
-      return core::make_error(Errc::unavailable, "redis job queue " + std::string(op) + ": " + reply.str);
-    }
-  }
-  return redis_reply::to_error("job queue " + std::string(op), reply);
-}
-
-std::optional<std::int64_t> parse_int(std::string_view s) {
-  std::int64_t value = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
-  return value;
-}
-
-std::optional<JobState> parse_state(std::string_view s) {
-  for (JobState state : {JobState::waiting, JobState::running, JobState::done, JobState::dead}) {
-    if (to_string(state) == s) return state;
-  }
-  return std::nullopt;
-}
-
-// A job hash (HGETALL) as JobInfo: every field must be there and well formed.
-Result<JobInfo> decode_info(std::string_view op, std::string id, FieldMap const& fields) {
-  auto text = [&](char const* name) -> std::string const* {
-    auto it = fields.find(name);
-    return it == fields.end() ? nullptr : &it->second;
-  };
-  auto number = [&](char const* name) -> std::optional<std::int64_t> {
-    auto const* value = text(name);
-    return value ? parse_int(*value) : std::nullopt;
-  };
-  JobInfo info;
-  info.id = std::move(id);
-  for (auto [name, out] : {std::pair{"type", &info.type}, {"key", &info.key}, {"payload", &info.payload},
-                           {"last_error", &info.last_error}, {"worker", &info.worker}}) {
-    auto const* value = text(name);
-    if (!value) return bad_reply(op, "job " + info.id + " has no field '" + name + "'");
-    *out = *value;
-  }
-  auto const* state_text = text("state");
-  auto state = state_text ? parse_state(*state_text) : std::nullopt;
-  if (!state) return bad_reply(op, "job " + info.id + ": field 'state' missing or unknown");
-  info.state = *state;
-  auto attempts = number("attempts");
-  auto max_attempts = number("max_attempts");
-  auto fence = number("fence");
-  auto run_at = number("run_at");
-  auto lease_until = number("lease_until");
-  if (!attempts || !max_attempts || !fence || !run_at || !lease_until) {
-    return bad_reply(op, "job " + info.id + ": a numeric field is missing or not a number");
-  }
-  info.attempts = static_cast<int>(*attempts);
-  info.max_attempts = static_cast<int>(*max_attempts);
-  info.fence = *fence;
-  info.run_at_ms = *run_at;
-  info.lease_until_ms = *lease_until;
-  return info;
-}
-
-Result<std::optional<JobInfo>> decode_get(std::string_view op, std::string id, Reply&& reply) {
-  auto fields = redis_reply::field_map(op, std::move(reply));
-  if (!fields) return bad_reply(op, fields.error().context);
-  if (fields->empty()) return std::optional<JobInfo>{};
-  auto info = decode_info(op, std::move(id), *fields);
-  if (!info) return info.error();
-  return std::optional<JobInfo>{std::move(*info)};
-}
-
-Result<bool> decode_flag(std::string_view op, Reply&& reply) {
-  if (reply.type != Reply::Type::integer) return bad_reply(op, "not an integer");
-  return reply.integer != 0;
-}
-
-Result<std::optional<Claim>> decode_claim(std::string_view op, Reply&& reply) {
-  if (reply.type == Reply::Type::nil) return std::optional<Claim>{};
-  auto& e = reply.elements;
-  using T = Reply::Type;
-  if (reply.type != T::array || e.size() != 8) return bad_reply(op, "not an array of 8");
-  for (std::size_t i : {0, 1, 2, 3, 7}) {
-    if (e[i].type != T::string) return bad_reply(op, "element " + std::to_string(i) + " is not a string");
-  }
-  for (std::size_t i : {4, 5, 6}) {
-    if (e[i].type != T::integer) return bad_reply(op, "element " + std::to_string(i) + " is not an integer");
-  }
-  Claim claim{std::move(e[0].str), std::move(e[1].str), std::move(e[2].str), std::move(e[3].str),
-              e[4].integer, static_cast<int>(e[5].integer), static_cast<int>(e[6].integer), std::move(e[7].str)};
-  return std::optional<Claim>{std::move(claim)};
-}
 
 Result<JobCounts> decode_counts(std::string_view op, Reply&& reply) {
   auto& e = reply.elements;
@@ -420,17 +263,10 @@ Async<T> ready(Result<T> value) {
 // EVALSHA, and once more as EVAL when Redis does not know the script. A free coroutine owning
 // what it uses: the queue may be destroyed while this waits.
 Async<Reply> eval(Connection conn, ScriptRef script, std::vector<std::string> keys, std::vector<std::string> args) {
-  auto command_with = [&](std::string_view verb, std::string_view script_arg) {
-    std::string key_count = std::to_string(keys.size());
-    std::vector<std::string_view> parts{verb, script_arg, key_count};
-    parts.insert(parts.end(), keys.begin(), keys.end());
-    parts.insert(parts.end(), args.begin(), args.end());
-    return encode_command(parts);
-  };
-  std::string by_sha = command_with("EVALSHA", script->sha);
+  std::string by_sha = encode_eval("EVALSHA", script->sha, keys, args);
   auto reply = co_await conn->execute(std::move(by_sha));
-  if (reply && reply->is_error() && starts_with(reply->str, "NOSCRIPT")) {
-    std::string by_text = command_with("EVAL", script->text);
+  if (reply && is_noscript(*reply)) {
+    std::string by_text = encode_eval("EVAL", script->text, keys, args);
     reply = co_await conn->execute(std::move(by_text));
   }
   co_return reply;
@@ -454,8 +290,6 @@ Async<std::optional<JobInfo>> run_get(Connection conn, std::string id) {
   if (reply->is_error()) co_return error_reply("get", *reply);
   co_return decode_get("get", std::move(id), std::move(*reply));
 }
-
-std::string millis(Millis ms) { return std::to_string(ms.count()); }
 
 // One worker thread's queue, on a pipelined connection of its own. Methods encode their
 // arguments at once and return coroutines that own what they need. Call only from coroutines on

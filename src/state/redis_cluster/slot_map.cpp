@@ -60,7 +60,13 @@ core::Result<SlotMap> parse_cluster_slots(Reply const& reply, std::string_view a
     address.host = master.elements[0].str.empty() ? std::string(asked_host) : master.elements[0].str;
     address.port = static_cast<std::uint16_t>(master.elements[1].integer);
     std::uint16_t index = map.index_of(address);
-    for (auto slot = start.integer; slot <= end.integer; ++slot) map.owner[static_cast<std::size_t>(slot)] = index;
+    // A slot has one master: a reply naming two for one slot is not the cluster's state (and
+    // refusing it also bounds the work to one write per slot, whatever the reply's length).
+    for (auto slot = start.integer; slot <= end.integer; ++slot) {
+      auto& owner = map.owner[static_cast<std::size_t>(slot)];
+      if (owner != SlotMap::kNobody) return malformed("slot " + std::to_string(slot) + " is in two ranges");
+      owner = index;
+    }
   }
   return map;
 }

@@ -30,7 +30,7 @@ struct SlotMap {
 };
 
 // A CLUSTER SLOTS reply; `asked`'s host stands in for an empty address (the node answering).
-// Errc::internal when the reply is not that shape.
+// Errc::internal when the reply is not that shape, or names two masters for one slot.
 core::Result<SlotMap> parse_cluster_slots(Reply const& reply, std::string_view asked_host);
 
 struct Redirect {

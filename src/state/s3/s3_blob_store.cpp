@@ -8,6 +8,7 @@
 
 #include "core/random.hpp"
 #include "state/s3/s3_client.hpp"
+#include "state/s3/s3_response.hpp"
 
 namespace outboard::state {
 namespace {
@@ -57,7 +58,7 @@ class S3BlobWriter final : public BlobWriter {
       if (auto r = co_await complete_upload(); !r) co_return r.error();
     }
     data_written_ = true;
-    S3Request record{"PUT", record_key(client_.options().prefix, id_), {}, {}, info.sha256 + " " + std::to_string(size_)};
+    S3Request record{"PUT", record_key(client_.options().prefix, id_), {}, {}, s3::render_blob_record({info.sha256, size_})};
     if (auto r = co_await client_.send(std::move(record)); !r) co_return r.error();
     committed_ = true;
     co_return info;
@@ -83,22 +84,18 @@ class S3BlobWriter final : public BlobWriter {
     S3Request request{"PUT", key_, {{"partNumber", number}, {"uploadId", upload_id_}}, {}, std::move(part)};
     auto sent = co_await client_.send(std::move(request));
     if (!sent) co_return sent.error();
+    if (!s3::usable_etag(sent->etag))
+      co_return core::make_error(core::Errc::internal, "S3 UploadPart answered no usable ETag");
     etags_.push_back(sent->etag);
     co_return Result<void>{};
   }
 
   Async<void> complete_upload() {
-    std::string xml = "<CompleteMultipartUpload>";
-    for (std::size_t i = 0; i < etags_.size(); ++i) {
-      xml += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>" + etags_[i] + "</ETag></Part>";
-    }
-    xml += "</CompleteMultipartUpload>";
-    S3Request request{"POST", key_, {{"uploadId", upload_id_}}, {}, std::move(xml)};
+    S3Request request{"POST", key_, {{"uploadId", upload_id_}}, {}, s3::complete_upload_body(etags_)};
     auto done = co_await client_.send(std::move(request));
     if (!done) co_return done.error();
     // S3 may answer 200 and report the failure in the body.
-    if (done->body.find("<Error>") != std::string::npos)
-      co_return core::make_error(core::Errc::unavailable, "S3 CompleteMultipartUpload failed: " + s3::xml_field(done->body, "Code"));
+    if (auto failure = s3::completion_failure(done->body)) co_return std::move(*failure);
     co_return Result<void>{};
   }
 
@@ -119,11 +116,6 @@ bool valid_id(std::string_view id) {
   std::string scratch;
   return core::base64url_decode(id, scratch);  // only [A-Za-z0-9_-]: no key tricks
 }
-
-struct Record {
-  std::string sha256;
-  std::uint64_t size = 0;
-};
 
 class S3BlobStoreImpl final : public S3BlobStore {
  public:
@@ -161,22 +153,16 @@ class S3BlobStoreImpl final : public S3BlobStore {
   }
 
  private:
-  Async<Record> read_record(std::string const& id) {
+  Async<s3::BlobRecord> read_record(std::string const& id) {
     if (!valid_id(id)) co_return core::make_error(core::Errc::not_found, "no blob '" + id + "'");
     S3Request request{"GET", record_key(client_.options().prefix, id), {}, {}, {}};
     auto answer = co_await client_.send(std::move(request));
     if (!answer && answer.error().code == core::Errc::not_found)
       co_return core::make_error(core::Errc::not_found, "no blob '" + id + "'");
     if (!answer) co_return answer.error();
-    Record record;
-    auto space = answer->body.find(' ');
-    record.sha256 = answer->body.substr(0, space);
-    char* end = nullptr;
-    auto text = space == std::string::npos ? std::string() : answer->body.substr(space + 1);
-    record.size = std::strtoull(text.c_str(), &end, 10);
-    if (record.sha256.size() != 64 || text.empty() || end != text.c_str() + text.size())
-      co_return core::make_error(core::Errc::internal, "blob '" + id + "' has a damaged record");
-    co_return record;
+    auto record = s3::parse_blob_record(answer->body);
+    if (!record) co_return core::make_error(core::Errc::internal, "blob '" + id + "' has a damaged record");
+    co_return std::move(*record);
   }
 
   S3Client client_;

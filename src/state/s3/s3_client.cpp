@@ -3,7 +3,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -12,6 +11,8 @@
 
 #include <chrono>
 #include <limits>
+
+#include "core/offload.hpp"
 
 namespace outboard::state::s3 {
 namespace asio = boost::asio;
@@ -26,22 +27,16 @@ long long system_seconds() {
 
 std::string endpoint_name(S3Options const& o) { return o.host + ":" + std::to_string(o.port); }
 
-// Runs `op` on `io` and resumes the caller on its own executor with the result. The caller's
-// executor is kept alive by a work guard that travels with the result (as in core::offload).
+// Runs `op` on `io` and resumes the caller on its own executor with the result.
 template <class R>
 asio::awaitable<R> run_on(asio::io_context& io, asio::awaitable<R> op) {
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(R)>(
       [&io](auto handler, asio::awaitable<R> work) {
-        auto guard = asio::make_work_guard(asio::get_associated_executor(handler));
+        auto guard = core::guard_home_of(handler);
         asio::co_spawn(io, std::move(work),
                        [handler = std::move(handler), guard = std::move(guard)](std::exception_ptr failure, R result) mutable {
                          if (failure) result = core::make_error(core::Errc::internal, "S3 request failed unexpectedly");
-                         auto home = guard.get_executor();
-                         asio::post(home, [handler = std::move(handler), result = std::move(result),
-                                           guard = std::move(guard)]() mutable {
-                           std::move(handler)(std::move(result));
-                           guard.reset();
-                         });
+                         core::hand_back(std::move(handler), std::move(guard), std::move(result));
                        });
       },
       asio::use_awaitable, std::move(op));
@@ -57,24 +52,7 @@ std::string target_of(std::string const& path, std::vector<std::pair<std::string
   return target;
 }
 
-core::Error refusal(S3Request const& request, unsigned status, std::string const& body) {
-  auto code = xml_field(body, "Code");
-  std::string what = "S3 answered " + std::to_string(status) + (code.empty() ? "" : " " + code) + " to " +
-                     request.method + " " + request.key;
-  if (status == 404) return core::make_error(core::Errc::not_found, what);
-  if (status >= 500) return core::make_error(core::Errc::unavailable, what);
-  return core::make_error(core::Errc::internal, what);
-}
-
 }  // namespace
-
-std::string xml_field(std::string const& xml, std::string const& tag) {
-  auto open = xml.find("<" + tag + ">");
-  if (open == std::string::npos) return {};
-  auto start = open + tag.size() + 2;
-  auto close = xml.find("</" + tag + ">", start);
-  return close == std::string::npos ? std::string() : xml.substr(start, close - start);
-}
 
 S3Client::S3Client(S3Options options, std::function<long long()> now)
     : options_(std::move(options)),
@@ -147,7 +125,9 @@ asio::awaitable<Result<S3Response>> S3Client::exchange(S3Request request) {
   response.status = answer.result_int();
   response.etag = std::string(answer[http::field::etag]);
   response.body = std::move(answer.body());
-  if (response.status < 200 || response.status >= 300) co_return refusal(request, response.status, response.body);
+  if (response.status < 200 || response.status >= 300) {
+    co_return refusal(request.method + " " + request.key, response.status, response.body);
+  }
   co_return response;
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "state/s3/s3_config.hpp"
+#include "state/s3/s3_response.hpp"  // what callers read from an S3Response
 #include "state/store.hpp"
 
 namespace outboard::state::s3 {
@@ -56,8 +57,5 @@ class S3Client {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> keep_running_;
   std::thread thread_;
 };
-
-// The text of <Tag>...</Tag> in an S3 XML answer ("" when absent): the answers are small and flat.
-std::string xml_field(std::string const& xml, std::string const& tag);
 
 }  // namespace outboard::state::s3

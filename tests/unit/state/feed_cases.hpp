@@ -1,7 +1,8 @@
 #pragma once
 // The room-feed cases, written once and run by feed_conformance_test.cpp (memory, sqlite) and
-// feed_redistest.cpp (a private redis-server). TTLs: memory and sqlite run on a ManualClock the
-// cases advance; redis keeps its own clock, so its TTL checks are PTTLs (feed_redistest.cpp).
+// feed_redistest.cpp (a private redis-server) and feed_postgres_test.cpp (the shared PostgreSQL).
+// TTLs: memory and sqlite run on a ManualClock the cases advance; redis and postgres keep their own
+// clocks, so history_and_dedupe_expire_by_the_clock runs on memory and sqlite only.
 // Delivery is waited for as an EVENT (a condition variable, bounded at 10 s), never a sleep.
 #include <gtest/gtest.h>
 
@@ -19,6 +20,7 @@
 #include "state/feed.hpp"
 #include "support/redis_server.hpp"
 #include "support/run_coro.hpp"
+#include "support/store_engines.hpp"
 #include "support/temp_dir.hpp"
 
 namespace outboard::state::feed_testing {
@@ -98,6 +100,7 @@ class FeedHarness {
   explicit FeedHarness(std::string backend) : backend_(std::move(backend)) {
     store_.clock = &clock_;
     if (backend_ == "redis") redis_ = std::make_unique<testing::RedisServer>();
+    if (backend_ == "postgres") postgres_url_ = testing::fresh_postgres_url();
   }
   ~FeedHarness() {
     if (b_) b_->stop();
@@ -107,6 +110,7 @@ class FeedHarness {
   std::string url() const {
     if (backend_ == "memory") return "memory://";
     if (backend_ == "sqlite") return "sqlite://" + (dir_ / "feed.db").string();
+    if (backend_ == "postgres") return postgres_url_;
     return redis_->url(3);
   }
 
@@ -296,6 +300,7 @@ class FeedHarness {
   FeedOptions options_;
   testing::TempDir dir_;
   std::unique_ptr<testing::RedisServer> redis_;
+  std::string postgres_url_;  // the shared engine, emptied for this test
   RecordingSink sink_;  // outlives the providers
   boost::asio::io_context io_;
   std::unique_ptr<FeedProvider> a_;

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "feed_cases.hpp"
+#include "support/param_name.hpp"
 
 namespace outboard::state {
 namespace {
@@ -24,7 +25,7 @@ TEST_P(FeedConformance, AWatcherHearsAnotherProvidersAppend) { a_watcher_hears_a
 TEST_P(FeedConformance, OnlyWatchedRoomsAreDelivered) { only_watched_rooms_are_delivered(); }
 
 INSTANTIATE_TEST_SUITE_P(Backends, FeedConformance, ::testing::Values("memory", "sqlite"),
-                         [](::testing::TestParamInfo<std::string> const& p) { return p.param; });
+                         testing::ParamName{});
 
 TEST(OpenFeed, ABlobUrlHasNoFeed) {
   core::ManualClock clock;

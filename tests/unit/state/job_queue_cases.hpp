@@ -129,8 +129,10 @@ class JobQueueHarness {
   std::optional<std::string> fence_in_store(std::string const& id) { return run(store_->get(fence_key(id))); }
   // A handler's fenced commit: what the fence is for.
   bool commit_fenced(std::string const& id, std::int64_t fence, std::string const& effect_key) {
+    // On a cluster a handler's effect keys share the fence key's {tag}: one slot, one script.
+    std::string key = backend_ == "redis_cluster" ? fence_key(id) + ":" + effect_key : effect_key;
     return run(store_->commit_if({Condition::equals(fence_key(id), std::to_string(fence))},
-                                 {Write::set(effect_key, std::to_string(fence))}));
+                                 {Write::set(key, std::to_string(fence))}));
   }
   void expect_invalid(JobSpec s, std::string const& why) {
     auto r = testing::run_coro(io_, queue_->enqueue(std::move(s)));

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "job_queue_cases.hpp"
+#include "support/param_name.hpp"
 
 namespace outboard::state {
 namespace {
@@ -38,7 +39,7 @@ TEST_P(JobQueueConformance, CountsByState) { counts_by_state(); }
 TEST_P(JobQueueConformance, ADoneJobIsADuplicateUntilDoneTtl) { a_done_job_is_a_duplicate_until_done_ttl(); }
 
 INSTANTIATE_TEST_SUITE_P(Backends, JobQueueConformance, ::testing::Values("memory", "sqlite"),
-                         [](::testing::TestParamInfo<std::string> const& p) { return p.param; });
+                         testing::ParamName{});
 
 TEST(OpenJobQueue, ABlobUrlHasNoQueue) {
   core::ManualClock clock;

@@ -72,6 +72,11 @@ TEST(RedisClusterSlot, ParsesClusterSlots) {
   EXPECT_FALSE(parse_cluster_slots(array({array({integer(0), integer(16384), array({string("h"), integer(1)})})}), "x")
                    .has_value());
   EXPECT_FALSE(parse_cluster_slots(array({array({integer(0), integer(1)})}), "x").has_value());
+  // One slot claimed by two masters: refused (it used to be the last range that won).
+  EXPECT_FALSE(parse_cluster_slots(array({array({integer(0), integer(100), array({string("h"), integer(1)})}),
+                                          array({integer(100), integer(200), array({string("h"), integer(2)})})}),
+                                   "x")
+                   .has_value());
 }
 
 TEST(RedisClusterSlot, ParsesRedirections) {

@@ -3,13 +3,12 @@
 // redis expires by its own clock, so there the suite checks PTTL instead of waiting.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include "state/store.hpp"
+#include "support/param_name.hpp"
 #include "support/redis_server.hpp"
 #include "support/run_coro.hpp"
 #include "support/store_engines.hpp"
@@ -264,12 +263,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance,
                          ::testing::Values(Backend{"memory", true}, Backend{"sqlite", true},
                                            Backend{"redis", false}, Backend{"redis-cluster", false},
                                            Backend{"postgres", false}),
-                         [](auto const& param_info) {
-                           // gtest names allow [A-Za-z0-9_] only: redis-cluster runs as redis_cluster.
-                           std::string name = param_info.param.name;
-                           std::replace(name.begin(), name.end(), '-', '_');
-                           return name;
-                         });
+                         testing::ParamName{});
 
 }  // namespace
 }  // namespace outboard::state

@@ -5,8 +5,6 @@
 // test share the hash tag "{t}", so that on a Redis Cluster they live in one slot.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +22,7 @@
 #include <vector>
 
 #include "state/store.hpp"
+#include "support/param_name.hpp"
 #include "support/redis_server.hpp"
 #include "support/run_coro.hpp"
 #include "support/store_engines.hpp"
@@ -635,12 +634,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, StoreTransaction,
                          ::testing::Values(TransactionBackend{"memory", true}, TransactionBackend{"sqlite", true},
                                            TransactionBackend{"redis", false}, TransactionBackend{"redis-cluster", false},
                                            TransactionBackend{"postgres", false}),
-                         [](auto const& param_info) {
-                           // gtest names allow [A-Za-z0-9_] only: redis-cluster runs as redis_cluster.
-                           std::string name = param_info.param.name;
-                           std::replace(name.begin(), name.end(), '-', '_');
-                           return name;
-                         });
+                         testing::ParamName{});
 
 // --- sqlite only: two processes on one file ---
 

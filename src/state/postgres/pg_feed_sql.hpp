@@ -1,0 +1,12 @@
+#pragma once
+// The SQL text of the room feed's migration (pg_feed_sql.cpp), listed by migrations().
+
+namespace outboard::state {
+
+// Migration 3: the feed's tables and its append function (pg_feed.cpp).
+char const* feed_migration_sql();
+
+// The channel every append NOTIFYs, with the payload "<room as hex>:<seq>".
+inline constexpr char const* kFeedChannel = "outboard_feed";
+
+}  // namespace outboard::state
