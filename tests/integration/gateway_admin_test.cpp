@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "support/backend_tally.hpp"
 #include "support/gateway_process.hpp"
 #include "support/http_client.hpp"
 #include "support/temp_dir.hpp"
@@ -22,7 +23,6 @@ namespace outboard::testing {
 namespace {
 
 using namespace std::chrono_literals;
-using Tally = std::map<std::string, int>;
 
 Tally send(std::uint16_t port, int n, std::string const& target = "/") {
   Tally tally;
@@ -33,12 +33,6 @@ Tally send(std::uint16_t port, int n, std::string const& target = "/") {
     ++tally[res.header("X-Served-By").value_or("(none)")];
   }
   return tally;
-}
-
-std::string describe(Tally const& tally) {
-  std::string out;
-  for (auto const& [k, v] : tally) out += k + "=" + std::to_string(v) + " ";
-  return out;
 }
 
 std::set<std::string> ids(nlohmann::json const& backends) {

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/backend_tally.hpp"
 #include "support/gateway_process.hpp"
 #include "support/http_client.hpp"
 #include "support/test_backend.hpp"
@@ -17,7 +18,6 @@
 namespace outboard::testing {
 namespace {
 
-using Tally = std::map<std::string, int>;
 
 std::vector<std::unique_ptr<TestBackend>> start_backends(int n) {
   std::vector<std::unique_ptr<TestBackend>> out;
@@ -63,12 +63,6 @@ Tally spread(std::uint16_t port, int clients, int per_client, std::string const&
     for (auto const& [k, v] : tallies[i]) total[k] += v;
   }
   return total;
-}
-
-std::string describe(Tally const& tally) {
-  std::string out;
-  for (auto const& [k, v] : tally) out += k + "=" + std::to_string(v) + " ";
-  return out;
 }
 
 // Every backend served within ±tolerance of an equal share.

@@ -11,6 +11,7 @@
 #include "support/gateway_process.hpp"
 #include "support/http_client.hpp"
 #include "support/test_backend.hpp"
+#include "support/websocket_handshake.hpp"
 
 namespace outboard::testing {
 namespace {
@@ -244,15 +245,6 @@ TEST_F(GatewayForwarding, ExpectContinueGetsAnInterimResponse) {
   EXPECT_EQ(res.status, 200);
 }
 
-// RFC 6455 section 1.3's example key and accept value.
-constexpr char kKey[] = "dGhlIHNhbXBsZSBub25jZQ==";
-constexpr char kAccept[] = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
-
-std::string handshake() {
-  return std::string("GET /chat HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n") +
-         "Sec-WebSocket-Key: " + kKey + "\r\nSec-WebSocket-Version: 13\r\n\r\n";
-}
-
 // A client frame (masked, as clients must) with this opcode and payload.
 std::string masked_frame(std::string const& payload, unsigned char opcode = 0x1) {
   std::string f{static_cast<char>(0x80 | opcode)};
@@ -282,10 +274,10 @@ std::string server_frame(std::string const& payload, unsigned char opcode = 0x1)
 
 TEST_F(GatewayForwarding, WebSocketUpgradeIsSplicedBothWays) {
   ByteSocket ws(gateway_->port());
-  ws.send(handshake());
+  ws.send(websocket_handshake());
   std::string head = ws.read_until("\r\n\r\n");
   EXPECT_TRUE(head.starts_with("HTTP/1.1 101")) << head;
-  EXPECT_NE(head.find(std::string("Sec-WebSocket-Accept: ") + kAccept), std::string::npos) << head;
+  EXPECT_NE(head.find(std::string("Sec-WebSocket-Accept: ") + kWebSocketAccept), std::string::npos) << head;
   EXPECT_NE(head.find("X-Served-By: " + backend_->name()), std::string::npos) << head;
   std::string lower = head;
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -303,7 +295,7 @@ TEST_F(GatewayForwarding, WebSocketUpgradeIsSplicedBothWays) {
 
 TEST_F(GatewayForwarding, WebSocketBytesSentWithTheHandshakeAreNotLost) {
   ByteSocket ws(gateway_->port());
-  ws.send(handshake() + masked_frame("sent at once"));
+  ws.send(websocket_handshake() + masked_frame("sent at once"));
   std::string head = ws.read_until("\r\n\r\n");
   ASSERT_TRUE(head.starts_with("HTTP/1.1 101")) << head;
   auto echo = server_frame("sent at once");

@@ -17,9 +17,8 @@ namespace outboard::testing {
 namespace {
 
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
 
-constexpr int kMaxBody = 4096;
+constexpr int kGatewayMaxBody = 4096;
 constexpr int kHeaderReadMs = 300;
 
 class GatewayFraming : public ::testing::Test {
@@ -35,7 +34,7 @@ class GatewayFraming : public ::testing::Test {
       GatewayOptions o;
       o.backends = {backend_->address()};
       o.env = {{"OUTBOARD_GATEWAY_TIMEOUTS_HEADER_READ_MS", std::to_string(kHeaderReadMs)},
-               {"OUTBOARD_GATEWAY_LIMITS_MAX_BODY_BYTES", std::to_string(kMaxBody)}};
+               {"OUTBOARD_GATEWAY_LIMITS_MAX_BODY_BYTES", std::to_string(kGatewayMaxBody)}};
       gateway_ = std::make_unique<GatewayProcess>(o);
     }
     backend_->reset_counts();
@@ -161,7 +160,7 @@ TEST_F(GatewayFraming, TooManyHeaders) {
 }
 
 TEST_F(GatewayFraming, BodyOverTheLimitByContentLength) {
-  std::string body(kMaxBody + 1, 'b');
+  std::string body(kGatewayMaxBody + 1, 'b');
   expect_rejected("POST /x HTTP/1.1\r\nHost: gw\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body,
                   413);
 }
@@ -176,7 +175,7 @@ TEST_F(GatewayFraming, ChunkedBodyOverTheLimit) {
 
 TEST_F(GatewayFraming, SlowHeaderIsCutAfterTheHeaderReadTimeout) {
   RawConnection conn(gateway_->port());
-  auto start = Clock::now();
+  auto start = std::chrono::steady_clock::now();
   conn.send("GET /x HTTP/1.1\r\nHost: gw\r\nX-Slow: ");  // and nothing more
   int status = 0;
   try {
@@ -184,7 +183,7 @@ TEST_F(GatewayFraming, SlowHeaderIsCutAfterTheHeaderReadTimeout) {
   } catch (std::exception const&) {
     status = 0;  // closed without an answer: also fine
   }
-  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
   EXPECT_TRUE(status == 408 || status == 0) << "answered " << status;
   EXPECT_TRUE(conn.wait_closed(3s)) << "the connection stayed open";
   EXPECT_GE(took, kHeaderReadMs - 50) << "cut before the timeout";
@@ -195,9 +194,9 @@ TEST_F(GatewayFraming, SlowHeaderIsCutAfterTheHeaderReadTimeout) {
 TEST_F(GatewayFraming, SilentConnectionIsClosedAfterTheHeaderReadTimeout) {
   // A connection that never sends a byte must not be held for the (long) keep-alive idle time.
   RawConnection conn(gateway_->port());
-  auto start = Clock::now();
+  auto start = std::chrono::steady_clock::now();
   EXPECT_TRUE(conn.wait_closed(5s)) << "a silent connection stayed open";
-  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
   EXPECT_LE(took, kHeaderReadMs + 2000) << "held for " << took << " ms";
   EXPECT_EQ(backend_->count(), 0u);
 }
@@ -205,16 +204,16 @@ TEST_F(GatewayFraming, SilentConnectionIsClosedAfterTheHeaderReadTimeout) {
 TEST_F(GatewayFraming, DripFedHeaderIsCutToo) {
   // A byte every 50 ms keeps any per-read timer happy; only a deadline on the whole header cuts it.
   RawConnection conn(gateway_->port());
-  auto start = Clock::now();
+  auto start = std::chrono::steady_clock::now();
   conn.send("GET /x HTTP/1.1\r\nHost: gw\r\n");
   bool open = true;
   for (int i = 0; i < 100 && open; ++i) {
     std::this_thread::sleep_for(50ms);
     open = conn.try_send("X");
-    if (Clock::now() - start > 5s) break;
+    if (std::chrono::steady_clock::now() - start > 5s) break;
   }
   EXPECT_TRUE(conn.wait_closed(5s)) << "the connection stayed open";
-  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
   EXPECT_LE(took, kHeaderReadMs + 2000) << "a drip-fed header held the connection for " << took << " ms";
   EXPECT_EQ(backend_->count(), 0u);
 }

@@ -11,6 +11,7 @@
 #include "integration/http_expectations.hpp"
 #include "support/gateway_process.hpp"
 #include "support/http_client.hpp"
+#include "support/param_name.hpp"
 #include "support/test_backend.hpp"
 
 namespace outboard::testing {
@@ -49,8 +50,6 @@ class GatewayHttpConformance : public ::testing::TestWithParam<HttpVector> {
 std::unique_ptr<TestBackend> GatewayHttpConformance::backend_;
 std::unique_ptr<GatewayProcess> GatewayHttpConformance::gateway_;
 
-std::string vector_name(::testing::TestParamInfo<HttpVector> const& param) { return param.param.name; }
-
 TEST_P(GatewayHttpConformance, Refuses) {
   auto const& v = GetParam();
   RawConnection conn(gateway_->port());
@@ -63,7 +62,7 @@ TEST_P(GatewayHttpConformance, Refuses) {
   EXPECT_TRUE(gateway_->running());
 }
 
-INSTANTIATE_TEST_SUITE_P(Rules, GatewayHttpConformance, ::testing::ValuesIn(refused_requests()), vector_name);
+INSTANTIATE_TEST_SUITE_P(Rules, GatewayHttpConformance, ::testing::ValuesIn(refused_requests()), ParamName{});
 
 class GatewayHttpAccepts : public GatewayHttpConformance {};
 
@@ -76,7 +75,7 @@ TEST_P(GatewayHttpAccepts, Twin) {
   EXPECT_EQ(res.header("X-Served-By"), backend_->name());
 }
 
-INSTANTIATE_TEST_SUITE_P(Rules, GatewayHttpAccepts, ::testing::ValuesIn(accepted_twins()), vector_name);
+INSTANTIATE_TEST_SUITE_P(Rules, GatewayHttpAccepts, ::testing::ValuesIn(accepted_twins()), ParamName{});
 
 // The response side: a backend's response framed two ways is not passed on but answered 502
 // with the rule (check_response_head), so a client never sees an ambiguous response.

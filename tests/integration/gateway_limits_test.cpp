@@ -26,7 +26,7 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 // The value of one /metrics sample, e.g. `outboard_gateway_limit_rejections_total{rule="queue_full"}`.
-std::optional<long long> metric(GatewayProcess const& gateway, std::string const& sample) {
+std::optional<long long> gateway_sample(GatewayProcess const& gateway, std::string const& sample) {
   auto res = gateway.admin("GET", "/metrics");
   std::istringstream lines(res.body);
   for (std::string line; std::getline(lines, line);) {
@@ -92,7 +92,7 @@ TEST(GatewayLimits, TheConnectionCapAnswers503) {
   auto refused = over.read_response();
   expect_overloaded(refused, "max_connections");
   EXPECT_TRUE(over.wait_closed()) << "a refused connection must be closed";
-  EXPECT_GE(metric(gateway, "outboard_gateway_refused_connections_total{rule=\"max_connections\"}").value_or(0), 1);
+  EXPECT_GE(gateway_sample(gateway, "outboard_gateway_refused_connections_total{rule=\"max_connections\"}").value_or(0), 1);
   EXPECT_TRUE(logged_rule(gateway, "max_connections")) << gateway.log();
 
   // The held connection still works; once it closes, a new one is served.
@@ -118,8 +118,8 @@ TEST(GatewayLimits, TheBackendQueueAnswers503AfterItsTimeout) {
   auto refused = waiting.read_response();
   expect_overloaded(refused, "queue_timeout");
   EXPECT_EQ(backend.count("/queued-then-refused"), 0u) << "a refused request reached the backend";
-  EXPECT_GE(metric(gateway, "outboard_gateway_limit_rejections_total{rule=\"queue_timeout\"}").value_or(0), 1);
-  EXPECT_GE(metric(gateway, "outboard_gateway_queue_wait_seconds_count").value_or(0), 1);
+  EXPECT_GE(gateway_sample(gateway, "outboard_gateway_limit_rejections_total{rule=\"queue_timeout\"}").value_or(0), 1);
+  EXPECT_GE(gateway_sample(gateway, "outboard_gateway_queue_wait_seconds_count").value_or(0), 1);
   EXPECT_TRUE(logged_rule(gateway, "queue_timeout")) << gateway.log();
 
   // Once the slot frees, requests go through again.
@@ -158,7 +158,7 @@ TEST(GatewayLimits, ASlowBodyIsCutAtItsDeadline) {
   EXPECT_EQ(cut_streaming.status, 408) << cut_streaming.body;
   EXPECT_TRUE(streamed.wait_closed());
 
-  EXPECT_GE(metric(gateway, "outboard_gateway_limit_rejections_total{rule=\"body_timeout\"}").value_or(0), 2);
+  EXPECT_GE(gateway_sample(gateway, "outboard_gateway_limit_rejections_total{rule=\"body_timeout\"}").value_or(0), 2);
   EXPECT_TRUE(logged_rule(gateway, "body_timeout")) << gateway.log();
   EXPECT_EQ(client.get("/").status, 200) << "the gateway stopped serving after cutting slow bodies";
 }
@@ -179,7 +179,7 @@ TEST(GatewayLimits, TheTotalDeadlineCoversTheWholeExchange) {
   stream.send(get_request("/trickle"));
   ASSERT_TRUE(stream.receive_until("first"));
   EXPECT_TRUE(stream.wait_closed()) << "a response past the total deadline was not cut";
-  EXPECT_GE(metric(gateway, "outboard_gateway_limit_rejections_total{rule=\"total_timeout\"}").value_or(0), 2);
+  EXPECT_GE(gateway_sample(gateway, "outboard_gateway_limit_rejections_total{rule=\"total_timeout\"}").value_or(0), 2);
   EXPECT_TRUE(logged_rule(gateway, "total_timeout")) << gateway.log();
 }
 

@@ -25,7 +25,7 @@ std::uint64_t dropped(TestBackend const& backend, std::string const& path) {
 }
 
 // The value of one sample line of the gateway's /metrics ("" when absent).
-std::string metric(GatewayProcess const& gateway, std::string const& series) {
+std::string gateway_metric_text(GatewayProcess const& gateway, std::string const& series) {
   auto page = gateway.admin("GET", "/metrics").body;
   auto at = page.find("\n" + series + " ");
   if (at == std::string::npos) return "";
@@ -58,8 +58,8 @@ TEST(GatewayUpstreamReuse, GetOnAClosedReusedConnectionIsResentOnANewOne) {
   EXPECT_EQ(dropped(t.backend, "/echo"), 1u) << "the request did not go out on the reused connection first";
   EXPECT_EQ(t.backend.count("/echo"), 1u) << "the backend did not answer it once on a new connection";
   EXPECT_EQ(t.failures(), 0) << "a stale pooled connection was counted as the backend failing";
-  EXPECT_EQ(metric(t.gateway, "outboard_gateway_stale_upstream_total{outcome=\"resent\"}"), "1");
-  EXPECT_EQ(metric(t.gateway, "outboard_gateway_retries_total"), "0") << "the resend used up a retry";
+  EXPECT_EQ(gateway_metric_text(t.gateway, "outboard_gateway_stale_upstream_total{outcome=\"resent\"}"), "1");
+  EXPECT_EQ(gateway_metric_text(t.gateway, "outboard_gateway_retries_total"), "0") << "the resend used up a retry";
 }
 
 TEST(GatewayUpstreamReuse, PostWithoutIdempotencyKeyIsAnswered502AndNeverSentTwice) {
@@ -71,7 +71,7 @@ TEST(GatewayUpstreamReuse, PostWithoutIdempotencyKeyIsAnswered502AndNeverSentTwi
   EXPECT_NE(res.json().value("detail", "").find("reused keep-alive connection"), std::string::npos) << res.body;
   EXPECT_EQ(dropped(t.backend, "/echo"), 1u);
   EXPECT_EQ(t.backend.count("/echo"), 0u) << "a POST without an Idempotency-Key was sent a second time";
-  EXPECT_EQ(metric(t.gateway, "outboard_gateway_stale_upstream_total{outcome=\"refused\"}"), "1");
+  EXPECT_EQ(gateway_metric_text(t.gateway, "outboard_gateway_stale_upstream_total{outcome=\"refused\"}"), "1");
   // The gateway is fine afterwards.
   EXPECT_EQ(t.client.get("/").status, 200);
 }

@@ -13,17 +13,12 @@
 
 #include "support/gateway_process.hpp"
 #include "support/test_backend.hpp"
+#include "support/websocket_handshake.hpp"
 
 namespace outboard::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-// RFC 6455 section 1.3's example key.
-std::string handshake() {
-  return "GET /chat HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-}
 
 // A masked close frame from the client with `code` and no reason.
 std::string client_close(std::uint16_t code) {
@@ -62,7 +57,7 @@ std::optional<CloseFrame> read_close_frame(ByteSocket& ws) {
 
 // Opens a WebSocket through the gateway; returns the X-Served-By of its 101.
 std::string open_websocket(ByteSocket& ws) {
-  ws.send(handshake());
+  ws.send(websocket_handshake());
   std::string head = ws.read_until("\r\n\r\n");
   EXPECT_TRUE(head.starts_with("HTTP/1.1 101")) << head;
   auto at = head.find("X-Served-By: ");

@@ -25,7 +25,8 @@ namespace {
 
 using nlohmann::json;
 
-std::int64_t invariant(json const& mode, char const* name) {
+// A counter of the mode's "invariants"; -1 when the run did not report it.
+std::int64_t invariant_or_missing(json const& mode, char const* name) {
   return mode.at("invariants").value(name, std::int64_t{-1});
 }
 
@@ -68,15 +69,15 @@ TEST(LabJobs, FencedJobsLoseNothingWhereNaiveAndLockedFail) {
   EXPECT_TRUE(stateless.at("verdict").value("ok", false)) << r.output;
   expect_faults_landed_mid_job(stateless, r.output);
 
-  EXPECT_GT(invariant(naive, "ticks_run_twice"), 0) << naive.at("jobs").dump(2) << "\n" << r.output;
+  EXPECT_GT(invariant_or_missing(naive, "ticks_run_twice"), 0) << naive.at("jobs").dump(2) << "\n" << r.output;
   // Whether a kill mid-job loses the naive design's receipt or makes it twice depends on where in
   // the job it lands (under clang's ASan it made duplicates only, twice): either is its failure.
-  EXPECT_GT(invariant(naive, "receipts_lost") + invariant(naive, "receipts_duplicated"), 0)
+  EXPECT_GT(invariant_or_missing(naive, "receipts_lost") + invariant_or_missing(naive, "receipts_duplicated"), 0)
       << naive.at("jobs").dump(2) << "\n" << r.output;
   EXPECT_FALSE(naive.at("verdict").value("ok", true));
   expect_faults_landed_mid_job(naive, r.output);
 
-  EXPECT_GT(invariant(locked, "receipts_duplicated") + invariant(locked, "stale_lease_writes"), 0)
+  EXPECT_GT(invariant_or_missing(locked, "receipts_duplicated") + invariant_or_missing(locked, "stale_lease_writes"), 0)
       << locked.at("jobs").dump(2) << "\n" << r.output;
   EXPECT_FALSE(locked.at("verdict").value("ok", true));
   expect_faults_landed_mid_job(locked, r.output);

@@ -17,8 +17,10 @@
 #include <thread>
 
 #include "support/child_process.hpp"
+#include "support/lab_results.hpp"
 #include "support/serve_process.hpp"
 #include "support/temp_dir.hpp"
+#include "support/text_file.hpp"
 
 namespace outboard::testing {
 namespace {
@@ -28,14 +30,6 @@ using nlohmann::json;
 std::string read_text(std::filesystem::path const& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-json mode_named(json const& results, std::string const& name) {
-  for (auto const& m : results.at("modes")) {
-    if (m.value("mode", "") == name) return m;
-  }
-  ADD_FAILURE() << "no mode " << name << " in the results";
-  return json::object();
 }
 
 std::int64_t invariant(json const& mode, char const* name) { return mode.at("invariants").at(name).get<std::int64_t>(); }
@@ -148,12 +142,6 @@ void expect_refused(CommandResult const& r, std::vector<std::string> const& ment
   EXPECT_EQ(*r.exit_code, 2) << r.output;
   for (auto const& m : mentions) EXPECT_NE(r.output.find(m), std::string::npos) << "missing '" << m << "' in:\n" << r.output;
   EXPECT_EQ(r.output.find("starting"), std::string::npos) << "a cluster was started:\n" << r.output;
-}
-
-std::string write_file(TempDir const& dir, std::string const& name, std::string const& text) {
-  auto path = dir / name;
-  std::ofstream(path) << text;
-  return path.string();
 }
 
 TEST(LabInput, UnknownScenarioListsTheBuiltIns) {

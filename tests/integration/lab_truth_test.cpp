@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "support/lab_results.hpp"
 #include "support/serve_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -27,14 +28,6 @@ using nlohmann::json;
 json read_json(std::filesystem::path const& path) {
   std::ifstream in(path, std::ios::binary);
   return json::parse(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
-}
-
-json mode_named(json const& results, std::string const& name) {
-  for (auto const& m : results.at("modes")) {
-    if (m.value("mode", "") == name) return m;
-  }
-  ADD_FAILURE() << "no mode " << name << " in the results";
-  return json::object();
 }
 
 bool has_event(json const& mode, std::string const& kind) {

@@ -12,13 +12,13 @@
 
 #include "support/http_client.hpp"
 #include "support/prometheus_text.hpp"
+#include "support/serve_client.hpp"
 #include "support/serve_process.hpp"
 #include "support/ws_client.hpp"
 
 namespace outboard::testing::realtime_fixture {
 
 using nlohmann::json;
-inline constexpr char kPassword[] = "correct-horse";
 
 inline ServeOptions instance(std::string name, std::string state, std::vector<std::string> keys,
                       std::map<std::string, std::string> env = {}) {

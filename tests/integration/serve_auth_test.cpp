@@ -10,16 +10,15 @@
 
 #include "integration/http_expectations.hpp"
 #include "support/http_client.hpp"
+#include "support/serve_client.hpp"
 #include "support/serve_process.hpp"
 #include "support/temp_dir.hpp"
 
 namespace outboard::testing {
 namespace {
 
-constexpr char kPassword[] = "correct-horse";
-
 // The value of an unlabelled counter in /metrics.
-std::int64_t metric(std::uint16_t port, std::string const& name) {
+std::int64_t unlabelled_counter(std::uint16_t port, std::string const& name) {
   HttpClient client(port);
   auto res = client.get("/metrics");
   EXPECT_EQ(res.status, 200);
@@ -38,13 +37,13 @@ TEST(ServeAuth, AnUnknownUserLoginDoesTheSameKdfWorkAsAKnownOne) {
   ServeProcess serve(ServeOptions{});
   HttpClient c(serve.port());
   ASSERT_EQ(c.post("/signup", credentials_json("ada", kPassword)).status, 201);
-  auto before = metric(serve.port(), "outboard_kdf_verifications_total");
+  auto before = unlabelled_counter(serve.port(), "outboard_kdf_verifications_total");
 
   expect_json_error(c.post("/login", credentials_json("ada", "wrong-horse")), 401, "unauthorized");
-  EXPECT_EQ(metric(serve.port(), "outboard_kdf_verifications_total"), before + 1);
+  EXPECT_EQ(unlabelled_counter(serve.port(), "outboard_kdf_verifications_total"), before + 1);
   auto unknown = c.post("/login", credentials_json("nobody", "wrong-horse"));
   expect_json_error(unknown, 401, "unauthorized");
-  EXPECT_EQ(metric(serve.port(), "outboard_kdf_verifications_total"), before + 2)
+  EXPECT_EQ(unlabelled_counter(serve.port(), "outboard_kdf_verifications_total"), before + 2)
       << "a login for a name that does not exist skipped the password check";
 }
 

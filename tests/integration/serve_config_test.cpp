@@ -13,15 +13,10 @@
 #include "support/http_client.hpp"
 #include "support/serve_process.hpp"
 #include "support/temp_dir.hpp"
+#include "support/text_file.hpp"
 
 namespace outboard::testing {
 namespace {
-
-std::string write_file(TempDir const& dir, std::string const& name, std::string const& text) {
-  auto path = dir / name;
-  std::ofstream(path) << text;
-  return path.string();
-}
 
 // `outboard serve` with the given extra arguments; memory state and a free port so that a run
 // that wrongly succeeds touches nothing and binds nothing shared.

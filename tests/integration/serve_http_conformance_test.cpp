@@ -9,6 +9,7 @@
 #include "integration/http_conformance_vectors.hpp"
 #include "integration/http_expectations.hpp"
 #include "support/http_client.hpp"
+#include "support/param_name.hpp"
 #include "support/serve_process.hpp"
 
 namespace outboard::testing {
@@ -31,8 +32,6 @@ class ServeHttpConformance : public ::testing::TestWithParam<HttpVector> {
 
 std::unique_ptr<ServeProcess> ServeHttpConformance::serve_;
 
-std::string vector_name(::testing::TestParamInfo<HttpVector> const& param) { return param.param.name; }
-
 TEST_P(ServeHttpConformance, Refuses) {
   auto const& v = GetParam();
   RawConnection conn(serve_->port());
@@ -44,7 +43,7 @@ TEST_P(ServeHttpConformance, Refuses) {
   EXPECT_TRUE(conn.wait_closed()) << "the connection stayed open after a refusal";
 }
 
-INSTANTIATE_TEST_SUITE_P(Rules, ServeHttpConformance, ::testing::ValuesIn(refused_requests()), vector_name);
+INSTANTIATE_TEST_SUITE_P(Rules, ServeHttpConformance, ::testing::ValuesIn(refused_requests()), ParamName{});
 
 class ServeHttpAccepts : public ServeHttpConformance {};
 
@@ -59,7 +58,7 @@ TEST_P(ServeHttpAccepts, Twin) {
   for (auto const& refused : refused_requests()) EXPECT_NE(error, refused.rule) << res.body;
 }
 
-INSTANTIATE_TEST_SUITE_P(Rules, ServeHttpAccepts, ::testing::ValuesIn(accepted_twins()), vector_name);
+INSTANTIATE_TEST_SUITE_P(Rules, ServeHttpAccepts, ::testing::ValuesIn(accepted_twins()), ParamName{});
 
 }  // namespace
 }  // namespace outboard::testing

@@ -10,12 +10,11 @@
 #include "integration/http_expectations.hpp"
 #include "support/http_client.hpp"
 #include "support/redis_server.hpp"
+#include "support/serve_client.hpp"
 #include "support/serve_process.hpp"
 
 namespace outboard::testing {
 namespace {
-
-constexpr char kPassword[] = "correct-horse";
 
 // One command to redis over RESP; waits for its +OK.
 void redis_config_set(std::uint16_t port, std::string const& name, std::string const& value) {

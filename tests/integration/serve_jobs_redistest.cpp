@@ -27,6 +27,7 @@
 #include "support/http_client.hpp"
 #include "support/prometheus_text.hpp"
 #include "support/redis_server.hpp"
+#include "support/serve_client.hpp"
 #include "support/serve_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -35,8 +36,6 @@ namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
-
-constexpr char kPassword[] = "correct-horse";
 
 // Polls `done` up to `tries` times, 50 ms apart: the wait is for an event, bounded in count.
 template <class F>
@@ -49,7 +48,7 @@ bool eventually(F done, int tries = 400) {
 }
 
 // A family's value summed over its labels (per job type, per task).
-double metric(ServeProcess const& serve, std::string const& name) {
+double family_total(ServeProcess const& serve, std::string const& name) {
   HttpClient c(serve.port());
   auto res = c.get("/metrics");
   double sum = 0;
@@ -116,7 +115,7 @@ TEST_P(ServeJobs, AJobWhoseWorkerWasKilledCompletesOnAnotherInstanceExactlyOnce)
   auto a = start("A", config("a", "[shop]\nreceipt_render_ms = 60000\n"));
   HttpClient c(a->port());
   std::string order = place_order(*a, c);
-  ASSERT_TRUE(eventually([&] { return metric(*a, "outboard_jobs_in_flight") == 1; })) << a->log();
+  ASSERT_TRUE(eventually([&] { return family_total(*a, "outboard_jobs_in_flight") == 1; })) << a->log();
   a->signal(SIGKILL);
   a->wait_exit(10'000);
   auto b = start("B", config("b", ""));
@@ -144,7 +143,7 @@ class ServeJobsPaused : public ServeJobs {
     auto a = start("A", config("a", fence_line + "[shop]\nreceipt_render_ms = 1500\n"));
     HttpClient c(a->port());
     std::string order = place_order(*a, c);
-    EXPECT_TRUE(eventually([&] { return metric(*a, "outboard_jobs_in_flight") == 1; })) << a->log();
+    EXPECT_TRUE(eventually([&] { return family_total(*a, "outboard_jobs_in_flight") == 1; })) << a->log();
     a->signal(SIGSTOP);
     auto b = start("B", config("b", fence_line));
     PausedOutcome out;
@@ -154,8 +153,8 @@ class ServeJobsPaused : public ServeJobs {
     })) << out.receipt.dump() << "\n" << b->log();
     a->signal(SIGCONT);
     // A's job ends one way or the other: no longer in flight.
-    EXPECT_TRUE(eventually([&] { return metric(*a, "outboard_jobs_in_flight") == 0; })) << a->log();
-    out.refused = metric(*a, "outboard_jobs_fenced_writes_refused_total");
+    EXPECT_TRUE(eventually([&] { return family_total(*a, "outboard_jobs_in_flight") == 0; })) << a->log();
+    out.refused = family_total(*a, "outboard_jobs_fenced_writes_refused_total");
     out.receipt = receipt(c, *b, order);
     return out;
   }

@@ -13,40 +13,24 @@
 #include "support/jwt_test_keys.hpp"
 #include "support/prometheus_text.hpp"
 #include "support/redis_server.hpp"
+#include "support/serve_client.hpp"
 #include "support/serve_process.hpp"
 #include "support/temp_dir.hpp"
 
 namespace outboard::testing {
 namespace {
 
-constexpr char kPassword[] = "correct-horse";
-
-double sample(std::uint16_t port, std::string const& series) {
-  HttpClient scraper(port);
-  auto samples = prometheus_samples(scraper.get("/metrics").body);
-  auto it = samples.find(series);
-  return it == samples.end() ? -1 : it->second;
-}
-
-double near_cache(std::uint16_t port, std::string const& family) {
-  return sample(port, "outboard_near_cache_" + family + "{store=\"sessions\"}");
-}
-
-template <class Predicate>
-bool wait_for(Predicate done) {
-  return wait_until(done, std::chrono::seconds(10), std::chrono::milliseconds(2));
-}
-
-HttpResponse me(HttpClient& client, std::uint16_t port, std::string const& token) {
-  return client.request_to(port, "GET", "/me", {}, {{"Authorization", "Bearer " + token}});
+// One series of the sessions store's near-cache on `port`; -1 when missing.
+double near_cache_series(std::uint16_t port, std::string const& family) {
+  return metric_sample(port, "outboard_near_cache_" + family + "{store=\"sessions\"}");
 }
 
 // B serves `token` twice, the second time with its revocation check from the near-cache.
 void warm(HttpClient& client, std::uint16_t b, std::string const& token) {
   ASSERT_EQ(me(client, b, token).status, 200);
-  double hits = near_cache(b, "hits_total");
+  double hits = near_cache_series(b, "hits_total");
   ASSERT_EQ(me(client, b, token).status, 200);
-  ASSERT_GT(near_cache(b, "hits_total"), hits) << "B did not check revocation from its cache";
+  ASSERT_GT(near_cache_series(b, "hits_total"), hits) << "B did not check revocation from its cache";
 }
 
 void expect_refused_on(HttpClient& client, std::uint16_t port, std::string const& token) {
@@ -77,7 +61,7 @@ TEST(ServeJwtNearCache, LogoutAndLogoutAllOnAAreRefusedOnBAfterTheInvalidation) 
   ServeProcess a(o);
   o.name = "B";
   ServeProcess b(o);
-  ASSERT_TRUE(wait_for([&] { return near_cache(b.port(), "linked") == 1; }));
+  ASSERT_TRUE(wait_for([&] { return near_cache_series(b.port(), "linked") == 1; }));
 
   HttpClient c(a.port());
   ASSERT_EQ(c.post("/signup", credentials_json("ada", kPassword)).status, 201);
@@ -86,19 +70,19 @@ TEST(ServeJwtNearCache, LogoutAndLogoutAllOnAAreRefusedOnBAfterTheInvalidation) 
   std::string token = first["access_token"];
   warm(c, b.port(), token);
 
-  double invalidations = near_cache(b.port(), "invalidations_total");
+  double invalidations = near_cache_series(b.port(), "invalidations_total");
   ASSERT_EQ(c.request("POST", "/logout", {}, {{"Authorization", "Bearer " + token}}).status, 200);
-  ASSERT_TRUE(wait_for([&] { return near_cache(b.port(), "invalidations_total") > invalidations; }));
+  ASSERT_TRUE(wait_for([&] { return near_cache_series(b.port(), "invalidations_total") > invalidations; }));
   expect_refused_on(c, b.port(), token);
-  EXPECT_EQ(sample(b.port(), "outboard_auth_bearer_rejections_total{reason=\"token_revoked\"}"), 1);
+  EXPECT_EQ(metric_sample(b.port(), "outboard_auth_bearer_rejections_total{reason=\"token_revoked\"}"), 1);
 
   std::string other = second["access_token"];
   warm(c, b.port(), other);
-  invalidations = near_cache(b.port(), "invalidations_total");
+  invalidations = near_cache_series(b.port(), "invalidations_total");
   ASSERT_EQ(c.request("POST", "/logout/all", {}, {{"Authorization", "Bearer " + other}}).status, 200);
-  ASSERT_TRUE(wait_for([&] { return near_cache(b.port(), "invalidations_total") > invalidations; }));
+  ASSERT_TRUE(wait_for([&] { return near_cache_series(b.port(), "invalidations_total") > invalidations; }));
   expect_refused_on(c, b.port(), other);
-  EXPECT_EQ(sample(b.port(), "outboard_auth_bearer_rejections_total{reason=\"user_revoked\"}"), 1);
+  EXPECT_EQ(metric_sample(b.port(), "outboard_auth_bearer_rejections_total{reason=\"user_revoked\"}"), 1);
 }
 
 // Losing the store must not look like being logged out: the revocation check and a refresh

@@ -14,6 +14,7 @@
 #include "support/http_client.hpp"
 #include "support/jwt_test_keys.hpp"
 #include "support/prometheus_text.hpp"
+#include "support/serve_client.hpp"
 #include "support/serve_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -22,7 +23,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr char kPassword[] = "correct-horse";
 constexpr char kInvalidToken[] = "Bearer error=\"invalid_token\"";
 
 // One test's keys and files: the signing key k1 and the refresh key, in a private directory.
@@ -41,8 +41,6 @@ ServeOptions token_instance(std::string name, std::string mode, TokenFiles const
   return o;
 }
 
-HeaderList bearer(std::string const& token) { return {{"Authorization", "Bearer " + token}}; }
-
 std::string now_s_plus(std::int64_t seconds) {
   return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch()).count() + seconds);
@@ -59,10 +57,6 @@ nlohmann::json log_in(HttpClient& client, std::string const& user, bool sign_up 
   return res.json();
 }
 
-HttpResponse me(HttpClient& client, std::uint16_t port, std::string const& token) {
-  return client.request_to(port, "GET", "/me", {}, bearer(token));
-}
-
 HttpResponse refresh(HttpClient& client, std::uint16_t port, std::string const& refresh_token) {
   nlohmann::json body{{"refresh_token", refresh_token}};
   return client.request_to(port, "POST", "/token/refresh", body.dump());
@@ -72,13 +66,6 @@ void expect_invalid_token(HttpResponse const& res) {
   EXPECT_EQ(res.status, 401) << res.body;
   EXPECT_EQ(res.header("WWW-Authenticate"), kInvalidToken);
   EXPECT_EQ(res.json(), (nlohmann::json{{"error", "invalid_token"}, {"detail", "the access token is not valid"}}));
-}
-
-double metric(std::uint16_t port, std::string const& series) {
-  HttpClient scraper(port);
-  auto samples = prometheus_samples(scraper.get("/metrics").body);
-  auto it = samples.find(series);
-  return it == samples.end() ? -1 : it->second;
 }
 
 TEST(ServeJwt, LoginAnswersTokensAndEveryShopRouteWorksWithABearer) {
@@ -170,7 +157,7 @@ TEST(ServeJwt, RefusedTokensAre401InvalidTokenAndCountedByReason) {
   expect_invalid_token(me(c, serve.port(), stranger.sign(claims)));
   expect_invalid_token(c.request("GET", "/me", {}, {{"Authorization", "Bearer not a token"}}));
   for (char const* reason : {"bad_signature", "expired", "aud_wrong", "kid_unknown", "malformed"}) {
-    EXPECT_EQ(metric(serve.port(), std::string("outboard_auth_bearer_rejections_total{reason=\"") + reason + "\"}"), 1)
+    EXPECT_EQ(metric_sample(serve.port(), std::string("outboard_auth_bearer_rejections_total{reason=\"") + reason + "\"}"), 1)
         << reason;
   }
 }
@@ -195,7 +182,7 @@ TEST(ServeJwt, RefreshRotatesRacingUsesShareOneSuccessorAndALateReuseEndsTheFami
   ASSERT_EQ(answers[0].status, 200) << answers[0].body;
   ASSERT_EQ(answers[1].status, 200) << answers[1].body;
   EXPECT_EQ(answers[0].json()["refresh_token"], answers[1].json()["refresh_token"]);
-  EXPECT_EQ(metric(serve.port(), "outboard_auth_refresh_total{outcome=\"grace\"}"), 1);
+  EXPECT_EQ(metric_sample(serve.port(), "outboard_auth_refresh_total{outcome=\"grace\"}"), 1);
 
   // With no grace at all, a token used again (after its first use answered) is a stolen copy.
   TokenFiles strict_files;
@@ -211,7 +198,7 @@ TEST(ServeJwt, RefreshRotatesRacingUsesShareOneSuccessorAndALateReuseEndsTheFami
   while (std::chrono::steady_clock::now() - answered < 5ms) std::this_thread::yield();
   expect_json_error(refresh(d, s.port(), first["refresh_token"]), 401, "invalid_grant");
   expect_json_error(refresh(d, s.port(), next.json()["refresh_token"]), 401, "invalid_grant");
-  EXPECT_EQ(metric(s.port(), "outboard_auth_refresh_total{outcome=\"reused_revoked\"}"), 1);
+  EXPECT_EQ(metric_sample(s.port(), "outboard_auth_refresh_total{outcome=\"reused_revoked\"}"), 1);
 }
 
 // Two instances on one SQLite file, --auth both: either credential works on either instance,

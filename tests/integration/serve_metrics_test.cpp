@@ -11,14 +11,13 @@
 #include "support/free_port.hpp"
 #include "support/http_client.hpp"
 #include "support/prometheus_text.hpp"
+#include "support/serve_client.hpp"
 #include "support/serve_process.hpp"
 
 namespace outboard::testing {
 namespace {
 
-constexpr char kPassword[] = "correct-horse";
-
-double sample(std::map<std::string, double> const& samples, std::string const& series) {
+double expected_sample(std::map<std::string, double> const& samples, std::string const& series) {
   auto it = samples.find(series);
   EXPECT_NE(it, samples.end()) << "no series " << series;
   return it == samples.end() ? -1 : it->second;
@@ -43,17 +42,17 @@ TEST(ServeMetrics, AfterTrafficThePageFollowsTheTextFormatAndCountsBytes) {
   EXPECT_TRUE(problems.empty()) << ::testing::PrintToString(problems) << "\n" << page.body;
 
   auto samples = prometheus_samples(page.body);
-  EXPECT_EQ(sample(samples, R"(outboard_http_requests_total{route="/cart/items",method="POST",status="201"})"), 1);
-  EXPECT_EQ(sample(samples, R"(outboard_http_requests_total{route="other",method="other",status="404"})"), 1);
-  EXPECT_EQ(sample(samples, R"(outboard_http_request_bytes_total{route="/cart/items",method="POST"})"),
+  EXPECT_EQ(expected_sample(samples, R"(outboard_http_requests_total{route="/cart/items",method="POST",status="201"})"), 1);
+  EXPECT_EQ(expected_sample(samples, R"(outboard_http_requests_total{route="other",method="other",status="404"})"), 1);
+  EXPECT_EQ(expected_sample(samples, R"(outboard_http_request_bytes_total{route="/cart/items",method="POST"})"),
             static_cast<double>(line.size()));
-  EXPECT_EQ(sample(samples, R"(outboard_http_request_bytes_total{route="/uploads",method="POST"})"),
+  EXPECT_EQ(expected_sample(samples, R"(outboard_http_request_bytes_total{route="/uploads",method="POST"})"),
             static_cast<double>(blob.size()));
-  EXPECT_EQ(sample(samples, R"(outboard_http_response_bytes_total{route="/products",method="GET"})"),
+  EXPECT_EQ(expected_sample(samples, R"(outboard_http_response_bytes_total{route="/products",method="GET"})"),
             static_cast<double>(products.body.size()));
-  EXPECT_EQ(sample(samples, R"(outboard_http_request_duration_seconds_count{route="/products",method="GET"})"), 1);
-  EXPECT_GT(sample(samples, "process_open_fds"), 0);
-  EXPECT_GT(sample(samples, "process_resident_memory_bytes"), 0);
+  EXPECT_EQ(expected_sample(samples, R"(outboard_http_request_duration_seconds_count{route="/products",method="GET"})"), 1);
+  EXPECT_GT(expected_sample(samples, "process_open_fds"), 0);
+  EXPECT_GT(expected_sample(samples, "process_resident_memory_bytes"), 0);
   bool build_info = false;
   for (auto const& [series, value] : samples) {
     build_info = build_info || (series.starts_with("outboard_build_info{") &&
@@ -77,7 +76,7 @@ TEST(ServeMetrics, MovedToItsOwnListenerAndOffThePublicPort) {
   ASSERT_EQ(page.status, 200) << page.body;
   EXPECT_TRUE(prometheus_text_problems(page.body).empty()) << page.body;
   // The public request above is counted there.
-  EXPECT_EQ(sample(prometheus_samples(page.body), R"(outboard_http_requests_total{route="/products",method="GET",status="200"})"),
+  EXPECT_EQ(expected_sample(prometheus_samples(page.body), R"(outboard_http_requests_total{route="/products",method="GET",status="200"})"),
             1);
   // Nothing else is served on the metrics listener.
   expect_json_error(admin_side.get("/products"), 404);

@@ -11,14 +11,13 @@
 #include "support/prometheus_text.hpp"
 #include "support/gateway_process.hpp"
 #include "support/redis_server.hpp"
+#include "support/serve_client.hpp"
 #include "support/serve_process.hpp"
 
 namespace outboard::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-constexpr char kPassword[] = "correct-horse";
 
 // One series of the sessions store's near-cache on `port`'s /metrics; -1 when missing.
 double near_cache(std::uint16_t port, std::string const& family) {
@@ -29,12 +28,6 @@ double near_cache(std::uint16_t port, std::string const& family) {
   auto samples = prometheus_samples(page.body);
   auto it = samples.find("outboard_near_cache_" + family + "{store=\"sessions\"}");
   return it == samples.end() ? -1 : it->second;
-}
-
-// A bounded wait (10 s) for an event the cache's counters show; not a timing check.
-template <class Predicate>
-bool wait_for(Predicate done) {
-  return wait_until(done, std::chrono::seconds(10), std::chrono::milliseconds(2));
 }
 
 ServeOptions cached_instance(std::string name, std::string state, std::vector<std::string> keys) {

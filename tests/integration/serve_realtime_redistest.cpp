@@ -6,10 +6,11 @@
 #include "integration/realtime_fixture.hpp"
 #include "support/redis_server.hpp"
 
-namespace outboard::testing {
+// In the fixture's namespace rather than `using namespace realtime_fixture`: a using-directive
+// would hold for the files after this one in a unity batch.
+namespace outboard::testing::realtime_fixture {
 namespace {
 
-using namespace realtime_fixture;
 
 TEST(ServeRealtimeRedis, MessagesCrossInstancesResumeAndSurviveAStoreRestart) {
   RedisServer redis;
@@ -46,4 +47,4 @@ TEST(ServeRealtimeRedis, MessagesCrossInstancesResumeAndSurviveAStoreRestart) {
 }
 
 }  // namespace
-}  // namespace outboard::testing
+}  // namespace outboard::testing::realtime_fixture

@@ -20,10 +20,11 @@
 #include "support/ws_client.hpp"
 #include "integration/realtime_fixture.hpp"
 
-namespace outboard::testing {
+// In the fixture's namespace rather than `using namespace realtime_fixture`: a using-directive
+// would hold for the files after this one in a unity batch.
+namespace outboard::testing::realtime_fixture {
 namespace {
 
-using namespace realtime_fixture;
 using nlohmann::json;
 
 TEST(ServeRealtime, MessagesCrossInstancesAndAReconnectElsewhereGetsExactlyWhatItMissed) {
@@ -226,4 +227,4 @@ TEST(ServeRealtime, ThroughTheGatewayRefusalsKeepTheirBodyAndRoomsWork) {
 }
 
 }  // namespace
-}  // namespace outboard::testing
+}  // namespace outboard::testing::realtime_fixture

@@ -8,6 +8,7 @@
 
 #include "integration/http_expectations.hpp"
 #include "support/http_client.hpp"
+#include "support/serve_client.hpp"
 #include "support/serve_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -15,8 +16,7 @@ namespace outboard::testing {
 namespace {
 
 constexpr char const* kCookie = kSessionCookie;
-constexpr char kPassword[] = "correct-horse";
-constexpr int kMaxBody = 4096;
+constexpr int kServeMaxBody = 4096;
 
 // The session id part of a signed cookie value "<id>.<mac>".
 std::string id_part(std::string const& cookie_value) { return cookie_value.substr(0, cookie_value.find('.')); }
@@ -27,7 +27,7 @@ class ServeRoutes : public ::testing::TestWithParam<std::string> {
     ServeOptions options;
     options.name = "routes";
     options.state = GetParam() == "memory" ? std::string("memory://") : "sqlite://" + (data_ / "state.db").string();
-    options.extra_args = {"--max-body-bytes", std::to_string(kMaxBody)};
+    options.extra_args = {"--max-body-bytes", std::to_string(kServeMaxBody)};
     serve_ = std::make_unique<ServeProcess>(options);
   }
 
@@ -148,14 +148,14 @@ TEST_P(ServeRoutes, ShortOrHugePasswordIs400) {
 TEST_P(ServeRoutes, BodyOverMaxBodyBytesIs413) {
   auto c = client();
   // Valid JSON, just too big: the size limit answers, not the JSON parser.
-  std::string big = R"({"user":"ada","password":")" + std::string(kMaxBody, 'x') + R"("})";
+  std::string big = R"({"user":"ada","password":")" + std::string(kServeMaxBody, 'x') + R"("})";
   expect_json_error(call(c, "POST", "/signup", big), 413);
   expect_json_error(call(c, "POST", "/login", big), 413);
 
   // A body of exactly the limit is read (and then judged on its content: too long a password).
   std::string prefix = R"({"user":"ada","password":")";
-  std::string exact = prefix + std::string(kMaxBody - prefix.size() - 2, 'x') + R"("})";
-  ASSERT_EQ(exact.size(), static_cast<std::size_t>(kMaxBody));
+  std::string exact = prefix + std::string(kServeMaxBody - prefix.size() - 2, 'x') + R"("})";
+  ASSERT_EQ(exact.size(), static_cast<std::size_t>(kServeMaxBody));
   expect_json_error(call(c, "POST", "/signup", exact), 400);
 }
 

@@ -7,26 +7,17 @@
 #include "integration/http_expectations.hpp"
 #include "support/http_client.hpp"
 #include "support/redis_server.hpp"
+#include "support/serve_client.hpp"
 #include "support/serve_process.hpp"
 
 namespace outboard::testing {
 namespace {
 
-constexpr char kPassword[] = "correct-horse";
-
-ServeOptions instance(std::string name, std::string state, std::vector<std::string> keys) {
-  ServeOptions o;
-  o.name = std::move(name);
-  o.state = std::move(state);
-  o.session_keys = std::move(keys);
-  return o;
-}
-
 TEST(ServeSharedStateRedis, SessionStartedOnAIsValidOnB) {
   RedisServer redis;
   auto keys = std::vector<std::string>{make_session_key()};
-  ServeProcess a(instance("A", redis.url(), keys));
-  ServeProcess b(instance("B", redis.url(), keys));
+  ServeProcess a(serve_instance("A", redis.url(), keys));
+  ServeProcess b(serve_instance("B", redis.url(), keys));
 
   HttpClient browser(a.port());
   auto signed_up = browser.post("/signup", credentials_json("ada", kPassword));
@@ -57,8 +48,8 @@ TEST(ServeSharedStateRedis, SessionStartedOnAIsValidOnB) {
 // (the first one to start writes it), so their cookies are interchangeable.
 TEST(ServeSharedStateRedis, KeysKeptInTheStoreAreShared) {
   RedisServer redis;
-  ServeOptions oa = instance("A", redis.url(), {});
-  ServeOptions ob = instance("B", redis.url(), {});
+  ServeOptions oa = serve_instance("A", redis.url(), {});
+  ServeOptions ob = serve_instance("B", redis.url(), {});
   oa.keys_in_store = true;
   ob.keys_in_store = true;
   ServeProcess a(oa);

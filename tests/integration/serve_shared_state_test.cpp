@@ -7,28 +7,19 @@
 
 #include "integration/http_expectations.hpp"
 #include "support/http_client.hpp"
+#include "support/serve_client.hpp"
 #include "support/serve_process.hpp"
 #include "support/temp_dir.hpp"
 
 namespace outboard::testing {
 namespace {
 
-constexpr char kPassword[] = "correct-horse";
-
-ServeOptions instance(std::string name, std::string state, std::vector<std::string> keys) {
-  ServeOptions o;
-  o.name = std::move(name);
-  o.state = std::move(state);
-  o.session_keys = std::move(keys);
-  return o;
-}
-
 TEST(ServeSharedState, SqliteSessionStartedOnAIsValidOnB) {
   TempDir dir;
   std::string state = "sqlite://" + (dir / "state.db").string();
   auto keys = std::vector<std::string>{make_session_key()};
-  ServeProcess a(instance("A", state, keys));
-  ServeProcess b(instance("B", state, keys));
+  ServeProcess a(serve_instance("A", state, keys));
+  ServeProcess b(serve_instance("B", state, keys));
 
   HttpClient browser(a.port());
   auto signed_up = browser.post("/signup", credentials_json("ada", kPassword));
@@ -67,8 +58,8 @@ TEST(ServeSharedState, SqliteSessionStartedOnAIsValidOnB) {
 // test would fail: it is how the lab's `stateful` mode is proved to lose sessions.
 TEST(ServeSharedState, MemoryStateIsNotSharedBetweenProcesses) {
   auto keys = std::vector<std::string>{make_session_key()};
-  ServeProcess a(instance("A", "memory://", keys));
-  ServeProcess b(instance("B", "memory://", keys));
+  ServeProcess a(serve_instance("A", "memory://", keys));
+  ServeProcess b(serve_instance("B", "memory://", keys));
 
   HttpClient browser(a.port());
   ASSERT_EQ(browser.post("/signup", credentials_json("ada", kPassword)).status, 201);
@@ -94,8 +85,8 @@ TEST(ServeSharedState, MemoryStateIsNotSharedBetweenProcesses) {
 TEST(ServeSharedState, CookieSignedWithAnotherKeyIsAnonymous) {
   TempDir dir;
   std::string state = "sqlite://" + (dir / "state.db").string();
-  ServeProcess a(instance("A", state, {make_session_key()}));
-  ServeProcess b(instance("B", state, {make_session_key()}));
+  ServeProcess a(serve_instance("A", state, {make_session_key()}));
+  ServeProcess b(serve_instance("B", state, {make_session_key()}));
 
   HttpClient browser(a.port());
   ASSERT_EQ(browser.post("/signup", credentials_json("ada", kPassword)).status, 201);
@@ -111,8 +102,8 @@ TEST(ServeSharedState, RotatedKeysStillAcceptTheOldKey) {
   std::string state = "sqlite://" + (dir / "state.db").string();
   std::string old_key = make_session_key();
   std::string new_key = make_session_key();
-  ServeProcess a(instance("A", state, {old_key}));
-  ServeProcess b(instance("B", state, {new_key, old_key}));
+  ServeProcess a(serve_instance("A", state, {old_key}));
+  ServeProcess b(serve_instance("B", state, {new_key, old_key}));
 
   HttpClient browser(a.port());
   ASSERT_EQ(browser.post("/signup", credentials_json("ada", kPassword)).status, 201);
@@ -127,8 +118,8 @@ TEST(ServeSharedState, RotatedKeysStillAcceptTheOldKey) {
 TEST(ServeSharedState, SqliteKeysKeptInTheStoreAreShared) {
   TempDir dir;
   std::string state = "sqlite://" + (dir / "state.db").string();
-  ServeOptions oa = instance("A", state, {});
-  ServeOptions ob = instance("B", state, {});
+  ServeOptions oa = serve_instance("A", state, {});
+  ServeOptions ob = serve_instance("B", state, {});
   oa.keys_in_store = true;
   ob.keys_in_store = true;
   ServeProcess a(oa);

@@ -14,12 +14,11 @@
 #include "integration/http_expectations.hpp"
 #include "support/http_client.hpp"
 #include "support/redis_server.hpp"
+#include "support/serve_client.hpp"
 #include "support/serve_process.hpp"
 
 namespace outboard::testing {
 namespace {
-
-constexpr char kPassword[] = "correct-horse";
 
 // Lines of `log` that contain `needle`.
 int count_lines(std::string const& log, std::string const& needle) {

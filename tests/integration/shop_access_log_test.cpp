@@ -15,12 +15,11 @@
 
 #include "integration/http_expectations.hpp"
 #include "support/http_client.hpp"
+#include "support/serve_client.hpp"
 #include "support/serve_process.hpp"
 
 namespace outboard::testing {
 namespace {
-
-constexpr char kPassword[] = "correct-horse";
 
 // The access-log lines of `log`: every line that parses as a JSON object with a request_id.
 std::vector<nlohmann::json> access_lines(std::string const& log) {

@@ -17,25 +17,16 @@
 
 #include "integration/http_expectations.hpp"
 #include "support/http_client.hpp"
+#include "support/serve_client.hpp"
 #include "support/serve_process.hpp"
+#include "support/shop_client.hpp"
 #include "support/temp_dir.hpp"
 
 namespace outboard::testing {
 namespace {
 
-constexpr char kPassword[] = "correct-horse";
-constexpr int kMaxBody = 4096;
+constexpr int kShopMaxBody = 4096;
 constexpr int kMaxUpload = 256 * 1024;
-
-std::string random_bytes(std::size_t n, std::uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_int_distribution<int> byte(0, 255);
-  std::string out(n, '\0');
-  for (auto& c : out) c = static_cast<char>(byte(gen));
-  return out;
-}
-
-std::string item(std::string const& sku, int qty) { return nlohmann::json{{"sku", sku}, {"qty", qty}}.dump(); }
 
 // Files in the blob directory (temp files included): what a rejected upload must not add to.
 std::set<std::string> blob_files(std::filesystem::path const& dir) {
@@ -51,7 +42,7 @@ class ShopRoutes : public ::testing::TestWithParam<std::string> {
     ServeOptions options;
     options.name = "shop";
     options.state = GetParam() == "memory" ? std::string("memory://") : "sqlite://" + (data_ / "state.db").string();
-    options.extra_args = {"--max-body-bytes", std::to_string(kMaxBody), "--max-upload-bytes",
+    options.extra_args = {"--max-body-bytes", std::to_string(kShopMaxBody), "--max-upload-bytes",
                           std::to_string(kMaxUpload)};
     options.env = env_;
     serve_ = std::make_unique<ServeProcess>(options);
@@ -297,7 +288,7 @@ TEST_P(ShopRoutes, CartAddWithUnknownSkuIs400AndAddsNothing) {
 TEST_P(ShopRoutes, CartAddBodyOverMaxBodyBytesIs413AndAddsNothing) {
   auto c = user("ada");
   // Valid JSON, just too big: the size limit answers, not the JSON parser.
-  std::string big = R"({"sku":"sku-001","qty":1,"pad":")" + std::string(kMaxBody, 'x') + R"("})";
+  std::string big = R"({"sku":"sku-001","qty":1,"pad":")" + std::string(kShopMaxBody, 'x') + R"("})";
   auto res = add(c, "big-1", big);
   expect_json_error(res, 413);
   EXPECT_EQ(cart_lines(c), 0u);

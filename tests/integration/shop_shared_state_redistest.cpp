@@ -17,24 +17,15 @@
 #include "integration/http_expectations.hpp"
 #include "support/http_client.hpp"
 #include "support/redis_server.hpp"
+#include "support/serve_client.hpp"
 #include "support/serve_process.hpp"
+#include "support/shop_client.hpp"
 #include "support/temp_dir.hpp"
 
 namespace outboard::testing {
 namespace {
 
-constexpr char kPassword[] = "correct-horse";
 constexpr int kRaces = 10;
-
-std::string item(std::string const& sku, int qty) { return nlohmann::json{{"sku", sku}, {"qty", qty}}.dump(); }
-
-std::string random_bytes(std::size_t n, std::uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_int_distribution<int> byte(0, 255);
-  std::string out(n, '\0');
-  for (auto& c : out) c = static_cast<char>(byte(gen));
-  return out;
-}
 
 class ShopSharedState : public ::testing::TestWithParam<std::string> {
  protected:
