@@ -10,7 +10,7 @@ std::optional<std::string> check_feed_url(std::string const& url) {
   if (url.empty()) return std::nullopt;  // "the data store's"
   auto parsed = state::parse_store_url(url);
   if (!parsed) return parsed.error().context;
-  if (parsed->scheme == "file") return "file:// is a blob store; rooms need memory://, sqlite://PATH or redis://HOST:PORT/DB";
+  if (parsed->scheme == "file") return "file:// is a blob store; rooms need memory://, sqlite://PATH, redis://HOST:PORT/DB or postgres://...";
   return std::nullopt;
 }
 
@@ -28,7 +28,7 @@ std::optional<std::string> check_origin(std::string const& origin) {
 void declare_realtime(core::Settings& s, RealtimeSettings& v) {
   s.add_bool("realtime.enabled", v.enabled, "", "serve rooms over WebSocket on GET /ws");
   s.add_string("realtime.url", v.url, "--realtime",
-               "where rooms live: memory://, sqlite://PATH, redis://HOST:PORT/DB (default: the data store)",
+               "where rooms live: memory://, sqlite://PATH, redis://HOST:PORT/DB, postgres://... (default: the data store)",
                check_feed_url);
   s.add_bool("realtime.resume", v.resume, "",
              "true: a room's history is kept, a rejoin with `since` gets what it missed and a resent id is not a "
