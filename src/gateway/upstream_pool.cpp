@@ -11,6 +11,7 @@ namespace outboard::gateway {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+using core::use_nothrow;
 
 std::unique_ptr<Upstream> UpstreamPool::take(Backend const& backend) {
   auto it = idle_.find(&backend);
