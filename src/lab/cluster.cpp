@@ -279,7 +279,7 @@ asio::awaitable<void> Cluster::start() {
   std::filesystem::remove(keys_file);
   core::create_secret_file(keys_file, settings_.session_key_hex);
   co_await start_store();
-  co_await start_engines();
+  start_engines();
   co_await start_etcd();
   for (int i = 0; i < settings_.servers; ++i) {
     std::string id = next_server_id();
@@ -880,7 +880,7 @@ asio::awaitable<void> Cluster::restart_store() {
   events_("store-up", fmt::format("redis-server back on port {} (pid {})", store_port_, store_->pid()));
 }
 
-asio::awaitable<void> Cluster::start_engines() {
+void Cluster::start_engines() {
   // Blocking, bounded steps (lab/redis_cluster_engine.hpp, lab/postgres_engine.hpp): nothing else
   // runs yet. A failure is a ClusterError with the engine's own message and log.
   try {
@@ -896,11 +896,11 @@ asio::awaitable<void> Cluster::start_engines() {
       postgres_dir_ = pattern;
       postgres_ = std::make_unique<PostgresEngine>(postgres_dir_);
     }
+  } catch (ClusterError const&) {
+    throw;
   } catch (std::runtime_error const& e) {
-    if (dynamic_cast<ClusterError const*>(&e)) throw;
     throw ClusterError(e.what());
   }
-  co_return;
 }
 
 void Cluster::stop_postgres() {

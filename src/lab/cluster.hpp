@@ -265,7 +265,7 @@ class Cluster {
   // What the servers get as --state (sessions, and the data unless --data) and --data.
   std::string state_url() const;
   std::string data_url() const;
-  boost::asio::awaitable<void> start_engines();
+  void start_engines();  // blocking, bounded: before any user starts
   void stop_postgres();
   std::string next_server_id();
   std::filesystem::path fresh_blob_dir(std::string const& id) const;
