@@ -1,11 +1,12 @@
-# Debug information is most of a debug or sanitizer build's size: three builds of every test
-# binary filled CI's disk (2.5 GB debug, 6 GB asan-ubsan, uncompressed). Compressed debug sections
-# (-gz, zlib) keep the same line tables and symbols for debuggers and sanitizer stack traces.
-include(CheckCXXCompilerFlag)
-include(CheckLinkerFlag)
-check_cxx_compiler_flag(-gz OUTBOARD_HAS_GZ)
-check_linker_flag(CXX -gz OUTBOARD_LINKER_HAS_GZ)
-if(OUTBOARD_HAS_GZ AND OUTBOARD_LINKER_HAS_GZ)
-  add_compile_options(-gz)
-  add_link_options(-gz)
+# Debug information: line tables only (-g1) unless OUTBOARD_FULL_DEBUG_INFO is on. Line tables are
+# what sanitizer stack traces, perf and a debugger's backtrace need (functions, files, lines); full
+# -g adds every local variable's location and type, which is most of a debug build's size and, with
+# g++, about 40% of its compile time (one heavy unity batch: 53 s with "-g -gz", 38 s with "-g",
+# 32 s with "-g1"; docs/BENCHMARKS.md "Build time: debug information"). Line tables uncompressed take
+# about the room full -g took compressed with -gz, so three CI builds still fit its disk, without
+# paying zlib on every object and every link.
+option(OUTBOARD_FULL_DEBUG_INFO "Full -g debug information (locals, types) instead of line tables" OFF)
+if(NOT OUTBOARD_FULL_DEBUG_INFO)
+  # After CMAKE_CXX_FLAGS_<CONFIG>'s -g on the command line, so it sets the level.
+  add_compile_options(-g1)
 endif()

@@ -31,6 +31,10 @@ core::Result<void> validate(JobSpec const& spec, JobQueueOptions const& options)
                    " bytes, over the limit of " + std::to_string(options.max_payload_bytes));
   }
   if (spec.delay.count() < 0) return invalid("job delay must not be negative");
+  if (spec.delay > kMaxJobDelay) {
+    return invalid("job delay must be at most " + std::to_string(kMaxJobDelay.count()) + " ms (366 days), got " +
+                   std::to_string(spec.delay.count()));
+  }
   if (spec.max_attempts < 1) {
     return invalid("job max_attempts must be at least 1, got " + std::to_string(spec.max_attempts));
   }

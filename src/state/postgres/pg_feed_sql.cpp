@@ -65,7 +65,11 @@ BEGIN
       a_seq := s; a_duplicate := true; RETURN NEXT; RETURN;
     END IF;
   END IF;
-  SELECT f.last_seq, f.expires_at INTO last, expires FROM outboard_feed_rooms f WHERE f.room = r;
+  -- FOR UPDATE before touching the room's entries: another append's sweep (SKIP LOCKED) then
+  -- passes this room by. Locking the row only at the upsert below let a sweep lock it first and
+  -- wait for the entries this append was deleting, while this append waited for the row: a
+  -- deadlock, which PostgreSQL breaks by failing one of the two appends.
+  SELECT f.last_seq, f.expires_at INTO last, expires FROM outboard_feed_rooms f WHERE f.room = r FOR UPDATE;
   IF NOT FOUND THEN
     last := 0;
   ELSIF expires <= now THEN

@@ -181,6 +181,17 @@ end
 return 1
 )lua";
 
+// ARGV: 1 id, 2 run_at. A job just created: filed waiting whatever the index holds. An entry
+// left in running or dead can only be its forgotten predecessor's, on its way out (a drop, or a
+// claim that found no job): that operation's own index step then finds the id gone from where it
+// expected it and leaves it alone, where waiting for it would have left the new job unfiled.
+constexpr std::string_view kFileNew = R"lua(
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return 1
+)lua";
+
 // ARGV: 1 id, 2 run_at. A waiting job's entry, unless the id is filed already (an entry in
 // running or dead belongs to a claim or a death in progress).
 constexpr std::string_view kFileWaiting = R"lua(
@@ -217,6 +228,7 @@ struct Scripts {
   Script peek = make_script(kPeek);
   Script take = make_script(kTake);
   Script refile = make_script(kRefile);
+  Script file_new = make_script(kFileNew);
   Script file_waiting = make_script(kFileWaiting);
   Script count_type = make_script(kCountType);
 };
@@ -302,19 +314,31 @@ std::string index_set_for(std::string const& state) {
   return state == "waiting" || state == "running" || state == "dead" ? state : std::string();
 }
 
+// What an index step that fails after its job-slot change leaves behind.
+enum class IndexStep {
+  mended_by_claims,  // a running entry: its lease runs out and a claim files it where the job says
+  mended_by_listing,  // a dead entry of a job waiting again: only a dead-letter listing finds it
+};
+
 // A job-slot change that succeeded, then its index entry moved accordingly: `from` -> where
-// the outcome says. The job's slot is the truth: an index step that fails only leaves a stale
-// entry that a later claim or dead-letter listing mends, so the operation still answers true.
+// the outcome says. The job's slot is the truth. An index step that fails leaves a stale entry:
+// one that claims mend is no failure of the operation; one that only a dead-letter listing mends
+// is reported, since until then no claim can find the job.
 Async<bool> change_then_refile(Router router, ScriptsRef scripts, Script const Scripts::*which, std::string id,
-                               std::vector<std::string> args, std::string_view op, std::string from) {
+                               std::vector<std::string> args, std::string_view op, std::string from,
+                               IndexStep if_lost = IndexStep::mended_by_claims) {
   auto change = on_job(router, scripts, which, id, std::move(args), op);
   auto changed = co_await std::move(change);
   if (!changed) co_return changed.error();
   if (changed->state.empty()) co_return false;
-  auto mend = refile(router, scripts, std::move(id), std::move(from), "", index_set_for(changed->state),
-                     changed->score);
+  auto mend = refile(router, scripts, id, std::move(from), "", index_set_for(changed->state), changed->score);
   auto moved = co_await std::move(mend);
-  (void)moved;  // see above: mended later
+  if (!moved && if_lost == IndexStep::mended_by_listing) {
+    co_return core::make_error(moved.error().code, std::string(op) + ": job " + id +
+                                                       " changed, but its index entry was not moved (" +
+                                                       moved.error().describe() +
+                                                       "); listing the dead letters files it again");
+  }
   co_return true;
 }
 
@@ -337,8 +361,8 @@ Async<Enqueued> run_enqueue(Router router, ScriptsRef scripts, JobSpec spec) {
   // A duplicate that is waiting is filed again when it is in no set: what mends a job whose
   // first enqueue failed between its two steps (that caller saw an error and retries).
   if (created || made->state == "waiting") {
-    auto file = eval(router, scripts, &Scripts::file_waiting, index_keys(spec.type), {id, made->score},
-                     Repeat::unsafe, "enqueue");
+    auto file = eval(router, scripts, created ? &Scripts::file_new : &Scripts::file_waiting, index_keys(spec.type),
+                     {id, made->score}, Repeat::unsafe, "enqueue");
     auto filed = co_await std::move(file);
     if (!filed) co_return filed.error();
   }
@@ -603,7 +627,8 @@ class ClusterJobQueue final : public JobQueue {
 
   Async<bool> retry_dead(std::string id) override {
     if (type_of(id).empty()) return ready(Result<bool>{false});
-    return change_then_refile(router_, scripts_, &Scripts::retry_dead, std::move(id), {}, "retry_dead", "dead");
+    return change_then_refile(router_, scripts_, &Scripts::retry_dead, std::move(id), {}, "retry_dead", "dead",
+                              IndexStep::mended_by_listing);
   }
 
   Async<bool> drop_dead(std::string id) override {

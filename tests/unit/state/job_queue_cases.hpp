@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "state/job_queue.hpp"
+#include "state/job_spec.hpp"
 #include "state/store.hpp"
 #include "support/redis_server.hpp"
 #include "support/run_coro.hpp"
@@ -259,6 +260,7 @@ class JobQueueHarness {
     expect_invalid(spec("t", "k", std::string(17, 'p')), "payload over max_payload_bytes");
     expect_invalid(spec("t", "k", "{}", 0ms, 0), "max_attempts 0");
     expect_invalid(spec("t", "k", "{}", -1ms), "negative delay");
+    expect_invalid(spec("t", "k", "{}", kMaxJobDelay + 1ms), "delay over 366 days");
     JobCounts none = counts();
     EXPECT_EQ(none.ready + none.delayed + none.running + none.dead, 0);
     // The limits themselves are allowed.

@@ -138,6 +138,25 @@ TEST_P(JobQueueCluster, AStaleIndexEntryIsSkippedAndMendedByTheNextClaim) {
   EXPECT_EQ(n.running, 1);
 }
 
+// A dead job dropped while the same key is enqueued again: the drop deletes the job (its slot),
+// then removes its dead entry (the type's slot); the enqueue in between creates a new job. That
+// job must be filed waiting even though the old entry is still there, or no claim would find it.
+// (Before the fix the new job was filed only when the id was in no set: it was lost here.)
+TEST_P(JobQueueCluster, AJobEnqueuedWhileItsPredecessorsEntryLeavesIsStillClaimable) {
+  open();
+  // As if a drop of a dead t:a had deleted the job and not yet removed its entry.
+  EXPECT_EQ(on_owner("jobs:{t}:dead", {"ZADD", "jobs:{t}:dead", "5", "t:a"}).integer, 1);
+  EXPECT_FALSE(enqueue("t", "a").duplicate);
+  auto a = claim({"t"});
+  ASSERT_TRUE(a.has_value()) << "the new job was not filed";
+  EXPECT_EQ(a->id, "t:a");
+  // The drop's own index step then comes: it must not touch the new job's entry.
+  EXPECT_EQ(on_owner("jobs:{t}:dead", {"ZREM", "jobs:{t}:dead", "t:a"}).integer, 0);
+  JobCounts n = counts();
+  EXPECT_EQ(n.running, 1);
+  EXPECT_EQ(n.dead, 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Cluster, JobQueueCluster, ::testing::Values("redis_cluster"),
                          testing::ParamName{});
 
