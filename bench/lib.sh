@@ -24,6 +24,19 @@ stop_pid() {  # stop_pid PID: SIGTERM, up to 5 s, then SIGKILL
   wait "$pid" 2>/dev/null || true
 }
 
+# wait_200 URL PID LOG [SECONDS]: up to SECONDS (default 15) for a 200 from URL; dies, with the
+# log's tail, when the process exits first or the time runs out.
+wait_200() {
+  local url=$1 pid=$2 logf=$3 secs=${4:-15} i
+  for i in $(seq $((secs * 10))); do
+    kill -0 "$pid" 2>/dev/null || { tail -20 "$logf" >&2; die "process $pid exited while starting (log: $logf)"; }
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)" = 200 ] && return 0
+    sleep 0.1
+  done
+  tail -20 "$logf" >&2
+  die "$url did not answer 200 in $secs s"
+}
+
 cleanup() {
   local rc=$? pid
   for pid in "${PIDS[@]}"; do stop_pid "$pid"; done

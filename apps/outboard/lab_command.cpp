@@ -101,11 +101,11 @@ void choose_data(std::string const& data, lab::LabSettings& out) {
     throw BadInput("--data '" + data + "': expected postgres (a private PostgreSQL the lab starts for the records; "
                    "sessions stay in --store)");
   }
-  // The records' rooms and jobs follow the data store; on a cluster the room feed is not built
-  // yet (docs/STATE.md), so a cluster holds the sessions and PostgreSQL the rest.
+  // The lab's cluster design is the one issue 19 describes: sessions in the cluster, records in
+  // PostgreSQL. (serve runs every record on a cluster too; the lab has no run of that shape yet.)
   if (out.store == lab::StoreKind::private_redis_cluster && !out.postgres_data) {
-    throw BadInput("--store redis-cluster: the records' room feeds are not built on a cluster yet; add --data postgres "
-                   "(sessions in the cluster, records in PostgreSQL)");
+    throw BadInput("--store redis-cluster: the lab keeps only the sessions in the cluster; add --data postgres "
+                   "(records in PostgreSQL)");
   }
 }
 

@@ -151,16 +151,6 @@ SERVER_PIDS=()
 SERVER_PORTS=()
 COOKIE=""
 
-wait_healthy() {  # wait_healthy URL PID LOG: up to 15 s for a 200
-  local url=$1 pid=$2 logf=$3 i
-  for i in $(seq 150); do
-    kill -0 "$pid" 2>/dev/null || { tail -20 "$logf" >&2; die "process $pid exited while starting (log: $logf)"; }
-    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)" = 200 ] && return 0
-    sleep 0.1
-  done
-  tail -20 "$logf" >&2
-  die "$url did not answer 200 in 15 s"
-}
 
 start_servers() {  # start_servers NAME DIR: two servers of contender NAME; sets SERVER_PIDS, SERVER_PORTS
   local name=$1 dir=$2 i port pid
@@ -185,7 +175,7 @@ start_servers() {  # start_servers NAME DIR: two servers of contender NAME; sets
     SERVER_PIDS+=("$pid")
     SERVER_PORTS+=("$port")
   done
-  for i in 0 1; do wait_healthy "http://127.0.0.1:${SERVER_PORTS[$i]}/healthz" "${SERVER_PIDS[$i]}" "$dir/server$((i + 1)).log"; done
+  for i in 0 1; do wait_200 "http://127.0.0.1:${SERVER_PORTS[$i]}/healthz" "${SERVER_PIDS[$i]}" "$dir/server$((i + 1)).log"; done
   COOKIE=""
   [ "$name" = outboard ] && login "${SERVER_PORTS[0]}"
   return 0

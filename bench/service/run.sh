@@ -100,16 +100,6 @@ source "$ROOT/bench/lib.sh"
 # shellcheck source=redis_commands.sh
 source "$BENCH/redis_commands.sh"
 
-wait_http() {  # wait_http URL PID LOG: up to 15 s for a 200
-  local url=$1 pid=$2 logf=$3 i
-  for i in $(seq 150); do
-    kill -0 "$pid" 2>/dev/null || { tail -20 "$logf" >&2; die "process $pid exited while starting (log: $logf)"; }
-    if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)" = 200 ]; then return 0; fi
-    sleep 0.1
-  done
-  tail -20 "$logf" >&2
-  die "$url did not answer 200 in 15 s"
-}
 
 # ---------------------------------------------------------------- what we need
 need_apt() {  # need_apt COMMAND PACKAGE
@@ -222,7 +212,7 @@ start_contender() {  # start_contender NAME DIR
   esac
   CUR_PID=$!
   PIDS+=("$CUR_PID")
-  wait_http "http://127.0.0.1:$CUR_PORT/healthz" "$CUR_PID" "$CUR_LOG"
+  wait_200 "http://127.0.0.1:$CUR_PORT/healthz" "$CUR_PID" "$CUR_LOG"
 }
 
 stop_contender() {

@@ -80,6 +80,7 @@ RedisClusterEngine::RedisClusterEngine(std::filesystem::path dir, int node_timeo
   }
   for (std::size_t i = 0; i < kNodes; ++i) {
     ports_.push_back(free_port());
+    bus_ports_.push_back(free_port());
     start_node(i);
   }
   // Every node must answer before the cluster is formed.
@@ -87,7 +88,8 @@ RedisClusterEngine::RedisClusterEngine(std::filesystem::path dir, int node_timeo
   for (auto port : ports_) {
     while (cli(port, {"PING"}).find("PONG") == std::string::npos) {
       if (std::chrono::steady_clock::now() >= deadline) {
-        throw std::runtime_error("cluster node " + std::to_string(port) + " did not answer PING");
+        throw std::runtime_error("cluster node " + std::to_string(port) + " did not answer PING; its log:\n" +
+                                 log_tail(node_log(port)));
       }
       std::this_thread::sleep_for(kPoll);
     }
@@ -109,7 +111,10 @@ void RedisClusterEngine::form() {
     std::string added = cli(ports_[i], {"CLUSTER", "ADDSLOTSRANGE", std::to_string(first), std::to_string(last)});
     if (added.find("OK") == std::string::npos) throw std::runtime_error("CLUSTER ADDSLOTSRANGE failed: " + added);
   }
-  for (std::size_t i = 1; i < kNodes; ++i) cli(ports_[0], {"CLUSTER", "MEET", "127.0.0.1", std::to_string(ports_[i])});
+  // The bus port said, since it is not Redis's default (port + 10000).
+  for (std::size_t i = 1; i < kNodes; ++i) {
+    cli(ports_[0], {"CLUSTER", "MEET", "127.0.0.1", std::to_string(ports_[i]), std::to_string(bus_ports_[i])});
+  }
   std::vector<std::string> ids;
   for (auto port : ports_) ids.push_back(node_id(port));
   // CLUSTER REPLICATE needs the master known to the replica (gossip from the MEETs).
@@ -128,11 +133,19 @@ void RedisClusterEngine::form() {
 
 RedisClusterEngine::~RedisClusterEngine() = default;  // each ChildProcess SIGKILLs and reaps by pid
 
+std::filesystem::path RedisClusterEngine::node_log(std::uint16_t port) const {
+  for (std::size_t i = 0; i < ports_.size(); ++i) {
+    if (ports_[i] == port) return dir_ / ("node" + std::to_string(i)) / "redis.log";
+  }
+  return {};
+}
+
 void RedisClusterEngine::start_node(std::size_t index) {
   auto dir = dir_ / ("node" + std::to_string(index));
   std::filesystem::create_directories(dir);
   std::vector<std::string> argv{kRedisServer,
                                 "--port", std::to_string(ports_[index]),
+                                "--cluster-port", std::to_string(bus_ports_[index]),
                                 "--bind", "127.0.0.1",
                                 "--dir", dir.string(),
                                 "--cluster-enabled", "yes",
@@ -145,7 +158,7 @@ void RedisClusterEngine::start_node(std::size_t index) {
                                 "--daemonize", "no",
                                 "--protected-mode", "no",
                                 "--logfile", ""};
-  auto node = std::make_unique<ChildProcess>(std::move(argv), dir / "redis.log");
+  auto node = std::make_unique<ChildProcess>(std::move(argv), node_log(ports_[index]));
   if (index < nodes_.size()) {
     nodes_[index] = std::move(node);
   } else {

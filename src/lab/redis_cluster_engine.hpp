@@ -58,12 +58,16 @@ class RedisClusterEngine {
 
  private:
   void start_node(std::size_t index);
+  std::filesystem::path node_log(std::uint16_t port) const;  // node PORT's log file
   void form();
   bool alive(std::uint16_t port) const;
 
   std::filesystem::path dir_;
   int node_timeout_ms_;
   std::vector<std::uint16_t> ports_;
+  // Each node's cluster bus port, chosen as the data ports are. Redis's default, port + 10000, would
+  // land in the kernel's ephemeral range, where any client's connect() can take it first.
+  std::vector<std::uint16_t> bus_ports_;
   std::vector<std::unique_ptr<ChildProcess>> nodes_;  // by index of ports_; null once killed
   mutable std::atomic<unsigned> cli_runs_{0};          // each redis-cli run writes its own file
 };

@@ -16,6 +16,7 @@
 #include <array>
 #include <chrono>
 #include <optional>
+#include <stdexcept>
 #include <utility>
 
 namespace outboard::state {
@@ -140,7 +141,12 @@ asio::awaitable<std::optional<std::vector<Reply>>> handshake(Link& link, RedisEn
 }  // namespace
 
 PubSubLink::PubSubLink(std::string name, RedisEndpoint endpoint, core::Millis heartbeat)
-    : name_(std::move(name)), endpoint_(std::move(endpoint)), heartbeat_(heartbeat) {}
+    : PubSubLink(std::move(name), std::vector<RedisEndpoint>{std::move(endpoint)}, heartbeat) {}
+
+PubSubLink::PubSubLink(std::string name, std::vector<RedisEndpoint> endpoints, core::Millis heartbeat)
+    : name_(std::move(name)), endpoints_(std::move(endpoints)), heartbeat_(heartbeat) {
+  if (endpoints_.empty()) throw std::invalid_argument(name_ + ": no endpoint to link to");
+}
 
 PubSubLink::~PubSubLink() { stop(); }
 
@@ -188,9 +194,10 @@ bool PubSubLink::hand_over(Link& link) {
 
 // One connection, from connect to drop. True if it got as far as linked().
 asio::awaitable<bool> PubSubLink::serve(std::shared_ptr<Link> link) {
-  asio::co_spawn(io_, watch(link, heartbeat_, endpoint_.command_timeout, name_), log_if_thrown);
+  RedisEndpoint const& endpoint = endpoints_[current_];
+  asio::co_spawn(io_, watch(link, heartbeat_, endpoint.command_timeout, name_), log_if_thrown);
   std::optional<std::vector<Reply>> hello;
-  if (co_await connect(*link, endpoint_)) hello = co_await handshake(*link, endpoint_, events_.hello);
+  if (co_await connect(*link, endpoint)) hello = co_await handshake(*link, endpoint, events_.hello);
   if (hello) {
     link->linked = true;
     live_ = link;  // before linked(), so that it may send()
@@ -223,9 +230,10 @@ asio::awaitable<void> PubSubLink::reconnect_forever() {
     bool const was_linked = co_await std::move(attempt);
     if (!was_linked && !failing) {
       // Unreachable, or refused (AUTH, an ACL, a renamed command): the owner is unlinked meanwhile.
-      spdlog::warn("{}: cannot link to {}:{}; retrying", name_, endpoint_.host, endpoint_.port);
+      spdlog::warn("{}: cannot link to {}:{}; retrying", name_, endpoint().host, endpoint().port);
     }
     failing = !was_linked;
+    current_ = (current_ + 1) % endpoints_.size();
     backoff = was_linked ? kFirstBackoff : std::min(backoff * 2, kMaxBackoff);
     pause.expires_after(backoff);
     co_await pause.async_wait(use_nothrow);

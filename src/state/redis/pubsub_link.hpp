@@ -14,7 +14,9 @@
 //     link that no longer delivers.
 //   - A linked link gone (dropped, silent, an error reply): unlinked(), before anything else runs
 //     on the link's thread. Then it reconnects with backoff: 50 ms doubling to 2 s after attempts
-//     that never got linked, 50 ms again after a link that did.
+//     that never got linked, 50 ms again after a link that did. Given several endpoints (a Redis
+//     Cluster's nodes, where a PUBLISH on any node reaches subscribers on every node), each new
+//     attempt goes to the next one, so a dead node is left at once.
 // Threads: the callbacks run on the link's thread only, so after stop() (which joins it) never
 // again. send() and live() only on that thread (from a callback or post()).
 // Ownership: the owner holds it as its last member, so it is stopped before what its callbacks
@@ -50,6 +52,8 @@ class PubSubLink {
 
   // `name` says which link a log line speaks of ("redis feed reader").
   PubSubLink(std::string name, RedisEndpoint endpoint, core::Millis heartbeat);
+  // Several interchangeable endpoints, tried in turn (at least one).
+  PubSubLink(std::string name, std::vector<RedisEndpoint> endpoints, core::Millis heartbeat);
   ~PubSubLink();  // stop()
   PubSubLink(PubSubLink const&) = delete;
   PubSubLink& operator=(PubSubLink const&) = delete;
@@ -69,7 +73,8 @@ class PubSubLink {
   // Link thread: linked, and not yet seen to drop.
   bool live() const;
 
-  RedisEndpoint const& endpoint() const { return endpoint_; }
+  // Link thread: the endpoint of the live link, or of the next attempt.
+  RedisEndpoint const& endpoint() const { return endpoints_[current_]; }
 
   struct Link;  // one connection's life (pubsub_link.cpp)
 
@@ -79,7 +84,8 @@ class PubSubLink {
   bool hand_over(Link& link);
 
   std::string name_;
-  RedisEndpoint endpoint_;
+  std::vector<RedisEndpoint> endpoints_;
+  std::size_t current_ = 0;  // link thread only, after start()
   core::Millis heartbeat_;
   Events events_;
   // Declared before everything the link's thread touches: the sockets and timers of live_ and of

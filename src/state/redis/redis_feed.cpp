@@ -10,6 +10,7 @@
 
 #include "state/redis/redis_connection.hpp"
 #include "state/redis/redis_feed_reader.hpp"
+#include "state/redis/redis_router.hpp"
 #include "state/redis/redis_reply.hpp"
 #include "state/redis/resp.hpp"
 
@@ -103,31 +104,36 @@ Result<History> decode_history(Reply&& reply, std::int64_t after, std::size_t li
   return out;
 }
 
-// Free coroutines owning a reference to the connection: the feed may go while they wait.
-Async<Appended> run_append(std::shared_ptr<RedisConnection> conn, std::string command) {
-  auto reply = co_await conn->execute(std::move(command));
+using Router = std::shared_ptr<RedisRouter>;
+
+// Free coroutines owning a reference to the router: the feed may go while they wait. The room's
+// keys share its hash tag: `route` (its counter) names the slot of all of them. An append is not
+// repeated when its answer is lost (it would add the message again); a read is.
+Async<Appended> run_append(Router router, std::string command, std::string route) {
+  auto reply = co_await router->execute(std::move(command), std::move(route), Repeat::unsafe);
   if (!reply) co_return reply.error();
   co_return decode_appended(std::move(*reply));
 }
 
-Async<History> run_read_after(std::shared_ptr<RedisConnection> conn, std::string command, std::int64_t after,
+Async<History> run_read_after(Router router, std::string command, std::string route, std::int64_t after,
                               std::size_t limit, bool keep_history) {
-  auto reply = co_await conn->execute(std::move(command));
+  auto reply = co_await router->execute(std::move(command), std::move(route), Repeat::safe);
   if (!reply) co_return reply.error();
   co_return decode_history(std::move(*reply), after, limit, keep_history);
 }
 
-// One worker thread's feed, on a pipelined connection of its own (the class the store uses).
-// Cost: EVAL sends the script text with every call (Redis caches the compiled script by SHA1):
-// about 600 bytes per append, no NOSCRIPT round trip to handle.
+// One worker thread's feed, over a router of its own (single redis: one pipelined connection, the
+// class the store uses; a cluster: a connection per master). Cost: EVAL sends the script text
+// with every call (Redis caches the compiled script by SHA1): about 600 bytes per append, no
+// NOSCRIPT round trip to handle.
 class RedisFeed final : public Feed {
  public:
-  RedisFeed(asio::any_io_executor executor, std::shared_ptr<RedisConnection> conn, FeedOptions const& options)
-      : executor_(std::move(executor)), conn_(std::move(conn)), options_(options) {}
+  RedisFeed(asio::any_io_executor executor, Router router, FeedOptions const& options)
+      : executor_(std::move(executor)), router_(std::move(router)), options_(options) {}
 
-  // As RedisStore's: the socket is closed on the connection's own thread.
+  // As RedisStore's: the sockets are closed on the router's own thread.
   ~RedisFeed() override {
-    asio::dispatch(executor_, [conn = std::move(conn_)] { conn->close(); });
+    asio::dispatch(executor_, [router = std::move(router_)] { router->close(); });
   }
   RedisFeed(RedisFeed const&) = delete;
   RedisFeed& operator=(RedisFeed const&) = delete;
@@ -144,7 +150,7 @@ class RedisFeed final : public Feed {
     std::string command = encode_command({"EVAL", kAppend, "3", seq_key, prefix + "log", dedupe_name, body, history,
                                           history_ttl, dedupe_ttl, options_.keep_history ? "1" : "0",
                                           dedupe ? "1" : "0", channel});
-    return run_append(conn_, std::move(command));
+    return run_append(router_, std::move(command), seq_key);
   }
 
   Async<History> read_after(std::string room, std::int64_t after, std::size_t limit) override {
@@ -154,25 +160,29 @@ class RedisFeed final : public Feed {
     std::size_t const count = options_.keep_history ? std::max<std::size_t>(limit, 1) : 0;
     std::string command = encode_command({"EVAL", kReadAfter, "2", prefix + "seq", prefix + "log",
                                           std::to_string(after + 1), std::to_string(count)});
-    return run_read_after(conn_, std::move(command), after, limit, options_.keep_history);
+    return run_read_after(router_, std::move(command), prefix + "seq", after, limit, options_.keep_history);
   }
 
  private:
   asio::any_io_executor executor_;
-  std::shared_ptr<RedisConnection> conn_;
+  Router router_;
   FeedOptions options_;
 };
 
 class RedisFeedProvider final : public FeedProvider {
  public:
-  RedisFeedProvider(RedisEndpoint endpoint, FeedOptions const& options)
-      : endpoint_(std::move(endpoint)), options_(options), reader_(endpoint_, kReaderHeartbeat) {}
+  RedisFeedProvider(RouterFactory router_for, std::vector<RedisEndpoint> reader_nodes, FeedOptions const& options,
+                    std::string_view backend)
+      : router_for_(std::move(router_for)),
+        options_(options),
+        backend_(backend),
+        reader_(std::move(reader_nodes), kReaderHeartbeat) {}
 
-  std::string_view backend() const override { return "redis"; }
-  // On the worker thread, once: a connection bound to its executor, made on first use.
+  std::string_view backend() const override { return backend_; }
+  // On the worker thread, once: a router bound to its executor; it connects on first use.
   std::shared_ptr<Feed> feed_for(asio::any_io_executor executor) override {
-    auto conn = RedisConnection::create(executor, endpoint_);
-    return std::make_shared<RedisFeed>(executor, std::move(conn), options_);
+    auto router = router_for_(executor);
+    return std::make_shared<RedisFeed>(executor, std::move(router), options_);
   }
   void start(FeedSink& sink) override { reader_.start(sink); }
   void watch(std::string const& room) override { reader_.watch(room); }
@@ -180,8 +190,9 @@ class RedisFeedProvider final : public FeedProvider {
   void stop() override { reader_.stop(); }
 
  private:
-  RedisEndpoint endpoint_;
+  RouterFactory router_for_;
   FeedOptions options_;
+  std::string_view backend_;
   RedisFeedReader reader_;
 };
 
@@ -195,8 +206,17 @@ FeedOptions usable(FeedOptions options) {
 
 }  // namespace
 
+std::unique_ptr<FeedProvider> make_routed_redis_feed(RouterFactory router_for, std::vector<RedisEndpoint> reader_nodes,
+                                                     FeedOptions const& options, std::string_view backend) {
+  return std::make_unique<RedisFeedProvider>(std::move(router_for), std::move(reader_nodes), usable(options), backend);
+}
+
 std::unique_ptr<FeedProvider> make_redis_feed(StoreUrl const& url, StoreOptions const& store, FeedOptions const& options) {
-  return std::make_unique<RedisFeedProvider>(endpoint_for(url, store), usable(options));
+  RedisEndpoint endpoint = endpoint_for(url, store);
+  RouterFactory single = [endpoint](asio::any_io_executor executor) {
+    return make_single_router(RedisConnection::create(std::move(executor), endpoint));
+  };
+  return make_routed_redis_feed(std::move(single), {endpoint}, options, "redis");
 }
 
 }  // namespace outboard::state

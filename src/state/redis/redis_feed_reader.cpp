@@ -46,8 +46,8 @@ std::optional<std::string> room_of(std::string const& channel) {
 
 }  // namespace
 
-RedisFeedReader::RedisFeedReader(RedisEndpoint endpoint, core::Millis heartbeat)
-    : link_("redis feed reader", std::move(endpoint), heartbeat) {}
+RedisFeedReader::RedisFeedReader(std::vector<RedisEndpoint> nodes, core::Millis heartbeat)
+    : link_("redis feed reader", std::move(nodes), heartbeat) {}
 
 RedisFeedReader::~RedisFeedReader() { stop(); }
 

@@ -1,6 +1,7 @@
 #pragma once
-// The redis feed's reader: ONE connection per process, a PubSubLink (a thread and event loop of
-// its own, as the near-cache's invalidation listener), whatever the number of rooms. It SUBSCRIBEs to
+// The redis feed's reader (redis:// and redis-cluster://): ONE connection per process, a
+// PubSubLink (a thread and event loop of its own, as the near-cache's invalidation listener),
+// whatever the number of rooms. It SUBSCRIBEs to
 // rt:ROOM when a room's first watch() comes and UNSUBSCRIBEs at its last unwatch(), and hands
 // each `message` push to FeedSink::entries (consecutive pushes of one room in one call).
 //   - Each confirmed SUBSCRIBE of a watched room: FeedSink::watching(room) (memory and sqlite
@@ -28,7 +29,8 @@ namespace outboard::state {
 
 class RedisFeedReader {
  public:
-  RedisFeedReader(RedisEndpoint endpoint, core::Millis heartbeat);
+  // `nodes`: where it may subscribe, one at a time, the next after each drop (a cluster's nodes).
+  RedisFeedReader(std::vector<RedisEndpoint> nodes, core::Millis heartbeat);
   ~RedisFeedReader();
   RedisFeedReader(RedisFeedReader const&) = delete;
   RedisFeedReader& operator=(RedisFeedReader const&) = delete;

@@ -43,6 +43,11 @@ class RedisRouter {
   virtual void close() = 0;
 };
 
+class RedisConnection;
+
+// Single redis's router: every command on `conn`, one pipelined connection, any keys together.
+std::shared_ptr<RedisRouter> make_single_router(std::shared_ptr<RedisConnection> conn);
+
 // One worker thread's Store over `router`, without a near-cache. `backend` is what
 // Store::backend() answers ("redis-cluster"); it must outlive the store (a literal).
 std::shared_ptr<Store> make_routed_redis_store(boost::asio::any_io_executor executor,

@@ -539,6 +539,10 @@ class RedisProvider final : public StoreProvider {
 
 }  // namespace
 
+std::shared_ptr<RedisRouter> make_single_router(std::shared_ptr<RedisConnection> conn) {
+  return std::make_shared<SingleRouter>(std::move(conn));
+}
+
 std::shared_ptr<Store> make_routed_redis_store(asio::any_io_executor executor, std::shared_ptr<RedisRouter> router,
                                                std::string_view backend) {
   return std::make_shared<RedisStore>(std::move(executor), std::move(router), nullptr, backend);

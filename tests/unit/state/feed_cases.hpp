@@ -100,7 +100,8 @@ class FeedHarness {
   explicit FeedHarness(std::string backend) : backend_(std::move(backend)) {
     store_.clock = &clock_;
     if (backend_ == "redis") redis_ = std::make_unique<testing::RedisServer>();
-    if (backend_ == "postgres") postgres_url_ = testing::fresh_postgres_url();
+    if (backend_ == "postgres") engine_url_ = testing::fresh_postgres_url();
+    if (backend_ == "redis_cluster") engine_url_ = testing::fresh_redis_cluster_url();
   }
   ~FeedHarness() {
     if (b_) b_->stop();
@@ -110,7 +111,7 @@ class FeedHarness {
   std::string url() const {
     if (backend_ == "memory") return "memory://";
     if (backend_ == "sqlite") return "sqlite://" + (dir_ / "feed.db").string();
-    if (backend_ == "postgres") return postgres_url_;
+    if (backend_ == "postgres" || backend_ == "redis_cluster") return engine_url_;
     return redis_->url(3);
   }
 
@@ -130,7 +131,7 @@ class FeedHarness {
   // A watch that has taken effect: redis confirms its SUBSCRIBE asynchronously (FeedSink::watching).
   void watch(FeedProvider& provider, std::string const& room) {
     provider.watch(room);
-    if (backend_ == "redis") {
+    if (backend_ == "redis" || backend_ == "redis_cluster") {
       ASSERT_TRUE(sink_.wait_until_heard(room)) << "never subscribed to " << room;
     }
   }
@@ -300,7 +301,7 @@ class FeedHarness {
   FeedOptions options_;
   testing::TempDir dir_;
   std::unique_ptr<testing::RedisServer> redis_;
-  std::string postgres_url_;  // the shared engine, emptied for this test
+  std::string engine_url_;  // the shared engine, emptied for this test
   RecordingSink sink_;  // outlives the providers
   boost::asio::io_context io_;
   std::unique_ptr<FeedProvider> a_;

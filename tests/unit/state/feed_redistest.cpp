@@ -5,7 +5,10 @@
 
 #include "feed_cases.hpp"
 #include "state/redis/redis_connection.hpp"
+#include "state/redis/redis_feed.hpp"
+#include "state/redis/redis_router.hpp"
 #include "state/redis/resp.hpp"
+#include "support/free_port.hpp"
 
 namespace outboard::state {
 namespace {
@@ -91,6 +94,26 @@ TEST_F(FeedRedis, AKilledReaderLinkResyncsAndDeliversAgain) {
   append("a", "after the kill");
   ASSERT_TRUE(sink_.wait_for_seq("a", 1));
   EXPECT_EQ(sink_.of("a").back().body, "after the kill");
+}
+
+// A reader given several nodes (as on a cluster, where any node hears every PUBLISH) moves on
+// from one that does not answer: here the first is a port nobody listens on.
+TEST_F(FeedRedis, AReaderGivenSeveralNodesMovesOnFromOneThatDoesNotAnswer) {
+  open();
+  RedisEndpoint live{"127.0.0.1", redis_->port(), "", 3, 2000ms};
+  RedisEndpoint dead = live;
+  dead.port = testing::free_port();
+  RouterFactory router_for = [live](boost::asio::any_io_executor executor) {
+    return make_single_router(RedisConnection::create(std::move(executor), live));
+  };
+  auto reader = make_routed_redis_feed(std::move(router_for), {dead, live}, {}, "redis");
+  reader->start(sink_);
+  reader->watch("a");
+  ASSERT_TRUE(sink_.wait_until_heard("a")) << "never subscribed on the second node";
+  append("a", "heard through the second node");
+  ASSERT_TRUE(sink_.wait_for_seq("a", 1));
+  EXPECT_EQ(sink_.of("a").back().body, "heard through the second node");
+  reader->stop();
 }
 
 // Unwatched and watched again before the reader acted on it: the subscription never lapsed, so
