@@ -7,6 +7,7 @@
 # paying zlib on every object and every link.
 option(OUTBOARD_FULL_DEBUG_INFO "Full -g debug information (locals, types) instead of line tables" OFF)
 if(NOT OUTBOARD_FULL_DEBUG_INFO)
-  # After CMAKE_CXX_FLAGS_<CONFIG>'s -g on the command line, so it sets the level.
-  add_compile_options(-g1)
+  # After CMAKE_CXX_FLAGS_<CONFIG>'s -g on the command line, so it sets the level; only where that
+  # -g is (a Release or plain build asked for no debug information and gets none).
+  add_compile_options($<$<CONFIG:Debug,RelWithDebInfo>:-g1>)
 endif()

@@ -78,7 +78,8 @@ std::uint16_t free_port() {
       return port;
     }
   }
-  auto const port = kernel_chosen_port(io);
+  auto port = kernel_chosen_port(io);
+  for (int attempt = 0; attempt < 16 && recent.contains(port); ++attempt) port = kernel_chosen_port(io);
   recent.add(port);
   return port;
 }

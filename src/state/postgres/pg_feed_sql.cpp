@@ -1,5 +1,8 @@
 #include "state/postgres/pg_feed_sql.hpp"
 
+#include <string>
+#include <string_view>
+
 namespace outboard::state {
 namespace {
 
@@ -16,7 +19,7 @@ namespace {
 // and NOTIFYs outboard_feed with "<room hex>:<seq>". PostgreSQL delivers a notification only when
 // its transaction commits, in commit order, to every listening session: each process's reader
 // then fetches the entry by (room, seq). Every append also sweeps a few expired rooms and keys.
-constexpr char const* kFeeds = R"sql(
+constexpr char const* kFeedTables = R"sql(
 CREATE TABLE outboard_feed_rooms(
   room bytea PRIMARY KEY,
   last_seq bigint NOT NULL,
@@ -49,10 +52,14 @@ BEGIN
   DELETE FROM outboard_feed_dedupe WHERE (room, key) IN (
     SELECT room, key FROM outboard_feed_dedupe WHERE expires_at <= now LIMIT lim FOR UPDATE SKIP LOCKED);
 END $$;
+)sql";
 
+// The append function, from its start to the read of the room's row, and from there to its end.
+// Migration 3 created it; migration 4 replaces it, locking that row (see kRoomRowLocked).
+constexpr char const* kAppendStart = R"sql(
 -- keep = false (the pubsub design): no dedupe, and read_after shows no entries, but the row is
 -- still written (trimmed to `history`): it is what the readers fetch when notified.
-CREATE FUNCTION outboard_feed_append(r bytea, b bytea, dk bytea, history bigint, history_ttl bigint,
+__VERB__ FUNCTION outboard_feed_append(r bytea, b bytea, dk bytea, history bigint, history_ttl bigint,
                                      dedupe_ttl bigint, keep boolean)
 RETURNS TABLE(a_seq bigint, a_duplicate boolean) LANGUAGE plpgsql AS $$
 DECLARE now bigint; last bigint; expires bigint; s bigint; dedupe boolean := keep AND length(dk) > 0;
@@ -65,11 +72,8 @@ BEGIN
       a_seq := s; a_duplicate := true; RETURN NEXT; RETURN;
     END IF;
   END IF;
-  -- FOR UPDATE before touching the room's entries: another append's sweep (SKIP LOCKED) then
-  -- passes this room by. Locking the row only at the upsert below let a sweep lock it first and
-  -- wait for the entries this append was deleting, while this append waited for the row: a
-  -- deadlock, which PostgreSQL breaks by failing one of the two appends.
-  SELECT f.last_seq, f.expires_at INTO last, expires FROM outboard_feed_rooms f WHERE f.room = r FOR UPDATE;
+)sql";
+constexpr char const* kAppendEnd = R"sql(
   IF NOT FOUND THEN
     last := 0;
   ELSIF expires <= now THEN
@@ -92,8 +96,31 @@ BEGIN
 END $$;
 )sql";
 
+constexpr char const* kRoomRowRead =
+    "  SELECT f.last_seq, f.expires_at INTO last, expires FROM outboard_feed_rooms f WHERE f.room = r;\n";
+// FOR UPDATE before touching the room's entries: another append's sweep (SKIP LOCKED) then passes
+// this room by. Migration 3 locked the row only at the upsert, so a sweep could lock it first and
+// wait for the entries this append was deleting, while this append waited for the row: a deadlock,
+// which PostgreSQL broke by failing one of the two appends.
+constexpr char const* kRoomRowLocked =
+    "  SELECT f.last_seq, f.expires_at INTO last, expires FROM outboard_feed_rooms f WHERE f.room = r FOR UPDATE;\n";
+
+std::string append_function(std::string_view verb, char const* room_row) {
+  std::string start = kAppendStart;
+  start.replace(start.find("__VERB__"), 8, verb);
+  return start + room_row + kAppendEnd;
+}
+
 }  // namespace
 
-char const* feed_migration_sql() { return kFeeds; }
+char const* feed_migration_sql() {
+  static std::string const sql = std::string(kFeedTables) + append_function("CREATE", kRoomRowRead);
+  return sql.c_str();
+}
+
+char const* feed_append_lock_migration_sql() {
+  static std::string const sql = append_function("CREATE OR REPLACE", kRoomRowLocked);
+  return sql.c_str();
+}
 
 }  // namespace outboard::state

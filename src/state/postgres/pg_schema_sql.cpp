@@ -397,7 +397,8 @@ END $$;
 std::vector<Migration> const& migrations() {
   // Append only: a migration a database has applied is never edited (pg_migrations.hpp).
   static std::vector<Migration> const all{{1, "keyspace", kKeyspace}, {2, "jobs", jobs_migration_sql()},
-                                          {3, "feeds", feed_migration_sql()}};
+                                          {3, "feeds", feed_migration_sql()},
+                                          {4, "feed_append_locks_the_room", feed_append_lock_migration_sql()}};
   return all;
 }
 

@@ -110,14 +110,17 @@ using Router = std::shared_ptr<RedisRouter>;
 // keys share its hash tag: `route` (its counter) names the slot of all of them. An append is not
 // repeated when its answer is lost (it would add the message again); a read is.
 Async<Appended> run_append(Router router, std::string command, std::string route) {
-  auto reply = co_await router->execute(std::move(command), std::move(route), Repeat::unsafe);
+  // Named before the co_await (g++ 12 and temporaries in co_await expressions).
+  auto pending = router->execute(std::move(command), std::move(route), Repeat::unsafe);
+  auto reply = co_await std::move(pending);
   if (!reply) co_return reply.error();
   co_return decode_appended(std::move(*reply));
 }
 
 Async<History> run_read_after(Router router, std::string command, std::string route, std::int64_t after,
                               std::size_t limit, bool keep_history) {
-  auto reply = co_await router->execute(std::move(command), std::move(route), Repeat::safe);
+  auto pending = router->execute(std::move(command), std::move(route), Repeat::safe);
+  auto reply = co_await std::move(pending);
   if (!reply) co_return reply.error();
   co_return decode_history(std::move(*reply), after, limit, keep_history);
 }

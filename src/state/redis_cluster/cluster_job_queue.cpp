@@ -184,7 +184,10 @@ return 1
 // ARGV: 1 id, 2 run_at. A job just created: filed waiting whatever the index holds. An entry
 // left in running or dead can only be its forgotten predecessor's, on its way out (a drop, or a
 // claim that found no job): that operation's own index step then finds the id gone from where it
-// expected it and leaves it alone, where waiting for it would have left the new job unfiled.
+// expected it and leaves it alone, where waiting for it would have left the new job unfiled. (A
+// duplicate enqueue's kFileWaiting and a claim may run before this: the claim's running entry is
+// then moved back to waiting, and the next claim's step on the job's slot, which answers
+// "running", files it where it belongs: only the counts are off until then.)
 constexpr std::string_view kFileNew = R"lua(
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])

@@ -28,7 +28,8 @@ TEST_P(FeedCluster, WithoutHistoryOnlyTheSeqCounts) { without_history_only_the_s
 TEST_P(FeedCluster, AWatcherHearsAnotherProvidersAppend) { a_watcher_hears_another_providers_append(); }
 TEST_P(FeedCluster, OnlyWatchedRoomsAreDelivered) { only_watched_rooms_are_delivered(); }
 
-// `redis-cli --cluster create` gives 3 masters the slots in three even ranges, in order; a room in
+// The test cluster's 3 masters hold the slots in three even ranges, in order (lab/redis_cluster_engine's
+// form(), as `redis-cli --cluster create` splits them); a room in
 // the first and one in the last are therefore on different masters, and at most one of them on
 // the node the reader subscribed on. Both are heard, each in its order.
 TEST_P(FeedCluster, RoomsOnDifferentMastersReachOneReader) {

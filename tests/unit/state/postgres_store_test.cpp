@@ -52,18 +52,22 @@ class PostgresStoreTest : public ::testing::Test {
 TEST_F(PostgresStoreTest, MigrationsAreAppliedOnceAndVersioned) {
   std::string url = server_.url(server_.create_database());
   auto first = run_migrations(url, 10s);
-  EXPECT_EQ(first.applied, (std::vector<int>{1, 2, 3}));
-  EXPECT_EQ(first.database_version, 3);
+  EXPECT_EQ(first.applied, (std::vector<int>{1, 2, 3, 4}));
+  EXPECT_EQ(first.database_version, 4);
   std::string recorded = server_.psql("SELECT version || ':' || name FROM outboard_schema_migrations ORDER BY version",
                                       url.substr(url.rfind('/') + 1));
-  EXPECT_EQ(recorded, "1:keyspace\n2:jobs\n3:feeds");
+  EXPECT_EQ(recorded, "1:keyspace\n2:jobs\n3:feeds\n4:feed_append_locks_the_room");
+  // Migration 4 replaced the append function by the one that locks the room's row first.
+  std::string append = server_.psql("SELECT pg_get_functiondef('outboard_feed_append'::regproc)",
+                                    url.substr(url.rfind('/') + 1));
+  EXPECT_NE(append.find("WHERE f.room = r FOR UPDATE"), std::string::npos) << append;
 
   // A second open (another server starting) applies nothing and records nothing.
   auto provider = open_store(url, options_);
   auto second = run_migrations(url, 10s);
   EXPECT_TRUE(second.applied.empty());
-  EXPECT_EQ(second.database_version, 3);
-  EXPECT_EQ(server_.psql("SELECT count(*) FROM outboard_schema_migrations", url.substr(url.rfind('/') + 1)), "3");
+  EXPECT_EQ(second.database_version, 4);
+  EXPECT_EQ(server_.psql("SELECT count(*) FROM outboard_schema_migrations", url.substr(url.rfind('/') + 1)), "4");
 }
 
 TEST_F(PostgresStoreTest, ADatabaseNewerThanTheBuildIsRefused) {
