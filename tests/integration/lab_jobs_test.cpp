@@ -77,7 +77,14 @@ TEST(LabJobs, FencedJobsLoseNothingWhereNaiveAndLockedFail) {
   EXPECT_FALSE(naive.at("verdict").value("ok", true));
   expect_faults_landed_mid_job(naive, r.output);
 
-  EXPECT_GT(invariant_or_missing(locked, "receipts_duplicated") + invariant_or_missing(locked, "stale_lease_writes"), 0)
+  // The freeze of a lock holder costs the locked design a stale write or a duplicated receipt when
+  // another server takes the job over meanwhile. On sqlite it may instead freeze the holder inside
+  // a write transaction: then no server can write (or take over) until it wakes, and the loss shows
+  // as missed ticks (CI, g++ ASan: 2 ticks missed, no takeover). Either is the design's failure;
+  // the stale write itself is shown in ServeJobsPaused.WithoutFencingThePausedWorkersLateWriteIsAccepted.
+  EXPECT_GT(invariant_or_missing(locked, "receipts_duplicated") + invariant_or_missing(locked, "stale_lease_writes") +
+                invariant_or_missing(locked, "ticks_missed"),
+            0)
       << locked.at("jobs").dump(2) << "\n" << r.output;
   EXPECT_FALSE(locked.at("verdict").value("ok", true));
   expect_faults_landed_mid_job(locked, r.output);
