@@ -11,6 +11,18 @@ Error unexpected(std::string_view command, Reply const& reply) {
                                               kNames[static_cast<int>(reply.type)] + " reply");
 }
 
+// Error codes of a server that cannot serve the command now but will: loading its data after a
+// restart, a script running too long, a replica without its master, a cluster without a quorum or
+// in the middle of moving a slot, a write sent to a demoted master, too few replicas, a failed
+// snapshot blocking writes. The client sees a 503 and tries again, never a 500.
+bool passing_state(std::string const& msg) {
+  for (std::string_view code : {"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "READONLY", "NOREPLICAS",
+                                "MISCONF"}) {
+    if (starts_with(msg, code) && (msg.size() == code.size() || msg[code.size()] == ' ')) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Error to_error(std::string_view command, Reply const& reply) {
@@ -19,8 +31,8 @@ Error to_error(std::string_view command, Reply const& reply) {
   // the same way as plain commands.
   bool misuse = starts_with(msg, "WRONGTYPE") || starts_with(msg, "ERR value is not an integer") ||
                 starts_with(msg, "ERR increment or decrement would overflow");
-  return core::make_error(misuse ? Errc::invalid : Errc::internal,
-                          "redis " + std::string(command) + ": " + msg);
+  Errc code = misuse ? Errc::invalid : passing_state(msg) ? Errc::unavailable : Errc::internal;
+  return core::make_error(code, "redis " + std::string(command) + ": " + msg);
 }
 
 Result<void> ok(std::string_view command, Reply&& reply) {

@@ -13,8 +13,10 @@
 namespace outboard::state::redis_reply {
 
 // An error reply as our Error: WRONGTYPE and "not an integer" / overflow are the caller's misuse
-// of a key (Errc::invalid, as in the memory store); anything else is Errc::internal with Redis's
-// message, since we only send commands we know to be well formed.
+// of a key (Errc::invalid, as in the memory store); a server in a passing state (LOADING after a
+// restart, BUSY, MASTERDOWN, TRYAGAIN, CLUSTERDOWN, READONLY, NOREPLICAS, MISCONF) is
+// Errc::unavailable, a 503 to try again; anything else is Errc::internal with Redis's message,
+// since we only send commands we know to be well formed.
 Error to_error(std::string_view command, Reply const& reply);
 
 // +OK.
