@@ -11,9 +11,7 @@ namespace outboard::state {
 
 std::unique_ptr<FeedProvider> make_redis_cluster_feed(StoreUrl const& url, StoreOptions const& store,
                                                       FeedOptions const& options) {
-  std::vector<redis_cluster::NodeAddress> seeds;
-  for (auto const& [host, port] : url.nodes) seeds.push_back({host, port});
-  if (seeds.empty()) seeds.push_back({url.host, url.port});
+  std::vector<redis_cluster::NodeAddress> seeds = redis_cluster::seed_nodes(url);
   std::vector<RedisEndpoint> reader_nodes;
   for (auto const& seed : seeds) {
     RedisEndpoint node;

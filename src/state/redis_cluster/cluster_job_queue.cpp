@@ -650,13 +650,11 @@ class ClusterJobQueue final : public JobQueue {
 class ClusterJobQueueProvider final : public JobQueueProvider {
  public:
   ClusterJobQueueProvider(StoreUrl const& url, StoreOptions const& options, JobQueueOptions const& queue_options)
-      : password_(url.password),
+      : seeds_(redis_cluster::seed_nodes(url)),
+        password_(url.password),
         command_timeout_(options.command_timeout),
         options_(queue_options),
-        scripts_(std::make_shared<Scripts const>()) {
-    for (auto const& [host, port] : url.nodes) seeds_.push_back({host, port});
-    if (seeds_.empty()) seeds_.push_back({url.host, url.port});
-  }
+        scripts_(std::make_shared<Scripts const>()) {}
 
   std::string_view backend() const override { return "redis-cluster"; }
 

@@ -11,6 +11,13 @@
 #include "core/use_nothrow.hpp"
 
 namespace outboard::state::redis_cluster {
+
+std::vector<NodeAddress> seed_nodes(StoreUrl const& url) {
+  std::vector<NodeAddress> seeds;
+  for (auto const& [host, port] : url.nodes) seeds.push_back({host, port});
+  if (seeds.empty()) seeds.push_back({url.host, url.port});
+  return seeds;
+}
 namespace {
 
 namespace asio = boost::asio;

@@ -26,10 +26,15 @@
 #include "state/redis/redis_connection.hpp"
 #include "state/redis/redis_router.hpp"
 #include "state/redis_cluster/slot_map.hpp"
+#include "state/store_url.hpp"
 
 namespace outboard::state::redis_cluster {
 
 inline constexpr int kMaxRedirects = 5;
+
+// The nodes a redis-cluster:// URL names (its host:port list, or its one host), where a router
+// and a pub/sub reader start.
+std::vector<NodeAddress> seed_nodes(StoreUrl const& url);
 
 class ClusterRouter final : public RedisRouter, public std::enable_shared_from_this<ClusterRouter> {
  public:

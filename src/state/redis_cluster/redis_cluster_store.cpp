@@ -22,9 +22,7 @@ Result<void> load_slot_map_once(std::vector<redis_cluster::NodeAddress> const& s
 class RedisClusterProvider final : public StoreProvider {
  public:
   RedisClusterProvider(StoreUrl const& url, StoreOptions const& options)
-      : password_(url.password), command_timeout_(options.command_timeout) {
-    for (auto const& [host, port] : url.nodes) seeds_.push_back({host, port});
-    if (seeds_.empty()) seeds_.push_back({url.host, url.port});
+      : seeds_(redis_cluster::seed_nodes(url)), password_(url.password), command_timeout_(options.command_timeout) {
     if (options.near_cache_keys != 0) {
       spdlog::warn("redis-cluster: the near-cache is not available on a cluster; reads go to Redis");
     }
