@@ -37,6 +37,25 @@ wait_200() {
   die "$url did not answer 200 in $secs s"
 }
 
+# post_json PATH JSON [curl args...]: POST to the server on $CUR_PORT; prints the status, the body
+# goes to $TMP/body and the headers to $TMP/h.
+post_json() {
+  local path=$1 body=$2
+  shift 2
+  curl -s --max-time 10 -o "$TMP/body" -D "$TMP/h" -w '%{http_code}' -H 'Content-Type: application/json' \
+    -d "$body" "$@" "http://127.0.0.1:$CUR_PORT$path" || true
+}
+
+# check_credential NAME HEADER: before measuring, the credential works on both measured routes
+# (GET /me, POST /cart/items); dies naming contender NAME otherwise.
+check_credential() {
+  local name=$1 header=$2 code
+  code=$(curl -s --max-time 10 -o "$TMP/body" -w '%{http_code}' -H "$header" "http://127.0.0.1:$CUR_PORT/me" || true)
+  [ "$code" = 200 ] || { cat "$TMP/body" >&2; die "$name: GET /me with the credential answered $code"; }
+  code=$(post_json /cart/items '{"sku":"sku-002","qty":1}' -H "$header" -H "Idempotency-Key: sanity-1")
+  [ "$code" = 201 ] || { cat "$TMP/body" >&2; die "$name: POST /cart/items answered $code"; }
+}
+
 cleanup() {
   local rc=$? pid
   for pid in "${PIDS[@]}"; do stop_pid "$pid"; done

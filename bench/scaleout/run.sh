@@ -336,12 +336,6 @@ stop_server() {
   CUR_PID=""
 }
 
-post_json() {  # post_json PATH JSON [curl args...]: prints the status; body in $TMP/body, headers in $TMP/h
-  local path=$1 body=$2
-  shift 2
-  curl -s --max-time 10 -o "$TMP/body" -D "$TMP/h" -w '%{http_code}' -H 'Content-Type: application/json' \
-    -d "$body" "$@" "http://127.0.0.1:$CUR_PORT$path" || true
-}
 
 login() {  # login NAME: signs up, logs in, sets COOKIE ("Cookie: ..."), checks both routes
   local name=$1 code cookie creds='{"user":"bench","password":"benchpassword"}'
@@ -352,10 +346,7 @@ login() {  # login NAME: signs up, logs in, sets COOKIE ("Cookie: ..."), checks 
   cookie=$(grep -i '^set-cookie:' "$TMP/h" | head -1 | sed -E 's/^[Ss]et-[Cc]ookie: *([^;]*).*/\1/' | tr -d '\r')
   [ -n "$cookie" ] || die "$name: POST /login set no cookie"
   COOKIE="Cookie: $cookie"
-  code=$(curl -s --max-time 10 -o "$TMP/body" -w '%{http_code}' -H "$COOKIE" "http://127.0.0.1:$CUR_PORT/me" || true)
-  [ "$code" = 200 ] || { cat "$TMP/body" >&2; die "$name: GET /me answered $code"; }
-  code=$(post_json /cart/items '{"sku":"sku-002","qty":1}' -H "$COOKIE" -H "Idempotency-Key: sanity-1")
-  [ "$code" = 201 ] || { cat "$TMP/body" >&2; die "$name: POST /cart/items answered $code"; }
+  check_credential "$name" "$COOKIE"
 }
 
 # ---------------------------------------------------------------- counting

@@ -221,12 +221,6 @@ stop_contender() {
   CUR_PID=""
 }
 
-post_json() {  # post_json PATH JSON [extra curl args...]: prints the status, headers in $TMP/h
-  local path=$1 body=$2
-  shift 2
-  curl -s --max-time 10 -o "$TMP/body" -D "$TMP/h" -w '%{http_code}' -H 'Content-Type: application/json' \
-    -d "$body" "$@" "http://127.0.0.1:$CUR_PORT$path" || true
-}
 
 login() {  # login NAME: sets CREDENTIAL, the header a logged-in request carries ("Cookie: ..." or "Authorization: Bearer ...")
   local name=$1 code
@@ -251,11 +245,7 @@ login() {  # login NAME: sets CREDENTIAL, the header a logged-in request carries
       CREDENTIAL="Cookie: $cookie"
       ;;
   esac
-  # Sanity: the credential works on both routes before we measure.
-  code=$(curl -s --max-time 10 -o "$TMP/body" -w '%{http_code}' -H "$CREDENTIAL" "http://127.0.0.1:$CUR_PORT/me" || true)
-  [ "$code" = 200 ] || { cat "$TMP/body" >&2; die "$name: GET /me with the credential answered $code"; }
-  code=$(post_json /cart/items '{"sku":"sku-002","qty":1}' -H "$CREDENTIAL" -H "Idempotency-Key: sanity-1")
-  [ "$code" = 201 ] || { cat "$TMP/body" >&2; die "$name: POST /cart/items answered $code"; }
+  check_credential "$name" "$CREDENTIAL"
 }
 
 RESULTS="$TMP/results.tsv"
