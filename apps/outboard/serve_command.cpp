@@ -24,6 +24,7 @@
 #include "runtime/store_health.hpp"
 #include "jobs_settings.hpp"
 #include "registry_settings.hpp"
+#include "actors_settings.hpp"
 #include "realtime_settings.hpp"
 #include "shop/receipts.hpp"
 #include "shop/routes.hpp"
@@ -101,6 +102,7 @@ struct ServeSettings {
   RealtimeSettings realtime;
   JobsSettings jobs;
   RegistrySettings registry;
+  ActorsSettings actors;
 };
 
 std::optional<std::string> check_state_url(std::string const& url) {
@@ -297,6 +299,7 @@ void declare(core::Settings& s, ServeSettings& v) {
   s.add_int("shop.cart_abandon_after_s", v.cart_abandon_after_s, 1, 365LL * 86400, "",
             "the expire-carts task empties a cart untouched for this long");
   declare_realtime(s, v.realtime);
+  declare_actors(s, v.actors);
   app::declare_jobs(s, v.jobs);
   declare_registry(s, v.registry, RegistryRole::serve);
   s.add_bool("log.access", v.access_log, "--access-log", "one JSON line per request on stdout");
@@ -387,6 +390,7 @@ runtime::ServiceConfig to_service_config(ServeSettings const& v) {
   c.auth_mode = *runtime::parse_auth_mode(v.auth_mode);
   if (runtime::accepts_tokens(c.auth_mode)) c.tokens = to_token_config(v);
   c.realtime = to_realtime_config(v.realtime);
+  c.actors = to_actors_config(v.actors, v.realtime.allowed_origins);
   c.jobs = app::to_jobs_config(v.jobs);
   if (c.jobs) check_tasks(*c.jobs, shop::task_names());
   c.instance_id = v.instance;

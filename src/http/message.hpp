@@ -21,4 +21,8 @@ Response json_response(Status status, nlohmann::json const& body);
 // `error` is a short machine-readable code, `detail` a sentence for a person.
 Response json_error(Status status, std::string_view error, std::string_view detail);
 
+// A request's head as it would arrive on the wire, with extra header lines (each "Name: value")
+// added after its own; the body is left out (what a WebSocket upgrade is handed on with).
+std::string request_head_text(Request const& request, std::string_view extra_fields = {});
+
 }  // namespace outboard::http

@@ -32,14 +32,6 @@ CloseReason reason_for_read_error(beast::error_code ec) {
   return CloseReason::error;
 }
 
-// The request's head as it would arrive on the wire (its body is empty: an upgrade is a GET).
-std::string head_text(http::Request const& request) {
-  std::string text;
-  text.append(request.method_string()).append(" ").append(request.target()).append(" HTTP/1.1\r\n");
-  for (auto const& field : request) text.append(field.name_string()).append(": ").append(field.value()).append("\r\n");
-  return text + "\r\n";
-}
-
 }  // namespace
 
 asio::awaitable<void> Connection::run(ThreadHub& hub, io::TakenConnection taken, http::Request request,
@@ -90,7 +82,7 @@ asio::awaitable<void> Connection::serve(http::Request request, std::string early
     auto [accept_ec] = co_await ws_.async_accept(request, use_nothrow);
     if (accept_ec) co_return;
   } else {
-    received = head_text(request) + early;
+    received = http::request_head_text(request) + early;
     auto [accept_ec] = co_await ws_.async_accept(asio::buffer(received), use_nothrow);
     if (accept_ec) co_return;
   }

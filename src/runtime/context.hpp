@@ -22,11 +22,22 @@ class BlobStore;
 namespace outboard::realtime {
 class ThreadHub;
 }
+namespace outboard::actors {
+class ActorHost;
+class Relays;
+}
 
 namespace outboard::runtime {
 
 class PasswordHasher;
 class ThreadTokens;
+
+// The game rooms of the process (GET /rooms/{id}, docs/ACTORS.md), shared by its threads.
+struct RoomServices {
+  actors::ActorHost& host;
+  actors::Relays& relays;
+  std::vector<std::string> allowed_origins;  // as realtime.allowed_origins: Origins besides the request's own host
+};
 
 // One worker thread's view of the service: its own store handles, plus shared thread-safe parts.
 struct ThreadServices {
@@ -40,6 +51,7 @@ struct ThreadServices {
   AuthMode auth_mode = AuthMode::cookie;
   ThreadTokens* tokens = nullptr;  // access and refresh tokens; null when auth_mode is cookie
   realtime::ThreadHub* realtime = nullptr;  // this thread's rooms (GET /ws); null when realtime is off
+  RoomServices* rooms = nullptr;            // game rooms (GET /rooms/{id}); null when actors are off
   // This thread's job queue (docs/JOBS.md); null when jobs are off.
   state::JobQueue* jobs = nullptr;
   // Wakes this process's job runner at once after an enqueue (else it finds the job at its next

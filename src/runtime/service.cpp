@@ -20,6 +20,9 @@
 #include "runtime/context.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/instrumented_store.hpp"
+#include "actors/actor_host.hpp"
+#include "actors/forward.hpp"
+#include "runtime/rooms_route.hpp"
 #include "runtime/websocket_route.hpp"
 #include "jobs/metrics.hpp"
 #include "jobs/runner.hpp"
@@ -146,6 +149,7 @@ class Service::ThreadHandler final : public io::RequestHandler {
       realtime_ = std::make_unique<realtime::ThreadHub>(*service.realtime_, executor, *sessions_, shard);
       services_.realtime = realtime_.get();
     }
+    services_.rooms = service.rooms_.get();
     if (service.job_queues_) {
       job_queue_ = service.job_queues_->queue_for(executor);
       services_.jobs = job_queue_.get();
@@ -421,6 +425,8 @@ Service::Service(ServiceConfig config, core::Clock const& clock, Router routes, 
     : config_(std::move(config)), clock_(clock), router_(std::move(routes)), job_handlers_(std::move(handlers)) {}
 
 Service::~Service() {
+  // The rooms' thread uses the data store and delivers to connections: it stops before them.
+  if (actors_) actors_->stop();
   // The job runner's thread uses the stores and queues: it stops before they go.
   if (jobs_) jobs_->stop();
   // The feed's reader posts to the worker threads: it stops before their event loops go.
@@ -487,6 +493,7 @@ void Service::start() {
   hasher_ = std::make_unique<PasswordHasher>(config_.kdf, config_.kdf_threads, config_.kdf_queue);
   if (config_.realtime) start_realtime(options);
   if (config_.jobs) start_jobs(options);
+  if (config_.actors) start_actors();
   route_names_ = router_.names();
   if (accepts_tokens(config_.auth_mode)) {
     if (!config_.tokens) throw std::runtime_error("auth mode " + std::string(to_string(config_.auth_mode)) + " needs token keys");
@@ -521,6 +528,27 @@ void Service::start_realtime(state::StoreOptions const& options) {
   }
   realtime_->start();
   router_.add(http::bhttp::verb::get, "/ws", websocket_route());
+}
+
+void Service::start_actors() {
+  actors::ActorsConfig config = *config_.actors;
+  if (config.advertise.empty() && config.mode != actors::Mode::local) {
+    if (config_.server.port == 0) {
+      throw std::runtime_error("actors: a server listening on port 0 must set actors.advertise (host:port its peers reach)");
+    }
+    config.advertise = config_.server.address + ":" + std::to_string(config_.server.port);
+  }
+  state::StoreProvider& data = data_provider_ ? *data_provider_ : *sessions_provider_;
+  std::vector<std::string> origins = config.allowed_origins;
+  try {
+    actors_ = std::make_unique<actors::ActorHost>(std::move(config), data, clock_, config_.instance_id);
+  } catch (std::invalid_argument const& e) {
+    throw std::runtime_error(e.what());
+  }
+  relays_ = std::make_unique<actors::Relays>();
+  rooms_ = std::make_unique<RoomServices>(RoomServices{*actors_, *relays_, std::move(origins)});
+  actors_->start();
+  router_.add(http::bhttp::verb::get, "/rooms/{id}", rooms_route());
 }
 
 void Service::start_jobs(state::StoreOptions const& options) {
@@ -580,6 +608,7 @@ http::Response Service::metrics_response() const {
   if (tokens_) tokens_->metrics().render(res.body());
   if (realtime_) realtime_->metrics().render(res.body());
   if (job_metrics_) job_metrics_->render(res.body());
+  if (actors_) actors_->metrics().render(res.body());
   core::render_process_metrics(res.body(), "serve");
   res.prepare_payload();
   return res;
@@ -589,6 +618,10 @@ bool Service::drain() {
   // WebSockets get their close frame (1001) first, so clients reconnect elsewhere at once; the
   // server's drain then waits for them like for any connection.
   if (realtime_) realtime_->drain();
+  // Game rooms: checkpointed and released (players get 1001 and reconnect to the next owner),
+  // and the players relayed to other owners cut, so nothing holds the drain.
+  if (actors_) actors_->stop();
+  if (relays_) relays_->cut_all();
   // The metrics listener answers through the drain (a scrape sees it), then stops.
   bool finished = server_->drain(config_.drain_timeout);
   // Requests are done (no more enqueues from here): running jobs finish within their grace, the

@@ -12,6 +12,7 @@ class logger;
 
 #include "core/clock.hpp"
 #include "io/http_server.hpp"
+#include "actors/config.hpp"
 #include "jobs/config.hpp"
 #include "jobs/handler.hpp"
 #include "realtime/config.hpp"
@@ -31,12 +32,18 @@ class logger;
 namespace outboard::realtime {
 class Hub;
 }
+namespace outboard::actors {
+class ActorHost;
+class Relays;
+}
 namespace outboard::jobs {
 class Runner;
 class JobMetrics;
 }
 
 namespace outboard::runtime {
+
+struct RoomServices;  // runtime/context.hpp
 
 struct ServiceConfig {
   std::string instance_id;
@@ -76,6 +83,9 @@ struct ServiceConfig {
   std::optional<realtime::RealtimeConfig> realtime;
   // Background jobs and scheduled tasks (docs/JOBS.md); nullopt: off (no runner, no enqueue).
   std::optional<jobs::JobsConfig> jobs;
+  // Game rooms as actors on GET /rooms/{id} (docs/ACTORS.md); nullopt: off. Their records live
+  // in the data store.
+  std::optional<actors::ActorsConfig> actors;
 };
 
 // The application's job types and scheduled tasks, run by the service's job runner.
@@ -106,6 +116,7 @@ class Service {
   void start_metrics_listener();
   void start_realtime(state::StoreOptions const& options);
   void start_jobs(state::StoreOptions const& options);
+  void start_actors();
   // The /metrics page: the service's families, the KDF's counts, build and process metrics.
   http::Response metrics_response() const;
 
@@ -128,6 +139,9 @@ class Service {
   std::unique_ptr<state::JobQueueProvider> job_queues_;      // null when jobs are off
   std::unique_ptr<jobs::JobMetrics> job_metrics_;
   std::unique_ptr<jobs::Runner> jobs_;
+  std::unique_ptr<actors::ActorHost> actors_;  // null when actors are off
+  std::unique_ptr<actors::Relays> relays_;
+  std::unique_ptr<RoomServices> rooms_;
   std::shared_ptr<spdlog::logger> access_log_;
   std::atomic<int> next_shard_{0};
   std::unique_ptr<io::HttpServer> server_;

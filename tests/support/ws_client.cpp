@@ -29,14 +29,14 @@ void WsClient::run(Op&& start, std::chrono::milliseconds timeout) {
   if (result) throw beast::system_error(result);
 }
 
-WsClient::WsClient(std::uint16_t port, HeaderList const& headers) : ws_(io_) {
+WsClient::WsClient(std::uint16_t port, HeaderList const& headers, std::string path) : ws_(io_) {
   asio::ip::tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), port);
   run([&](auto handler) { beast::get_lowest_layer(ws_).async_connect(endpoint, handler); }, kHttpTimeout);
   ws_.set_option(websocket::stream_base::decorator([headers](websocket::request_type& request) {
     for (auto const& [name, value] : headers) request.set(name, value);
   }));
   std::string host = "127.0.0.1:" + std::to_string(port);
-  run([&](auto handler) { ws_.async_handshake(host, "/ws", handler); }, kHttpTimeout);
+  run([&](auto handler) { ws_.async_handshake(host, path, handler); }, kHttpTimeout);
 }
 
 WsClient::~WsClient() {
@@ -70,7 +70,7 @@ nlohmann::json WsClient::next_of_type(std::string_view type, std::chrono::millis
   }
 }
 
-int WsClient::wait_close(std::chrono::milliseconds timeout) {
+int WsClient::wait_close(std::chrono::milliseconds timeout, std::vector<nlohmann::json>* seen) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -78,6 +78,7 @@ int WsClient::wait_close(std::chrono::milliseconds timeout) {
     beast::flat_buffer buffer;
     try {
       run([&](auto handler) { ws_.async_read(buffer, handler); }, left);
+      if (seen) seen->push_back(nlohmann::json::parse(beast::buffers_to_string(buffer.cdata()), nullptr, false));
     } catch (beast::system_error const& e) {
       if (e.code() == websocket::error::closed) return ws_.reason().code;
       if (e.code() == beast::error::timeout) throw;
@@ -86,10 +87,10 @@ int WsClient::wait_close(std::chrono::milliseconds timeout) {
   }
 }
 
-HttpResponse refused_upgrade(std::uint16_t port, HeaderList const& headers) {
+HttpResponse refused_upgrade(std::uint16_t port, HeaderList const& headers, std::string const& path) {
   RawConnection connection(port);
   std::string request =
-      "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+      "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
       "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
   for (auto const& [name, value] : headers) request += name + ": " + value + "\r\n";

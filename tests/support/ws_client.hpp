@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "support/http_client.hpp"
 
@@ -19,9 +20,9 @@ namespace outboard::testing {
 
 class WsClient {
  public:
-  // Opens GET /ws on 127.0.0.1:port with `headers` (Cookie, Authorization, Origin). Throws
-  // std::runtime_error when the upgrade is refused or nothing answers in time.
-  WsClient(std::uint16_t port, HeaderList const& headers);
+  // Opens GET `path` (/ws, /rooms/ID) on 127.0.0.1:port with `headers` (Cookie, Authorization,
+  // Origin). Throws std::runtime_error when the upgrade is refused or nothing answers in time.
+  WsClient(std::uint16_t port, HeaderList const& headers, std::string path = "/ws");
   ~WsClient();
   WsClient(WsClient const&) = delete;
   WsClient& operator=(WsClient const&) = delete;
@@ -35,8 +36,9 @@ class WsClient {
   // The next message of this type, skipping others (hello, presence...).
   nlohmann::json next_of_type(std::string_view type, std::chrono::milliseconds timeout = kHttpTimeout);
   // Reads, discarding messages, until the server closes; its close code (0 when the connection
-  // ended without a close frame). Throws when still open after `timeout`.
-  int wait_close(std::chrono::milliseconds timeout = kHttpTimeout);
+  // ended without a close frame). Throws when still open after `timeout`. `seen`, when given,
+  // receives every message read on the way.
+  int wait_close(std::chrono::milliseconds timeout = kHttpTimeout, std::vector<nlohmann::json>* seen = nullptr);
 
  private:
   template <class Op>
@@ -47,7 +49,7 @@ class WsClient {
 };
 
 // The raw answer to an upgrade request that is expected to be refused (401, 403, 426...).
-HttpResponse refused_upgrade(std::uint16_t port, HeaderList const& headers);
+HttpResponse refused_upgrade(std::uint16_t port, HeaderList const& headers, std::string const& path = "/ws");
 
 // The session cookie of `browser` as a Cookie header for WsClient.
 HeaderList cookie_header(HttpClient const& browser);

@@ -33,15 +33,6 @@ bool is_prime(std::uint64_t n) {
 
 }  // namespace
 
-std::uint64_t stable_hash(std::string_view bytes, std::uint64_t seed) {
-  std::uint64_t h = 0xcbf29ce484222325ULL ^ mix64(seed);  // FNV-1a offset basis, seeded
-  for (char ch : bytes) {
-    h ^= static_cast<unsigned char>(ch);
-    h *= 0x100000001b3ULL;  // FNV-1a 64-bit prime
-  }
-  return mix64(h ^ bytes.size());
-}
-
 std::size_t maglev_slot(std::string_view key, std::size_t table_size) {
   return table_size == 0 ? 0 : static_cast<std::size_t>(stable_hash(key, kKeySeed) % table_size);
 }

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/stable_hash.hpp"
 #include "gateway/balancer.hpp"
 
 namespace outboard::gateway {
@@ -24,10 +25,8 @@ inline constexpr std::size_t kMaglevTableSize = 65537;
 using MaglevEntry = std::uint16_t;
 inline constexpr std::size_t kMaglevMaxBackends = 65535;
 
-// A 64-bit hash that is the same in every process, build and platform (std::hash is not): FNV-1a
-// over the bytes, seeded, then splitmix64's finalizer so that every input bit reaches every output
-// bit (FNV-1a alone mixes its last bytes poorly, and "10.0.0.1:80" vs ":81" differ only there).
-std::uint64_t stable_hash(std::string_view bytes, std::uint64_t seed = 0);
+// The same in every process: what the table and the key's slot are made from.
+using core::stable_hash;
 
 // The table for `candidates`: every candidate with weight > 0 fills slots in proportion to its
 // weight (availability is not looked at; the caller chooses who is in). Each entry is an index

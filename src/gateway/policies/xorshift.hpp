@@ -4,18 +4,11 @@
 // makes a test's picks repeatable.
 #include <cstdint>
 
+#include "core/stable_hash.hpp"
+
 namespace outboard::gateway {
 
-// splitmix64's finalizer: spreads nearby seeds (0, 1, 2 per thread) to unrelated states, and is
-// the mixing step of the stable hash in maglev.cpp.
-constexpr std::uint64_t mix64(std::uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
+using core::mix64;  // core/stable_hash.hpp: spreads nearby seeds to unrelated states
 
 class XorShift64Star {
  public:
