@@ -83,12 +83,12 @@ void declare(core::Settings& s, GatewaySettings& v) {
                return gateway::parse_backend_spec(spec, out);
              });
   s.add_string("pool.policy", v.policy, "--policy",
-               "round_robin, least_outstanding, power_of_two, consistent_hash, cookie_sticky",
+               "round_robin, least_outstanding, power_of_two, consistent_hash, cookie_sticky, rendezvous",
                [](std::string const& p) -> std::optional<std::string> {
                  if (!gateway::parse_policy(p)) return "unknown policy '" + p + "'";
                  return std::nullopt;
                });
-  s.add_string("pool.hash_key", v.hash_key, "--hash-key", "consistent_hash key: header:NAME, cookie:NAME, path, client",
+  s.add_string("pool.hash_key", v.hash_key, "--hash-key", "consistent_hash and rendezvous key: header:NAME, cookie:NAME, path, client",
                [](std::string const& k) -> std::optional<std::string> {
                  gateway::HashKeySource out;
                  return gateway::parse_hash_key(k, out);

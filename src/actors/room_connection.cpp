@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 
 #include "actors/protocol.hpp"
+#include "io/websocket_accept.hpp"
 #include "core/use_nothrow.hpp"
 
 namespace outboard::actors {
@@ -45,28 +46,13 @@ RoomConnection::RoomConnection(ActorHost& host, io::TakenConnection taken, std::
       cut_(executor_) {}
 
 asio::awaitable<void> RoomConnection::serve(http::Request request, std::string early, std::string instance) {
-  beast::get_lowest_layer(ws_).expires_never();
-  websocket::stream_base::timeout timeouts{};
-  timeouts.handshake_timeout = kCloseGrace;
-  timeouts.idle_timeout = kIdle;
-  timeouts.keep_alive_pings = true;
-  ws_.set_option(timeouts);
-  ws_.read_message_max(kMaxClientMessageBytes);
-  ws_.auto_fragment(false);
-  ws_.set_option(websocket::stream_base::decorator(
-      [instance](websocket::response_type& response) { response.set("X-Served-By", instance); }));
-  std::string received;
-  if (early.empty()) {
-    auto [ec] = co_await ws_.async_accept(request, use_nothrow);
-    if (ec) co_return;
-  } else {
-    // Beast takes bytes already received only with the request still unparsed.
-    received = http::request_head_text(request) + early;
-    auto [ec] = co_await ws_.async_accept(asio::buffer(received), use_nothrow);
-    if (ec) co_return;
-  }
-  request = http::Request{};
-  std::string().swap(received);
+  io::WebSocketOptions options;
+  options.handshake_timeout = kCloseGrace;
+  options.idle_timeout = kIdle;
+  options.max_message_bytes = kMaxClientMessageBytes;
+  options.served_by = std::move(instance);
+  if (!co_await io::accept_websocket(ws_, request, std::move(early), options)) co_return;
+  request = http::Request{};  // held for the connection's life otherwise
   host_.metrics().players.fetch_add(1, std::memory_order_relaxed);
   asio::co_spawn(executor_, write_loop(shared_from_this()), asio::detached);
   co_await read_loop();

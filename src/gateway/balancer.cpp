@@ -7,17 +7,19 @@
 #include "gateway/policies/cookie_sticky.hpp"
 #include "gateway/policies/least_outstanding.hpp"
 #include "gateway/policies/power_of_two.hpp"
+#include "gateway/policies/rendezvous.hpp"
 #include "gateway/policies/round_robin.hpp"
 
 namespace outboard::gateway {
 namespace {
 
-constexpr std::array<std::pair<Policy, std::string_view>, 5> kNames{{
+constexpr std::array<std::pair<Policy, std::string_view>, 6> kNames{{
     {Policy::round_robin, "round_robin"},
     {Policy::least_outstanding, "least_outstanding"},
     {Policy::power_of_two, "power_of_two"},
     {Policy::consistent_hash, "consistent_hash"},
     {Policy::cookie_sticky, "cookie_sticky"},
+    {Policy::rendezvous, "rendezvous"},
 }};
 
 }  // namespace
@@ -36,6 +38,8 @@ std::string_view to_string(Policy policy) {
   return "unknown";  // only for a value cast from outside the enum
 }
 
+bool uses_hash_key(Policy policy) { return policy == Policy::consistent_hash || policy == Policy::rendezvous; }
+
 std::unique_ptr<Balancer> make_balancer(Policy policy, std::uint64_t seed) {
   switch (policy) {
     case Policy::round_robin:
@@ -48,6 +52,8 @@ std::unique_ptr<Balancer> make_balancer(Policy policy, std::uint64_t seed) {
       return std::make_unique<ConsistentHashBalancer>();
     case Policy::cookie_sticky:
       return std::make_unique<CookieStickyBalancer>();
+    case Policy::rendezvous:
+      return std::make_unique<RendezvousBalancer>();
   }
   // Only a value cast from outside the enum gets here. The plainest policy beats a null the
   // caller would dereference.

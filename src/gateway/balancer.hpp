@@ -29,11 +29,13 @@ struct RequestKey {
   std::string_view sticky_backend;
 };
 
-enum class Policy { round_robin, least_outstanding, power_of_two, consistent_hash, cookie_sticky };
+enum class Policy { round_robin, least_outstanding, power_of_two, consistent_hash, cookie_sticky, rendezvous };
 
-// "round_robin", "least_outstanding", "power_of_two", "consistent_hash", "cookie_sticky".
+// "round_robin", "least_outstanding", "power_of_two", "consistent_hash", "cookie_sticky", "rendezvous".
 std::optional<Policy> parse_policy(std::string_view name);
 std::string_view to_string(Policy policy);
+// Whether the policy picks by the request's hash key (pool.hash_key): consistent_hash, rendezvous.
+bool uses_hash_key(Policy policy);
 
 class Balancer {
  public:

@@ -222,7 +222,7 @@ asio::awaitable<bool> ClientSession::proxy_request(ProxyServer& server, Worker& 
       sticky = w.sticky_tokens.backend_for(*v);
     }
   }
-  std::string key = config.policy == Policy::consistent_hash ? hash_key_of(server, request.base(), client_ip) : "";
+  std::string key = uses_hash_key(config.policy) ? hash_key_of(server, request.base(), client_ip) : "";
 
   // A request id is made only when the client sent none.
   ForwardInfo info{client_ip, request["X-Request-Id"].empty() ? w.next_request_id() : "", false,

@@ -37,7 +37,7 @@ asio::awaitable<void> ClientSession::proxy_websocket(ProxyServer& server, Worker
                                              std::string const& client_ip) {
   auto const& config = server.config_;
   refresh(server, w);
-  std::string key = config.policy == Policy::consistent_hash ? hash_key_of(server, parser.get().base(), client_ip) : "";
+  std::string key = uses_hash_key(config.policy) ? hash_key_of(server, parser.get().base(), client_ip) : "";
   std::string sticky;
   if (auto v = http::find_cookie(parser.get()[bhttp::field::cookie], config.sticky_cookie)) {
     sticky = w.sticky_tokens.backend_for(*v);  // an opaque token, as for any request

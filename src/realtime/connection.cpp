@@ -1,4 +1,6 @@
 #include "realtime/connection.hpp"
+
+#include "io/websocket_accept.hpp"
 #include "core/use_nothrow.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -60,37 +62,15 @@ Connection::Connection(ThreadHub& hub, io::TakenConnection taken, std::string us
 
 asio::awaitable<void> Connection::serve(http::Request request, std::string early) {
   auto const& config = hub_.config();
-  beast::get_lowest_layer(ws_).expires_never();  // the websocket's own timeouts from here on
-  websocket::stream_base::timeout timeouts{};
-  timeouts.handshake_timeout = config.close_grace;
-  timeouts.idle_timeout = config.idle_timeout.count() > 0 ? std::chrono::milliseconds(config.idle_timeout)
-                                                          : websocket::stream_base::none();
-  timeouts.keep_alive_pings = true;
-  ws_.set_option(timeouts);
-  ws_.read_message_max(config.limits.max_message_bytes);
-  // A server's frames go out unmasked and whole (no fragmenting), so Beast's write buffer, 4 KiB
-  // per connection by default, is never used: keep it at its minimum.
-  ws_.auto_fragment(false);
-  ws_.write_buffer_bytes(8);
-  std::string instance = hub_.instance();
-  ws_.set_option(websocket::stream_base::decorator(
-      [instance](websocket::response_type& response) { response.set("X-Served-By", instance); }));
-  // Beast takes bytes already received only with the request still unparsed: so the request is
-  // given back as text, followed by whatever came after it; Beast keeps the rest for its frames.
-  std::string received;
-  if (early.empty()) {
-    auto [accept_ec] = co_await ws_.async_accept(request, use_nothrow);
-    if (accept_ec) co_return;
-  } else {
-    received = http::request_head_text(request) + early;
-    auto [accept_ec] = co_await ws_.async_accept(asio::buffer(received), use_nothrow);
-    if (accept_ec) co_return;
-  }
+  io::WebSocketOptions options;
+  options.handshake_timeout = config.close_grace;
+  options.idle_timeout = config.idle_timeout;
+  options.max_message_bytes = config.limits.max_message_bytes;
+  options.served_by = hub_.instance();
+  if (!co_await io::accept_websocket(ws_, request, std::move(early), options)) co_return;
 
   // Held for hours by an idle connection otherwise: the upgrade's fields and its copy as text.
   request = http::Request{};
-  std::string().swap(received);
-  std::string().swap(early);
 
   auto& metrics = hub_.metrics();
   RealtimeMetrics::add(metrics.accepted);

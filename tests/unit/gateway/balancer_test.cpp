@@ -123,7 +123,8 @@ TEST_P(EveryPolicy, CandidatesOfAnotherSizeThanTheLastUpdateAreSafe) {
 TEST_P(EveryPolicy, EqualBackendsShareEvenly) {
   auto c = pool({1, 1, 1});
   auto b = make(c);
-  bool const random = GetParam() == Policy::power_of_two || GetParam() == Policy::consistent_hash;
+  bool const random = GetParam() == Policy::power_of_two || GetParam() == Policy::consistent_hash ||
+                      GetParam() == Policy::rendezvous;
   int const picks = random ? 300000 : 30000;
   std::vector<int> counts(3);
   for (int i = 0; i < picks; ++i) {
@@ -138,14 +139,14 @@ TEST_P(EveryPolicy, EqualBackendsShareEvenly) {
 
 INSTANTIATE_TEST_SUITE_P(Balancer, EveryPolicy,
                          ::testing::Values(Policy::round_robin, Policy::least_outstanding, Policy::power_of_two,
-                                           Policy::consistent_hash, Policy::cookie_sticky),
+                                           Policy::consistent_hash, Policy::cookie_sticky, Policy::rendezvous),
                          [](::testing::TestParamInfo<Policy> const& param) {
                            return std::string{to_string(param.param)};
                          });
 
 TEST(Policy, NamesRoundTrip) {
   for (Policy p : {Policy::round_robin, Policy::least_outstanding, Policy::power_of_two, Policy::consistent_hash,
-                   Policy::cookie_sticky}) {
+                   Policy::cookie_sticky, Policy::rendezvous}) {
     EXPECT_EQ(parse_policy(to_string(p)), p);
   }
   EXPECT_EQ(parse_policy("random"), std::nullopt);
