@@ -200,7 +200,9 @@ lab::LabSettings settings_from(LabFlags const& f) {
   s.keep_work = f.keep_work || !f.work_dir.empty();
   lab::check_scenario_fits(s.scenario, s.servers, s.duration_ms, s.store == lab::StoreKind::private_redis, s.gateways,
                            s.registry,
-                           {.redis_cluster = s.store == lab::StoreKind::private_redis_cluster, .postgres = s.postgres_data});
+                           {.redis_cluster = s.store == lab::StoreKind::private_redis_cluster,
+                            .postgres = s.postgres_data,
+                            .external_redis = s.store == lab::StoreKind::external_redis});
   check_outputs_writable(f);
   s.outboard_binary = std::filesystem::read_symlink("/proc/self/exe");
   // With `--json -` standard output carries only the JSON, so progress and table go to stderr.

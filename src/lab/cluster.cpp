@@ -133,7 +133,9 @@ void Cluster::teardown() {
   }
   for (auto& s : servers_) {
     if (s->process) s->process->kill_now();
-    if (s->front) s->front->stop();
+    for (auto* link : {s->front.get(), s->redis_link.get(), s->postgres_link.get()}) {
+      if (link) link->stop();
+    }
   }
   if (store_) store_->kill_now();
   redis_cluster_.reset();  // SIGKILLs every node
@@ -176,6 +178,43 @@ std::string Cluster::data_url() const {
   return state_url();
 }
 
+namespace {
+
+// `url` (one the lab made, naming 127.0.0.1:store_port) with the port of `link` instead, when
+// there is a link.
+std::string through(FaultProxy const* link, std::string url, std::uint16_t store_port) {
+  if (!link) return url;
+  std::string const direct = address_of(store_port);
+  auto at = url.find(direct);
+  if (at == std::string::npos) throw ClusterError("no " + direct + " in a store URL the lab made: cannot proxy it");
+  return url.replace(at, direct.size(), address_of(link->port()));
+}
+
+}  // namespace
+
+std::string Cluster::state_url_of(Server const& server) const {
+  return through(server.redis_link.get(), state_url(), store_port_);
+}
+
+std::string Cluster::data_url_of(Server const& server) const {
+  if (!postgres_) return state_url_of(server);
+  return through(server.postgres_link.get(), postgres_->url(), postgres_->port());
+}
+
+void Cluster::open_store_links(Server& server) {
+  if (!settings_.store_links) return;
+  // Seeds apart from the other proxies' (only a loss fault draws from them).
+  auto seed = FaultProxy::kDefaultSeed + 300 + static_cast<std::uint32_t>(2 * servers_started_);
+  if (settings_.store == StoreKind::private_redis) {
+    server.redis_link = std::make_unique<FaultProxy>(executor_, "127.0.0.1", store_port_, seed);
+    server.redis_link->start();
+  }
+  if (postgres_) {
+    server.postgres_link = std::make_unique<FaultProxy>(executor_, "127.0.0.1", postgres_->port(), seed + 1);
+    server.postgres_link->start();
+  }
+}
+
 std::string Cluster::next_server_id() { return "s" + std::to_string(++servers_started_); }
 
 std::filesystem::path Cluster::fresh_blob_dir(std::string const& id) const {
@@ -188,10 +227,10 @@ std::vector<std::string> Cluster::server_argv(Server const& server) const {
   std::vector<std::string> argv = settings_.server_command;
   if (argv.empty()) argv.push_back(settings_.outboard_binary.string());
   argv.insert(argv.end(), {"serve", "--config", (settings_.work_dir / "serve.toml").string(), "--port",
-                           std::to_string(server.port), "--instance", server.id, "--state", state_url(), "--blobs",
-                           "file://" + server.blob_dir.string(), "--session-keys-file",
+                           std::to_string(server.port), "--instance", server.id, "--state", state_url_of(server),
+                           "--blobs", "file://" + server.blob_dir.string(), "--session-keys-file",
                            (settings_.work_dir / "session-keys").string()});
-  if (postgres_) argv.insert(argv.end(), {"--data", data_url()});
+  if (postgres_) argv.insert(argv.end(), {"--data", data_url_of(server)});
   if (settings_.mode.sessions_in_memory) {
     argv.emplace_back("--sessions");
     argv.emplace_back("memory://");
@@ -280,6 +319,11 @@ asio::awaitable<void> Cluster::start() {
   core::create_secret_file(keys_file, settings_.session_key_hex);
   co_await start_store();
   start_engines();
+  // check_scenario_fits refuses such a run first; this is for a caller that did not ask it.
+  if (settings_.store_links && settings_.store != StoreKind::private_redis && !postgres_) {
+    throw ClusterError("a fault on the servers' link to the store needs a store the lab starts and reaches over TCP: "
+                       "--store redis or --data postgres");
+  }
   co_await start_etcd();
   for (int i = 0; i < settings_.servers; ++i) {
     std::string id = next_server_id();
@@ -339,6 +383,7 @@ asio::awaitable<std::unique_ptr<Cluster::Server>> Cluster::launch_server(std::st
       }
       server->front = std::move(front);
     }
+    open_store_links(*server);
     server->process = std::make_unique<ChildProcess>(server_argv(*server), settings_.work_dir / (id + ".log"));
     std::uint16_t p = server->port;
     auto probe = [p, id]() { return answers_ok(p, "/readyz", id); };
@@ -553,10 +598,20 @@ std::vector<FaultProxy*> Cluster::front_of(std::string const& id) const {
   return {};
 }
 
+std::vector<FaultProxy*> Cluster::store_links_of(std::string const& id) const {
+  std::vector<FaultProxy*> links;
+  for (auto const& s : servers_) {
+    if (!id.empty() && s->id != id) continue;
+    if (s->redis_link) links.push_back(s->redis_link.get());
+    if (s->postgres_link) links.push_back(s->postgres_link.get());
+  }
+  return links;
+}
+
 asio::awaitable<void> Cluster::heal_after(std::vector<FaultProxy*> links, std::int64_t lasting_ms, Gateway* gateway,
-                                          std::string kind, std::string detail, std::string server_id) {
+                                          std::string kind, std::string detail, LinkLookup relook) {
   co_await sleep_for(std::chrono::milliseconds(lasting_ms));
-  if (!server_id.empty()) links = front_of(server_id);
+  if (relook) links = relook();
   for (auto* link : links) {
     link->set_partitioned(false);
     link->set_latency(0ms);
@@ -568,7 +623,7 @@ asio::awaitable<void> Cluster::heal_after(std::vector<FaultProxy*> links, std::i
 }
 
 void Cluster::disturb(std::vector<FaultProxy*> links, LinkFault fault, std::int64_t lasting_ms, Gateway* gateway,
-                      std::string link_name, std::string server_id) {
+                      std::string link_name, LinkLookup relook) {
   for (auto* link : links) {
     if (fault.partitioned) link->set_partitioned(true);
     if (fault.latency > 0ms) link->set_latency(fault.latency);
@@ -578,7 +633,7 @@ void Cluster::disturb(std::vector<FaultProxy*> links, LinkFault fault, std::int6
   ++background_faults_;
   asio::co_spawn(executor_,
                  heal_after(std::move(links), lasting_ms, gateway, "heal-link", link_name + " normal again",
-                            std::move(server_id)),
+                            std::move(relook)),
                  asio::detached);
 }
 
@@ -619,7 +674,21 @@ void Cluster::fault_server_link(int position, LinkFault fault, std::int64_t last
   Server& server = *servers_[index_of(position)];
   std::string name = fmt::format("gateways/server {} ({})", position, server.id);
   if (!server.front) throw ClusterError(name + " has no proxy (the run was not planned with this fault)");
-  disturb({server.front.get()}, fault, lasting_ms, nullptr, name, server.id);
+  LinkLookup relook = [this, id = server.id] { return front_of(id); };
+  disturb({server.front.get()}, fault, lasting_ms, nullptr, name, std::move(relook));
+}
+
+void Cluster::fault_store_link(std::optional<int> position, LinkFault fault, std::int64_t lasting_ms) {
+  std::string id;  // "": every server
+  std::string name = "servers/store";
+  if (position) {
+    id = servers_[index_of(*position)]->id;
+    name = fmt::format("server {}/store ({})", *position, id);
+  }
+  auto links = store_links_of(id);
+  if (links.empty()) throw ClusterError(name + " has no proxy (the run was not planned with this fault)");
+  LinkLookup relook = [this, id] { return store_links_of(id); };
+  disturb(std::move(links), fault, lasting_ms, nullptr, name, std::move(relook));
 }
 
 void Cluster::fault_registry_link(int position, LinkFault fault, std::int64_t lasting_ms) {
@@ -772,6 +841,9 @@ asio::awaitable<void> Cluster::relaunch_in_place(Server& server) {
   auto fresh = co_await launch_server(server.id, server.port, server.blob_dir, std::move(server.front));
   server.process = std::move(fresh->process);
   server.front = std::move(fresh->front);
+  // New links to the store: a fault on the old ones does not follow the new process.
+  server.redis_link = std::move(fresh->redis_link);
+  server.postgres_link = std::move(fresh->postgres_link);
 }
 
 asio::awaitable<void> Cluster::retire_server(std::unique_ptr<Server> server) {

@@ -70,6 +70,11 @@ struct ClusterSettings {
   // Every server is fronted by a FaultProxy and the gateways know it by the proxy's address (the
   // registry's advertised address, the admin API's), for a network fault on "gateways/server N".
   bool server_links = false;
+  // Every server reaches the store through proxies of its own, one per store process it uses (the
+  // private redis-server, PostgreSQL), for a network fault on "servers/store" or "server N/store".
+  // Only a store the lab starts and reaches over TCP has one (check_scenario_fits refuses the
+  // others); a server started later (a restart, a deploy, a scale-out) gets fresh ones.
+  bool store_links = false;
 };
 
 // What a network fault does to a link's proxies while it lasts (lab/fault_proxy.hpp's knobs).
@@ -154,6 +159,10 @@ class Cluster {
   void fault_registry_link(int gateway, LinkFault fault, std::int64_t lasting_ms);
   // `position` is 1-based among the running servers (ClusterSettings::server_links must be set).
   void fault_server_link(int position, LinkFault fault, std::int64_t lasting_ms);
+  // The links to the store (ClusterSettings::store_links must be set) of the server at `position`
+  // (1-based among the running servers), or of every running server when nullopt. A server started
+  // while the fault lasts gets undisturbed links of its own.
+  void fault_store_link(std::optional<int> position, LinkFault fault, std::int64_t lasting_ms);
   bool background_faults_pending() const { return background_faults_ > 0; }
 
   // Each gateway's /metrics page, in gateway order; nullopt for one that does not answer (dead).
@@ -200,6 +209,10 @@ class Cluster {
     std::filesystem::path blob_dir;
     std::unique_ptr<ChildProcess> process;
     std::unique_ptr<FaultProxy> front;  // server_links: the gateways reach it through this
+    // store_links: it reaches the private redis-server, and PostgreSQL, through these (null when
+    // the run has no such store or no store link fault).
+    std::unique_ptr<FaultProxy> redis_link;
+    std::unique_ptr<FaultProxy> postgres_link;
   };
   // The address the gateways know a server by: its front proxy's when it has one.
   static std::string gateway_address(Server const& server);
@@ -227,16 +240,22 @@ class Cluster {
   static std::uint16_t users_port_of(Gateway const& gateway) {
     return gateway.users_link ? gateway.users_link->port() : gateway.port;
   }
+  // The proxies a fault acts on, looked up again when it heals: a server's proxies go with it
+  // (stopped for good, or replaced by a new process with new links), so none is kept across a wait.
+  using LinkLookup = std::function<std::vector<FaultProxy*>()>;
   // Sets `fault` on the proxies, and clears it from them after lasting_ms in the background
   // (`gateway` is no longer cut off then), emitting the fault's action now and "heal-link" then.
-  // A server's front proxy (`server_id` not empty) is looked up again at healing: the server may
-  // have been stopped for good meanwhile, its proxy gone with it.
+  // With `relook` the proxies to heal are looked up again at healing (servers' proxies).
   void disturb(std::vector<FaultProxy*> links, LinkFault fault, std::int64_t lasting_ms, Gateway* gateway,
-               std::string link_name, std::string server_id = "");
+               std::string link_name, LinkLookup relook = {});
   boost::asio::awaitable<void> heal_after(std::vector<FaultProxy*> links, std::int64_t lasting_ms, Gateway* gateway,
-                                          std::string kind, std::string detail, std::string server_id = "");
+                                          std::string kind, std::string detail, LinkLookup relook = {});
   // The front proxy of running server `id`, or none (it is gone, or not fronted).
   std::vector<FaultProxy*> front_of(std::string const& id) const;
+  // The store proxies of running server `id` (empty: none), or of every running server ("").
+  std::vector<FaultProxy*> store_links_of(std::string const& id) const;
+  // Starts the store proxies of a server about to be launched (ClusterSettings::store_links).
+  void open_store_links(Server& server);
   void server_stopped(std::string const& address);
   void server_back(std::string const& address);
   // Starts server `id` on `port` (0: a free one) and waits for /readyz.
@@ -262,9 +281,12 @@ class Cluster {
   // The ids of the servers whose /metrics show a receipt job in flight now.
   boost::asio::awaitable<std::vector<std::string>> ids_running_jobs();
   std::vector<std::string> server_argv(Server const& server) const;
-  // What the servers get as --state (sessions, and the data unless --data) and --data.
+  // What the servers get as --state (sessions, and the data unless --data) and --data: the
+  // stores' own addresses (for the lab's own reads), and a server's, through its store proxies.
   std::string state_url() const;
   std::string data_url() const;
+  std::string state_url_of(Server const& server) const;
+  std::string data_url_of(Server const& server) const;
   void start_engines();  // blocking, bounded: before any user starts
   void stop_postgres();
   std::string next_server_id();

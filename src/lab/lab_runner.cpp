@@ -258,6 +258,10 @@ void run_network_fault(ModeRun* run, FaultSpec const& fault) {
     case LinkKind::gateways_server:
       run->cluster.fault_server_link(fault.between.gateway, change, fault.lasting_ms);
       break;
+    case LinkKind::servers_store: run->cluster.fault_store_link(std::nullopt, change, fault.lasting_ms); break;
+    case LinkKind::server_store:
+      run->cluster.fault_store_link(fault.between.gateway, change, fault.lasting_ms);
+      break;
     case LinkKind::none: break;
   }
 }
@@ -593,6 +597,7 @@ json run_one_mode(LabSettings const& lab, ModeSpec const& mode, std::filesystem:
   cs.registry = lab.registry;
   cs.user_links = gateways_with_user_links(lab.scenario);
   cs.server_links = has_server_links(lab.scenario);
+  cs.store_links = has_store_links(lab.scenario);
   cs.session_key_hex = session_key;
   cs.jobs_workload = lab.scenario.jobs;
   ModeRun run(lab, mode, out, io, cs);

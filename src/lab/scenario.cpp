@@ -25,8 +25,9 @@
 //                         # required, > 0: how long
 //   latency = "300ms"     # slow-registry, latency: required, > 0: added to each chunk on the link
 //   between = "users/gateway 1"  # latency, loss, partition: required, the link they act on:
-//                         # "users/gateway N", "gateway N/registry" or "gateways/server N"
-//                         # (a server's position among those running when it fires)
+//                         # "users/gateway N", "gateway N/registry", "gateways/server N",
+//                         # "servers/store" (every server's links to the store) or
+//                         # "server N/store" (a server's position among those running when it fires)
 //   loss = "20%"          # loss only, required: the share of new connections reset (1% to 100%)
 //   count = 2             # scale-out, scale-in: how many servers, >= 1; default 1
 //   note = "free text"    # optional, shown in the timeline
@@ -302,6 +303,20 @@ target = 2
 restart_after = "1s"
 )toml";
 
+// Every server cut from the store for 2 s: requests that need the store are answered 503 meanwhile
+// (each after the servers' store timeout), and what a partition held back arrives when it heals.
+constexpr std::string_view kBuiltinStorePartition = R"toml(
+name = "store-partition"
+description = "cut every server from the shared store for 2s while users keep going (needs --store redis or --data postgres)"
+modes = ["stateless"]
+
+[[fault]]
+at = "40%"
+action = "partition"
+between = "servers/store"
+lasting = "2s"
+)toml";
+
 constexpr std::string_view kBuiltinCalm = R"toml(
 name = "calm"
 description = "no faults: a baseline to compare the other scenarios against"
@@ -312,7 +327,7 @@ constexpr std::string_view kBuiltinTexts[] = {
     kBuiltinCrashAndDeploy, kBuiltinCrash,        kBuiltinHungServer, kBuiltinRollingDeploy,
     kBuiltinScale,          kBuiltinStoreRestart, kBuiltinEverything, kBuiltinCalm,
     kBuiltinChat,           kBuiltinJobs,         kBuiltinTruth,          kBuiltinRedisFailover,
-    kBuiltinPostgresRestart,
+    kBuiltinPostgresRestart, kBuiltinStorePartition,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -387,6 +402,16 @@ std::optional<FaultKind> kind_from_string(std::string_view text) {
 
 bool all_digits(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// What lies between `prefix` and `suffix` ("gateway 2/registry" -> "2"), when text is that shape
+// with something between them; else nullopt.
+std::optional<std::string_view> between_affixes(std::string_view text, std::string_view prefix,
+                                                std::string_view suffix) {
+  if (text.size() <= prefix.size() + suffix.size() || !text.starts_with(prefix) || !text.ends_with(suffix)) {
+    return std::nullopt;
+  }
+  return text.substr(prefix.size(), text.size() - prefix.size() - suffix.size());
 }
 
 // "12s" or "1500ms": a whole number of seconds or milliseconds, nothing else (no sign, no spaces).
@@ -680,16 +705,16 @@ class ScenarioParser {
     return target;
   }
 
-  // "users/gateway 2" or "gateway 2/registry", exactly (one space, a position from 1).
+  // "users/gateway 2", "gateway 2/registry", "gateways/server 2", "servers/store" or
+  // "server 2/store", exactly (one space, a position from 1).
   FaultLink read_link(toml::node const& node, std::string const& key) const {
-    constexpr std::string_view expected =
-        R"(expected a link "users/gateway N", "gateway N/registry" or "gateways/server N")";
+    constexpr std::string_view expected = R"(expected a link "users/gateway N", "gateway N/registry", )"
+                                          R"("gateways/server N", "servers/store" or "server N/store")";
     auto const* s = node.as_string();
     if (!s) fail(node, key, std::string(expected) + ", got " + shown(node));
     std::string_view text = s->get();
+    if (text == "servers/store") return FaultLink{LinkKind::servers_store, 0};
     constexpr std::string_view users_prefix = "users/gateway ";
-    constexpr std::string_view gateway_prefix = "gateway ";
-    constexpr std::string_view registry_suffix = "/registry";
     constexpr std::string_view server_prefix = "gateways/server ";
     FaultLink link;
     std::string_view number;
@@ -699,10 +724,12 @@ class ScenarioParser {
     } else if (text.starts_with(users_prefix)) {
       link.kind = LinkKind::users_gateway;
       number = text.substr(users_prefix.size());
-    } else if (text.starts_with(gateway_prefix) && text.ends_with(registry_suffix) &&
-               text.size() > gateway_prefix.size() + registry_suffix.size()) {
+    } else if (auto n = between_affixes(text, "gateway ", "/registry")) {
       link.kind = LinkKind::gateway_registry;
-      number = text.substr(gateway_prefix.size(), text.size() - gateway_prefix.size() - registry_suffix.size());
+      number = *n;
+    } else if (auto m = between_affixes(text, "server ", "/store")) {
+      link.kind = LinkKind::server_store;
+      number = *m;
     }
     int position = 0;
     auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), position);
@@ -738,11 +765,31 @@ class ScenarioParser {
   std::string source_;
 };
 
-// A network fault's link must exist in the run: its gateway, and etcd for a registry link.
+// Why the servers' links to the store cannot be cut in this run, or "" when they can: only a
+// store process the lab starts and reaches over TCP can have a proxy put in front of it.
+std::string store_link_problem(bool store_is_a_process, StoreEngines engines) {
+  // PostgreSQL alone is enough: its link is cut, the sessions' store (whatever it is) is not.
+  if (store_is_a_process || engines.postgres) return "";
+  if (engines.redis_cluster) {
+    return "the Redis Cluster's nodes announce their own addresses to the servers, so no proxy can sit in front of "
+           "them; add --data postgres to cut the servers' link to PostgreSQL (the sessions' link to the cluster stays)";
+  }
+  if (engines.external_redis) {
+    return "a --store redis://... is the operator's store: the lab does not rewrite its address to pass through a "
+           "proxy; run with --store redis (a private redis-server) or --data postgres";
+  }
+  return "the sqlite store is embedded in each server, there is no link to cut; run with --store redis or --data "
+         "postgres";
+}
+
+// A network fault's link must exist in the run: its gateway, etcd for a registry link, a server
+// at its position, a store reached over TCP for a store link.
 void check_link_fits(FaultSpec const& fault, std::string const& what, int gateways, bool registry,
-                     std::int64_t running) {
+                     std::int64_t running, std::string const& store_problem) {
   if (fault.between.kind == LinkKind::none) return;
-  if (fault.between.kind == LinkKind::gateways_server) {
+  if (is_store_link(fault.between.kind) && !store_problem.empty()) throw ScenarioError(what + ": " + store_problem);
+  if (fault.between.kind == LinkKind::servers_store) return;
+  if (fault.between.kind == LinkKind::gateways_server || fault.between.kind == LinkKind::server_store) {
     if (fault.between.gateway > running) {
       throw ScenarioError(what + " fires when " + std::to_string(running) + " server(s) run; there is no server " +
                           std::to_string(fault.between.gateway));
@@ -801,14 +848,23 @@ std::string describe_link(FaultLink link) {
     case LinkKind::users_gateway: return "users/gateway " + std::to_string(link.gateway);
     case LinkKind::gateway_registry: return "gateway " + std::to_string(link.gateway) + "/registry";
     case LinkKind::gateways_server: return "gateways/server " + std::to_string(link.gateway);
+    case LinkKind::servers_store: return "servers/store";
+    case LinkKind::server_store: return "server " + std::to_string(link.gateway) + "/store";
     case LinkKind::none: break;
   }
   return "no link";
 }
 
+bool is_store_link(LinkKind kind) { return kind == LinkKind::servers_store || kind == LinkKind::server_store; }
+
 bool has_server_links(Scenario const& scenario) {
   return std::any_of(scenario.faults.begin(), scenario.faults.end(),
                      [](FaultSpec const& f) { return f.between.kind == LinkKind::gateways_server; });
+}
+
+bool has_store_links(Scenario const& scenario) {
+  return std::any_of(scenario.faults.begin(), scenario.faults.end(),
+                     [](FaultSpec const& f) { return is_store_link(f.between.kind); });
 }
 
 std::vector<int> gateways_with_user_links(Scenario const& scenario) {
@@ -945,6 +1001,7 @@ void check_scenario_fits(Scenario const& scenario, int servers, std::int64_t dur
   if (servers < 1) throw ScenarioError(who + ": need at least 1 server, got " + std::to_string(servers));
   if (duration_ms <= 0) throw ScenarioError(who + ": the run must last longer than 0ms");
 
+  std::string const store_problem = store_link_problem(store_is_a_process, engines);
   // Walk the faults in the order they will fire, tracking how many servers run at each moment.
   std::int64_t running = servers;
   for (std::size_t i : firing_order(scenario, duration_ms)) {
@@ -964,7 +1021,7 @@ void check_scenario_fits(Scenario const& scenario, int servers, std::int64_t dur
       throw ScenarioError(what + ": there is no gateway " + std::to_string(fault.target.index) + " (--gateways " +
                           std::to_string(gateways) + ")");
     }
-    check_link_fits(fault, what, gateways, registry, running);
+    check_link_fits(fault, what, gateways, registry, running, store_problem);
     switch (fault.kind) {
       case FaultKind::kill_gateway:
       case FaultKind::partition_registry:

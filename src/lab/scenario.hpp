@@ -44,13 +44,19 @@ enum class LinkKind {
   users_gateway,     // "users/gateway N": the users' connections to gateway N
   gateway_registry,  // "gateway N/registry": gateway N's connections to the etcd members
   gateways_server,   // "gateways/server N": every gateway's connections to server N (its position then)
+  servers_store,     // "servers/store": every server's connections to the shared store
+  server_store,      // "server N/store": server N's connections to the shared store (its position then)
 };
 struct FaultLink {
   LinkKind kind = LinkKind::none;
-  int gateway = 0;  // 1-based; for gateways_server, the server's position
+  int gateway = 0;  // 1-based; for gateways_server and server_store, the server's position; 0 for servers_store
+  bool operator==(FaultLink const&) const = default;
 };
-// "users/gateway 1", "gateway 2/registry", "gateways/server 3".
+// "users/gateway 1", "gateway 2/registry", "gateways/server 3", "servers/store", "server 2/store":
+// the text a scenario's `between` names it by.
 std::string describe_link(FaultLink link);
+// Whether the link is a server's to the shared store (servers_store, server_store).
+bool is_store_link(LinkKind kind);
 
 // Whether a fault acts on a gateway (its `target` is a gateway position), or needs the registry.
 bool targets_a_gateway(FaultKind kind);
@@ -127,6 +133,9 @@ std::vector<Scenario> const& builtin_scenarios();
 std::vector<int> gateways_with_user_links(Scenario const& scenario);
 // Whether a network fault names "gateways/server N": then every server is fronted by a proxy.
 bool has_server_links(Scenario const& scenario);
+// Whether a network fault names "servers/store" or "server N/store": then every server reaches the
+// store through proxies of its own (one per store process it uses).
+bool has_store_links(Scenario const& scenario);
 
 // A built-in by name, else a file path (anything with '/' or ending in ".toml"). An unknown name
 // is a ScenarioError that lists the built-ins.
@@ -145,10 +154,14 @@ std::vector<std::string> fault_plan(Scenario const& scenario, std::int64_t durat
 // The truth faults need their parts: a gateway fault's target among `gateways`, kill-gateway
 // at least 2 gateways (its users need another), the registry faults `registry`; a network
 // fault's link its gateway among `gateways` and, for "gateway N/registry", `registry`.
+// A link to the store ("servers/store", "server N/store") needs a store process reached over TCP
+// that the lab starts: the private redis (`store_is_a_process`) or PostgreSQL (`postgres`, whose
+// link alone is cut when the sessions live in sqlite, a Redis Cluster or the operator's redis).
 // The store engines a run starts, for the faults that act on them.
 struct StoreEngines {
-  bool redis_cluster = false;  // --store redis-cluster
-  bool postgres = false;       // --data postgres
+  bool redis_cluster = false;   // --store redis-cluster
+  bool postgres = false;        // --data postgres
+  bool external_redis = false;  // --store redis://HOST:PORT/DB (the operator's)
 };
 void check_scenario_fits(Scenario const& scenario, int servers, std::int64_t duration_ms,
                          bool store_is_a_process, int gateways = 1, bool registry = false,

@@ -71,12 +71,17 @@ TEST(JobsScenario, TheBuiltInHangsPastTheLeaseAndKillsMidJob) {
   EXPECT_EQ(describe_fault(s.faults[0]), "kill a server running a job");
   EXPECT_EQ(describe_fault(s.faults[1]), "hang a server running a job");
   // The other built-ins run no jobs workload and keep the lab's default designs, but truth,
-  // which compares sticky and hashed with stateless across gateways.
+  // which compares sticky and hashed with stateless across gateways, and store-partition, which
+  // shows what the design that should lose nothing does when every server is cut from the store.
   for (auto const& other : builtin_scenarios()) {
     if (other.name == "jobs") continue;
     EXPECT_FALSE(other.jobs) << other.name;
     if (other.name == "truth") {
       EXPECT_EQ(other.default_modes, (std::vector<std::string>{"sticky", "hashed", "stateless"}));
+      continue;
+    }
+    if (other.name == "store-partition") {
+      EXPECT_EQ(other.default_modes, (std::vector<std::string>{"stateless"}));
       continue;
     }
     EXPECT_TRUE(other.default_modes.empty()) << other.name;

@@ -63,7 +63,8 @@ TEST(ScenarioBuiltins, AreInTheDocumentedOrder) {
   for (auto const& s : builtin_scenarios()) names.push_back(s.name);
   EXPECT_EQ(names, (std::vector<std::string>{"crash-and-deploy", "crash", "hung-server", "rolling-deploy",
                                               "scale", "store-restart", "everything", "calm", "chat", "jobs",
-                                              "truth", "redis-failover", "postgres-restart"}));
+                                              "truth", "redis-failover", "postgres-restart",
+                                              "store-partition"}));
 }
 
 TEST(ScenarioBuiltins, EachHasADescriptionAndFitsATypicalRun) {
@@ -450,8 +451,8 @@ TEST(ScenarioFiles, ADirectoryIsNotAScenarioFile) {
 TEST(ScenarioFiles, UnknownBuiltinListsTheNames) {
   std::string error = error_of([] { (void)find_scenario("crsh"); });
   EXPECT_NE(error.find("unknown scenario 'crsh'; built-ins: crash-and-deploy, crash, hung-server, rolling-deploy, "
-                       "scale, store-restart, everything, calm, chat, jobs, truth, redis-failover, postgres-restart "
-                       "(or give a path to a .toml file)"),
+                       "scale, store-restart, everything, calm, chat, jobs, truth, redis-failover, postgres-restart, "
+                       "store-partition (or give a path to a .toml file)"),
             std::string::npos)
       << error;
 }
