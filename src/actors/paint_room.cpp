@@ -2,9 +2,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/json_text.hpp"
+
 namespace outboard::actors {
 
 using nlohmann::json;
+
+
+std::string json_text(json const& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 std::string_view to_string(Refusal why) {
   switch (why) {
@@ -70,7 +75,7 @@ std::string PaintRoom::grid() const {
 std::string PaintRoom::encode() const {
   json players = json::array();
   for (auto const& p : players_) players.push_back({p.id, p.last_seq});
-  return json{{"v", version_}, {"players", std::move(players)}, {"grid", grid()}}.dump();
+  return json_text(json{{"v", version_}, {"players", std::move(players)}, {"grid", grid()}});
 }
 
 std::optional<PaintRoom> PaintRoom::decode(std::string_view text) {
@@ -97,7 +102,7 @@ std::optional<PaintRoom> PaintRoom::decode(std::string_view text) {
 }
 
 std::string PaintRoom::encode_entry(std::string_view player, Move const& move) {
-  return json{{"p", player}, {"s", move.seq}, {"x", move.x}, {"y", move.y}}.dump();
+  return json_text(json{{"p", player}, {"s", move.seq}, {"x", move.x}, {"y", move.y}});
 }
 
 std::optional<PaintRoom::Entry> PaintRoom::decode_entry(std::string_view text) {

@@ -3,6 +3,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "actors/json_text.hpp"
+
 namespace outboard::actors {
 
 using nlohmann::json;
@@ -17,6 +19,7 @@ std::string_view to_string(BadMessage why) {
 }
 
 namespace {
+
 
 // An integer field within [lo, hi]; nullopt when missing, not an integer or out of range.
 std::optional<std::int64_t> integer(json const& j, char const* name, std::int64_t lo, std::int64_t hi) {
@@ -68,24 +71,22 @@ ClientMessage parse_client_message(std::string_view text) {
 
 std::string encode_welcome(std::string_view room, std::string_view player, PaintRoom const& state,
                            std::string_view activation) {
-  return json{{"type", "welcome"},          {"room", room},
+  return json_text(json{{"type", "welcome"},          {"room", room},
               {"player", player},           {"last_seq", state.last_seq(player)},
               {"version", state.version()}, {"activation", activation},
-              {"grid", state.grid()}}
-      .dump();
+              {"grid", state.grid()}});
 }
 
 std::string encode_moved(std::string_view player, Move const& move, std::int64_t version,
                          std::string_view activation, std::int64_t at_us) {
-  return json{{"type", "moved"}, {"player", player},   {"seq", move.seq},         {"x", move.x},
-              {"y", move.y},     {"version", version}, {"activation", activation}, {"at_us", at_us}}
-      .dump();
+  return json_text(json{{"type", "moved"}, {"player", player},   {"seq", move.seq},         {"x", move.x},
+                      {"y", move.y},     {"version", version}, {"activation", activation}, {"at_us", at_us}});
 }
 
 std::string encode_refused(std::int64_t seq, Refusal why, std::int64_t expected) {
   json j{{"type", "refused"}, {"seq", seq}, {"reason", to_string(why)}};
   if (why == Refusal::out_of_order) j["expected"] = expected;
-  return j.dump();
+  return json_text(j);
 }
 
 bool valid_room_id(std::string_view id) {
