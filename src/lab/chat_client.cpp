@@ -1,11 +1,14 @@
 #include "lab/chat_client.hpp"
 #include "core/use_nothrow.hpp"
+#include "lab/run_stats.hpp"
+#include "lab/virtual_user.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/websocket/error.hpp>
+#include <fmt/format.h>
 
 namespace outboard::lab {
 namespace {
@@ -20,9 +23,15 @@ constexpr std::chrono::seconds kIdle{5};
 
 }  // namespace
 
+std::string Frame::end_reason() const {
+  if (close_code != 0) return std::to_string(close_code);
+  return error.find("timed out") != std::string::npos ? "timeout" : "dropped";
+}
+
 ChatClient::ChatClient(asio::any_io_executor executor) : ws_(std::move(executor)) {}
 
-asio::awaitable<Upgrade> ChatClient::open(std::uint16_t port, Headers headers, std::chrono::milliseconds timeout) {
+asio::awaitable<Upgrade> ChatClient::open(std::uint16_t port, Headers headers, std::chrono::milliseconds timeout,
+                                          std::string path) {
   Upgrade up;
   auto& tcp = beast::get_lowest_layer(ws_);
   tcp.expires_after(timeout);
@@ -47,7 +56,7 @@ asio::awaitable<Upgrade> ChatClient::open(std::uint16_t port, Headers headers, s
   }));
   websocket::response_type res;
   std::string host = "127.0.0.1:" + std::to_string(port);
-  auto [hec] = co_await ws_.async_handshake(res, host, "/ws", use_nothrow);
+  auto [hec] = co_await ws_.async_handshake(res, host, path, use_nothrow);
   if (hec) {
     up.status = res.result_int() == 101 ? 0 : static_cast<int>(res.result_int());
     up.error = "upgrade: " + hec.message() + (res.body().empty() ? "" : " " + res.body());
@@ -92,6 +101,47 @@ void ChatClient::drop() {
   auto& socket = beast::get_lowest_layer(ws_).socket();
   socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket.close(ignored);
+}
+
+GatewayDialer::GatewayDialer(int user, std::uint16_t const& gateway_port,
+                             std::vector<std::uint16_t> const& gateway_ports, ChatLogin login, RunStats& stats)
+    : user_(user),
+      gateway_port_(gateway_port),
+      gateway_ports_(gateway_ports),
+      gateway_(gateway_ports.empty() ? 0 : static_cast<std::size_t>(user) % gateway_ports.size()),
+      login_(std::move(login)),
+      stats_(stats) {}
+
+void GatewayDialer::next_gateway() {
+  if (gateway_ports_.size() > 1) gateway_ = (gateway_ + 1) % gateway_ports_.size();
+}
+
+asio::awaitable<bool> GatewayDialer::open(ChatClient& client, std::string path, std::string what,
+                                          std::chrono::milliseconds timeout) {
+  auto headers = co_await login_(refused_);
+  refused_ = false;
+  if (!headers) co_return false;
+  std::uint16_t port = gateway_ports_.empty() ? gateway_port_ : gateway_ports_[gateway_ % gateway_ports_.size()];
+  Upgrade up = co_await client.open(port, *headers, timeout, path);
+  if (up.ok) co_return true;
+  refused_ = up.status == 401;
+  record_failure(up, what);
+  co_return false;
+}
+
+void GatewayDialer::record_failure(Upgrade const& up, std::string const& what) {
+  Reply reply;
+  reply.status = up.status;
+  reply.failure = up.status == 0 ? Failure::connect : Failure::none;
+  reply.error = up.error;
+  stats_.record_attempt(lab_now_ms(), reply);
+  if (up.connection_refused && gateway_ports_.size() > 1) {
+    next_gateway();  // its gateway died: the next one
+    stats_.record_gateway_move(user_);
+  }
+  if (up.status >= 400 && up.status < 500 && up.status != 401) {
+    stats_.record_unexpected(fmt::format("{} answered {}", what, up.status));
+  }
 }
 
 }  // namespace outboard::lab

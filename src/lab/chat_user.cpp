@@ -41,12 +41,11 @@ ChatUser::ChatUser(asio::any_io_executor executor, int index, ChatSettings const
                    RunStats& stats, StopFlag const& stop, ChatLogin login, std::uint64_t seed)
     : executor_(std::move(executor)),
       index_(index),
-      gateway_(settings.gateway_ports.empty() ? 0 : static_cast<std::size_t>(index) % settings.gateway_ports.size()),
       settings_(settings),
       ledger_(ledger),
       stats_(stats),
       stop_(stop),
-      login_(std::move(login)),
+      dialer_(index, settings.gateway_port, settings.gateway_ports, std::move(login), stats),
       rng_(seed) {}
 
 std::chrono::milliseconds ChatUser::random_ms(std::chrono::milliseconds lo, std::chrono::milliseconds hi) {
@@ -86,52 +85,26 @@ asio::awaitable<void> ChatUser::run() {
 }
 
 asio::awaitable<std::shared_ptr<ChatUser::Connection>> ChatUser::connect() {
-  bool refused = false;
-  while (!stop_.chat_closing) {
-    auto headers = co_await login_(refused);
-    refused = false;
-    if (headers) {
-      auto conn = std::make_shared<Connection>(executor_);
-      std::uint16_t port = settings_.gateway_ports.empty() ? settings_.gateway_port : settings_.gateway_ports[gateway_];
-      Upgrade up = co_await conn->client.open(port, *headers, settings_.upgrade_timeout);
-      if (up.ok) {
-        ledger_.count_connect(connected_before_);
-        connected_before_ = true;
-        asio::co_spawn(executor_, read_frames(conn), [](std::exception_ptr e) {
-          if (e) std::rethrow_exception(e);  // a bug in the lab itself: let it surface
-        });
-        co_return conn;
-      }
-      // A failed upgrade is a failed attempt like any other request's (the table's failure rows).
-      Reply reply;
-      reply.status = up.status;
-      reply.failure = up.status == 0 ? Failure::connect : Failure::none;
-      reply.error = up.error;
-      stats_.record_attempt(lab_now_ms(), reply);
-      refused = up.status == 401;
-      if (up.connection_refused && settings_.gateway_ports.size() > 1) {
-        gateway_ = (gateway_ + 1) % settings_.gateway_ports.size();  // its gateway died: the next one
-        stats_.record_gateway_move(index_);
-      }
-      if (up.status >= 400 && up.status < 500 && !refused) {
-        stats_.record_unexpected(fmt::format("GET /ws answered {}", up.status));
-      }
-    }
-    co_await pause(random_ms(settings_.backoff_min, settings_.backoff_max));
-  }
-  co_return nullptr;
+  // Named, every argument: g++ 12 mishandles temporaries inside a co_await expression.
+  std::string path = "/ws";
+  std::string what = "GET /ws";
+  auto keep_trying = [this] { return !stop_.chat_closing; };
+  auto backoff = [this] { return random_ms(settings_.backoff_min, settings_.backoff_max); };
+  auto conn = co_await dialer_.dial<Connection>(executor_, path, what, settings_.upgrade_timeout, keep_trying, backoff);
+  if (!conn) co_return nullptr;
+  ledger_.count_connect(connected_before_);
+  connected_before_ = true;
+  asio::co_spawn(executor_, read_frames(conn), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);  // a bug in the lab itself: let it surface
+  });
+  co_return conn;
 }
 
 asio::awaitable<void> ChatUser::read_frames(std::shared_ptr<Connection> conn) {
   for (;;) {
     Frame frame = co_await conn->client.read();
     if (!frame.ok) {
-      if (!conn->closing) {
-        std::string why = frame.close_code != 0 ? std::to_string(frame.close_code)
-                          : frame.error.find("timed out") != std::string::npos ? "timeout"
-                                                                                 : "dropped";
-        ledger_.count_close(why);
-      }
+      if (!conn->closing) ledger_.count_close(frame.end_reason());
       conn->dead = true;
       conn->wake.cancel();
       break;

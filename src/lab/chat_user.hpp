@@ -51,11 +51,6 @@ struct ChatSettings {
   int session_actions = 0;   // > 0 (open loop): leave every room after this many actions and go
 };
 
-// The credential headers of a logged-in user, logging in (or refreshing a token) first when
-// needed; `refused`: the last upgrade was answered 401, so the login is gone (counted by the
-// caller as any 401 on a live login is). nullopt: no login could be had now (try again later).
-using ChatLogin = std::function<boost::asio::awaitable<std::optional<Headers>>(bool refused)>;
-
 class ChatUser {
  public:
   ChatUser(boost::asio::any_io_executor executor, int index, ChatSettings const& settings, ChatLedger& ledger,
@@ -116,12 +111,11 @@ class ChatUser {
 
   boost::asio::any_io_executor executor_;
   int index_;
-  std::size_t gateway_ = 0;  // into settings_.gateway_ports
   ChatSettings const& settings_;
   ChatLedger& ledger_;
   RunStats& stats_;
   StopFlag const& stop_;
-  ChatLogin login_;
+  GatewayDialer dialer_;
   std::mt19937_64 rng_;
 
   std::string me_;                          // the user id the server names us by (`hello`)

@@ -284,6 +284,25 @@ std::string Cluster::jobs_settings() const {
                            kReceiptRenderMs, kTickTask, kTickPeriodMs);
 }
 
+// Checkpoints every 2 s: the bound the actors design is judged by (kCheckpointedLossBoundMs).
+std::string Cluster::actors_settings() const {
+  if (!settings_.game_workload) return "";
+  return fmt::format("[actors]\nenabled = true\nmode = \"{}\"\ncheckpoint_interval_ms = 2000\n",
+                     to_string(settings_.mode.game));
+}
+
+// A game run routes as the design's game does: in sticky and hashed, a room's players meet on one
+// server by a hash of the path (the shop's cookie or device header means nothing to a room).
+std::string Cluster::policy_settings() const {
+  if (!settings_.game_workload) {
+    return fmt::format("policy = \"{}\"\n{}", settings_.mode.policy, hash_key_setting(settings_.mode.policy));
+  }
+  std::string key = settings_.mode.game_hash_key.empty()
+                        ? std::string()
+                        : fmt::format("hash_key = \"{}\"\n", settings_.mode.game_hash_key);
+  return fmt::format("policy = \"{}\"\n{}", settings_.mode.game_policy, key);
+}
+
 std::string Cluster::realtime_settings() const {
   switch (settings_.mode.realtime) {
     // A broadcast inside each server: what a stateful WebSocket tier does.
@@ -312,7 +331,7 @@ asio::awaitable<void> Cluster::start() {
                  (settings_.near_cache_entries > 0
                       ? "[state]\nnear_cache_entries = " + std::to_string(settings_.near_cache_entries) + "\n"
                       : std::string()) +
-                 jobs_settings());
+                 jobs_settings() + actors_settings());
   // The signing key goes to the servers in a 0600 file, never on their command lines.
   auto keys_file = settings_.work_dir / "session-keys";
   std::filesystem::remove(keys_file);
@@ -421,13 +440,13 @@ std::string Cluster::gateway_config(Gateway const& gateway) const {
   return fmt::format(
       "listen = \"{}\"\nthreads = 1\ndrain_timeout_ms = 1000\n"
       "[admin]\nlisten = \"{}\"\ntoken_file = \"{}\"\n"
-      "[pool]\nbackends = [{}]\npolicy = \"{}\"\n{}"
+      "[pool]\nbackends = [{}]\n{}"
       "[health]\npath = \"/readyz\"\ninterval_ms = 200\ntimeout_ms = 1000\nrise = 1\nfall = 3\n"
       "[timeouts]\nconnect_ms = 500\nfirst_byte_ms = 1500\n"
       "[retries]\nmax_attempts = 3\n"
       "[log]\nlevel = \"warn\"\n{}",
       address_of(gateway.port), address_of(gateway.admin_port), admin_token_file().string(), backends,
-      settings_.mode.policy, hash_key_setting(settings_.mode.policy), registry);
+      policy_settings(), registry);
 }
 
 asio::awaitable<void> Cluster::start_gateways() {

@@ -56,6 +56,9 @@ struct ClusterSettings {
   // The jobs workload (a scenario's `jobs = true`): short job leases, a slow receipt and the
   // scheduled task the tick ledger reads, in every server's config (kJobs* below).
   bool jobs_workload = false;
+  // The game journey runs (a scenario's `game` share): the servers serve rooms ([actors], the
+  // mode's Game) and the gateway routes by the mode's game policy (ModeSpec::game_policy).
+  bool game_workload = false;
   // `lab --gateways N`: N gateway processes in front of the same servers (1..8).
   int gateways = 1;
   // `lab --registry etcd`: a 3-member etcd on loopback is the truth. Servers register themselves
@@ -203,6 +206,9 @@ class Cluster {
   std::string realtime_settings() const;
   // The [jobs], [shop] and [[schedule]] lines of serve.toml for the mode's design and workload.
   std::string jobs_settings() const;
+  std::string actors_settings() const;
+  // The gateway's pool.policy and pool.hash_key lines for this run.
+  std::string policy_settings() const;
   struct Server {
     std::string id;
     std::uint16_t port = 0;

@@ -20,6 +20,7 @@
 
 #include "core/random.hpp"
 #include "lab/chat_user.hpp"
+#include "lab/game_user.hpp"
 #include "lab/metrics_text.hpp"
 #include "lab/truth_watch.hpp"
 #include "lab/receipt_ledger.hpp"
@@ -122,6 +123,9 @@ struct ModeRun {
   ChatLedger chat;
   ChatSettings chat_settings;
   std::vector<std::unique_ptr<ChatUser>> chat_users;  // per user: its chat journey, or null
+  GameLedger game;
+  GameSettings game_settings;
+  std::vector<std::unique_ptr<GameUser>> game_users;  // per user: its game player, or null
   int active_users = 0;
   std::int64_t start_ms = 0;
   std::int64_t ready_epoch_ms = 0;  // the cluster ready, and the users stopped: the tick window's ends
@@ -137,7 +141,8 @@ struct ModeRun {
         io(context),
         stats(lab_now_ms()),
         cluster(context.get_executor(), std::move(cs),
-                [this](std::string kind, std::string detail) { note_event(std::move(kind), std::move(detail)); }) {}
+                [this](std::string kind, std::string detail) { note_event(std::move(kind), std::move(detail)); }),
+        game(mode.game_loss_bound_ms) {}
 
   void note_event(std::string kind, std::string detail) {
     last_event = kind + ": " + detail;
@@ -153,9 +158,11 @@ std::uint64_t user_seed(std::uint64_t seed, int index) {
   return mix();
 }
 
-asio::awaitable<void> drive_user(ModeRun* run, VirtualUser* user, ChatUser* chat, bool one_journey) {
+asio::awaitable<void> drive_user(ModeRun* run, VirtualUser* user, ChatUser* chat, GameUser* player, bool one_journey) {
   ++run->active_users;
-  if (chat) {
+  if (player) {
+    co_await player->run();  // its final audit included
+  } else if (chat) {
     co_await chat->run();
   } else if (one_journey) {
     co_await user->run_one_journey();
@@ -169,7 +176,8 @@ asio::awaitable<void> audit_users(ModeRun* run, std::size_t* next) {
   ++run->active_users;
   while (*next < run->users.size()) {
     std::size_t i = (*next)++;
-    if (run->chat_users[i]) continue;  // its ledger is the chat ledger, judged as a whole
+    // Their ledgers are the chat and game ledgers, judged as a whole.
+    if (run->chat_users[i] || run->game_users[i]) continue;
     co_await run->users[i]->audit();
   }
   --run->active_users;
@@ -186,8 +194,16 @@ void spawn_user(ModeRun& run, bool one_journey) {
     chat = std::make_unique<ChatUser>(run.io.get_executor(), index, run.chat_settings, run.chat, run.stats, run.stop,
                                       std::move(login), user_seed(run.lab.seed, index) + 1);
   }
+  std::unique_ptr<GameUser> player;
+  if (!chat && is_chat_user(index, run.lab.scenario.game_share)) {
+    ChatLogin login = [user](bool refused) { return user->chat_login(refused); };
+    player = std::make_unique<GameUser>(run.io.get_executor(), index, run.game_settings, run.game, run.stats, run.stop,
+                                        std::move(login), user_seed(run.lab.seed, index) + 2);
+  }
   run.chat_users.push_back(std::move(chat));
-  asio::co_spawn(run.io, drive_user(&run, user, run.chat_users.back().get(), one_journey), [](std::exception_ptr e) {
+  run.game_users.push_back(std::move(player));
+  auto journey = drive_user(&run, user, run.chat_users.back().get(), run.game_users.back().get(), one_journey);
+  asio::co_spawn(run.io, std::move(journey), [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);  // a bug in the lab itself: let it surface
   });
 }
@@ -514,6 +530,8 @@ asio::awaitable<void> run_mode(ModeRun* run, std::int64_t* turned_away, std::exc
     if (run->cluster.gateway_count() > 1) run->user_settings.gateway_ports = run->cluster.gateway_ports();
     run->chat_settings.gateway_port = run->cluster.gateway_port();
     if (run->cluster.gateway_count() > 1) run->chat_settings.gateway_ports = run->cluster.gateway_ports();
+    run->game_settings.gateway_port = run->cluster.gateway_port();
+    if (run->cluster.gateway_count() > 1) run->game_settings.gateway_ports = run->cluster.gateway_ports();
     run->start_ms = lab_now_ms();
     run->ready_epoch_ms = epoch_now_ms();
     run->stats = RunStats(run->start_ms);
@@ -541,8 +559,9 @@ asio::awaitable<void> run_mode(ModeRun* run, std::int64_t* turned_away, std::exc
     run->stop.stopping = true;
     run->stop_epoch_ms = epoch_now_ms();
     co_await settle_chat(run);
-    co_await wait_users_done(run);
+    co_await wait_users_done(run);  // the game players' final audits too
     run->stats.set_chat(run->chat.report());
+    if (run->lab.scenario.game_share > 0) run->stats.set_game(run->game.report());
     // Every user checks its ledger once more against the cluster as the faults left it, a few
     // hundred at a time (an open-loop run may have had tens of thousands of users).
     std::size_t next_audit = 0;
@@ -566,6 +585,9 @@ asio::awaitable<void> run_mode(ModeRun* run, std::int64_t* turned_away, std::exc
   }
   run->stop.stopping = true;
   run->stop.chat_closing = true;
+  for (auto& player : run->game_users) {
+    if (player) player->abandon();  // a failed run: no audit against a cluster going away
+  }
   run->cluster.teardown();
 }
 
@@ -600,11 +622,15 @@ json run_one_mode(LabSettings const& lab, ModeSpec const& mode, std::filesystem:
   cs.store_links = has_store_links(lab.scenario);
   cs.session_key_hex = session_key;
   cs.jobs_workload = lab.scenario.jobs;
+  cs.game_workload = lab.scenario.game_share > 0;
   ModeRun run(lab, mode, out, io, cs);
   run.user_settings.name_prefix = prefix + mode.name + "-";
   // Room names unique to this run and mode, so runs sharing one store never share a room.
   for (int k = 1; k <= kChatRooms; ++k) run.chat_settings.rooms.push_back(fmt::format("{}{}-room{}", prefix, mode.name, k));
   if (lab.arrival_rate > 0) run.chat_settings.session_actions = kChatSessionActions;
+  run.game_settings.room_prefix = prefix + mode.name + "-game-";
+  run.game_settings.think_min = lab.think_min;
+  run.game_settings.think_max = lab.think_max;
   run.user_settings.think_min = lab.think_min;
   run.user_settings.think_max = lab.think_max;
   // The near-cache's bound for an invalidation it could not see: its heartbeat (1 s) plus the
@@ -661,6 +687,7 @@ json run_lab(LabSettings const& lab, std::ostream& out) {
        {{"name", lab.scenario.name},
         {"description", lab.scenario.description},
         {"chat_share", lab.scenario.chat_share},
+        {"game_share", lab.scenario.game_share},
         {"jobs", lab.scenario.jobs},
         {"faults", faults}}},
       {"settings",

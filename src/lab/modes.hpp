@@ -2,6 +2,7 @@
 // The designs the lab compares. A mode is only data: how each `outboard serve` keeps its state
 // and how the gateway routes, whether the servers deduplicate retried writes, how they fan out
 // chat messages. New modes (jwt, pubsub, ...) join by adding a row to known_modes().
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,21 @@ enum class Jobs {
   in_process,      // [jobs] queue = "memory", fencing = false: each server its own queue and cron
 };
 
+// How a design keeps game rooms (serve's `[actors] mode`, docs/ACTORS.md), for the game journey.
+enum class Game {
+  local,         // "local": each server keeps the rooms its players reach in its own memory: no lease,
+                 // no checkpoint, no forwarding (a room met on two servers is two rooms)
+  checkpointed,  // "checkpointed": one owner per room under a fenced lease, checkpointed every 2 s
+  journaled,     // "journaled": as checkpointed, plus every move journaled before its acknowledgement
+};
+// The word serve's `[actors] mode` takes for it.
+std::string_view to_string(Game game);
+
+// What a checkpointed room may lose at its owner's death: the moves since its last checkpoint,
+// taken every 2 s (serve's [actors], docs/ACTORS.md), plus 1 s of slack for the checkpoint's own
+// write on a loaded 2-core machine.
+constexpr std::int64_t kCheckpointedLossBoundMs = 2000 + 1000;
+
 struct ModeSpec {
   std::string name;
   std::string description;
@@ -34,6 +50,15 @@ struct ModeSpec {
   bool tokens = false;              // users log in for JWT access + refresh tokens (serve --auth jwt)
   Realtime realtime = Realtime::resumable;
   Jobs jobs = Jobs::fenced;
+  Game game = Game::checkpointed;
+  // How the gateway routes a game run (its `pool.policy` and `pool.hash_key`, docs/GATEWAY.md):
+  // the shop's stickiness cookie means nothing to a room, so sticky and hashed meet a room's
+  // players on one server by hashing the path (`/rooms/{id}`) instead.
+  std::string game_policy = "round_robin";
+  std::string game_hash_key = "";  // "" for a policy without a key
+  // The design's promise on acknowledged moves lost (GameLedger): lost moves acknowledged at least
+  // this long before the newest one lost with them are beyond it. 0: no loss is promised.
+  std::int64_t game_loss_bound_ms = kCheckpointedLossBoundMs;
 };
 
 std::vector<ModeSpec> const& known_modes();

@@ -11,7 +11,7 @@ std::int64_t Invariants::losses() const {
   return unexpected_logouts + lost_cart_lines + duplicated_cart_lines + duplicate_orders + lost_orders +
          upload_mismatches + failed_retryable + revoked_accepted + refresh_family_revoked + chat_lost +
          chat_duplicated + chat_out_of_order + receipts_lost + receipts_duplicated + ticks_missed + ticks_run_twice +
-         stale_lease_writes;
+         stale_lease_writes + lost_moves + double_activations;
 }
 
 double quantile(std::vector<float> samples, double q) {
@@ -107,7 +107,38 @@ void RunStats::set_jobs(JobsReport report) {
   jobs_ = std::move(report);
 }
 
+void RunStats::set_game(GameReport report) {
+  invariants_.lost_moves = report.lost_beyond_bound;
+  invariants_.double_activations = report.double_activations;
+  game_ = std::move(report);
+}
+
 namespace {
+
+nlohmann::json game_json(GameReport const& r) {
+  return {{"moves_sent", r.moves_sent},
+          {"moves_acknowledged", r.moves_acknowledged},
+          {"moves_lost", r.lost},
+          {"lost_beyond_bound", r.lost_beyond_bound},
+          {"loss_bound_ms", r.loss_bound_ms},
+          {"losses", r.losses},
+          {"lost_span_max_ms", r.lost_span_max_ms},
+          {"double_activations", r.double_activations},
+          {"overlapping_activations", r.overlapping_pairs},
+          {"rooms", r.rooms},
+          {"activations", r.activations},
+          {"refused", r.refused},
+          {"welcomes", r.welcomes},
+          {"audits", r.audits},
+          {"audits_missing", r.audits_missing},
+          {"connects", r.connects},
+          {"reconnects", r.reconnects},
+          {"closes", r.closes},
+          {"recoveries", r.recoveries},
+          {"recovery_p50_ms", r.recovery_p50_ms},
+          {"recovery_p99_ms", r.recovery_p99_ms},
+          {"recovery_max_ms", r.recovery_max_ms}};
+}
 
 nlohmann::json jobs_json(JobsReport const& r) {
   return {{"orders", r.receipts.orders},
@@ -178,7 +209,9 @@ nlohmann::json RunStats::to_json(std::int64_t duration_ms) const {
         {"receipts_duplicated", invariants_.receipts_duplicated},
         {"ticks_missed", invariants_.ticks_missed},
         {"ticks_run_twice", invariants_.ticks_run_twice},
-        {"stale_lease_writes", invariants_.stale_lease_writes}}},
+        {"stale_lease_writes", invariants_.stale_lease_writes},
+        {"lost_moves", invariants_.lost_moves},
+        {"double_activations", invariants_.double_activations}}},
       {"chat",
        {{"sent", chat_.sent},
         {"resent", chat_.resent},
@@ -227,6 +260,7 @@ nlohmann::json RunStats::to_json(std::int64_t duration_ms) const {
       {"faults", std::move(faults)},
   };
   if (jobs_) doc["jobs"] = jobs_json(*jobs_);
+  if (game_) doc["game"] = game_json(*game_);
   if (truth_) {
     doc["truth"] = {{"gateways", truth_->gateways},
                     {"registry", truth_->registry ? "etcd" : "none"},

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "lab/chat_ledger.hpp"
+#include "lab/game_ledger.hpp"
 #include "lab/receipt_ledger.hpp"
 #include "lab/tick_ledger.hpp"
 #include "lab/user_agent.hpp"
@@ -45,6 +46,11 @@ struct Invariants {
   std::int64_t ticks_missed = 0;
   std::int64_t ticks_run_twice = 0;
   std::int64_t stale_lease_writes = 0;
+  // The game journey (game_ledger.hpp): acknowledged moves a room's later record did not hold,
+  // beyond what the design promises to lose (ModeSpec::game_loss_bound_ms), and rooms where two
+  // activations accepted moves at once.
+  std::int64_t lost_moves = 0;
+  std::int64_t double_activations = 0;
   std::int64_t losses() const;             // the sum of the above
 };
 
@@ -141,6 +147,9 @@ class RunStats {
   void set_chat(ChatReport report);
   // The jobs workload's ledgers, after the run (its invariants join the others).
   void set_jobs(JobsReport report);
+  // The game ledger's verdicts, after the run (its invariants join the others; the results get a
+  // "game" object only from a run that had game players).
+  void set_game(GameReport report);
 
   Invariants& invariants() { return invariants_; }
   Invariants const& invariants() const { return invariants_; }
@@ -190,6 +199,7 @@ class RunStats {
   std::int64_t revocations_refused_elsewhere_ = 0;
   ChatReport chat_;
   std::optional<JobsReport> jobs_;  // only when the jobs workload ran
+  std::optional<GameReport> game_;  // only when game players ran
 };
 
 // The q-quantile (0..1) of samples, by nearest rank; 0 for none. Sorts a copy.

@@ -106,6 +106,9 @@ struct Scenario {
   std::string description;
   std::vector<FaultSpec> faults;  // sorted by `at` for the duration they are resolved against
   double chat_share = 0;          // `chat = "25%"`: the share of the users on the chat journey (0..1)
+  // `game = "100%"`: the share of the users who play in game rooms (docs/ACTORS.md), among those
+  // not on the chat journey (0..1). A game run's gateway routes by the design's game policy.
+  double game_share = 0;
   // `jobs = true`: the jobs workload runs beside the journeys (short leases, a slow receipt, a
   // scheduled task every second) and its ledgers count receipts and ticks after the run.
   bool jobs = false;

@@ -44,7 +44,8 @@ std::vector<TableSection> const& table_sections();
 
 // The verdict for one mode's results ("modes[i]" without the verdict): {"ok": bool, "text"}.
 // ok means zero on every loss invariant, no request that was safe to retry failed, no answer
-// the ledger could not explain, and at least one journey completed or one chat message delivered.
+// the ledger could not explain, and at least one journey completed, one chat message delivered or
+// one game move acknowledged.
 nlohmann::json judge(nlohmann::json const& mode_results);
 
 // The side-by-side table, modes by invariants, and one verdict line per mode.

@@ -62,7 +62,7 @@ TEST(ScenarioBuiltins, AreInTheDocumentedOrder) {
   std::vector<std::string> names;
   for (auto const& s : builtin_scenarios()) names.push_back(s.name);
   EXPECT_EQ(names, (std::vector<std::string>{"crash-and-deploy", "crash", "hung-server", "rolling-deploy",
-                                              "scale", "store-restart", "everything", "calm", "chat", "jobs",
+                                              "scale", "store-restart", "everything", "calm", "chat", "game", "jobs",
                                               "truth", "redis-failover", "postgres-restart",
                                               "store-partition"}));
 }
@@ -451,7 +451,7 @@ TEST(ScenarioFiles, ADirectoryIsNotAScenarioFile) {
 TEST(ScenarioFiles, UnknownBuiltinListsTheNames) {
   std::string error = error_of([] { (void)find_scenario("crsh"); });
   EXPECT_NE(error.find("unknown scenario 'crsh'; built-ins: crash-and-deploy, crash, hung-server, rolling-deploy, "
-                       "scale, store-restart, everything, calm, chat, jobs, truth, redis-failover, postgres-restart, "
+                       "scale, store-restart, everything, calm, chat, game, jobs, truth, redis-failover, postgres-restart, "
                        "store-partition (or give a path to a .toml file)"),
             std::string::npos)
       << error;
