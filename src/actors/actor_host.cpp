@@ -50,8 +50,8 @@ struct Activation {
   bool ready = false;          // loaded; before that only its activator holds the turn
   bool gone = false;           // given up: every waiter must locate again
   Steady::time_point lease_until{};  // our own clock's bound for the lease: no move after it unconfirmed
-  std::int64_t saved_version = 0;
-  Steady::time_point saved_at{};
+  // Since when the room holds a move no checkpoint has saved (none: all saved).
+  std::optional<Steady::time_point> unsaved_since;
   Steady::time_point idle_since{};
   std::vector<std::shared_ptr<Seat>> seats;
   TurnLock turn;
@@ -121,6 +121,11 @@ class ActorHost::Loop : public std::enable_shared_from_this<ActorHost::Loop> {
       auto renewed = co_await renew(*a);
       if (renewed != Outcome::accepted) co_return TurnResult{renewed};
     }
+    if (config_.mode == Mode::checkpointed && a->unsaved_since && Steady::now() - *a->unsaved_since > loss_bound()) {
+      // Checkpoints have been failing (a store cut off, a slow one): a move accepted now could be
+      // lost beyond what this mode promises. Refused until a checkpoint goes through.
+      co_return TurnResult{Outcome::unavailable};
+    }
     TurnResult result;
     if (auto refused = a->state.check(player, move, result.expected)) {
       metrics_.moves_refused.fetch_add(1, std::memory_order_relaxed);
@@ -139,6 +144,7 @@ class ActorHost::Loop : public std::enable_shared_from_this<ActorHost::Loop> {
       metrics_.journal_appends.fetch_add(1, std::memory_order_relaxed);
     }
     a->state.apply(player, move);
+    if (!a->unsaved_since) a->unsaved_since = Steady::now();
     metrics_.moves_accepted.fetch_add(1, std::memory_order_relaxed);
     auto frame = std::make_shared<std::string const>(encode_moved(player, move, a->state.version(), a->name, wall_us()));
     for (auto const& seat : a->seats) seat->deliver(frame);
@@ -175,7 +181,6 @@ class ActorHost::Loop : public std::enable_shared_from_this<ActorHost::Loop> {
   ActivationPtr insert(std::string const& room) {
     auto a = std::make_shared<Activation>(io_.get_executor(), room);
     a->idle_since = Steady::now();
-    a->saved_at = Steady::now();
     active_[room] = a;
     metrics_.active.fetch_add(1, std::memory_order_relaxed);
     return a;
@@ -264,11 +269,21 @@ class ActorHost::Loop : public std::enable_shared_from_this<ActorHost::Loop> {
     a->lease = std::move(**lease);
     a->name = a->lease->token;
     a->lease_until = bound_of(asked);
-    a->saved_version = saved->journal.empty() ? a->state.version() : -1;  // a replayed journal is checkpointed soon
+    if (!saved->journal.empty()) a->unsaved_since = Steady::now();  // a replayed journal is checkpointed soon
     a->ready = true;
     metrics_.activations.fetch_add(1, std::memory_order_relaxed);
     co_return Located{Located::Kind::here, {}, {}};
   }
+
+  // The tick: lease renewals, due checkpoints, sleep for idle rooms.
+  core::Millis tick_period() const {
+    return std::min(config_.heartbeat, core::Millis(std::max<std::int64_t>(1, config_.lease_ttl.count() / 3)));
+  }
+
+  // The most a kill -9 loses in checkpointed mode, as a span of time: a checkpoint is due
+  // checkpoint_interval after the first unsaved move and taken at the next tick; one more tick
+  // of slack before a move is refused for want of a checkpoint (docs/ACTORS.md).
+  core::Millis loss_bound() const { return config_.checkpoint_interval + 2 * tick_period(); }
 
   // How long our own clock trusts a lease renewed (or taken) by a request sent at `asked`: the
   // store's TTL starts later than that, and 10% is left for clock rates that differ.
@@ -337,7 +352,8 @@ class ActorHost::Loop : public std::enable_shared_from_this<ActorHost::Loop> {
     auto turn = co_await a->turn.take();
     if (a->gone) co_return;
     if (co_await renew(*a) != Outcome::accepted) co_return;
-    if (a->state.version() != a->saved_version && Steady::now() - a->saved_at >= config_.checkpoint_interval) {
+    if (a->unsaved_since && Steady::now() - *a->unsaved_since >= config_.checkpoint_interval) {
+      Steady::time_point taken = Steady::now();
       std::int64_t version = a->state.version();
       auto saved = co_await save_checkpoint(*store_, a->room, a->lease->token, a->state.encode());
       if (!saved) {
@@ -345,15 +361,19 @@ class ActorHost::Loop : public std::enable_shared_from_this<ActorHost::Loop> {
       } else if (!*saved) {
         give_up(a, "owner_moved");
       } else {
-        a->saved_version = version;
-        a->saved_at = Steady::now();
+        // Moves accepted while the checkpoint was on its way are unsaved since it was taken.
+        if (a->state.version() == version) {
+          a->unsaved_since.reset();
+        } else {
+          a->unsaved_since = taken;
+        }
         metrics_.checkpoints.fetch_add(1, std::memory_order_relaxed);
       }
     }
   }
 
   asio::awaitable<void> ticker(std::shared_ptr<Loop> self) {
-    auto period = std::min(config_.heartbeat, core::Millis(std::max<std::int64_t>(1, config_.lease_ttl.count() / 3)));
+    auto period = tick_period();
     while (!draining_) {
       if (config_.mode != Mode::local) co_await refresh_members();
       for (auto& [room, a] : active_) {

@@ -35,10 +35,10 @@ enum class Game {
 // The word serve's `[actors] mode` takes for it.
 std::string_view to_string(Game game);
 
-// What a checkpointed room may lose at its owner's death: the moves since its last checkpoint,
-// taken every 2 s (serve's [actors], docs/ACTORS.md), plus 1 s of slack for the checkpoint's own
-// write on a loaded 2-core machine.
-constexpr std::int64_t kCheckpointedLossBoundMs = 2000 + 1000;
+// What a checkpointed room may lose at its owner's death, as a span of moves: serve's bound,
+// checkpoint_interval + 2 ticks (docs/ACTORS.md, "What a crash loses"), with the lab's 2 s
+// checkpoints and serve's 1 s tick. Beyond it an owner refuses moves until a checkpoint lands.
+constexpr std::int64_t kCheckpointedLossBoundMs = 2000 + 2 * 1000;
 
 struct ModeSpec {
   std::string name;
