@@ -54,6 +54,8 @@ struct ServeSettings {
   std::int64_t store_timeout_ms = 1000;
   std::int64_t near_cache_entries = 0;
   std::int64_t near_cache_ttl_ms = 10'000;
+  std::int64_t wait_replicas = 0;
+  std::int64_t wait_timeout_ms = 100;
   std::string cookie_name = "ob_session";
   bool secure_cookie = false;
   std::int64_t idle_timeout_s = 30 * 60;
@@ -220,6 +222,11 @@ void declare(core::Settings& s, ServeSettings& v) {
             "redis: keys held in the near-cache, coherent through CLIENT TRACKING (0: off; docs/STATE.md)");
   s.add_int("state.near_cache_ttl_ms", v.near_cache_ttl_ms, 1, 3'600'000, "--near-cache-ttl-ms",
             "redis: the longest a near-cache value is kept, whatever Redis says");
+  s.add_int("state.wait_replicas", v.wait_replicas, 0, 16, "--wait-replicas",
+            "redis, redis-cluster: replicas that must confirm each commit_if and compare_and_set (WAIT), "
+            "else 503 (0: off; docs/STATE.md)");
+  s.add_int("state.wait_timeout_ms", v.wait_timeout_ms, 1, 60'000, "--wait-timeout-ms",
+            "redis, redis-cluster: how long a write waits for its replicas (below state.timeout_ms)");
   s.add_string("sessions.cookie_name", v.cookie_name, "", "session cookie name",
                [](std::string const& n) -> std::optional<std::string> {
                  if (n.empty()) return "must not be empty";
@@ -360,6 +367,8 @@ runtime::ServiceConfig to_service_config(ServeSettings const& v) {
   c.store_timeout = core::Millis(v.store_timeout_ms);
   c.near_cache_keys = static_cast<std::size_t>(v.near_cache_entries);
   c.near_cache_ttl = core::Millis(v.near_cache_ttl_ms);
+  c.wait_replicas = static_cast<int>(v.wait_replicas);
+  c.wait_timeout = core::Millis(v.wait_timeout_ms);
   // With Secure, the __Host- prefix: browsers then refuse the cookie unless it is Secure, has
   // Path=/ and no Domain, so a sibling subdomain or a plain-HTTP page cannot plant or overwrite it.
   bool prefixed = v.cookie_name.starts_with("__Host-");
@@ -421,6 +430,11 @@ void check_combinations(ServeSettings const& v) {
   }
   if (v.lockout_max_s < v.lockout_base_s) {
     throw core::ConfigError("throttle.lockout_max_s is shorter than throttle.lockout_base_s");
+  }
+  // WAIT runs under the connection's command timeout: a longer wait would drop the connection.
+  if (v.wait_replicas > 0 && v.wait_timeout_ms >= v.store_timeout_ms) {
+    throw core::ConfigError("state.wait_timeout_ms (" + std::to_string(v.wait_timeout_ms) +
+                            ") must be below state.timeout_ms (" + std::to_string(v.store_timeout_ms) + ")");
   }
 }
 

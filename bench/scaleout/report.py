@@ -20,12 +20,13 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 import doc_section  # noqa: E402  bench/doc_section.py
 
 BEGIN, END = "<!-- bench/scaleout begin -->", "<!-- bench/scaleout end -->"
-HTTP = ["outboard-redis", "outboard-cluster", "outboard-postgres", "outboard-cluster-pg"]
+HTTP = ["outboard-redis", "outboard-cluster", "outboard-cluster-wait", "outboard-postgres", "outboard-cluster-pg"]
 BLOBS = ["blobs-file", "blobs-s3"]
 ROUTES = [("me", "`GET /me`"), ("cart", "`POST /cart/items`")]
 WHAT = {
     "outboard-redis": "`--state redis://` (one redis-server)",
     "outboard-cluster": "`--state redis-cluster://` (6 nodes: 3 masters, 3 replicas)",
+    "outboard-cluster-wait": "the same with `--wait-replicas 1 --wait-timeout-ms 100`",
     "outboard-postgres": "`--state postgres://` (sessions and records in PostgreSQL 15)",
     "outboard-cluster-pg": "`--sessions redis-cluster:// --data postgres://`",
 }
@@ -103,6 +104,20 @@ def http_ratios(summary):
         if any(c != "-" for c in cells):
             lines.append("| %s / outboard-redis | %s | %s |" % (name, cells[0], cells[1]))
     return lines if len(lines) > 2 else []
+
+
+def wait_cost(summary):
+    """The cost of WAIT (docs/STATE.md): outboard-cluster-wait against outboard-cluster, route by route."""
+    cells = []
+    for route, label in ROUTES:
+        with_wait, without = summary.get(("outboard-cluster-wait", route)), summary.get(("outboard-cluster", route))
+        if with_wait and without:
+            cells.append("%s: req/s x%s, p50 x%s, p99 x%s" % (
+                label, ratio(with_wait["rps"], without["rps"]), ratio(with_wait["p50_ms"], without["p50_ms"]),
+                ratio(with_wait["p99_ms"], without["p99_ms"])))
+    if not cells:
+        return []
+    return ["The cost of `WAIT` (outboard-cluster-wait / outboard-cluster, medians): " + "; ".join(cells) + "."]
 
 
 def short(statement):
@@ -205,6 +220,8 @@ def section(rows, meta):
            "- outboard-redis: " + WHAT["outboard-redis"] + ", no persistence",
            "- outboard-cluster: " + WHAT["outboard-cluster"] + ", made with `redis-cli --cluster create"
            " --cluster-replicas 1`, no persistence, node timeout 5 s",
+           "- outboard-cluster-wait: " + WHAT["outboard-cluster-wait"] + " on that cluster: every `commit_if`"
+           " and `compare_and_set` is followed by `WAIT 1 100` on its master (docs/STATE.md, \"WAIT\")",
            "- outboard-postgres: " + WHAT["outboard-postgres"] + "; `fsync`, `synchronous_commit` and"
            " `full_page_writes` off (like Redis here, nothing waits for the disk)",
            "- outboard-cluster-pg: " + WHAT["outboard-cluster-pg"] + " (issue 19's split: sessions in the cluster,"
@@ -216,6 +233,9 @@ def section(rows, meta):
     ratios = http_ratios(summary)
     if ratios:
         out += [""] + ratios
+    cost = wait_cost(summary)
+    if cost:
+        out += [""] + cost
     out += ["",
             "Commands per request: **Redis**, `INFO commandstats` summed over the cluster's three masters (replicas"
             " only replay",

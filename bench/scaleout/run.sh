@@ -19,12 +19,14 @@
 #   outboard-redis       --state redis://     one redis-server
 #   outboard-cluster     --state redis-cluster://  6 redis-servers, 3 masters + 3 replicas
 #                        (`redis-cli --cluster create --cluster-replicas 1`)
+#   outboard-cluster-wait  the same with --wait-replicas 1 --wait-timeout-ms 100: each commit_if and
+#                        compare_and_set waits for its master's replica (WAIT; docs/STATE.md)
 #   outboard-postgres    --state postgres://  PostgreSQL 15 (sessions and records)
 #   outboard-cluster-pg  --sessions redis-cluster:// --data postgres://
 #   blobs-file           --state redis:// --blobs file://DIR
 #   blobs-s3             --state redis:// --blobs s3://bench/PREFIX?endpoint=... on npm s3rver
 #                        (tests/interop/s3rver_launch.mjs: a stand-in for S3, not S3)
-# The four first get wrk -t1 -cC --latency on GET /me (bench/service/wrk/report.lua) and on POST
+# The five first get wrk -t1 -cC --latency on GET /me (bench/service/wrk/report.lua) and on POST
 # /cart/items (bench/service/wrk/cart.lua: a unique Idempotency-Key per request), after a warm-up;
 # commands per request, in total and each: Redis INFO commandstats summed over the masters (INFO
 # itself left out), PostgreSQL pg_stat_statements calls (top-level statements) of the contender's
@@ -70,7 +72,7 @@ while [ $# -gt 0 ]; do
     --only) ONLY=$2; shift ;;
     --no-build) BUILD=0 ;;
     --binary) OUTBOARD_BIN=$(realpath -m "$2"); BUILD=0; shift ;;
-    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -85,7 +87,7 @@ if [ -z "$DOC" ]; then
   [ "$QUICK" = 0 ] && [ "$BUILD" = 1 ] && [ -z "$ONLY" ] || WRITE_DOC=0
 fi
 
-ALL_CONTENDERS=(outboard-redis outboard-cluster outboard-postgres outboard-cluster-pg blobs-file blobs-s3)
+ALL_CONTENDERS=(outboard-redis outboard-cluster outboard-cluster-wait outboard-postgres outboard-cluster-pg blobs-file blobs-s3)
 CONTENDERS=("${ALL_CONTENDERS[@]}")
 if [ -n "$ONLY" ]; then
   IFS=, read -r -a CONTENDERS <<<"$ONLY"
@@ -279,7 +281,7 @@ if wants_any outboard-redis blobs-file blobs-s3; then
   start_redis "$TMP"
   log "redis-server on 127.0.0.1:$REDIS_PORT"
 fi
-if wants_any outboard-cluster outboard-cluster-pg; then
+if wants_any outboard-cluster outboard-cluster-wait outboard-cluster-pg; then
   start_cluster
   log "redis cluster: $CLUSTER_URL (masters ${CLUSTER_MASTERS[*]})"
 fi
@@ -315,6 +317,7 @@ start_server() {  # start_server NAME DIR ROUND
   case "$name" in
     outboard-redis|blobs-file) state="redis://127.0.0.1:$REDIS_PORT/0" ;;
     outboard-cluster) state=$CLUSTER_URL ;;
+    outboard-cluster-wait) state=$CLUSTER_URL; extra=(--wait-replicas 1 --wait-timeout-ms 100) ;;
     outboard-postgres) state=$pg_url ;;
     outboard-cluster-pg) state=$pg_url; extra=(--sessions "$CLUSTER_URL" --data "$pg_url") ;;
     blobs-s3) state="redis://127.0.0.1:$REDIS_PORT/0"; blobs="s3://bench/r$round?endpoint=http://127.0.0.1:$S3_PORT&region=us-east-1" ;;
@@ -363,7 +366,7 @@ engine_pids() {  # the engine processes the current contender uses (PostgreSQL: 
   local name=$1 pid
   case "$name" in
     outboard-redis|blobs-*) echo "$REDIS_PID" ;;
-    outboard-cluster) echo "${CLUSTER_PIDS[*]}" ;;
+    outboard-cluster|outboard-cluster-wait) echo "${CLUSTER_PIDS[*]}" ;;
     outboard-postgres) echo "$PG_PID"; ps -o pid= --ppid "$PG_PID" ;;
     outboard-cluster-pg) echo "${CLUSTER_PIDS[*]} $PG_PID"; ps -o pid= --ppid "$PG_PID" ;;
   esac
@@ -381,7 +384,7 @@ redis_snapshot() {
   local port ports=()
   case "$1" in
     outboard-redis) ports=("$REDIS_PORT") ;;
-    outboard-cluster|outboard-cluster-pg) ports=("${CLUSTER_MASTERS[@]}") ;;
+    outboard-cluster|outboard-cluster-wait|outboard-cluster-pg) ports=("${CLUSTER_MASTERS[@]}") ;;
   esac
   for port in "${ports[@]}"; do redis-cli -p "$port" info commandstats; done | tr -d '\r' |
     awk '/^cmdstat_/ {

@@ -477,6 +477,8 @@ void Service::start() {
   options.command_timeout = config_.store_timeout;
   options.near_cache_keys = config_.near_cache_keys;
   options.near_cache_ttl = config_.near_cache_ttl;
+  options.wait_replicas = config_.wait_replicas;
+  options.wait_timeout = config_.wait_timeout;
   try {
     sessions_provider_ = state::open_store(config_.sessions_url, options);
     bool one_store = config_.data_url == config_.sessions_url;

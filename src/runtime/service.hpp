@@ -55,6 +55,10 @@ struct ServiceConfig {
   // Redis stores only: the near-cache (docs/STATE.md); 0 keys: off.
   std::size_t near_cache_keys = 0;
   core::Millis near_cache_ttl{10'000};
+  // Redis stores only: replicas that must confirm each commit_if / compare_and_set (WAIT,
+  // docs/STATE.md); 0: off.
+  int wait_replicas = 0;
+  core::Millis wait_timeout{100};
   SessionPolicy sessions;
   // Raw signing keys, newest first. Empty: the key is kept in the session store, made by the
   // first instance that starts, so every instance sharing the store shares the key.

@@ -164,6 +164,15 @@ struct StoreOptions {
   std::size_t near_cache_keys = 0;
   Millis near_cache_ttl{10'000};
   Millis near_cache_heartbeat{1000};
+  // redis, redis-cluster: durability of the chosen writes, commit_if and compare_and_set (what
+  // records, checkouts, job effects and idempotency answers are committed with; docs/STATE.md,
+  // "WAIT"). 0: off. Otherwise each is followed by `WAIT wait_replicas wait_timeout` on the
+  // connection that ran it, and answers Errc::unavailable (the write done on the master, but not
+  // confirmed) when fewer replicas confirmed it in time. wait_timeout must be >= 1 ms (WAIT 0
+  // would block for ever) and below command_timeout (the connection's own timeout would fire
+  // first). Other backends ignore both.
+  int wait_replicas = 0;
+  Millis wait_timeout{100};
   // Tests only: called on a cached read after its reply arrived and before the cache is filled,
   // so a test can make an invalidation cross the reply on a real redis-server.
   std::function<void(std::string const& key)> near_cache_before_fill;

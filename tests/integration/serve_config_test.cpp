@@ -224,5 +224,23 @@ TEST(ServeConfig, EnvironmentBeatsFileAndFlagBeatsEnvironment) {
   }
 }
 
+// state.wait_replicas / state.wait_timeout_ms (docs/STATE.md, "WAIT"): a bad value is refused
+// naming the key, whichever way it came; the timeout must be below the store's command timeout.
+TEST(ServeConfig, BadWaitSettingsAreRefusedNamingTheKey) {
+  TempDir dir;
+  auto file = write_file(dir, "serve.toml", "[state]\nwait_replicas = 17\n");
+  expect_config_error(serve_with({"--config", file}), {file + ":2:", "state.wait_replicas", "17"});
+  expect_config_error(serve_with({"--wait-replicas", "-1"}), {"--wait-replicas"});
+  expect_config_error(serve_with({}, {{"OUTBOARD_SERVE_STATE_WAIT_REPLICAS", "some"}}),
+                      {"OUTBOARD_SERVE_STATE_WAIT_REPLICAS", "some"});
+  expect_config_error(serve_with({"--wait-timeout-ms", "0"}), {"--wait-timeout-ms"});
+  expect_config_error(serve_with({"--wait-replicas", "1", "--wait-timeout-ms", "1000", "--store-timeout-ms", "1000"}),
+                      {"state.wait_timeout_ms", "state.timeout_ms"});
+  auto good = serve_with({"--check", "--wait-replicas", "1", "--wait-timeout-ms", "50"});
+  ASSERT_EQ(good.exit_code, std::optional<int>(0)) << good.output;
+  EXPECT_NE(good.output.find("state.wait_replicas = 1"), std::string::npos) << good.output;
+  EXPECT_NE(good.output.find("state.wait_timeout_ms = 50"), std::string::npos) << good.output;
+}
+
 }  // namespace
 }  // namespace outboard::testing

@@ -141,8 +141,9 @@ asio::awaitable<Result<Reply>> RedisConnection::execute(std::string command, std
   return send(std::string(), std::move(command), sent_on);
 }
 
-asio::awaitable<Result<Reply>> RedisConnection::execute_after(std::string preface, std::string command) {
-  return send(std::move(preface), std::move(command), nullptr);
+asio::awaitable<Result<Reply>> RedisConnection::execute_after(std::string preface, std::string command,
+                                                             std::uint64_t* sent_on) {
+  return send(std::move(preface), std::move(command), sent_on);
 }
 
 asio::awaitable<Result<Reply>> RedisConnection::send(std::string preface, std::string command,

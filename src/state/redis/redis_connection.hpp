@@ -77,7 +77,9 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   // Sends `preface` and `command` (both encoded) back to back on one TCP connection, with no
   // other command between them, and answers the reply to `command` (the preface's is dropped).
   // What a cluster's ASK redirection needs: ASKING holds for the very next command only.
-  boost::asio::awaitable<core::Result<Reply>> execute_after(std::string preface, std::string command);
+  // `sent_on` as in execute().
+  boost::asio::awaitable<core::Result<Reply>> execute_after(std::string preface, std::string command,
+                                                            std::uint64_t* sent_on = nullptr);
 
   // Closes the socket and fails everything in flight with Errc::unavailable; later commands fail
   // at once. Idempotent.

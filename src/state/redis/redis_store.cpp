@@ -2,6 +2,8 @@
 
 #include <boost/asio/dispatch.hpp>
 
+#include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
@@ -156,14 +158,40 @@ Async<T> call(Router router, std::string key, Repeat repeat, std::string command
   co_return decode(name, std::move(*reply));
 }
 
+// How many replicas must confirm a chosen write, and for how long to wait (StoreOptions).
+struct Durability {
+  int replicas = 0;  // 0: off
+  Millis timeout{100};
+};
+
+// A chosen write (commit_if, compare_and_set: a script answering 1 when it wrote, 0 when its
+// condition failed). With durability on, a write that happened is confirmed by WAIT on the very
+// connection that answered it; a failed condition wrote nothing and is answered at once.
+Async<bool> durable_call(Router router, std::string key, std::string command, std::string_view name,
+                         Durability durability) {
+  AnsweredOn where;
+  auto reply = co_await router->execute(std::move(command), std::move(key), Repeat::unsafe, &where);
+  if (!reply) co_return reply.error();
+  Result<bool> wrote = redis_reply::flag(name, std::move(*reply));
+  if (!wrote || !*wrote || durability.replicas == 0) co_return wrote;
+  // Named before the co_await (g++ 12 and temporaries in co_await expressions).
+  auto confirming = confirm_replicated(std::move(where), durability.replicas, durability.timeout);
+  auto confirmed = co_await std::move(confirming);
+  if (!confirmed) co_return core::make_error(Errc::unavailable, std::string(name) + ": " + confirmed.error().context);
+  co_return true;
+}
+
 // Single redis: every command on this thread's one pipelined connection, any keys together.
 class SingleRouter final : public RedisRouter {
  public:
   explicit SingleRouter(Connection conn) : conn_(std::move(conn)) {}
-  asio::awaitable<Result<Reply>> execute(std::string command, std::string, Repeat) override {
+  asio::awaitable<Result<Reply>> execute(std::string command, std::string, Repeat, AnsweredOn* answered) override {
     // Named before the co_await (g++ 12 and temporaries in co_await expressions).
     Connection conn = conn_;
-    co_return co_await conn->execute(std::move(command));
+    std::uint64_t serial = 0;
+    auto reply = co_await conn->execute(std::move(command), &serial);
+    if (reply && answered) *answered = AnsweredOn{std::move(conn), serial};
+    co_return reply;
   }
   Result<void> one_command_may_touch(std::span<std::string_view const>) const override { return {}; }
   void close() override { conn_->close(); }
@@ -171,6 +199,18 @@ class SingleRouter final : public RedisRouter {
  private:
   Connection conn_;
 };
+
+// StoreOptions' durability, checked as check_wait_options says.
+Durability durability_of(StoreOptions const& options) {
+  if (options.wait_replicas < 0) throw std::invalid_argument("wait_replicas must not be negative");
+  if (options.wait_replicas > 0 && (options.wait_timeout.count() < 1 ||
+                                    options.wait_timeout >= options.command_timeout)) {
+    throw std::invalid_argument("wait_timeout (" + std::to_string(options.wait_timeout.count()) +
+                                " ms) must be at least 1 ms and below the command timeout (" +
+                                std::to_string(options.command_timeout.count()) + " ms)");
+  }
+  return {options.wait_replicas, options.wait_timeout};
+}
 
 template <class T>
 Async<T> ready(Result<T> value) {
@@ -287,8 +327,13 @@ class RedisStore final : public Store {
  public:
   // `near`: this thread's side of the near-cache, or null without one.
   // `backend`: what backend() answers, a literal.
-  RedisStore(asio::any_io_executor executor, Router router, Near near, std::string_view backend)
-      : executor_(std::move(executor)), router_(std::move(router)), near_(std::move(near)), backend_(backend) {}
+  RedisStore(asio::any_io_executor executor, Router router, Near near, std::string_view backend,
+             Durability durability)
+      : executor_(std::move(executor)),
+        router_(std::move(router)),
+        near_(std::move(near)),
+        backend_(backend),
+        durability_(durability) {}
 
   // Closes the socket on the connection's own thread: at once when destroyed there, otherwise
   // from its event loop (or, if that never runs again, when the io_context is destroyed).
@@ -354,11 +399,11 @@ class RedisStore final : public Store {
     // Cost: EVAL sends the script (a few hundred bytes) each time; Redis caches its compiled form
     // by SHA1, so the server-side cost is one hash of the script text.
     std::string ttl_arg = ttl ? millis(*ttl) : std::string();
-    return wrote({key}, call<bool>(router_, key, Repeat::unsafe,
-                                   encode_command({"EVAL", kCompareAndSet, "1", key, expected ? "1" : "0",
-                                                   expected ? std::string_view(*expected) : std::string_view(),
-                                                   desired, ttl_arg}),
-                                   "compare_and_set", redis_reply::flag));
+    return wrote({key}, durable_call(router_, key,
+                                     encode_command({"EVAL", kCompareAndSet, "1", key, expected ? "1" : "0",
+                                                     expected ? std::string_view(*expected) : std::string_view(),
+                                                     desired, ttl_arg}),
+                                     "compare_and_set", durability_));
   }
 
   Async<std::int64_t> incr_by(std::string key, std::int64_t delta) override {
@@ -472,8 +517,7 @@ class RedisStore final : public Store {
     std::vector<std::string> written;
     for (Write const& w : writes) written.push_back(w.key);
     std::string route = keys.empty() ? std::string() : std::string(keys.front());
-    return wrote(std::move(written), call<bool>(router_, std::move(route), Repeat::unsafe, encode_command(args),
-                                                "commit_if", redis_reply::flag));
+    return wrote(std::move(written), durable_call(router_, std::move(route), encode_command(args), "commit_if", durability_));
   }
 
  private:
@@ -496,6 +540,7 @@ class RedisStore final : public Store {
   Router router_;
   Near near_;
   std::string_view backend_;
+  Durability durability_;
 };
 
 // Each worker thread gets its own store and connection. With a near-cache, the provider also
@@ -503,7 +548,9 @@ class RedisStore final : public Store {
 class RedisProvider final : public StoreProvider {
  public:
   RedisProvider(RedisEndpoint endpoint, StoreOptions const& options)
-      : endpoint_(std::move(endpoint)), before_fill_(options.near_cache_before_fill) {
+      : endpoint_(std::move(endpoint)),
+        before_fill_(options.near_cache_before_fill),
+        durability_(durability_of(options)) {
     if (options.near_cache_keys == 0) return;
     core::Clock const& clock = options.clock ? *options.clock : own_clock_;
     cache_ = std::make_shared<NearCache>(options.near_cache_keys, options.near_cache_ttl, clock);
@@ -521,7 +568,7 @@ class RedisProvider final : public StoreProvider {
       conn->on_connection_lost([cache = cache_] { cache->tracking_lost(); });
     }
     auto router = std::make_shared<SingleRouter>(std::move(conn));
-    return std::make_shared<RedisStore>(executor, std::move(router), std::move(near), "redis");
+    return std::make_shared<RedisStore>(executor, std::move(router), std::move(near), "redis", durability_);
   }
 
   std::optional<NearCacheStats> near_cache_stats() const override {
@@ -532,6 +579,7 @@ class RedisProvider final : public StoreProvider {
  private:
   RedisEndpoint endpoint_;
   std::function<void(std::string const&)> before_fill_;
+  Durability durability_;
   core::SystemClock own_clock_;  // the cache's clock when the options give none
   std::shared_ptr<NearCache> cache_;
   std::unique_ptr<InvalidationListener> listener_;  // stopped before the cache goes
@@ -544,8 +592,35 @@ std::shared_ptr<RedisRouter> make_single_router(std::shared_ptr<RedisConnection>
 }
 
 std::shared_ptr<Store> make_routed_redis_store(asio::any_io_executor executor, std::shared_ptr<RedisRouter> router,
-                                               std::string_view backend) {
-  return std::make_shared<RedisStore>(std::move(executor), std::move(router), nullptr, backend);
+                                               std::string_view backend, StoreOptions const& options) {
+  return std::make_shared<RedisStore>(std::move(executor), std::move(router), nullptr, backend,
+                                      durability_of(options));
+}
+
+void check_wait_options(StoreOptions const& options) { (void)durability_of(options); }
+
+asio::awaitable<Result<void>> confirm_replicated(AnsweredOn where, int replicas, Millis timeout) {
+  std::string const wanted = std::to_string(replicas);
+  std::string const within = millis(timeout);
+  std::string command = encode_command({"WAIT", wanted, within});
+  std::string const unknown = "committed on the master, its replication unknown: ";
+  Connection conn = std::move(where.conn);
+  if (!conn) co_return core::make_error(Errc::unavailable, unknown + "the router did not say where it ran");
+  std::uint64_t serial = 0;
+  auto reply = co_await conn->execute(std::move(command), &serial);
+  if (!reply) co_return core::make_error(Errc::unavailable, unknown + reply.error().context);
+  if (serial != where.serial) {
+    // WAIT counts the writes of its own TCP connection: a new one has none, so any answer is void.
+    co_return core::make_error(Errc::unavailable, unknown + "the connection was replaced between the write and WAIT");
+  }
+  auto confirmed = redis_reply::integer("WAIT", std::move(*reply));
+  if (!confirmed) co_return core::make_error(Errc::unavailable, unknown + confirmed.error().context);
+  if (*confirmed < replicas) {
+    co_return core::make_error(Errc::unavailable, "committed on the master but confirmed by " +
+                                                      std::to_string(*confirmed) + " of " + wanted +
+                                                      " replicas within " + within + " ms");
+  }
+  co_return Result<void>{};
 }
 
 std::unique_ptr<StoreProvider> make_redis_provider(StoreUrl const& url,

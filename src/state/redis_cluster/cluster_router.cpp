@@ -84,7 +84,8 @@ void ClusterRouter::close() {
   for (auto& [name, conn] : connections_) conn->close();
 }
 
-asio::awaitable<Result<Reply>> ClusterRouter::execute(std::string command, std::string key, Repeat repeat) {
+asio::awaitable<Result<Reply>> ClusterRouter::execute(std::string command, std::string key, Repeat repeat,
+                                                      AnsweredOn* answered) {
   auto self = shared_from_this();  // a background reload must not outlive us mid-flight either
   if (closed_) co_return unavailable("store closed");
   if (map_.masters.empty()) {
@@ -105,9 +106,12 @@ asio::awaitable<Result<Reply>> ClusterRouter::execute(std::string command, std::
     Connection conn = connection_to(*target);
     std::string sent = command;  // kept: a redirection sends it again
     // Named before the co_await: g++ 12 mishandles temporaries inside co_await expressions.
-    auto pending = asking ? conn->execute_after(asking_command(), std::move(sent)) : conn->execute(std::move(sent));
+    std::uint64_t serial = 0;
+    auto pending = asking ? conn->execute_after(asking_command(), std::move(sent), &serial)
+                          : conn->execute(std::move(sent), &serial);
     Result<Reply> reply = co_await std::move(pending);
     asking = false;
+    if (reply && answered) *answered = AnsweredOn{conn, serial};
     if (!reply) {
       // The node did not answer: it may be dead and its replica promoted. Reload from another.
       core::Error failed = reply.error();

@@ -42,7 +42,9 @@ class ClusterRouter final : public RedisRouter, public std::enable_shared_from_t
   ClusterRouter(boost::asio::any_io_executor executor, std::vector<NodeAddress> seeds, std::string password,
                 core::Millis command_timeout);
 
-  boost::asio::awaitable<Result<Reply>> execute(std::string command, std::string key, Repeat repeat) override;
+  // `answered`: the node that finally answered, after any MOVED / ASK (where a WAIT must go).
+  boost::asio::awaitable<Result<Reply>> execute(std::string command, std::string key, Repeat repeat,
+                                                AnsweredOn* answered) override;
   Result<void> one_command_may_touch(std::span<std::string_view const> keys) const override;
   void close() override;
 

@@ -22,7 +22,11 @@ Result<void> load_slot_map_once(std::vector<redis_cluster::NodeAddress> const& s
 class RedisClusterProvider final : public StoreProvider {
  public:
   RedisClusterProvider(StoreUrl const& url, StoreOptions const& options)
-      : seeds_(redis_cluster::seed_nodes(url)), password_(url.password), command_timeout_(options.command_timeout) {
+      : seeds_(redis_cluster::seed_nodes(url)),
+        password_(url.password),
+        command_timeout_(options.command_timeout),
+        options_(options) {
+    check_wait_options(options);
     if (options.near_cache_keys != 0) {
       spdlog::warn("redis-cluster: the near-cache is not available on a cluster; reads go to Redis");
     }
@@ -34,13 +38,14 @@ class RedisClusterProvider final : public StoreProvider {
 
   std::shared_ptr<Store> store_for(boost::asio::any_io_executor executor) override {
     auto router = std::make_shared<redis_cluster::ClusterRouter>(executor, seeds_, password_, command_timeout_);
-    return make_routed_redis_store(std::move(executor), std::move(router), "redis-cluster");
+    return make_routed_redis_store(std::move(executor), std::move(router), "redis-cluster", options_);
   }
 
  private:
   std::vector<redis_cluster::NodeAddress> seeds_;
   std::string password_;
   core::Millis command_timeout_;
+  StoreOptions options_;  // what each thread's store is made with (its WAIT settings)
 };
 
 // Start-up only: one slot map loaded, blocking, so that a URL no node answers is an error at once
