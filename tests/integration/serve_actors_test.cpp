@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -27,7 +28,7 @@ namespace {
 using nlohmann::json;
 
 ServeOptions room_server(std::string name, std::string state, std::vector<std::string> keys, std::string mode,
-                         int checkpoint_ms) {
+                         int checkpoint_ms, int idle_ms = 30'000) {
   ServeOptions o;
   o.name = std::move(name);
   o.state = std::move(state);
@@ -36,7 +37,8 @@ ServeOptions room_server(std::string name, std::string state, std::vector<std::s
            {"OUTBOARD_SERVE_ACTORS_MODE", std::move(mode)},
            {"OUTBOARD_SERVE_ACTORS_LEASE_TTL_MS", "800"},
            {"OUTBOARD_SERVE_ACTORS_HEARTBEAT_MS", "200"},
-           {"OUTBOARD_SERVE_ACTORS_CHECKPOINT_INTERVAL_MS", std::to_string(checkpoint_ms)}};
+           {"OUTBOARD_SERVE_ACTORS_CHECKPOINT_INTERVAL_MS", std::to_string(checkpoint_ms)},
+           {"OUTBOARD_SERVE_ACTORS_IDLE_TIMEOUT_MS", std::to_string(idle_ms)}};
   return o;
 }
 
@@ -86,28 +88,35 @@ std::int64_t generation(json const& message) {
 
 class ServeActors : public ::testing::Test {
  protected:
-  void start(std::string const& mode, int checkpoint_ms) {
+  void start(std::string const& mode, int checkpoint_ms, int idle_ms = 30'000) {
     std::string state = "sqlite://" + (dir_.path() / "rooms.db").string();
-    a_ = std::make_unique<ServeProcess>(room_server("a", state, keys_, mode, checkpoint_ms));
-    b_ = std::make_unique<ServeProcess>(room_server("b", state, keys_, mode, checkpoint_ms));
+    a_ = std::make_unique<ServeProcess>(room_server("a", state, keys_, mode, checkpoint_ms, idle_ms));
+    b_ = std::make_unique<ServeProcess>(room_server("b", state, keys_, mode, checkpoint_ms, idle_ms));
     state_url_ = state;
   }
   ServeProcess& by_port(std::uint16_t port) { return a_->port() == port ? *a_ : *b_; }
   ServeProcess& other_than(std::uint16_t port) { return a_->port() == port ? *b_ : *a_; }
 
-  // What the store holds as the room's last checkpoint, plus its journal replayed.
-  actors::PaintRoom saved_room(std::string const& room) {
+  // A coroutine over the rooms' store, as another client of it.
+  template <class T>
+  T in_store(std::function<boost::asio::awaitable<core::Result<T>>(state::Store&)> op) {
     core::SystemClock clock;
     state::StoreOptions options;
     options.clock = &clock;
     boost::asio::io_context io;
     auto provider = state::open_store(state_url_, options);
     auto store = provider->store_for(io.get_executor());
-    auto saved = run_coro(io, actors::load_room(*store, room));
-    if (!saved) throw std::runtime_error(saved.error().context);
+    auto result = run_coro(io, op(*store));
+    if (!result) throw std::runtime_error(result.error().context);
+    return *result;
+  }
+
+  // What the store holds as the room's last checkpoint, plus its journal replayed.
+  actors::PaintRoom saved_room(std::string const& room) {
+    auto saved = in_store<actors::SavedRoom>([room](state::Store& store) { return actors::load_room(store, room); });
     actors::PaintRoom state;
-    if (saved->checkpoint) state = *actors::PaintRoom::decode(*saved->checkpoint);
-    for (auto const& text : saved->journal) {
+    if (saved.checkpoint) state = *actors::PaintRoom::decode(*saved.checkpoint);
+    for (auto const& text : saved.journal) {
       auto entry = actors::PaintRoom::decode_entry(text);
       state.apply(entry->player, entry->move);
     }
@@ -214,6 +223,24 @@ TEST_F(ServeActors, APausedOwnerThatWakesAfterLosingItsLeaseAcceptsNothing) {
   EXPECT_EQ(rejoined["activation"], taken_over["activation"]);
 }
 
+TEST_F(ServeActors, ARoomWithoutPlayersIsCheckpointedReleasedAndPutToSleep) {
+  start("checkpointed", 3'600'000, 300);  // no periodic checkpoint: only going to sleep saves it
+  auto ada = logged_in(a_->port(), "ada");
+  {
+    auto [ws, welcome] = enter(a_->port(), ada, "r1");
+    for (int seq = 1; seq <= 3; ++seq) ASSERT_EQ(move(*ws, seq)["seq"], seq);
+  }  // ada leaves: the room idles
+  std::optional<actors::Lease> lease{actors::Lease{}};
+  for (int poll = 0; poll < 500 && lease; ++poll) {
+    lease = in_store<std::optional<actors::Lease>>([](state::Store& store) { return actors::lease_of(store, "r1"); });
+    if (lease) std::this_thread::sleep_for(std::chrono::milliseconds(10));  // until the owner lets go
+  }
+  EXPECT_FALSE(lease) << "the idle room's lease was never released";
+  EXPECT_EQ(saved_room("r1").last_seq("ada"), 3);  // saved on the way to sleep
+  auto [ws, again] = enter(b_->port(), ada, "r1");  // any server may wake it now, at once
+  EXPECT_EQ(again["last_seq"], 3);
+}
+
 TEST_F(ServeActors, BadInputIsRefusedWithAReason) {
   start("checkpointed", 100);
   auto ada = logged_in(a_->port(), "ada");
@@ -224,6 +251,12 @@ TEST_F(ServeActors, BadInputIsRefusedWithAReason) {
     ws->send_text(text);
     return ws->wait_close();
   };
+  {
+    WsClient ws(a_->port(), cookie_header(ada), "/rooms/r3");
+    EXPECT_EQ(move(ws, 1)["reason"], "not_in_room");  // a move before the join
+    ws.send(json{{"type", "join"}, {"game", "chess"}});
+    EXPECT_EQ(ws.wait_close(), 1003);  // unknown_game
+  }
   EXPECT_EQ(closes_with("{not json"), 1007);
   EXPECT_EQ(closes_with(R"({"type":"dance"})"), 1003);
   EXPECT_EQ(closes_with(R"({"type":"move","seq":"one","x":1,"y":1})"), 1007);
