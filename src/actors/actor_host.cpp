@@ -94,6 +94,10 @@ class ActorHost::Loop : public std::enable_shared_from_this<ActorHost::Loop> {
       }
       auto where = co_await place(room, forwarded);
       if (where.kind != Located::Kind::here) co_return where;
+      // place() waited on the store: another arrival may have activated the room meanwhile, and
+      // a second activation would take its lease for a stale one of ours. activate() inserts
+      // before its first wait, so this check and that insert are one step on this thread.
+      if (active_.contains(room)) continue;
       auto activated = co_await activate(room);
       if (activated.kind == Located::Kind::here || activated.reason != "lost_race") co_return activated;
     }
