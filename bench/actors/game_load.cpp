@@ -17,15 +17,13 @@
 //        last send, a refusal, a closed connection, or a p99 over --max-p99-ms).
 //
 // Every loop is bounded: --timeout seconds in all (then it prints what it has and exits 1).
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
+#include "load_common.hpp"
+
 #include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,11 +33,9 @@
 #include <cstdio>
 #include <deque>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,9 +47,8 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
+using namespace outboard::bench;  // bench/load_common.hpp: the readings, timers and connection parts both generators share
 using namespace std::chrono_literals;
-constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 constexpr int kGridSide = 16;  // the paint game's grid (docs/ACTORS.md)
 
 struct Options {
@@ -73,32 +68,6 @@ struct Options {
   double timeout = 600;
   bool concurrent_first_joins = false;  // every player of a room at once (shows the activation race)
 };
-
-std::int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
-}
-
-Clock::duration seconds(double s) { return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)); }
-
-// ---------------------------------------------------------------- /proc readings
-
-std::string read_all(std::string const& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// utime + stime (fields 14 and 15 of /proc/PID/stat, counted after the command's closing ')').
-std::int64_t process_cpu_ticks(std::string const& proc_entry) {  // "PID" or "PID/task/TID"
-  auto const stat = read_all(fmt::format("/proc/{}/stat", proc_entry));
-  auto const close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(stat.substr(close + 2));
-  std::string skip;
-  for (int i = 0; i < 11; ++i) fields >> skip;
-  std::int64_t utime = 0, stime = 0;
-  fields >> utime >> stime;
-  return utime + stime;
-}
 
 // utime + stime of each of the process's threads, by thread id (the rooms' turns run on one thread
 // of their own: its share tells when that thread, not the cores, is the limit).
@@ -123,32 +92,12 @@ std::int64_t busiest_thread_delta(std::map<int, std::int64_t> const& before, std
   return most;
 }
 
-// Every core's busy time (all states but idle and iowait), to tell how busy the others are.
-std::int64_t machine_busy_ticks() {
-  std::istringstream in(read_all("/proc/stat"));
-  std::string cpu;
-  std::int64_t v[8] = {};
-  in >> cpu;
-  for (auto& x : v) in >> x;
-  return v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
-}
-
-std::int64_t vm_rss_kb(int pid) {
-  std::istringstream in(read_all(fmt::format("/proc/{}/status", pid)));
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with("VmRSS:")) return std::stoll(line.substr(6));
-  }
-  return 0;
-}
-
 std::int64_t open_files(int pid) {
   std::error_code ec;
   std::int64_t n = 0;
   for (std::filesystem::directory_iterator it(fmt::format("/proc/{}/fd", pid), ec), end; !ec && it != end; it.increment(ec)) ++n;
   return n;
 }
-
-double ticks_to_s(std::int64_t ticks) { return static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK)); }
 
 // ---------------------------------------------------------------- logging users in (blocking: before the load)
 
@@ -235,29 +184,17 @@ std::optional<std::int64_t> int_field(std::string_view f, std::string_view name)
 
 // ---------------------------------------------------------------- the engine
 
-struct StepStats {
-  int step = -1;
+struct StepStats : StepRecord {
   std::int64_t acks = 0, refused = 0, broadcasts = 0, stale = 0, last_ack_us = 0;
-  std::vector<std::uint32_t> latencies_us;
 };
 
 struct Player;
 
-struct Engine {
-  explicit Engine(Options o) : opt(std::move(o)) {}
-  Options opt;
-  asio::io_context ioc;
+struct Engine : RunBase<Options> {
+  using RunBase::RunBase;
   std::vector<std::string> cookies;  // one per player index (user)
   std::vector<std::shared_ptr<Player>> players;
-  std::int64_t upgraded = 0, joined = 0, failed = 0, closed = 0;
-  std::string first_failure;
-  std::map<std::string, std::int64_t> close_reasons;
   StepStats step;
-
-  void fail(std::string what) {
-    ++failed;
-    if (first_failure.empty()) first_failure = std::move(what);
-  }
 };
 
 struct Pending {
@@ -266,14 +203,13 @@ struct Pending {
   int step = -1;
 };
 
-// One player: a connection to its room. Writes go through a queue, one async_write at a time.
+// One player: a connection to its room. Writes go through its queue.
 struct Player : std::enable_shared_from_this<Player> {
   Player(Engine& e, int room_, int index_) : eng(e), ws(e.ioc), room(room_), index(index_) {}
   Engine& eng;
-  websocket::stream<beast::tcp_stream> ws;
+  WsStream ws;
   beast::flat_buffer in;
-  std::deque<std::string> out;
-  bool writing = false;
+  WriteQueue out;
   bool open = false;
   int room;
   int index;          // which user (0 .. players-1)
@@ -281,22 +217,7 @@ struct Player : std::enable_shared_from_this<Player> {
   std::int64_t next_seq = 1;
   std::deque<Pending> pending;  // moves sent, not yet acknowledged, in seq order
 
-  void send(std::string frame) {
-    out.push_back(std::move(frame));
-    if (!writing) write_next();
-  }
-  void write_next() {
-    writing = true;
-    ws.async_write(asio::buffer(out.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      self->out.pop_front();
-      if (ec || self->out.empty()) {
-        self->writing = false;
-        if (ec) self->out.clear();  // the read loop sees the close and counts it
-        return;
-      }
-      self->write_next();
-    });
-  }
+  void send(std::string frame) { queue_frame(*this, std::move(frame)); }
   void move(int step) {
     auto const seq = next_seq++;
     // Any cell of the grid: the paint game accepts a repaint.
@@ -341,7 +262,7 @@ void on_moved(Player& p, std::string_view frame) {
   auto const now = now_us();
   ++st.acks;
   st.last_ack_us = now;
-  st.latencies_us.push_back(static_cast<std::uint32_t>(std::clamp<std::int64_t>(now - sent.sent_us, 0, UINT32_MAX)));
+  st.latencies_us.push_back(latency_us(sent.sent_us, now));
 }
 
 void on_refused(Player& p, std::string_view frame) {
@@ -370,65 +291,27 @@ void dispatch(Player& p, std::string_view frame) {
 
 // co_spawn's completion for the players' coroutines: they count their own errors, so an exception
 // here is a bug of this tool: said on stderr, and the run goes on (the counts show it).
-void report_exception(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (std::exception const& ex) {
-    fmt::print(stderr, "game_load: a player's coroutine threw: {}\n", ex.what());
-  }
-}
-
-asio::awaitable<void> read_loop(std::shared_ptr<Player> p) {
-  for (;;) {
-    p->in.consume(p->in.size());
-    auto [ec, n] = co_await p->ws.async_read(p->in, kUseTuple);
-    if (ec) {
-      ++p->eng.closed;
-      p->open = false;
-      auto const reason = ec == websocket::error::closed
-                              ? fmt::format("close {} {}", static_cast<int>(p->ws.reason().code), std::string_view(p->ws.reason().reason.data(), p->ws.reason().reason.size()))
-                              : ec.message();
-      ++p->eng.close_reasons[reason];
-      co_return;
-    }
-    auto const data = p->in.cdata();
-    dispatch(*p, std::string_view(static_cast<char const*>(data.data()), data.size()));
-  }
-}
+void report_exception(std::exception_ptr e) { print_exception("game_load: a player's coroutine threw: ", e); }
 
 // Connects, upgrades and sends the join; the read loop then takes over (welcome, moves).
 asio::awaitable<void> open_player(std::shared_ptr<Player> p) {
   auto& eng = p->eng;
-  auto& stream = beast::get_lowest_layer(p->ws);
-  stream.expires_after(15s);
-  tcp::endpoint const endpoint(asio::ip::make_address_v4("127.0.0.1"), static_cast<unsigned short>(eng.opt.port));
-  auto [connect_ec] = co_await stream.async_connect(endpoint, kUseTuple);
-  if (connect_ec) {
-    eng.fail(fmt::format("connect: {}", connect_ec.message()));
+  std::string const target = room_target(eng.opt, p->room);
+  auto const upgrade = co_await connect_and_upgrade(p->ws, eng.opt.port, target, "outboard_game_load",
+                                                                     eng.cookies[static_cast<std::size_t>(p->index)]);
+  if (upgrade.connect_error) {
+    eng.fail(fmt::format("connect: {}", upgrade.connect_error.message()));
     co_return;
   }
-  stream.socket().set_option(tcp::no_delay(true));
-  stream.expires_never();
-  p->ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
-  std::string const cookie = eng.cookies[static_cast<std::size_t>(p->index)];
-  p->ws.set_option(websocket::stream_base::decorator([cookie](websocket::request_type& req) {
-    req.set(http::field::user_agent, "outboard_game_load");
-    req.set(http::field::cookie, cookie);
-  }));
-  std::string const host = fmt::format("127.0.0.1:{}", eng.opt.port);
-  std::string const target = room_target(eng.opt, p->room);
-  websocket::response_type response;
-  auto [handshake_ec] = co_await p->ws.async_handshake(response, host, target, kUseTuple);
-  if (handshake_ec) {
-    eng.fail(fmt::format("upgrade {}: {} (HTTP {} {})", target, handshake_ec.message(), response.result_int(),
-                         response.body().substr(0, 200)));
+  if (upgrade.handshake_error) {
+    eng.fail(fmt::format("upgrade {}: {} (HTTP {} {})", target, upgrade.handshake_error.message(), upgrade.response.result_int(),
+                         upgrade.response.body().substr(0, 200)));
     co_return;
   }
   ++eng.upgraded;
   p->open = true;
   p->send(R"({"type":"join","game":"paint"})");
-  asio::co_spawn(eng.ioc, read_loop(p), report_exception);
+  asio::co_spawn(eng.ioc, read_until_closed(p, dispatch, true), report_exception);
 }
 
 asio::awaitable<void> open_worker(Engine& eng, std::vector<std::shared_ptr<Player>> const& batch, std::size_t& next) {
@@ -436,41 +319,6 @@ asio::awaitable<void> open_worker(Engine& eng, std::vector<std::shared_ptr<Playe
     auto p = batch[next++];
     co_await open_player(p);
   }
-}
-
-asio::awaitable<void> sleep_for(Clock::duration d) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  timer.expires_after(d);
-  co_await timer.async_wait(kUseTuple);
-}
-
-template <typename Done>
-asio::awaitable<bool> wait_until(Done done, Clock::time_point deadline) {
-  while (!done() && Clock::now() < deadline) co_await sleep_for(10ms);
-  co_return done();
-}
-
-std::string json_string(std::string_view s) {  // enough for our own texts and error messages
-  std::string out = "\"";
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') out += '\\';
-    if (static_cast<unsigned char>(ch) < 0x20) continue;
-    out += ch;
-  }
-  return out + "\"";
-}
-
-std::string reasons_text(Engine const& eng) {
-  std::string out;
-  for (auto const& [reason, count] : eng.close_reasons) out += fmt::format("{}{}: {}", out.empty() ? "" : "; ", reason, count);
-  return out;
-}
-
-double percentile_ms(std::vector<std::uint32_t>& v, double q) {
-  if (v.empty()) return 0;
-  auto const k = std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return v[k] / 1000.0;
 }
 
 // ---------------------------------------------------------------- the phases
@@ -509,7 +357,7 @@ asio::awaitable<bool> open_rooms(Engine& eng) {
       "\"failed\":{},\"closed\":{},\"setup_s\":{:.2f},\"rss_before_kb\":{},\"rss_after_kb\":{},\"fds_before\":{},"
       "\"fds_after\":{},\"first_failure\":{},\"close_reasons\":{}}}\n",
       opt.rooms, opt.players, total, eng.upgraded, eng.joined, eng.failed, eng.closed, setup_s, rss_before, rss_after,
-      fds_before, open_files(opt.server_pid), json_string(eng.first_failure), json_string(reasons_text(eng)));
+      fds_before, open_files(opt.server_pid), json_string(eng.first_failure), json_string(reasons_text(eng.close_reasons)));
   std::fflush(stdout);
   co_return ok && eng.failed == 0 && eng.closed == 0;
 }
@@ -520,7 +368,7 @@ struct CpuSample {
 };
 
 CpuSample sample_cpu(Options const& opt) {
-  return {process_cpu_ticks(std::to_string(opt.server_pid)), process_cpu_ticks(std::to_string(getpid())),
+  return {process_cpu_ticks(opt.server_pid), process_cpu_ticks(getpid()),
           machine_busy_ticks(), thread_cpu_ticks(opt.server_pid)};
 }
 
@@ -543,7 +391,7 @@ void print_step(Engine& eng, double rate, std::int64_t sent, std::int64_t start_
   auto const others_s = ticks_to_s(cpu1.busy - cpu0.busy) - server_s - self_s;
   double const p50 = percentile_ms(st.latencies_us, 0.50);
   double const p99 = percentile_ms(st.latencies_us, 0.99);
-  double const max = st.latencies_us.empty() ? 0 : *std::max_element(st.latencies_us.begin(), st.latencies_us.end()) / 1000.0;
+  double const max = max_ms(st.latencies_us);
   fmt::print(
       "{{\"kind\":\"step\",\"step\":{},\"rate\":{:.0f},\"per_player\":{:.3f},\"seconds\":{},\"sent\":{},\"acks\":{},"
       "\"refused\":{},\"unacked\":{},\"acks_per_s\":{:.0f},\"broadcasts\":{},\"p50_ms\":{:.3f},\"p99_ms\":{:.3f},"
@@ -564,11 +412,10 @@ asio::awaitable<bool> run_step(Engine& eng, int index, double rate) {
   eng.step.step = index;
   auto const cpu0 = sample_cpu(opt);
   auto const closed0 = eng.closed;
-  auto const start = Clock::now();
-  auto const start_us = now_us();
+  StepStart const start;
   auto const n = static_cast<std::int64_t>(eng.players.size());
   std::int64_t sent = 0;
-  for (auto elapsed = Clock::now() - start; elapsed < seconds(opt.seconds); elapsed = Clock::now() - start) {
+  for (auto elapsed = start.elapsed(); elapsed < seconds(opt.seconds); elapsed = start.elapsed()) {
     auto const due = static_cast<std::int64_t>(rate * std::chrono::duration<double>(elapsed).count());
     for (; sent < due; ++sent) {
       auto& p = *eng.players[static_cast<std::size_t>(sent % n)];
@@ -578,12 +425,12 @@ asio::awaitable<bool> run_step(Engine& eng, int index, double rate) {
   }
   co_await wait_until([&] { return pending_of_step(eng, index) == 0; }, Clock::now() + seconds(opt.drain));
   auto const cpu1 = sample_cpu(opt);
-  auto const wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  auto const wall_s = start.elapsed_s();
   auto const closed = eng.closed - closed0;
   auto const unacked = sent - eng.step.acks - eng.step.refused;
   bool const held = sent > 0 && unacked == 0 && eng.step.refused == 0 && closed == 0 &&
                     percentile_ms(eng.step.latencies_us, 0.99) <= opt.max_p99_ms;
-  print_step(eng, rate, sent, start_us, wall_s, cpu0, cpu1, closed, held);
+  print_step(eng, rate, sent, start.us, wall_s, cpu0, cpu1, closed, held);
   co_return held;
 }
 
@@ -595,17 +442,9 @@ asio::awaitable<int> run_all(Engine& eng) {
   }
   if (!eng.close_reasons.empty() || !eng.first_failure.empty()) {
     fmt::print("{{\"kind\":\"problems\",\"first_failure\":{},\"close_reasons\":{}}}\n", json_string(eng.first_failure),
-               json_string(reasons_text(eng)));
+               json_string(reasons_text(eng.close_reasons)));
   }
   co_return 0;
-}
-
-void raise_open_files() {
-  rlimit lim{};
-  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &lim);
-  }
 }
 
 int run(Options opt) {
@@ -616,27 +455,8 @@ int run(Options opt) {
     if (!cookie) return 1;
     eng.cookies.push_back(std::move(*cookie));
   }
-  int rc = 1;
-  bool finished = false;
-  asio::co_spawn(eng.ioc, run_all(eng), [&](std::exception_ptr e, int result) {
-    finished = true;
-    rc = result;
-    if (e) {
-      report_exception(e);
-      rc = 1;
-    }
-    eng.ioc.stop();
-  });
-  asio::steady_timer deadline(eng.ioc);
-  deadline.expires_after(seconds(eng.opt.timeout));
-  deadline.async_wait([&](beast::error_code ec) {
-    if (ec) return;
-    fmt::print("{{\"kind\":\"timeout\",\"timeout_s\":{}}}\n", eng.opt.timeout);
-    std::fflush(stdout);
-    eng.ioc.stop();
-  });
-  eng.ioc.run();
-  return finished ? rc : 1;
+  auto timeout_line = fmt::format("{{\"kind\":\"timeout\",\"timeout_s\":{}}}", eng.opt.timeout);
+  return run_bounded(eng.ioc, run_all(eng), eng.opt.timeout, std::move(timeout_line), "game_load: a player's coroutine threw: ");
 }
 
 }  // namespace

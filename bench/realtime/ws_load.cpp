@@ -17,14 +17,11 @@
 //     Socket.IO's namespace connect), then the servers' resident memory before and after: one JSON line.
 //
 // Every loop is bounded: --timeout seconds in all (then it prints what it has and exits 1).
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
+#include "load_common.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,12 +29,9 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <deque>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,11 +41,8 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
+using namespace outboard::bench;  // bench/load_common.hpp: the readings, timers and connection parts both generators share
 using namespace std::chrono_literals;
-constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
 enum class Protocol { outboard, socketio };
 
@@ -76,44 +67,7 @@ struct Options {
   int redis_pid = 0;
 };
 
-std::int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
-}
-
-// ---------------------------------------------------------------- /proc readings
-
-std::int64_t pid_cpu_ticks(int pid) {  // utime + stime of /proc/PID/stat; 0 when unreadable
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto const close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(stat.substr(close + 2));
-  std::string field;
-  std::int64_t ticks = 0;
-  for (int i = 0; i <= 12 && fields >> field; ++i) {
-    if (i == 11 || i == 12) ticks += std::stoll(field);  // utime, stime (fields 14 and 15 of stat)
-  }
-  return ticks;
-}
-
-std::int64_t machine_busy_ticks() {  // all cores, every state but idle and iowait
-  std::ifstream in("/proc/stat");
-  std::string cpu;
-  std::int64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-  in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
-  return user + nice + system + irq + softirq + steal;
-}
-
-std::int64_t rss_kb(int pid) {
-  std::ifstream in(fmt::format("/proc/{}/status", pid));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
-  }
-  return 0;
-}
-
-double ticks_to_s(std::int64_t ticks) { return static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK)); }
+// ---------------------------------------------------------------- CPU readings
 
 struct CpuSample {
   std::int64_t servers = 0, redis = 0, self = 0, busy = 0;
@@ -121,9 +75,9 @@ struct CpuSample {
 
 CpuSample sample_cpu(Options const& opt) {
   CpuSample s;
-  for (int pid : opt.server_pids) s.servers += pid_cpu_ticks(pid);
-  if (opt.redis_pid > 0) s.redis = pid_cpu_ticks(opt.redis_pid);
-  s.self = pid_cpu_ticks(getpid());
+  for (int pid : opt.server_pids) s.servers += process_cpu_ticks(pid);
+  if (opt.redis_pid > 0) s.redis = process_cpu_ticks(opt.redis_pid);
+  s.self = process_cpu_ticks(getpid());
   s.busy = machine_busy_ticks();
   return s;
 }
@@ -212,28 +166,18 @@ Classified classify_socketio(std::string_view f) {
 
 // ---------------------------------------------------------------- the engine
 
-struct StepStats {
-  int step = -1;
+struct StepStats : StepRecord {
   std::int64_t delivered = 0, late = 0, acks = 0, errors = 0, last_delivery_us = 0;
-  std::vector<std::uint32_t> latencies_us;
 };
 
 struct Conn;
 
-struct Engine {
-  explicit Engine(Options o) : opt(std::move(o)) {}
-  Options opt;
-  asio::io_context ioc;
+struct Engine : RunBase<Options> {
+  using RunBase::RunBase;
   std::vector<std::shared_ptr<Conn>> conns;
-  std::int64_t upgraded = 0, ready = 0, joined = 0, failed = 0, closed = 0, setup_errors = 0;
-  std::string first_failure;
-  std::map<std::string, std::int64_t> close_reasons;
+  std::int64_t ready = 0, setup_errors = 0;
   StepStats step;
 
-  void fail(std::string what) {
-    ++failed;
-    if (first_failure.empty()) first_failure = std::move(what);
-  }
   void on_delivery(std::string_view frame) {
     auto const stamp = read_stamp(frame);
     if (!stamp || stamp->step != step.step) {
@@ -244,20 +188,18 @@ struct Engine {
     ++step.delivered;
     step.last_delivery_us = now;
     if (step.latencies_us.size() < 50'000'000) {
-      step.latencies_us.push_back(static_cast<std::uint32_t>(std::clamp<std::int64_t>(now - stamp->sent_us, 0, UINT32_MAX)));
+      step.latencies_us.push_back(latency_us(stamp->sent_us, now));
     }
   }
 };
 
-// One client connection. Reads run in its read loop; writes go through a queue, one async_write
-// at a time (what Beast allows beside the read).
+// One client connection. Reads run in its read loop; writes go through its queue.
 struct Conn : std::enable_shared_from_this<Conn> {
   Conn(Engine& e, int port_, int room_, bool sender_) : eng(e), ws(e.ioc), port(port_), room(room_), sender(sender_) {}
   Engine& eng;
-  websocket::stream<beast::tcp_stream> ws;
+  WsStream ws;
   beast::flat_buffer in;
-  std::deque<std::string> out;
-  bool writing = false;
+  WriteQueue out;
   bool open = false;
   int port;
   int room;     // -1: joins none (idle)
@@ -266,22 +208,7 @@ struct Conn : std::enable_shared_from_this<Conn> {
   int join_ack = 0;
   std::int64_t sent = 0;
 
-  void send(std::string frame) {
-    out.push_back(std::move(frame));
-    if (!writing) write_next();
-  }
-  void write_next() {
-    writing = true;
-    ws.async_write(asio::buffer(out.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      self->out.pop_front();
-      if (ec || self->out.empty()) {
-        self->writing = false;
-        if (ec) self->out.clear();  // the read loop sees the close and counts it
-        return;
-      }
-      self->write_next();
-    });
-  }
+  void send(std::string frame) { queue_frame(*this, std::move(frame)); }
 };
 
 std::string room_name(int room) { return fmt::format("r{}", room); }
@@ -321,61 +248,23 @@ void dispatch(Conn& c, std::string_view frame) {
 
 // co_spawn's completion for the connections' coroutines: they count their own errors, so an
 // exception here is a bug of this tool: said on stderr, and the run goes on (the counts show it).
-void report_exception(std::exception_ptr e) {
-  if (!e) return;
-  try {
-    std::rethrow_exception(e);
-  } catch (std::exception const& ex) {
-    fmt::print(stderr, "ws_load: a connection's coroutine threw: {}\n", ex.what());
-  }
-}
-
-asio::awaitable<void> read_loop(std::shared_ptr<Conn> c) {
-  for (;;) {
-    c->in.consume(c->in.size());
-    auto [ec, n] = co_await c->ws.async_read(c->in, kUseTuple);
-    if (ec) {
-      ++c->eng.closed;
-      c->open = false;
-      auto const reason = ec == websocket::error::closed ? fmt::format("close {}", static_cast<int>(c->ws.reason().code))
-                                                         : ec.message();
-      ++c->eng.close_reasons[reason];
-      co_return;
-    }
-    auto const data = c->in.cdata();
-    dispatch(*c, std::string_view(static_cast<char const*>(data.data()), data.size()));
-  }
-}
+void report_exception(std::exception_ptr e) { print_exception("ws_load: a connection's coroutine threw: ", e); }
 
 // Connects and upgrades one connection; its read loop then takes over (greeting, join, messages).
 asio::awaitable<void> open_conn(std::shared_ptr<Conn> c) {
   auto& eng = c->eng;
-  auto& stream = beast::get_lowest_layer(c->ws);
-  stream.expires_after(15s);
-  tcp::endpoint const endpoint(asio::ip::make_address_v4("127.0.0.1"), static_cast<unsigned short>(c->port));
-  auto [connect_ec] = co_await stream.async_connect(endpoint, kUseTuple);
-  if (connect_ec) {
-    eng.fail(fmt::format("connect to port {}: {}", c->port, connect_ec.message()));
+  std::string target = eng.opt.protocol == Protocol::outboard ? "/ws" : "/socket.io/?EIO=4&transport=websocket";
+  auto const upgrade = co_await connect_and_upgrade(c->ws, c->port, std::move(target), "outboard_ws_load", eng.opt.cookie);
+  if (upgrade.connect_error) {
+    eng.fail(fmt::format("connect to port {}: {}", c->port, upgrade.connect_error.message()));
     co_return;
   }
-  stream.socket().set_option(tcp::no_delay(true));
-  stream.expires_never();
-  c->ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
-  std::string const cookie = eng.opt.cookie;
-  c->ws.set_option(websocket::stream_base::decorator([cookie](websocket::request_type& req) {
-    req.set(http::field::user_agent, "outboard_ws_load");
-    if (!cookie.empty()) req.set(http::field::cookie, cookie);
-  }));
-  std::string const host = fmt::format("127.0.0.1:{}", c->port);
-  std::string const target = eng.opt.protocol == Protocol::outboard ? "/ws" : "/socket.io/?EIO=4&transport=websocket";
-  websocket::response_type response;
-  auto [handshake_ec] = co_await c->ws.async_handshake(response, host, target, kUseTuple);
-  if (handshake_ec) {
-    eng.fail(fmt::format("upgrade on port {}: {} (HTTP {})", c->port, handshake_ec.message(), response.result_int()));
+  if (upgrade.handshake_error) {
+    eng.fail(fmt::format("upgrade on port {}: {} (HTTP {})", c->port, upgrade.handshake_error.message(), upgrade.response.result_int()));
     co_return;
   }
   ++eng.upgraded;
-  asio::co_spawn(eng.ioc, read_loop(c), report_exception);
+  asio::co_spawn(eng.ioc, read_until_closed(c, dispatch, false), report_exception);
 }
 
 // Opens every connection of eng.conns, at most `concurrency` upgrades in flight.
@@ -386,25 +275,12 @@ asio::awaitable<void> open_worker(Engine& eng, std::size_t& next) {
   }
 }
 
-asio::awaitable<void> sleep_for(Clock::duration d) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  timer.expires_after(d);
-  co_await timer.async_wait(kUseTuple);
-}
-
-// Waits (polling every 10 ms) until done() or the deadline; returns done().
-template <typename Done>
-asio::awaitable<bool> wait_until(Done done, Clock::time_point deadline) {
-  while (!done() && Clock::now() < deadline) co_await sleep_for(10ms);
-  co_return done();
-}
-
 asio::awaitable<bool> open_all(Engine& eng, std::int64_t joiners, double& setup_s) {
   auto const start = Clock::now();
   std::size_t next = 0;
   for (int i = 0; i < eng.opt.concurrency; ++i) asio::co_spawn(eng.ioc, open_worker(eng, next), report_exception);
   auto const total = static_cast<std::int64_t>(eng.conns.size());
-  auto const deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(eng.opt.timeout / 2));
+  auto const deadline = start + seconds(eng.opt.timeout / 2);
   bool const ok = co_await wait_until(
       [&] { return eng.failed > 0 || eng.closed > 0 || (eng.ready == total && eng.joined == joiners); }, deadline);
   setup_s = std::chrono::duration<double>(Clock::now() - start).count();
@@ -412,29 +288,6 @@ asio::awaitable<bool> open_all(Engine& eng, std::int64_t joiners, double& setup_
 }
 
 std::string protocol_name(Protocol p) { return p == Protocol::outboard ? "outboard" : "socketio"; }
-
-std::string reasons_text(Engine const& eng) {
-  std::string out;
-  for (auto const& [reason, count] : eng.close_reasons) out += fmt::format("{}{}: {}", out.empty() ? "" : "; ", reason, count);
-  return out;
-}
-
-std::string json_string(std::string_view s) {  // enough for our own messages and error texts
-  std::string out = "\"";
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') out += '\\';
-    if (static_cast<unsigned char>(ch) < 0x20) continue;
-    out += ch;
-  }
-  return out + "\"";
-}
-
-double percentile_ms(std::vector<std::uint32_t>& v, double q) {
-  if (v.empty()) return 0;
-  auto const k = std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return v[k] / 1000.0;
-}
 
 // ---------------------------------------------------------------- fanout
 
@@ -449,12 +302,11 @@ asio::awaitable<StepResult> run_step(Engine& eng, std::vector<std::shared_ptr<Co
   eng.step.step = index;
   auto const cpu0 = sample_cpu(opt);
   auto const closed0 = eng.closed;
-  auto const start = Clock::now();
-  auto const start_us = now_us();
-  auto const send_time = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.seconds));
+  StepStart const start;
+  auto const send_time = seconds(opt.seconds);
   std::int64_t sent = 0;
   for (;;) {
-    auto const elapsed = Clock::now() - start;
+    auto const elapsed = start.elapsed();
     if (elapsed >= send_time) break;
     auto const due = static_cast<std::int64_t>(rate * std::chrono::duration<double>(elapsed).count());
     for (; sent < due; ++sent) {
@@ -468,19 +320,19 @@ asio::awaitable<StepResult> run_step(Engine& eng, std::vector<std::shared_ptr<Co
   auto const send_end = Clock::now();
   auto const fanout = static_cast<std::int64_t>(opt.subscribers) + 1;
   auto const expected = sent * fanout;
-  auto const drain_deadline = send_end + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.drain));
+  auto const drain_deadline = send_end + seconds(opt.drain);
   co_await wait_until([&] { return eng.step.delivered >= expected && eng.step.acks + eng.step.errors >= sent; }, drain_deadline);
   auto const cpu1 = sample_cpu(opt);
-  auto const wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  auto const wall_s = start.elapsed_s();
   auto& st = eng.step;
   // Delivered per second: from the first send to the last delivery (the whole step when some are missing).
-  double const deliver_s = st.delivered >= expected && st.last_delivery_us > start_us
-                               ? static_cast<double>(st.last_delivery_us - start_us) / 1e6
+  double const deliver_s = st.delivered >= expected && st.last_delivery_us > start.us
+                               ? static_cast<double>(st.last_delivery_us - start.us) / 1e6
                                : wall_s;
   double const p50 = percentile_ms(st.latencies_us, 0.50);
   double const p99 = percentile_ms(st.latencies_us, 0.99);
   double const p999 = percentile_ms(st.latencies_us, 0.999);
-  double const max = st.latencies_us.empty() ? 0 : *std::max_element(st.latencies_us.begin(), st.latencies_us.end()) / 1000.0;
+  double const max = max_ms(st.latencies_us);
   auto const servers_s = ticks_to_s(cpu1.servers - cpu0.servers);
   auto const redis_s = ticks_to_s(cpu1.redis - cpu0.redis);
   auto const self_s = ticks_to_s(cpu1.self - cpu0.self);
@@ -519,17 +371,17 @@ asio::awaitable<int> run_fanout(Engine& eng) {
       "{{\"kind\":\"setup\",\"protocol\":\"{}\",\"connections\":{},\"upgraded\":{},\"ready\":{},\"joined\":{},"
       "\"failed\":{},\"closed\":{},\"setup_s\":{:.2f},\"first_failure\":{},\"close_reasons\":{}}}\n",
       protocol_name(opt.protocol), eng.conns.size(), eng.upgraded, eng.ready, eng.joined, eng.failed, eng.closed, setup_s,
-      json_string(eng.first_failure), json_string(reasons_text(eng)));
+      json_string(eng.first_failure), json_string(reasons_text(eng.close_reasons)));
   std::fflush(stdout);
   if (!ok) co_return 1;
   for (std::size_t i = 0; i < opt.rates.size(); ++i) {
     auto const result = co_await run_step(eng, senders, static_cast<int>(i), opt.rates[i]);
     if (!result.held) break;
-    co_await sleep_for(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.pause)));
+    co_await sleep_for(seconds(opt.pause));
   }
   if (!eng.close_reasons.empty() || !eng.first_failure.empty()) {
     fmt::print("{{\"kind\":\"problems\",\"protocol\":\"{}\",\"first_failure\":{},\"close_reasons\":{}}}\n",
-               protocol_name(opt.protocol), json_string(eng.first_failure), json_string(reasons_text(eng)));
+               protocol_name(opt.protocol), json_string(eng.first_failure), json_string(reasons_text(eng.close_reasons)));
   }
   co_return 0;
 }
@@ -539,64 +391,35 @@ asio::awaitable<int> run_fanout(Engine& eng) {
 asio::awaitable<int> run_idle(Engine& eng) {
   auto const& opt = eng.opt;
   std::int64_t before_kb = 0;
-  for (int pid : opt.server_pids) before_kb += rss_kb(pid);
+  for (int pid : opt.server_pids) before_kb += vm_rss_kb(pid);
   for (int port : opt.ports) {
     for (int i = 0; i < opt.conns; ++i) eng.conns.push_back(std::make_shared<Conn>(eng, port, -1, false));
   }
   double connect_s = 0;
   bool const ok = co_await open_all(eng, 0, connect_s);
   // Let the servers finish what follows a greeting (and a closed connection show as closed).
-  co_await sleep_for(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.settle)));
+  co_await sleep_for(seconds(opt.settle));
   auto const open = static_cast<std::int64_t>(std::count_if(eng.conns.begin(), eng.conns.end(), [](auto const& c) { return c->open; }));
   std::int64_t after_kb = 0;
-  for (int pid : opt.server_pids) after_kb += rss_kb(pid);
+  for (int pid : opt.server_pids) after_kb += vm_rss_kb(pid);
   auto const bytes_per_conn = open > 0 ? static_cast<double>(after_kb - before_kb) * 1024.0 / static_cast<double>(open) : 0.0;
   fmt::print(
       "{{\"kind\":\"idle\",\"protocol\":\"{}\",\"servers\":{},\"per_server\":{},\"connections\":{},\"ready\":{},"
       "\"failed\":{},\"open\":{},\"rss_before_kb\":{},\"rss_after_kb\":{},\"bytes_per_conn\":{:.0f},\"connect_s\":{:.2f},"
       "\"first_failure\":{},\"close_reasons\":{}}}\n",
       protocol_name(opt.protocol), opt.ports.size(), opt.conns, eng.conns.size(), eng.ready, eng.failed, open, before_kb,
-      after_kb, bytes_per_conn, connect_s, json_string(eng.first_failure), json_string(reasons_text(eng)));
+      after_kb, bytes_per_conn, connect_s, json_string(eng.first_failure), json_string(reasons_text(eng.close_reasons)));
   std::fflush(stdout);
   co_return ok && open == static_cast<std::int64_t>(eng.conns.size()) ? 0 : 1;
-}
-
-void raise_open_files() {
-  rlimit lim{};
-  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &lim);
-  }
 }
 
 int run(Options opt) {
   raise_open_files();
   Engine eng(std::move(opt));
-  int rc = 1;
-  bool finished = false;
-  asio::co_spawn(eng.ioc, eng.opt.mode == "idle" ? run_idle(eng) : run_fanout(eng), [&](std::exception_ptr e, int result) {
-    finished = true;
-    rc = result;
-    if (e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (std::exception const& ex) {
-        fmt::print(stderr, "ws_load: {}\n", ex.what());
-      }
-      rc = 1;
-    }
-    eng.ioc.stop();
-  });
-  asio::steady_timer deadline(eng.ioc);
-  deadline.expires_after(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(eng.opt.timeout)));
-  deadline.async_wait([&](beast::error_code ec) {
-    if (ec) return;
-    fmt::print("{{\"kind\":\"timeout\",\"protocol\":\"{}\",\"timeout_s\":{}}}\n", protocol_name(eng.opt.protocol), eng.opt.timeout);
-    std::fflush(stdout);
-    eng.ioc.stop();
-  });
-  eng.ioc.run();
-  return finished ? rc : 1;
+  auto timeout_line =
+      fmt::format("{{\"kind\":\"timeout\",\"protocol\":\"{}\",\"timeout_s\":{}}}", protocol_name(eng.opt.protocol), eng.opt.timeout);
+  return run_bounded(eng.ioc, eng.opt.mode == "idle" ? run_idle(eng) : run_fanout(eng), eng.opt.timeout, std::move(timeout_line),
+                     "ws_load: ");
 }
 
 }  // namespace
