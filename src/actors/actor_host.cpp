@@ -275,6 +275,7 @@ class ActorHost::Loop : public std::enable_shared_from_this<ActorHost::Loop> {
     a->lease_until = bound_of(asked);
     if (!saved->journal.empty()) a->unsaved_since = Steady::now();  // a replayed journal is checkpointed soon
     a->ready = true;
+    a->idle_since = Steady::now();  // a slow load is not idleness: its first player is on the way
     metrics_.activations.fetch_add(1, std::memory_order_relaxed);
     co_return Located{Located::Kind::here, {}, {}};
   }
@@ -328,6 +329,8 @@ class ActorHost::Loop : public std::enable_shared_from_this<ActorHost::Loop> {
   asio::awaitable<void> put_to_sleep(ActivationPtr a, std::uint16_t code, std::string reason) {
     auto turn = co_await a->turn.take();
     if (a->gone) co_return;
+    // A player may have joined while this waited for the turn: the room stays awake then.
+    if (reason == "idle" && !idle_long_enough(*a)) co_return;
     a->gone = true;
     erase(a);
     for (auto const& seat : a->seats) seat->evict(code, reason);
@@ -344,11 +347,14 @@ class ActorHost::Loop : public std::enable_shared_from_this<ActorHost::Loop> {
     metrics_.deactivations.fetch_add(1, std::memory_order_relaxed);
   }
 
+  bool idle_long_enough(Activation const& a) const {
+    return a.seats.empty() && Steady::now() - a.idle_since >= config_.idle_timeout;
+  }
+
   // One room's upkeep at a tick: the lease renewed, a checkpoint when due, sleep when idle.
   asio::awaitable<void> upkeep(std::shared_ptr<Loop> self, ActivationPtr a) {
     (void)self;
-    Steady::time_point now = Steady::now();
-    if (a->seats.empty() && now - a->idle_since >= config_.idle_timeout) {
+    if (idle_long_enough(*a)) {
       co_await put_to_sleep(a, kGoingAway, "idle");
       co_return;
     }
@@ -380,9 +386,13 @@ class ActorHost::Loop : public std::enable_shared_from_this<ActorHost::Loop> {
     auto period = tick_period();
     while (!draining_) {
       if (config_.mode != Mode::local) co_await refresh_members();
+      // A copy: an upkeep may run inline up to its first wait and put its room to sleep, which
+      // erases it from active_ under an iterator over it.
+      std::vector<ActivationPtr> due;
       for (auto& [room, a] : active_) {
-        if (a->ready && !a->gone) asio::co_spawn(io_, upkeep(self, a), asio::detached);
+        if (a->ready && !a->gone) due.push_back(a);
       }
+      for (auto& a : due) asio::co_spawn(io_, upkeep(self, a), asio::detached);
       tick_.expires_after(period);
       auto [ec] = co_await tick_.async_wait(core::use_nothrow);
       (void)ec;

@@ -97,16 +97,17 @@ class ServeActors : public ::testing::Test {
   ServeProcess& by_port(std::uint16_t port) { return a_->port() == port ? *a_ : *b_; }
   ServeProcess& other_than(std::uint16_t port) { return a_->port() == port ? *b_ : *a_; }
 
-  // A coroutine over the rooms' store, as another client of it.
+  // A coroutine over the rooms' store, as another client of it. Opened once: opening a SQLite
+  // store writes (its schema), and a test polling by reopening it starved the servers' writes.
   template <class T>
   T in_store(std::function<boost::asio::awaitable<core::Result<T>>(state::Store&)> op) {
-    core::SystemClock clock;
-    state::StoreOptions options;
-    options.clock = &clock;
-    boost::asio::io_context io;
-    auto provider = state::open_store(state_url_, options);
-    auto store = provider->store_for(io.get_executor());
-    auto result = run_coro(io, op(*store));
+    if (!store_) {
+      state::StoreOptions options;
+      options.clock = &clock_;
+      provider_ = state::open_store(state_url_, options);
+      store_ = provider_->store_for(io_.get_executor());
+    }
+    auto result = run_coro(io_, op(*store_));
     if (!result) throw std::runtime_error(result.error().context);
     return *result;
   }
@@ -139,6 +140,10 @@ class ServeActors : public ::testing::Test {
   TempDir dir_;
   std::vector<std::string> keys_{make_session_key()};
   std::string state_url_;
+  core::SystemClock clock_;
+  boost::asio::io_context io_;
+  std::unique_ptr<state::StoreProvider> provider_;
+  std::shared_ptr<state::Store> store_;
   std::unique_ptr<ServeProcess> a_;
   std::unique_ptr<ServeProcess> b_;
 };
@@ -167,8 +172,8 @@ TEST_F(ServeActors, ACheckpointedRoomSurvivesItsOwnersKillUpToItsLastCheckpoint)
   auto ada = logged_in(a_->port(), "ada");
   auto [ws, welcome] = enter(a_->port(), ada, "r1");
   for (int seq = 1; seq <= 5; ++seq) ASSERT_EQ(move(*ws, seq)["seq"], seq);
-  for (int poll = 0; poll < 400 && saved_room("r1").last_seq("ada") < 5; ++poll) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // until the owner's checkpoint shows
+  for (int poll = 0; poll < 200 && saved_room("r1").last_seq("ada") < 5; ++poll) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // until the owner's checkpoint shows
   }
   ASSERT_EQ(saved_room("r1").last_seq("ada"), 5);
   for (int seq = 6; seq <= 8; ++seq) ASSERT_EQ(move(*ws, seq)["seq"], seq);
@@ -195,8 +200,8 @@ TEST_F(ServeActors, APausedOwnerThatWakesAfterLosingItsLeaseAcceptsNothing) {
   auto [ada_ws, welcome] = enter(a_->port(), ada, "r1");
   auto first = move(*ada_ws, 1);
   ASSERT_EQ(first["type"], "moved");
-  for (int poll = 0; poll < 400 && saved_room("r1").last_seq("ada") < 1; ++poll) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // until the owner's checkpoint shows
+  for (int poll = 0; poll < 200 && saved_room("r1").last_seq("ada") < 1; ++poll) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // until the owner's checkpoint shows
   }
   ASSERT_EQ(saved_room("r1").last_seq("ada"), 1);
   ServeProcess& owner = by_port(owner_port(welcome));
@@ -231,9 +236,9 @@ TEST_F(ServeActors, ARoomWithoutPlayersIsCheckpointedReleasedAndPutToSleep) {
     for (int seq = 1; seq <= 3; ++seq) ASSERT_EQ(move(*ws, seq)["seq"], seq);
   }  // ada leaves: the room idles
   std::optional<actors::Lease> lease{actors::Lease{}};
-  for (int poll = 0; poll < 500 && lease; ++poll) {
+  for (int poll = 0; poll < 250 && lease; ++poll) {
     lease = in_store<std::optional<actors::Lease>>([](state::Store& store) { return actors::lease_of(store, "r1"); });
-    if (lease) std::this_thread::sleep_for(std::chrono::milliseconds(10));  // until the owner lets go
+    if (lease) std::this_thread::sleep_for(std::chrono::milliseconds(20));  // until the owner lets go
   }
   EXPECT_FALSE(lease) << "the idle room's lease was never released";
   EXPECT_EQ(saved_room("r1").last_seq("ada"), 3);  // saved on the way to sleep
