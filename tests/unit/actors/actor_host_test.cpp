@@ -10,6 +10,9 @@
 
 #include <chrono>
 #include <future>
+#include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,68 +25,70 @@
 namespace outboard::actors {
 namespace {
 
-TEST(ActorHost, PlayersArrivingAtOnceForAFreeRoomShareOneActivation) {
+// A SQLite file, an io_context for the test's own calls, and the host's configuration.
+struct HostOnSqlite {
+  HostOnSqlite() {
+    state::StoreOptions options;
+    options.clock = &clock;
+    provider = state::open_store("sqlite://" + (dir.path() / "rooms.db").string(), options);
+    config.advertise = "127.0.0.1:1";
+  }
+  // Whoever holds `room`'s lease now, read from the store.
+  std::optional<Lease> lease(std::string const& room) {
+    auto store = provider->store_for(io.get_executor());
+    auto held = testing::run_coro(io, lease_of(*store, room));
+    if (!held) throw std::runtime_error(held.error().context);
+    return *held;
+  }
+  // Locates each room once (the calls race, as players arriving at once do); returns the answers.
+  std::vector<Located> locate_all(ActorHost& host, std::vector<std::string> const& rooms) {
+    std::vector<std::future<Located>> arrivals;
+    for (auto const& room : rooms) arrivals.push_back(boost::asio::co_spawn(io, host.locate(room, false), boost::asio::use_future));
+    std::vector<Located> answers;
+    for (auto& arrival : arrivals) {
+      testing::run_until_ready(io, arrival);
+      answers.push_back(arrival.get());
+    }
+    return answers;
+  }
+
   testing::TempDir dir;
   core::SystemClock clock;
-  state::StoreOptions options;
-  options.clock = &clock;
-  auto provider = state::open_store("sqlite://" + (dir.path() / "rooms.db").string(), options);
+  std::unique_ptr<state::StoreProvider> provider;
   ActorsConfig config;
-  config.advertise = "127.0.0.1:1";
-  ActorHost host(config, *provider, clock, "test");
-  host.start();
-
   boost::asio::io_context io;
-  std::vector<std::future<Located>> arrivals;
-  for (int i = 0; i < 4; ++i) arrivals.push_back(boost::asio::co_spawn(io, host.locate("r1", false), boost::asio::use_future));
-  for (auto& arrival : arrivals) {
-    testing::run_until_ready(io, arrival);
-    auto where = arrival.get();
+};
+
+TEST(ActorHost, PlayersArrivingAtOnceForAFreeRoomShareOneActivation) {
+  HostOnSqlite setup;
+  ActorHost host(setup.config, *setup.provider, setup.clock, "test");
+  host.start();
+  for (auto const& where : setup.locate_all(host, {"r1", "r1", "r1", "r1"})) {
     EXPECT_EQ(where.kind, Located::Kind::here) << where.reason;
   }
   EXPECT_EQ(host.metrics().activations.load(), 1u);
-  auto store = provider->store_for(io.get_executor());
-  auto lease = testing::run_coro(io, lease_of(*store, "r1"));
-  ASSERT_TRUE(lease && *lease);
-  EXPECT_EQ((*lease)->member, host.member_id());
-  EXPECT_EQ((*lease)->generation, 1) << "a second activation took the lease over";
+  auto lease = setup.lease("r1");
+  ASSERT_TRUE(lease);
+  EXPECT_EQ(lease->member, host.member_id());
+  EXPECT_EQ(lease->generation, 1) << "a second activation took the lease over";
   host.stop();
 }
 
 TEST(ActorHost, RoomsGoingIdleInOneTickAreAllPutToSleep) {
-  testing::TempDir dir;
-  core::SystemClock clock;
-  state::StoreOptions options;
-  options.clock = &clock;
-  auto provider = state::open_store("sqlite://" + (dir.path() / "rooms.db").string(), options);
-  ActorsConfig config;
-  config.advertise = "127.0.0.1:1";
-  config.heartbeat = core::Millis(20);
-  config.idle_timeout = core::Millis(1);  // idle at their first tick: no player ever joins
-  ActorHost host(config, *provider, clock, "test");
+  HostOnSqlite setup;
+  setup.config.heartbeat = core::Millis(20);
+  setup.config.idle_timeout = core::Millis(1);  // idle at their first tick: no player ever joins
+  ActorHost host(setup.config, *setup.provider, setup.clock, "test");
   host.start();
-
-  boost::asio::io_context io;
-  constexpr int kRooms = 12;
-  std::vector<std::future<Located>> arrivals;
-  for (int i = 0; i < kRooms; ++i) {
-    arrivals.push_back(boost::asio::co_spawn(io, host.locate("r" + std::to_string(i), false), boost::asio::use_future));
-  }
-  for (auto& arrival : arrivals) {
-    testing::run_until_ready(io, arrival);
-    ASSERT_EQ(arrival.get().kind, Located::Kind::here);
-  }
-  for (int poll = 0; poll < 500 && host.metrics().deactivations.load() < kRooms; ++poll) {
+  std::vector<std::string> rooms;
+  for (int i = 0; i < 12; ++i) rooms.push_back("r" + std::to_string(i));
+  for (auto const& where : setup.locate_all(host, rooms)) ASSERT_EQ(where.kind, Located::Kind::here) << where.reason;
+  for (int poll = 0; poll < 500 && host.metrics().deactivations.load() < rooms.size(); ++poll) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));  // until every room is asleep
   }
-  EXPECT_EQ(host.metrics().deactivations.load(), std::uint64_t{kRooms});
+  EXPECT_EQ(host.metrics().deactivations.load(), rooms.size());
   EXPECT_EQ(host.metrics().active.load(), 0);
-  auto store = provider->store_for(io.get_executor());
-  for (int i = 0; i < kRooms; ++i) {
-    auto lease = testing::run_coro(io, lease_of(*store, "r" + std::to_string(i)));
-    ASSERT_TRUE(lease);
-    EXPECT_FALSE(*lease) << "room r" << i << " is still held";
-  }
+  for (auto const& room : rooms) EXPECT_FALSE(setup.lease(room)) << room << " is still held";
   host.stop();
 }
 
