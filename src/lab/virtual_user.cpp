@@ -110,13 +110,13 @@ asio::awaitable<VirtualUser::Outcome> VirtualUser::request(Call call) {
     stats_.record_attempt(lab_now_ms(), out.reply);
     for (; moves_counted_ < agent_.moves(); ++moves_counted_) stats_.record_gateway_move(index_);
     if (!retriable(out.reply)) break;
-    if (out.attempts >= settings_.max_attempts) {
+    if (out.attempts >= settings_.max_attempts && std::chrono::steady_clock::now() - started >= settings_.retry_window) {
       out.gave_up = true;
       break;
     }
     stats_.record_retry();
-    // Exponential backoff with jitter, capped at one second: about 5 s over 8 attempts, enough
-    // to ride out a crash, a hung server's 1.5 s gateway timeout or a store restart.
+    // Exponential backoff with jitter, capped at one second: 8 attempts and at least 6 s, enough
+    // to ride out a crash, a hung server's 1.5 s gateway timeout, a store restart or a failover.
     auto jittered = std::chrono::milliseconds(random_between(backoff.count() / 2, backoff.count()));
     co_await pause(jittered);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));

@@ -36,6 +36,10 @@ struct UserSettings {
   std::chrono::milliseconds think_max{500};
   std::chrono::milliseconds request_timeout{5000};
   int max_attempts = 8;       // per request, first try included
+  // ... and retried for at least this long: the backoff's jitter can bring 8 attempts down to
+  // 2.3 s, shorter than a Redis Cluster failover on a busy machine (node timeout 1 s, then an
+  // election): a request that waited that out is availability, not a failed retryable request.
+  std::chrono::milliseconds retry_window{6000};
   int relogins_per_step = 2;  // unexpected logouts tolerated in one step before the journey is abandoned
   // How long after an acknowledged logout a server may still accept the old credential: 0 when
   // every server reads sessions from the store itself; with a near-cache, its documented bound
