@@ -42,8 +42,7 @@ RoomConnection::RoomConnection(ActorHost& host, io::TakenConnection taken, std::
       room_(std::move(room)),
       player_(std::move(player)),
       rate_(host.config().messages_per_second, 2.0 * host.config().messages_per_second),
-      wake_(executor_),
-      cut_(executor_) {}
+      writer_(ws_, kOutboxLimit, kCloseGrace) {}
 
 asio::awaitable<void> RoomConnection::serve(http::Request request, std::string early, std::string instance) {
   io::WebSocketOptions options;
@@ -54,10 +53,9 @@ asio::awaitable<void> RoomConnection::serve(http::Request request, std::string e
   if (!co_await io::accept_websocket(ws_, request, std::move(early), options)) co_return;
   request = http::Request{};  // held for the connection's life otherwise
   host_.metrics().players.fetch_add(1, std::memory_order_relaxed);
-  asio::co_spawn(executor_, write_loop(shared_from_this()), asio::detached);
+  asio::co_spawn(executor_, writer_.run(shared_from_this()), asio::detached);
   co_await read_loop();
   if (joined_) host_.leave(room_, shared_from_this());
-  cut_.cancel();
   host_.metrics().players.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -70,11 +68,10 @@ asio::awaitable<void> RoomConnection::read_loop() {
       if (ec == websocket::error::message_too_big || ec == websocket::error::buffer_overflow) {
         begin_close(static_cast<std::uint16_t>(websocket::close_code::too_big), "too_large", true);
       }
-      ended_ = true;
-      wake_.cancel();
+      writer_.end();
       break;
     }
-    if (closing_) continue;
+    if (writer_.closing()) continue;
     if (!ws_.got_text()) {
       begin_close(static_cast<std::uint16_t>(websocket::close_code::unknown_data), "malformed", true);
       continue;
@@ -132,43 +129,13 @@ asio::awaitable<void> RoomConnection::answer(TurnResult result, std::int64_t seq
   co_return;
 }
 
-asio::awaitable<void> RoomConnection::write_loop(std::shared_ptr<RoomConnection> self) {
-  (void)self;  // held: the writer may outlive the reader by a close frame
-  for (;;) {
-    while (outbox_.empty() && !closing_ && !ended_) {
-      writer_waiting_ = true;
-      wake_.expires_at(asio::steady_timer::time_point::max());
-      co_await wake_.async_wait(use_nothrow);
-      writer_waiting_ = false;
-    }
-    if (ended_) break;
-    if (closing_ && (drop_outbox_ || outbox_.empty())) {
-      auto reason = *closing_;
-      co_await ws_.async_close(reason, use_nothrow);
-      break;
-    }
-    auto frame = outbox_.pop();
-    ws_.text(true);
-    auto [ec, n] = co_await ws_.async_write(asio::buffer(*frame), use_nothrow);
-    if (ec) {
-      boost::system::error_code ignored;
-      beast::get_lowest_layer(ws_).socket().close(ignored);
-      break;
-    }
-  }
-}
-
 void RoomConnection::enqueue(std::string frame) { deliver(std::make_shared<std::string const>(std::move(frame))); }
 
 void RoomConnection::deliver(std::shared_ptr<std::string const> frame) {
   asio::post(executor_, [self = shared_from_this(), frame = std::move(frame)]() mutable {
-    if (self->closing_ || self->ended_) return;
-    if (self->outbox_.size() >= kOutboxLimit) {
+    if (!self->writer_.push(std::move(frame))) {
       self->begin_close(static_cast<std::uint16_t>(websocket::close_code::policy_error), "slow_consumer", true);
-      return;
     }
-    self->outbox_.push(std::move(frame));
-    if (self->writer_waiting_) self->wake_.cancel();
   });
 }
 
@@ -180,18 +147,7 @@ void RoomConnection::evict(std::uint16_t code, std::string reason) {
 }
 
 void RoomConnection::begin_close(std::uint16_t code, std::string reason, bool drop_outbox) {
-  if (closing_ || ended_) return;
-  closing_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
-  drop_outbox_ = drop_outbox;
-  if (drop_outbox) outbox_.clear();
-  wake_.cancel();
-  // A client that takes nothing never sees the close frame: cut it then.
-  cut_.expires_after(2 * kCloseGrace);
-  cut_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (ec || self->ended_) return;
-    boost::system::error_code ignored;
-    beast::get_lowest_layer(self->ws_).socket().close(ignored);
-  });
+  writer_.begin_close(static_cast<websocket::close_code>(code), reason, drop_outbox, shared_from_this());
 }
 
 }  // namespace outboard::actors

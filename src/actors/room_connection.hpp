@@ -4,7 +4,6 @@
 // one at a time (each a turn of the room on the host's thread); a writer sends what the room
 // delivers, in order. The room reaches it as a Seat: deliver and evict post onto its thread.
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
@@ -15,7 +14,7 @@
 #include "actors/actor_host.hpp"
 #include "http/message.hpp"
 #include "io/http_server.hpp"
-#include "realtime/outbox.hpp"
+#include "io/websocket_writer.hpp"
 #include "realtime/rate.hpp"
 
 namespace outboard::actors {
@@ -36,7 +35,6 @@ class RoomConnection final : public Seat, public std::enable_shared_from_this<Ro
 
   boost::asio::awaitable<void> serve(http::Request request, std::string early, std::string instance);
   boost::asio::awaitable<void> read_loop();
-  boost::asio::awaitable<void> write_loop(std::shared_ptr<RoomConnection> self);
   boost::asio::awaitable<void> handle(std::string_view text);
   boost::asio::awaitable<void> answer(TurnResult result, std::int64_t seq);
   void enqueue(std::string frame);
@@ -49,13 +47,7 @@ class RoomConnection final : public Seat, public std::enable_shared_from_this<Ro
   std::string player_;
   bool joined_ = false;
   realtime::RateLimiter rate_;
-  realtime::Outbox outbox_;
-  boost::asio::steady_timer wake_;
-  boost::asio::steady_timer cut_;
-  bool writer_waiting_ = false;
-  std::optional<boost::beast::websocket::close_reason> closing_;
-  bool drop_outbox_ = false;
-  bool ended_ = false;
+  io::WebSocketWriter writer_;  // the outbox, the writer and the close (after ws_: it refers to it)
 };
 
 }  // namespace outboard::actors

@@ -56,9 +56,7 @@ Connection::Connection(ThreadHub& hub, io::TakenConnection taken, std::string us
       resume_(hub.config().feed.keep_history),
       // A second's worth of messages may come at once (a reconnect rejoining its rooms).
       rate_(hub.config().limits.messages_per_second, 2.0 * hub.config().limits.messages_per_second),
-      wake_(hub.executor()),
-      space_(hub.executor()),
-      cut_(hub.executor()) {}
+      writer_(ws_, hub.config().outbound_queue, hub.config().close_grace) {}
 
 asio::awaitable<void> Connection::serve(http::Request request, std::string early) {
   auto const& config = hub_.config();
@@ -81,7 +79,7 @@ asio::awaitable<void> Connection::serve(http::Request request, std::string early
 
   // The writer on its own (it keeps this object alive); the reader here. A parallel group of
   // the two would cost each idle connection two more coroutine frames.
-  asio::co_spawn(hub_.executor(), write_loop(shared_from_this()), asio::detached);
+  asio::co_spawn(hub_.executor(), writer_.run(shared_from_this()), asio::detached);
   co_await read_loop();
 
   hub_.remove(*this);
@@ -91,7 +89,6 @@ asio::awaitable<void> Connection::serve(http::Request request, std::string early
     (void)co_await hub_.presence().leave(std::move(name), std::move(id));
   }
   rooms_.clear();
-  cut_.cancel();
   metrics.open.fetch_sub(1, std::memory_order_relaxed);
   RealtimeMetrics::add(metrics.closed[static_cast<std::size_t>(end_reason_.value_or(CloseReason::error))]);
 }
@@ -105,7 +102,7 @@ asio::awaitable<void> Connection::read_loop() {
       finish(reason_for_read_error(ec));
       break;
     }
-    if (closing_) continue;  // after a close frame went out, nothing is handled
+    if (writer_.closing()) continue;  // after a close frame went out, nothing is handled
     if (!ws_.got_text()) {
       begin_close(websocket::close_code::unknown_data, "binary frames are not supported", CloseReason::unsupported_data,
                   true);
@@ -118,38 +115,8 @@ asio::awaitable<void> Connection::read_loop() {
 }
 
 void Connection::finish(CloseReason reason) {
-  ended_ = true;
   if (!end_reason_) end_reason_ = reason;
-  wake_.cancel();
-  space_.cancel();
-}
-
-asio::awaitable<void> Connection::write_loop(std::shared_ptr<Connection> self) {
-  (void)self;  // held: the writer may outlive the reader by a close frame
-  for (;;) {
-    while (outbox_.empty() && !closing_ && !ended_) {
-      writer_waiting_ = true;
-      wake_.expires_at(asio::steady_timer::time_point::max());
-      co_await wake_.async_wait(use_nothrow);
-      writer_waiting_ = false;
-    }
-    if (ended_) break;
-    if (closing_ && (drop_outbox_ || outbox_.empty())) {
-      auto reason = *closing_;
-      co_await ws_.async_close(reason, use_nothrow);
-      break;  // the reader sees the client's close frame (or the handshake timeout) and ends
-    }
-    Shared frame = outbox_.pop();
-    if (space_waiters_ > 0 && outbox_.size() <= hub_.config().outbound_queue / 2) space_.cancel();
-    ws_.text(true);
-    auto [ec, n] = co_await ws_.async_write(asio::buffer(*frame), use_nothrow);
-    if (ec) {
-      // The reader ends too: the socket is gone. Close it so a read still pending returns.
-      boost::system::error_code ignored;
-      beast::get_lowest_layer(ws_).socket().close(ignored);
-      break;
-    }
-  }
+  writer_.end();
 }
 
 asio::awaitable<void> Connection::handle(std::string_view text) {
@@ -235,7 +202,7 @@ asio::awaitable<void> Connection::join(JoinRequest request) {
     current->cursor = latest->last_seq;
   }
   Room* current = room_of(room, generation);
-  if (!current || ended_) co_return;
+  if (!current || writer_.ended()) co_return;
   enqueue(encode_joined(room, current->cursor));
   end_fill(room);
 }
@@ -338,7 +305,7 @@ void Connection::recheck(std::string const& room) {
 
 void Connection::start_fill(std::string const& room) {
   auto it = rooms_.find(room);
-  if (it == rooms_.end() || ended_) return;
+  if (it == rooms_.end() || writer_.ended()) return;
   it->second.filling = true;
   asio::co_spawn(hub_.executor(), fill(shared_from_this(), room, it->second.generation), asio::detached);
 }
@@ -351,14 +318,14 @@ asio::awaitable<void> Connection::fill(std::shared_ptr<Connection> self, std::st
 asio::awaitable<void> Connection::replay(std::string const& room, std::uint64_t generation) {
   std::size_t batch = std::max<std::size_t>(1, std::min(kReplayBatch, hub_.config().outbound_queue / 2));
   for (;;) {
-    co_await wait_for_outbox_space();
+    co_await writer_.wait_for_space();  // a replay is paced by what the client reads
     Room* state = room_of(room, generation);
-    if (!state || ended_ || closing_) co_return;
+    if (!state || writer_.ended() || writer_.closing()) co_return;
     std::int64_t after = state->cursor;
     std::string name = room;
     auto history = co_await hub_.feed().read_after(std::move(name), after, batch);
     state = room_of(room, generation);
-    if (!state || ended_ || closing_) co_return;
+    if (!state || writer_.ended() || writer_.closing()) co_return;
     if (!history) {
       // The store is away: wait a moment and read again (the client keeps what it has).
       asio::steady_timer pause(hub_.executor(), std::chrono::milliseconds(250));
@@ -407,27 +374,13 @@ void Connection::end_fill(std::string const& room) {
   if (again && !state.filling && resume_) start_fill(room);
 }
 
-asio::awaitable<void> Connection::wait_for_outbox_space() {
-  // A replay is paced by what the client reads; it is not a slow consumer for being long.
-  while (!ended_ && !closing_ && outbox_.size() > hub_.config().outbound_queue / 2) {
-    ++space_waiters_;
-    space_.expires_at(asio::steady_timer::time_point::max());
-    co_await space_.async_wait(use_nothrow);
-    --space_waiters_;
-  }
-}
-
 // --- the outbox and closing ---
 
 void Connection::enqueue(Shared frame) {
-  if (closing_ || ended_) return;
-  if (outbox_.size() >= hub_.config().outbound_queue) {
+  if (!writer_.push(std::move(frame))) {
     begin_close(websocket::close_code::policy_error, "slow consumer: too many messages waiting",
                 CloseReason::slow_consumer, true);
-    return;
   }
-  outbox_.push(std::move(frame));
-  if (writer_waiting_) wake_.cancel();
 }
 
 void Connection::refuse(Refusal why, std::string detail, std::string_view room, std::string_view id) {
@@ -438,20 +391,7 @@ void Connection::refuse(Refusal why, std::string detail, std::string_view room, 
 void Connection::go_away() { begin_close(websocket::close_code::going_away, "server going away", CloseReason::drain, false); }
 
 void Connection::begin_close(websocket::close_code code, std::string reason, CloseReason why, bool drop_outbox) {
-  if (closing_ || ended_) return;
-  closing_ = websocket::close_reason(code, reason);
-  end_reason_ = why;
-  drop_outbox_ = drop_outbox;
-  if (drop_outbox) outbox_.clear();
-  wake_.cancel();
-  space_.cancel();
-  // A client that takes nothing (its window full) never sees the close frame: cut it then.
-  cut_.expires_after(2 * hub_.config().close_grace);
-  cut_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (ec || self->ended_) return;
-    boost::system::error_code ignored;
-    beast::get_lowest_layer(self->ws_).socket().close(ignored);
-  });
+  if (writer_.begin_close(code, reason, drop_outbox, shared_from_this())) end_reason_ = why;
 }
 
 }  // namespace outboard::realtime

@@ -9,7 +9,6 @@
 // history first. So every client gets each message of its rooms once and in order, across
 // reconnects to any instance, as long as the history reaches back; when it does not, it is told.
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
@@ -23,7 +22,7 @@
 #include "http/message.hpp"
 #include "io/http_server.hpp"
 #include "realtime/hub.hpp"
-#include "realtime/outbox.hpp"
+#include "io/websocket_writer.hpp"
 #include "realtime/protocol.hpp"
 #include "realtime/rate.hpp"
 
@@ -45,7 +44,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   using Socket = boost::beast::websocket::stream<boost::beast::tcp_stream>;
-  using Shared = Outbox::Frame;
+  using Shared = io::WebSocketWriter::Frame;
 
   struct Room {
     std::int64_t cursor = 0;       // the last seq delivered to this client
@@ -57,7 +56,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   boost::asio::awaitable<void> serve(http::Request request, std::string early);
   boost::asio::awaitable<void> read_loop();
-  boost::asio::awaitable<void> write_loop(std::shared_ptr<Connection> self);
   boost::asio::awaitable<void> handle(std::string_view text);
   boost::asio::awaitable<void> join(JoinRequest request);
   boost::asio::awaitable<void> send(SendRequest request);
@@ -72,7 +70,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Reads the history after the cursor up to the feed's latest, reporting a horizon it meets.
   boost::asio::awaitable<void> replay(std::string const& room, std::uint64_t generation);
   void end_fill(std::string const& room);
-  boost::asio::awaitable<void> wait_for_outbox_space();
   Room* room_of(std::string const& room, std::uint64_t generation);
 
   void enqueue(Shared frame);
@@ -91,15 +88,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::map<std::string, Room> rooms_;
   std::uint64_t generations_ = 0;
   RateLimiter rate_;
-  Outbox outbox_;
-  boost::asio::steady_timer wake_;   // the writer waits on it for frames
-  boost::asio::steady_timer space_;  // fills wait on it for room in the outbox
-  boost::asio::steady_timer cut_;    // the close's deadline
-  bool writer_waiting_ = false;
-  int space_waiters_ = 0;
-  std::optional<boost::beast::websocket::close_reason> closing_;
-  bool drop_outbox_ = false;
-  bool ended_ = false;  // the reader is done: nothing more is sent
+  io::WebSocketWriter writer_;  // the outbox, the writer and the close (after ws_: it refers to it)
   std::optional<CloseReason> end_reason_;
 };
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace outboard::realtime {
+namespace outboard::io {
 
 class Outbox {
  public:
@@ -37,4 +37,4 @@ class Outbox {
   std::size_t next_ = 0;
 };
 
-}  // namespace outboard::realtime
+}  // namespace outboard::io
