@@ -130,3 +130,16 @@ wait_quiet() {
   done
   return 0
 }
+
+commit_label() {  # commit_label [PATH...]: HEAD's short hash, and whether PATHs (default: src apps) differ from it
+  local paths=("$@")
+  [ ${#paths[@]} -eq 0 ] && paths=(src apps)
+  local hash
+  hash=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
+  if (cd "$ROOT" && git diff --quiet HEAD -- "${paths[@]}" 2>/dev/null &&
+      [ -z "$(git ls-files --others --exclude-standard -- "${paths[@]}")" ]); then
+    echo "$hash"
+  else
+    echo "$hash + uncommitted changes in ${paths[*]}"
+  fi
+}

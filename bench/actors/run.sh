@@ -196,7 +196,7 @@ json.dump({"date": "$(date -u +%F)", "finished": "$(date -u '+%F %H:%M')", "quic
            "machine": "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(awk '/^MemTotal:/ {printf "%.0f GB RAM", $2 / 1048576}' /proc/meminfo), Linux $(uname -r)",
            "load": "$(cut -d' ' -f1-3 /proc/loadavg)",
            "outboard": "$("$OUTBOARD" --version 2>&1 | head -1)",
-           "commit": "$(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && { git diff --quiet HEAD -- src apps 2>/dev/null || echo ' + uncommitted changes in src/ apps/'; })"},
+           "commit": "$(commit_label)"},
           open(sys.argv[1], "w"))
 EOF
 DOC_ARGS=()

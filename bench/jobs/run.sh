@@ -178,7 +178,7 @@ json.dump({"date": "$(date -u +%Y-%m-%d)", "finished": "$(date -u '+%Y-%m-%d %H:
            "elapsed_s": $ELAPSED, "quiet_waited_s": $QUIET_SPENT,
            "machine": "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')",
            "load": "$(cut -d' ' -f1-3 /proc/loadavg)",
-           "commit": "$(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && { git diff --quiet HEAD -- src apps bench/jobs 2>/dev/null || echo ' + uncommitted changes'; })",
+           "commit": "$(commit_label src apps bench/jobs)",
            "node": "$(node --version)", "bullmq": "$(node -p "require('$BENCH/node_modules/bullmq/package.json').version")",
            "ioredis": "$(node -p "require('$BENCH/node_modules/ioredis/package.json').version")",
            "redis": "$(redis-server --version | cut -d' ' -f1-3)"}, open(sys.argv[1], "w"))

@@ -263,7 +263,7 @@ json.dump({"date": "$(date -u +%F)", "finished": "$(date -u '+%F %H:%M')", "quic
            "machine": "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), Linux $(uname -r)",
            "load": "$(cut -d' ' -f1-3 /proc/loadavg)",
            "outboard": "$( [ -x "$OUTBOARD" ] && "$OUTBOARD" --version 2>&1 | head -1 || echo 'not built')",
-           "commit": "$(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && { git diff --quiet HEAD -- src apps 2>/dev/null || echo ' + uncommitted changes in src/ apps/'; })",
+           "commit": "$(commit_label)",
            "node": "$(node --version)", "socketio": "$(pkg_version socket.io)",
            "adapter": "$(pkg_version @socket.io/redis-adapter)", "node_redis": "$(pkg_version redis)",
            "redis": "$(redis-server --version | cut -d' ' -f1-3)"}, open(sys.argv[1], "w"))

@@ -180,7 +180,7 @@ json.dump({"date": "$(date -u +%Y-%m-%d)", "finished": "$(date -u '+%Y-%m-%d %H:
            "poll_ms": $POLL_MS, "elapsed_s": $ELAPSED,
            "machine": "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')",
            "load_start": "$LOAD_START", "load_end": "$(cut -d' ' -f1-3 /proc/loadavg)",
-           "commit": "$(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && { git diff --quiet HEAD -- src apps 2>/dev/null && [ -z "$(git ls-files --others --exclude-standard src apps)" ] || echo ' + uncommitted changes'; })",
+           "commit": "$(commit_label)",
            "build": "$(basename "$BUILD_DIR")",
            "etcd": "$("$ETCD" --version | head -1 | awk '{print $3}')"}, open(sys.argv[1], "w"))
 EOF

@@ -36,8 +36,6 @@ class WebSocketWriter {
   // Queues `frame` for the writer. Nothing happens once closing or ended; false when the outbox
   // holds `limit` frames already (nothing queued: the caller cuts the slow client).
   bool push(Frame frame);
-  std::size_t queued() const { return outbox_.size(); }
-  std::size_t limit() const { return limit_; }
   bool closing() const { return closing_.has_value(); }
   bool ended() const { return ended_; }
 
