@@ -26,6 +26,7 @@
 #include "core/secret_file.hpp"
 #include "lab/metrics_text.hpp"
 #include "lab/process_wait.hpp"
+#include "lab/sqlite_lock_probe.hpp"
 #include "lab/user_agent.hpp"
 #include "lab/virtual_user.hpp"
 #include "core/use_nothrow.hpp"
@@ -89,6 +90,10 @@ constexpr std::string_view kReplaysSeries = "outboard_idempotency_requests_total
 // A "mid-job" fault is aimed at a receipt being made, never at a tick: a tick's job takes a few
 // ms, so one seen in flight is most likely done before the signal lands (a hang that froze a
 // server between jobs passed for one that froze a job: CI, locked mode, no stale write).
+// A frozen server holds the embedded store's write lock when a probe, trying every 20 ms, never
+// gets it in 1 s (or a third of the hang): any other holder lets go within milliseconds.
+constexpr std::chrono::milliseconds kStoreLockProbe{1000};
+constexpr std::chrono::milliseconds kStoreLockProbeEvery{20};
 constexpr std::string_view kReceiptsInFlightSeries = "outboard_jobs_in_flight{type=\"receipt\"}";
 // Families with a sample per job type (outboard serve's jobs metrics, docs/JOBS.md).
 constexpr std::string_view kFencedRefusedSeries = "outboard_jobs_fenced_writes_refused_total";
@@ -165,13 +170,15 @@ void Cluster::server_back(std::string const& address) {
 
 std::string Cluster::state_url() const {
   switch (settings_.store) {
-    case StoreKind::sqlite: return "sqlite://" + (settings_.work_dir / "state.db").string();
+    case StoreKind::sqlite: return "sqlite://" + embedded_store_file().string();
     case StoreKind::private_redis: return "redis://127.0.0.1:" + std::to_string(store_port_) + "/0";
     case StoreKind::external_redis: return settings_.external_redis_url;
     case StoreKind::private_redis_cluster: return redis_cluster_ ? redis_cluster_->url() : std::string();
   }
   return {};
 }
+
+std::filesystem::path Cluster::embedded_store_file() const { return settings_.work_dir / "state.db"; }
 
 std::string Cluster::data_url() const {
   if (postgres_) return postgres_->url();
@@ -906,13 +913,32 @@ asio::awaitable<void> Cluster::kill_server(int position, std::optional<std::int6
   events_("restart", fmt::format("{} restarted on the same port and disk (pid {})", server.id, server.process->pid()));
 }
 
-asio::awaitable<void> Cluster::hang_server(int position, std::int64_t lasting_ms) {
+asio::awaitable<bool> Cluster::hang_server(int position, std::int64_t lasting_ms, bool may_thaw) {
   Server& server = *servers_[index_of(position)];
+  auto frozen_at = std::chrono::steady_clock::now();
   server.process->signal(SIGSTOP);
   events_("hang", fmt::format("SIGSTOP {} (pid {}) for {} ms", server.id, server.process->pid(), lasting_ms));
-  co_await sleep_for(std::chrono::milliseconds(lasting_ms));
+  if (may_thaw && co_await frozen_holding_the_store_lock(lasting_ms)) {
+    server.process->signal(SIGCONT);
+    events_("thaw", fmt::format("SIGCONT {}: it froze inside a write to the embedded store, so every server waited "
+                                "for it; the hang is aimed again",
+                                server.id));
+    co_return false;
+  }
+  auto remaining = frozen_at + std::chrono::milliseconds(lasting_ms) - std::chrono::steady_clock::now();
+  co_await sleep_for(std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(remaining)));
   server.process->signal(SIGCONT);
   events_("resume", fmt::format("SIGCONT {}", server.id));
+  co_return true;
+}
+
+// Only the embedded store has a lock a frozen server can keep: redis and postgres apply each
+// command or transaction on their side, whatever happens to the client that sent it.
+asio::awaitable<bool> Cluster::frozen_holding_the_store_lock(std::int64_t lasting_ms) {
+  if (settings_.store != StoreKind::sqlite) co_return false;
+  auto within = std::min(kStoreLockProbe, std::chrono::milliseconds(lasting_ms / 3));
+  auto lock = co_await probe_sqlite_write_lock(embedded_store_file(), within, kStoreLockProbeEvery);
+  co_return lock == WriteLock::held;
 }
 
 asio::awaitable<std::unique_ptr<Cluster::Server>> Cluster::join_new_server() {

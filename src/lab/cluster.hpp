@@ -138,7 +138,10 @@ class Cluster {
   // The faults. `position` is 1-based among the running servers. Each emits its events and
   // returns when the fault has fully played out (a hang has been resumed, a deploy finished).
   boost::asio::awaitable<void> kill_server(int position, std::optional<std::int64_t> restart_after_ms);
-  boost::asio::awaitable<void> hang_server(int position, std::int64_t lasting_ms);
+  // A hang returns false when it ended early: with `may_thaw`, a server frozen while holding the
+  // embedded store's write lock (which stalls every server, not its lease: sqlite_lock_probe.hpp)
+  // is thawed at once, for the caller to aim again.
+  boost::asio::awaitable<bool> hang_server(int position, std::int64_t lasting_ms, bool may_thaw);
   boost::asio::awaitable<void> rolling_deploy();
   boost::asio::awaitable<void> scale_out(int count);
   boost::asio::awaitable<void> scale_in(int count);
@@ -291,6 +294,8 @@ class Cluster {
   // stores' own addresses (for the lab's own reads), and a server's, through its store proxies.
   std::string state_url() const;
   std::string data_url() const;
+  std::filesystem::path embedded_store_file() const;  // the sqlite store's file
+  boost::asio::awaitable<bool> frozen_holding_the_store_lock(std::int64_t lasting_ms);
   std::string state_url_of(Server const& server) const;
   std::string data_url_of(Server const& server) const;
   void start_engines();  // blocking, bounded: before any user starts

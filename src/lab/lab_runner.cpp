@@ -59,6 +59,9 @@ constexpr std::int64_t kReceiptReadEvery = 200;
 constexpr int kMidJobLooks = 100;
 constexpr std::int64_t kMidJobLookingMs = 10000;
 constexpr auto kMidJobLooksApart = 25ms;
+// A hang that froze a server holding the embedded store's write lock is thawed and aimed again,
+// up to this many aims in all (the last one is kept whatever it holds).
+constexpr int kHangAims = 5;
 // How often the lab reads every gateway's /metrics for their registry revisions and backend
 // failures (several gateways or a registry only).
 constexpr std::int64_t kRevisionSampleMs = 100;
@@ -290,8 +293,10 @@ asio::awaitable<void> run_fault(ModeRun* run, FaultSpec fault, std::mt19937_64* 
       break;
     }
     case FaultKind::hang: {
-      int position = co_await pick_target(run, fault.target, rng);
-      co_await run->cluster.hang_server(position, fault.lasting_ms);
+      for (int aim = 1;; ++aim) {
+        int position = co_await pick_target(run, fault.target, rng);
+        if (co_await run->cluster.hang_server(position, fault.lasting_ms, aim < kHangAims)) break;
+      }
       break;
     }
     case FaultKind::rolling_deploy: co_await run->cluster.rolling_deploy(); break;
