@@ -79,6 +79,16 @@ void ChildProcess::kill_now() {
   if (waitpid(pid_, &st, 0) == pid_) status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+bool every_thread_stopped(pid_t pid) {
+  std::error_code ec;
+  for (auto const& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::string stat = read_output(task.path() / "stat");
+    auto close = stat.rfind(')');  // "tid (name) S ...": the name may hold spaces or ')'
+    if (close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] != 'T') return false;
+  }
+  return !ec;
+}
+
 std::string read_output(std::filesystem::path const& file) {
   std::ifstream in(file, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

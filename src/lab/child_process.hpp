@@ -45,6 +45,10 @@ class ChildProcess {
   std::filesystem::path log_file_;
 };
 
+// Whether every thread of process `pid` is stopped ('T' in /proc/PID/task/TID/stat). kill(SIGSTOP)
+// returns before they all are: what a stopped process holds is known only once this says yes.
+bool every_thread_stopped(pid_t pid);
+
 // A child's whole output file ("" when unreadable): what a short command (psql, redis-cli) printed.
 std::string read_output(std::filesystem::path const& file);
 

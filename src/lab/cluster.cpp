@@ -94,6 +94,7 @@ constexpr std::string_view kReplaysSeries = "outboard_idempotency_requests_total
 // gets it in 1 s (or a third of the hang): any other holder lets go within milliseconds.
 constexpr std::chrono::milliseconds kStoreLockProbe{1000};
 constexpr std::chrono::milliseconds kStoreLockProbeEvery{20};
+constexpr int kStoppedLooks = 40;  // kPollEvery apart: 1 s for every thread of a SIGSTOPped server to stop
 constexpr std::string_view kReceiptsInFlightSeries = "outboard_jobs_in_flight{type=\"receipt\"}";
 // Families with a sample per job type (outboard serve's jobs metrics, docs/JOBS.md).
 constexpr std::string_view kFencedRefusedSeries = "outboard_jobs_fenced_writes_refused_total";
@@ -918,7 +919,7 @@ asio::awaitable<bool> Cluster::hang_server(int position, std::int64_t lasting_ms
   auto frozen_at = std::chrono::steady_clock::now();
   server.process->signal(SIGSTOP);
   events_("hang", fmt::format("SIGSTOP {} (pid {}) for {} ms", server.id, server.process->pid(), lasting_ms));
-  if (may_thaw && co_await frozen_holding_the_store_lock(lasting_ms)) {
+  if (may_thaw && co_await frozen_holding_the_store_lock(server.process->pid(), lasting_ms)) {
     server.process->signal(SIGCONT);
     events_("thaw", fmt::format("SIGCONT {}: it froze inside a write to the embedded store, so every server waited "
                                 "for it; the hang is aimed again",
@@ -934,8 +935,10 @@ asio::awaitable<bool> Cluster::hang_server(int position, std::int64_t lasting_ms
 
 // Only the embedded store has a lock a frozen server can keep: redis and postgres apply each
 // command or transaction on their side, whatever happens to the client that sent it.
-asio::awaitable<bool> Cluster::frozen_holding_the_store_lock(std::int64_t lasting_ms) {
+asio::awaitable<bool> Cluster::frozen_holding_the_store_lock(pid_t pid, std::int64_t lasting_ms) {
   if (settings_.store != StoreKind::sqlite) co_return false;
+  // A thread not stopped yet could still take the lock after a probe that found it free.
+  for (int look = 0; look < kStoppedLooks && !every_thread_stopped(pid); ++look) co_await sleep_for(kPollEvery);
   auto within = std::min(kStoreLockProbe, std::chrono::milliseconds(lasting_ms / 3));
   auto lock = co_await probe_sqlite_write_lock(embedded_store_file(), within, kStoreLockProbeEvery);
   co_return lock == WriteLock::held;

@@ -295,7 +295,7 @@ class Cluster {
   std::string state_url() const;
   std::string data_url() const;
   std::filesystem::path embedded_store_file() const;  // the sqlite store's file
-  boost::asio::awaitable<bool> frozen_holding_the_store_lock(std::int64_t lasting_ms);
+  boost::asio::awaitable<bool> frozen_holding_the_store_lock(pid_t pid, std::int64_t lasting_ms);
   std::string state_url_of(Server const& server) const;
   std::string data_url_of(Server const& server) const;
   void start_engines();  // blocking, bounded: before any user starts

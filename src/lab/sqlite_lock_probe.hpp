@@ -5,7 +5,8 @@
 // inside a SQLite write transaction, it keeps the file's one write lock: every other server waits
 // for it, nobody can take its job over, and the fault shows a stalled cluster instead of what it is
 // meant to show (a lease running out while its holder sleeps). The lab asks this probe, and then
-// thaws the server and aims again (lab_runner.cpp, docs/LAB.md "The mid-job target").
+// thaws the server and aims again (lab_runner.cpp, docs/LAB.md "The mid-job target"). Tests that
+// freeze a server on sqlite ask it too (tests/support/stop_outside_a_write.hpp).
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
@@ -15,12 +16,15 @@ namespace outboard::lab {
 
 enum class WriteLock {
   free,     // the probe took the lock (and let go at once)
-  held,     // someone held it at every try until the deadline
+  held,     // someone else held it
   unknown,  // the file could not be opened: nothing can be said
 };
 
-// Tries `BEGIN IMMEDIATE` without waiting, every `every`, until it succeeds or `within` passes.
-// Each try holds the lock for microseconds; between tries the event loop goes on.
+// One try: `BEGIN IMMEDIATE` without waiting, rolled back at once when it succeeds.
+WriteLock try_sqlite_write_lock(std::filesystem::path const& database);
+
+// Tries every `every` until the lock is free or `within` passes (then: held). Each try holds the
+// lock for microseconds; between tries the event loop goes on.
 boost::asio::awaitable<WriteLock> probe_sqlite_write_lock(std::filesystem::path database,
                                                           std::chrono::milliseconds within,
                                                           std::chrono::milliseconds every);

@@ -19,6 +19,7 @@
 #include "support/run_coro.hpp"
 #include "support/serve_client.hpp"
 #include "support/serve_process.hpp"
+#include "support/stop_outside_a_write.hpp"
 #include "support/temp_dir.hpp"
 #include "support/ws_client.hpp"
 
@@ -207,7 +208,9 @@ TEST_F(ServeActors, APausedOwnerThatWakesAfterLosingItsLeaseAcceptsNothing) {
   ServeProcess& owner = by_port(owner_port(welcome));
   ServeProcess& next = other_than(owner.port());
 
-  owner.signal(SIGSTOP);  // paused past its lease: the other server takes the room over
+  // Paused past its lease: the other server takes the room over (stopped outside a write to the
+  // shared sqlite file, whose lock would otherwise stop every server's writes with it).
+  stop_outside_a_write(owner, dir_.path() / "rooms.db");
   auto [bob_ws, taken_over] = enter(next.port(), bob, "r1");
   EXPECT_EQ(owner_port(taken_over), next.port());
   EXPECT_GT(generation(taken_over), generation(welcome));

@@ -14,7 +14,6 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
-#include <sqlite3.h>
 
 #include <chrono>
 #include <filesystem>
@@ -32,6 +31,7 @@
 #include "support/redis_server.hpp"
 #include "support/serve_client.hpp"
 #include "support/serve_process.hpp"
+#include "support/stop_outside_a_write.hpp"
 #include "support/temp_dir.hpp"
 
 namespace outboard::testing {
@@ -72,47 +72,10 @@ class ServeJobs : public ::testing::TestWithParam<std::string> {
     }
   }
 
-  // Whether every thread of `pid` is stopped ('T' in /proc/PID/task/TID/stat).
-  static bool every_thread_stopped(pid_t pid) {
-    std::error_code ec;
-    for (auto const& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-      std::ifstream stat(task.path() / "stat");
-      std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-      auto close = text.rfind(')');  // "tid (name) S ...": the name may hold spaces or ')'
-      if (close == std::string::npos || close + 2 >= text.size() || text[close + 2] != 'T') return false;
-    }
-    return !ec;
-  }
-
-  // Whether another process holds the sqlite file's write lock right now (BEGIN IMMEDIATE with no
-  // busy wait is refused); never for redis.
-  bool sqlite_write_locked() const {
-    if (GetParam() == "redis") return false;
-    sqlite3* db = nullptr;
-    bool locked = false;
-    if (sqlite3_open_v2((dir_ / "state.db").c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK) {
-      sqlite3_busy_timeout(db, 0);
-      locked = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_BUSY;
-      if (!locked) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    }
-    sqlite3_close(db);
-    return locked;
-  }
-
-  // SIGSTOP, at a moment the process holds no sqlite write lock: one stopped inside a write
-  // transaction (a claim poll, a lease renewal) would hold every other process's writes, B's
-  // start-up included, for as long as it stays stopped (sqlite's nature; seen once in CI). A
-  // bounded number of tries, each resumed at once when it landed inside one.
-  void stop_outside_a_write(ServeProcess& serve) const {
-    for (int attempt = 0; attempt < 200; ++attempt) {
-      serve.signal(SIGSTOP);
-      // kill() returns before the threads have stopped: the lock is read once every one has.
-      ASSERT_TRUE(eventually([&] { return every_thread_stopped(serve.pid()); })) << "SIGSTOP did not stop it";
-      if (!sqlite_write_locked()) return;
-      serve.signal(SIGCONT);
-      std::this_thread::yield();
-    }
-    ADD_FAILURE() << "the stopped server held the sqlite write lock on every try";
+  // The sqlite file a stopped server may hold the write lock of (none for redis).
+  std::optional<std::filesystem::path> sqlite_file() const {
+    if (GetParam() == "redis") return std::nullopt;
+    return dir_ / "state.db";
   }
 
   // A config file with [jobs] and the shop's receipt rendering time; `extra` appended as is.
@@ -190,7 +153,7 @@ class ServeJobsPaused : public ServeJobs {
     HttpClient c(a->port());
     std::string order = place_order(*a, c);
     EXPECT_TRUE(eventually([&] { return family_total(*a, "outboard_jobs_in_flight") == 1; })) << a->log();
-    stop_outside_a_write(*a);
+    stop_outside_a_write(*a, sqlite_file());
     auto b = start("B", config("b", fence_line));
     PausedOutcome out;
     EXPECT_TRUE(eventually([&] {
