@@ -55,6 +55,7 @@ struct LabFlags {
   std::uint64_t seed = 1;
   int think_min_ms = 100;
   int think_max_ms = 500;
+  int min_journeys = 0;
   int near_cache_entries = 0;
   int access_token_s = 5;
   std::string work_dir;
@@ -163,6 +164,9 @@ lab::LabSettings settings_from(LabFlags const& f) {
   if (f.think_min_ms < 0 || f.think_max_ms < f.think_min_ms || f.think_max_ms > 60'000) {
     throw BadInput("--think-ms: need 0 <= min <= max <= 60000");
   }
+  if (f.min_journeys < 0 || f.min_journeys > 1'000'000) {
+    throw BadInput("--min-journeys " + std::to_string(f.min_journeys) + ": between 0 (off) and 1000000");
+  }
   if (f.near_cache_entries < 0 || f.near_cache_entries > 10'000'000) {
     throw BadInput("--near-cache-entries " + std::to_string(f.near_cache_entries) + ": between 0 (off) and 10000000");
   }
@@ -194,6 +198,7 @@ lab::LabSettings settings_from(LabFlags const& f) {
   s.seed = f.seed;
   s.think_min = std::chrono::milliseconds(f.think_min_ms);
   s.think_max = std::chrono::milliseconds(f.think_max_ms);
+  s.min_journeys = f.min_journeys;
   s.near_cache_entries = f.near_cache_entries;
   s.access_token_s = f.access_token_s;
   s.work_root = f.work_dir;
@@ -444,6 +449,10 @@ std::function<int()> add_lab_command(CLI::App& app) {
   cmd->add_option("--think-min-ms", flags->think_min_ms, "a user's shortest pause between steps")
       ->capture_default_str();
   cmd->add_option("--think-max-ms", flags->think_max_ms, "a user's longest pause between steps")
+      ->capture_default_str();
+  cmd->add_option("--min-journeys", flags->min_journeys,
+                  "each mode runs past --duration (up to 120 s more) until this many journeys have ended, so a slow "
+                  "machine still judges some (0: off)")
       ->capture_default_str();
   cmd->add_option("--near-cache-entries", flags->near_cache_entries,
                   "redis: each server's near-cache size (serve's state.near_cache_entries; 0: off)")

@@ -252,6 +252,7 @@ TEST(LabCheck, PrintsTheSettingsWithTheirSourcesAndTheFaultTimesAndStartsNothing
 TEST(LabCheck, RefusesWhatARunWouldRefuseIncludingTheEnvironment) {
   expect_refused(run_outboard({"lab", "--check", "--scenario", "store-restart"}), {"--store redis"});
   expect_refused(run_outboard({"lab", "--check"}, {{"OUTBOARD_LAB_SERVERS", "0"}}), {"--servers 0"});
+  expect_refused(run_outboard({"lab", "--check", "--min-journeys", "-1"}), {"--min-journeys -1"});
   expect_refused(run_outboard({"lab", "--check"}, {{"OUTBOARD_LAB_USERS", "lots"}}), {"OUTBOARD_LAB_USERS='lots'"});
   expect_refused(run_outboard({"lab", "--check"}, {{"OUTBOARD_LAB_SCENARIO", "meteor-strike"}}),
                  {"unknown scenario 'meteor-strike'"});
@@ -266,7 +267,7 @@ TEST(LabExpect, UnmetExpectationExitsThreeAndJsonGoesToStdout) {
   std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>\"" + err.string() + "\"", OUTBOARD_BINARY,
                                 "lab", "--modes", "stateless", "--scenario", "calm", "--servers", "1",
                                 "--users", "4", "--duration", "2", "--think-min-ms", "0", "--think-max-ms", "20",
-                                "--expect", "stateless=fail", "--json", "-", "--work-dir", (dir / "work").string()};
+                                "--min-journeys", "4", "--expect", "stateless=fail", "--json", "-", "--work-dir", (dir / "work").string()};
   // --check is never taken from the environment: a stale variable must not turn a CI run into
   // a check that exits 0 (this run must happen for its JSON to be on stdout). And the lab's own
   // OUTBOARD_LAB_* variables must not reach the servers it starts (serve refuses unknown ones).
