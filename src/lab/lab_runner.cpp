@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <limits>
 #include <map>
 #include <memory>
 #include <ostream>
@@ -43,15 +44,17 @@ constexpr std::int64_t kMinJourneysGraceMs = 120'000;
 constexpr std::size_t kAuditsAtOnce = 256;
 // The chat rooms of a run: few, so that every room has members on several servers.
 constexpr int kChatRooms = 6;
-// After the senders stop, how long chat connections may take to reconnect and deliver what is
-// owed (the settle phase ends sooner once everything owed has arrived).
-constexpr std::int64_t kChatSettleMs = 10000;  // generous: a sanitizer build on a loaded machine delivers late, not never
+// After the senders stop, chat connections reconnect and deliver what is owed, and the orders'
+// receipts are read until final. Each settle phase ends once nothing is owed, or once what is owed
+// has not shrunk for kSettleQuietMs, and at most after kSettleCapMs: a sanitizer build on a loaded
+// machine delivers late, not never, so only a stall counts against a design (SettleBound).
+constexpr std::int64_t kSettleQuietMs = 10000;
+constexpr std::int64_t kSettleCapMs = 60000;
 // Open loop: a chat user's visit, in actions, before it leaves its rooms and goes.
 constexpr int kChatSessionActions = 20;
-// The jobs workload's receipt ledger reads every order again until each reading is final (the
-// job done or dead) or this bound passes: a lost receipt never becomes final, so a design that
-// loses one waits the whole bound. Generous for the same reason as the chat's.
-constexpr std::int64_t kReceiptSettleMs = 10000;
+// The jobs workload's receipt ledger reads every order again, this often, until each reading is
+// final (the job done or dead) or the settle bound ends it: a lost receipt never becomes final, so
+// a design that loses one waits kSettleQuietMs past its last progress.
 constexpr std::int64_t kReceiptReadEvery = 200;
 // A "mid-job" target: how often and how long the lab looks for a server starting a job before it
 // falls back to a random one (each look reads every server's /metrics three times, 25 ms apart:
@@ -412,6 +415,34 @@ asio::awaitable<void> show_progress(ModeRun* run) {
 
 // Whether the chat still has something on its way: a send not acknowledged yet (its
 // acknowledgement will make it owed), or an owed message not received yet.
+// Ends a settle phase: when what is still owed has not shrunk for kSettleQuietMs, or after
+// kSettleCapMs in all.
+class SettleBound {
+ public:
+  SettleBound() : start_ms_(lab_now_ms()), progress_ms_(start_ms_) {}
+  // Whether to stop waiting, `owed` being what is still owed now.
+  bool over(std::size_t owed) {
+    std::int64_t now = lab_now_ms();
+    if (owed < fewest_) {
+      fewest_ = owed;
+      progress_ms_ = now;
+    }
+    return now - progress_ms_ >= kSettleQuietMs || now - start_ms_ >= kSettleCapMs;
+  }
+
+ private:
+  std::int64_t start_ms_;
+  std::int64_t progress_ms_;
+  std::size_t fewest_ = std::numeric_limits<std::size_t>::max();
+};
+
+// Messages owed, and users with a message waiting for its acknowledgement.
+std::size_t chat_owed(ModeRun const& run) {
+  auto pending = std::count_if(run.chat_users.begin(), run.chat_users.end(),
+                               [](auto const& c) { return c != nullptr && c->has_pending(); });
+  return static_cast<std::size_t>(pending) + static_cast<std::size_t>(std::max<std::int64_t>(0, run.chat.outstanding()));
+}
+
 bool chat_unsettled(ModeRun const& run) {
   bool pending = std::any_of(run.chat_users.begin(), run.chat_users.end(),
                              [](auto const& c) { return c != nullptr && c->has_pending(); });
@@ -423,8 +454,8 @@ bool chat_unsettled(ModeRun const& run) {
 // and go (what arrives while they close is owed to nobody).
 asio::awaitable<void> settle_chat(ModeRun* run) {
   bool chatting = std::any_of(run->chat_users.begin(), run->chat_users.end(), [](auto const& c) { return c != nullptr; });
-  auto deadline = lab_now_ms() + kChatSettleMs;
-  while (chatting && lab_now_ms() < deadline && chat_unsettled(*run)) co_await sleep_until_ms(lab_now_ms() + 25);
+  SettleBound bound;
+  while (chatting && chat_unsettled(*run) && !bound.over(chat_owed(*run))) co_await sleep_until_ms(lab_now_ms() + 25);
   run->chat.end_memberships(lab_now_ms());
   run->stop.chat_closing = true;
 }
@@ -466,13 +497,14 @@ asio::awaitable<std::pair<ReceiptCounts, bool>> settle_receipts(ModeRun* run) {
     std::size_t n = ids.size();
     all.push_back({user.get(), std::move(ids), std::vector<std::optional<ReceiptReading>>(n), std::vector<bool>(n)});
   }
-  auto unsettled = [&all]() {
-    return std::any_of(all.begin(), all.end(), [](UserOrders const& u) {
-      return std::find(u.settled.begin(), u.settled.end(), false) != u.settled.end();
-    });
+  auto unsettled_count = [&all]() {
+    std::size_t n = 0;
+    for (UserOrders const& u : all) n += static_cast<std::size_t>(std::count(u.settled.begin(), u.settled.end(), false));
+    return n;
   };
+  auto unsettled = [&]() { return unsettled_count() > 0; };
   auto ex = co_await asio::this_coro::executor;
-  auto deadline = lab_now_ms() + kReceiptSettleMs;
+  SettleBound bound;
   for (;;) {
     std::size_t next = 0;
     int working = 0;
@@ -485,7 +517,7 @@ asio::awaitable<std::pair<ReceiptCounts, bool>> settle_receipts(ModeRun* run) {
     // Each read ends within its attempts' timeouts; the workers are waited for, not bounded.
     do co_await sleep_until_ms(lab_now_ms() + 20);
     while (working > 0 || next < all.size());
-    if (!unsettled() || lab_now_ms() >= deadline) break;
+    if (!unsettled() || bound.over(unsettled_count())) break;
     co_await sleep_until_ms(lab_now_ms() + kReceiptReadEvery);
   }
   std::vector<std::optional<ReceiptReading>> readings;
