@@ -58,6 +58,7 @@ JobMetrics::Task& JobMetrics::task(std::string const& name) {
 }
 
 void JobMetrics::set_queue_counts(state::JobCounts const& counts) {
+  queue_samples_.fetch_add(1, kRelaxed);
   ready_.store(counts.ready, kRelaxed);
   delayed_.store(counts.delayed, kRelaxed);
   running_.store(counts.running, kRelaxed);

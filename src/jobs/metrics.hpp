@@ -37,6 +37,8 @@ class JobMetrics {
   Task& task(std::string const& name);
 
   void set_queue_counts(state::JobCounts const& counts);
+  // How many times the queue gauges were set (the runner samples them once a second).
+  std::uint64_t queue_samples() const { return queue_samples_.load(std::memory_order_relaxed); }
   // Coroutines of the runner that ended with an exception (a bug): counted, and logged.
   void count_bug() { bugs_.fetch_add(1, std::memory_order_relaxed); }
 
@@ -48,6 +50,7 @@ class JobMetrics {
   std::vector<std::pair<std::string, std::unique_ptr<Task>>> tasks_;
   std::atomic<std::int64_t> ready_{0}, delayed_{0}, running_{0}, dead_{0};
   std::atomic<std::uint64_t> bugs_{0};
+  std::atomic<std::uint64_t> queue_samples_{0};
 };
 
 }  // namespace outboard::jobs

@@ -16,6 +16,7 @@
 #include <future>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "jobs/tick.hpp"
 #include "support/run_coro.hpp"
@@ -293,6 +294,31 @@ TEST_P(RunnerTest, AnUnparsablePayloadGoesStraightToTheDeadLetters) {
   EXPECT_EQ(runs.load(), 0);
   expect_dead(job.id, 1, "payload is not an order");
   EXPECT_EQ(events_.count(Outcome::retried), 0u);
+}
+
+// The queue gauges are sampled once a second of the runner's clock, not at every wake: each nudge
+// and each job's end wake the runner's sleepers, and a sample is a counts() script per wake (seen
+// in bench/jobs: 430 a second).
+TEST_P(RunnerTest, QueueGaugesAreSampledOncePerSecondOfItsClockNotAtEveryWake) {
+  auto& a = add_instance("a", config(), std::make_unique<EffectHandler>());
+  open_view();
+  constexpr int kJobs = 20;
+  for (int i = 0; i < kJobs; ++i) enqueue("order-" + std::to_string(i));
+  a.runner->start();
+  for (int i = 0; i < kJobs; ++i) a.runner->nudge();
+  ASSERT_TRUE(events_.wait_for(Outcome::completed, kJobs)) << events_.describe();
+  EXPECT_LE(a.metrics.queue_samples(), 1u) << "the clock stood still, yet the gauges were sampled again";
+
+  // A second later (the runner's clock), the next wake samples again.
+  auto before = a.metrics.queue_samples();
+  clock_.advance(1s);
+  bool sampled = false;
+  for (int look = 0; look < 30'000 && !sampled; ++look) {  // a bound that only ends a broken run
+    a.runner->nudge();
+    std::this_thread::sleep_for(1ms);
+    sampled = a.metrics.queue_samples() > before;
+  }
+  EXPECT_TRUE(sampled) << "no sample after the clock moved a second";
 }
 
 // A worker pauses mid-job past its lease; the job is claimed again (fence 2). When the paused
