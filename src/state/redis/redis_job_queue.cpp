@@ -71,11 +71,12 @@ return 1
 // hand) are dropped on the way.
 constexpr std::string_view kClaim = R"lua(
 local now = now_ms()
+-- The first member due and its score (nil when none is).
 local function head(set, max)
   for _ = 1, 16 do
-    local top = redis.call('ZRANGEBYSCORE', set, '-inf', max, 'LIMIT', 0, 1)
+    local top = redis.call('ZRANGEBYSCORE', set, '-inf', max, 'WITHSCORES', 'LIMIT', 0, 1)
     if #top == 0 then return nil end
-    if redis.call('EXISTS', job_key(top[1])) == 1 then return top[1] end
+    if redis.call('EXISTS', job_key(top[1])) == 1 then return top[1], tonumber(top[2]) end
     redis.call('ZREM', set, top[1])
   end
   return nil
@@ -108,20 +109,22 @@ for i = 3, #ARGV do
     redis.call('ZREM', running, id)
     redis.call('ZADD', KEYS[1], now, id)
   end
-  local id = head(waiting, int(now))
-  if id then consider(id, tonumber(redis.call('ZSCORE', waiting, id)), waiting, running) end
+  local id, run_at = head(waiting, int(now))
+  if id then consider(id, run_at, waiting, running) end
 end
 if not best then return false end
+-- One read and one write of the job's hash (each redis.call is a good part of a script's cost).
 local key = job_key(best)
-local attempt = redis.call('HINCRBY', key, 'attempts', 1)
-local fence = tonumber(redis.call('HGET', key, 'fence')) + 1
+local job = redis.call('HMGET', key, 'attempts', 'fence', 'type', 'key', 'payload', 'max_attempts', 'last_error')
+local attempt = tonumber(job[1]) + 1
+local fence = tonumber(job[2]) + 1
 local lease_until = now + tonumber(ARGV[2])
-redis.call('HSET', key, 'state', 'running', 'fence', fence, 'lease_until', lease_until, 'worker', ARGV[1])
+redis.call('HSET', key, 'state', 'running', 'attempts', attempt, 'fence', fence, 'lease_until', lease_until,
+  'worker', ARGV[1])
 redis.call('SET', fence_key(best), fence)
 redis.call('ZREM', best_from, best)
 redis.call('ZADD', best_running, lease_until, best)
-local job = redis.call('HMGET', key, 'type', 'key', 'payload', 'max_attempts', 'last_error')
-return {best, job[1], job[2], job[3], fence, attempt, tonumber(job[4]), job[5]}
+return {best, job[3], job[4], job[5], fence, attempt, tonumber(job[6]), job[7]}
 )lua";
 
 // KEYS: 1 job hash, 2 running set. ARGV: 1 id, 2 fence, 3 lease ms. 1 renewed, 0 not this claim.
