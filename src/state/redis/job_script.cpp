@@ -1,11 +1,5 @@
 #include "state/redis/job_script.hpp"
 
-#include <openssl/evp.h>
-
-#include <array>
-#include <cstdio>
-#include <stdexcept>
-
 namespace outboard::state::redis_jobs {
 namespace {
 
@@ -27,21 +21,6 @@ local function holds(key, fence)
 end
 )lua";
 
-std::string sha1_hex(std::string_view text) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int size = 0;
-  if (EVP_Digest(text.data(), text.size(), digest.data(), &size, EVP_sha1(), nullptr) != 1) {
-    throw std::runtime_error("redis job queue: SHA1 unavailable from OpenSSL");  // start-up only
-  }
-  std::string hex;
-  for (unsigned int i = 0; i < size; ++i) {
-    char byte[3];
-    std::snprintf(byte, sizeof byte, "%02x", digest[i]);
-    hex += byte;
-  }
-  return hex;
-}
-
 }  // namespace
 
 std::string job_key(std::string_view id) { return "job:{" + std::string(id) + "}"; }
@@ -60,8 +39,7 @@ std::string millis(Millis ms) { return std::to_string(ms.count()); }
 Script make_script(std::string_view body) {
   std::string text(kPrelude);
   text += body;
-  std::string sha = sha1_hex(text);
-  return Script{std::move(text), std::move(sha)};
+  return redis_lua::make_lua_script(std::move(text));
 }
 
 std::string encode_eval(std::string_view verb, std::string_view script_arg, std::vector<std::string> const& keys,
@@ -72,7 +50,5 @@ std::string encode_eval(std::string_view verb, std::string_view script_arg, std:
   parts.insert(parts.end(), args.begin(), args.end());
   return encode_command(parts);
 }
-
-bool is_noscript(Reply const& reply) { return reply.is_error() && reply.str.rfind("NOSCRIPT", 0) == 0; }
 
 }  // namespace outboard::state::redis_jobs

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "state/redis/lua_script.hpp"
 #include "state/redis/resp.hpp"
 #include "state/store.hpp"
 
@@ -24,10 +25,8 @@ std::string millis(Millis ms);
 
 // --- scripts ---
 
-struct Script {
-  std::string text;  // the prelude, then the body
-  std::string sha;   // lowercase hex SHA1 of text: what EVALSHA names it by
-};
+using redis_lua::is_noscript;  // Redis does not know the script: send EVAL
+using redis_lua::Script;       // its text is the prelude, then the body
 
 // A script whose body may use the prelude's functions: now_ms() (Redis's clock, TIME), int(n)
 // (an integer as a decimal string), job_key(id), fence_key(id), type_key(type, which) and
@@ -38,8 +37,5 @@ Script make_script(std::string_view body);
 // `verb` ("EVALSHA" with the sha, or "EVAL" with the text) with the keys and arguments, encoded.
 std::string encode_eval(std::string_view verb, std::string_view script_arg, std::vector<std::string> const& keys,
                         std::vector<std::string> const& args);
-
-// Redis does not know the script (restarted, SCRIPT FLUSH, a node that never ran it): send EVAL.
-bool is_noscript(Reply const& reply);
 
 }  // namespace outboard::state::redis_jobs

@@ -12,6 +12,7 @@
 
 #include "core/clock.hpp"
 #include "state/redis/invalidation_listener.hpp"
+#include "state/redis/lua_script.hpp"
 #include "state/redis/near_cache.hpp"
 #include "state/redis/redis_connection.hpp"
 #include "state/redis/redis_reply.hpp"
@@ -167,10 +168,17 @@ struct Durability {
 // A chosen write (commit_if, compare_and_set: a script answering 1 when it wrote, 0 when its
 // condition failed). With durability on, a write that happened is confirmed by WAIT on the very
 // connection that answered it; a failed condition wrote nothing and is answered at once.
+// `script_text`: the command is an EVALSHA of that script, sent again as EVAL when Redis does not
+// know it (a NOSCRIPT answer: the script did not run, so sending it again is safe).
 Async<bool> durable_call(Router router, std::string key, std::string command, std::string_view name,
-                         Durability durability) {
+                         Durability durability, std::string_view script_text = {}) {
   AnsweredOn where;
-  auto reply = co_await router->execute(std::move(command), std::move(key), Repeat::unsafe, &where);
+  std::string by_sha = script_text.empty() ? std::string() : command;
+  auto reply = co_await router->execute(std::move(command), key, Repeat::unsafe, &where);
+  if (reply && !script_text.empty() && redis_lua::is_noscript(*reply)) {
+    std::string by_text = redis_lua::with_script_text(by_sha, script_text);
+    reply = co_await router->execute(std::move(by_text), std::move(key), Repeat::unsafe, &where);
+  }
   if (!reply) co_return reply.error();
   Result<bool> wrote = redis_reply::flag(name, std::move(*reply));
   if (!wrote || !*wrote || durability.replicas == 0) co_return wrote;
@@ -463,8 +471,8 @@ class RedisStore final : public Store {
   }
 
   Async<bool> commit_if(std::vector<Condition> conditions, std::vector<Write> writes) override {
-    // Cost: EVAL sends the script (about 2 KB) with every call; Redis caches its compiled form by
-    // SHA1. Everything is encoded here, before returning, so the vectors need not outlive this.
+    // Sent by the script's SHA1 (EVALSHA), by its text (about 2 KB) only when Redis does not know
+    // it. Everything is encoded here, before returning, so the vectors need not outlive this.
     std::vector<std::string_view> keys;
     std::unordered_map<std::string_view, std::size_t> index;
     auto key_tag = [&](char op, std::string const& key) {
@@ -497,7 +505,7 @@ class RedisStore final : public Store {
       tags.push_back(std::move(tag));
     }
     std::string key_count = std::to_string(keys.size());
-    std::vector<std::string_view> args{"EVAL", kCommitIf, key_count};
+    std::vector<std::string_view> args{"EVALSHA", commit_if_.sha, key_count};
     args.reserve(3 + keys.size() + 3 * tags.size());
     args.insert(args.end(), keys.begin(), keys.end());
     std::size_t t = 0;
@@ -517,7 +525,8 @@ class RedisStore final : public Store {
     std::vector<std::string> written;
     for (Write const& w : writes) written.push_back(w.key);
     std::string route = keys.empty() ? std::string() : std::string(keys.front());
-    return wrote(std::move(written), durable_call(router_, std::move(route), encode_command(args), "commit_if", durability_));
+    return wrote(std::move(written), durable_call(router_, std::move(route), encode_command(args), "commit_if",
+                                                  durability_, kCommitIf));
   }
 
  private:
@@ -541,6 +550,7 @@ class RedisStore final : public Store {
   Near near_;
   std::string_view backend_;
   Durability durability_;
+  redis_lua::Script const commit_if_ = redis_lua::make_lua_script(std::string(kCommitIf));
 };
 
 // Each worker thread gets its own store and connection. With a near-cache, the provider also

@@ -13,6 +13,7 @@
 #include "state/redis/redis_connection.hpp"
 #include "state/redis/resp.hpp"
 #include "state/store.hpp"
+#include "redis_elsewhere.hpp"
 #include "support/gateway_process.hpp"
 #include "support/redis_server.hpp"
 #include "support/run_coro.hpp"
@@ -50,25 +51,8 @@ class NearCacheRedis : public ::testing::Test {
     return run_coro(io_, std::move(op));
   }
 
-  // One command from another client, on an event loop of its own: what another process does.
-  // Safe to call from inside the store's own callbacks.
-  Result<Reply> elsewhere(std::initializer_list<std::string_view> args) {
-    boost::asio::io_context io;
-    auto conn = RedisConnection::create(io.get_executor(), RedisEndpoint{"127.0.0.1", redis_.port(), "", 0, 2000ms});
-    auto reply = run_coro(io, conn->execute(encode_command(args)));
-    conn->close();
-    return reply;
-  }
-
-  // How many times Redis ran `command` (INFO commandstats), whoever sent it.
-  std::int64_t calls(std::string const& command) {
-    auto info = elsewhere({"INFO", "commandstats"});
-    EXPECT_TRUE(info.has_value());
-    if (!info) return -1;
-    std::string const field = "cmdstat_" + command + ":calls=";
-    auto at = info->str.find(field);
-    return at == std::string::npos ? 0 : std::stoll(info->str.substr(at + field.size()));
-  }
+  Result<Reply> elsewhere(std::initializer_list<std::string_view> args) { return redis_elsewhere(redis_.port(), args); }
+  std::int64_t calls(std::string const& command) { return redis_calls(redis_.port(), command); }
 
   std::optional<std::string> get(std::string const& key) {
     auto r = run(store_->get(key));

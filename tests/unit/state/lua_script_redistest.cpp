@@ -1,0 +1,79 @@
+// How the redis store sends its Lua scripts (state/redis/lua_script.hpp): by SHA1, and by text
+// once when Redis does not know the script. commit_if against a private redis-server: the first
+// call meets NOSCRIPT and loads the script, later calls go by SHA1 only, and after a SCRIPT FLUSH
+// (what a restarted Redis is) the next call loads it again and still writes.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "state/redis/lua_script.hpp"
+#include "state/redis/redis_connection.hpp"
+#include "state/redis/resp.hpp"
+#include "state/store.hpp"
+#include "redis_elsewhere.hpp"
+#include "support/redis_server.hpp"
+#include "support/run_coro.hpp"
+
+namespace outboard::state {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::run_coro;
+
+TEST(LuaScript, WithScriptTextIsTheSameCallByText) {
+  std::string const text = "return {KEYS[1], ARGV[1]}";
+  auto script = redis_lua::make_lua_script(text);
+  EXPECT_EQ(script.sha.size(), 40u);
+  std::string by_sha = encode_command({"EVALSHA", script.sha, "1", "k\r\n", ""});
+  EXPECT_EQ(redis_lua::with_script_text(by_sha, text), encode_command({"EVAL", text, "1", "k\r\n", ""}));
+  EXPECT_THROW(redis_lua::with_script_text(encode_command({"EVAL", text, "0"}), text), std::logic_error);
+}
+
+class LuaScriptRedis : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    provider_ = open_store(redis_.url(), StoreOptions{});
+    store_ = provider_->store_for(io_.get_executor());
+  }
+
+  Result<Reply> elsewhere(std::initializer_list<std::string_view> args) { return redis_elsewhere(redis_.port(), args); }
+  std::int64_t calls(std::string const& command) { return redis_calls(redis_.port(), command); }
+
+  // commit_if: set `key` to `value` when it is absent.
+  bool set_if_absent(std::string const& key, std::string const& value) {
+    auto r = run_coro(io_, store_->commit_if({Condition::absent(key)}, {Write::set(key, value)}));
+    EXPECT_TRUE(r.has_value()) << r.error().describe();
+    return r.has_value() && *r;
+  }
+
+  testing::RedisServer redis_;
+  boost::asio::io_context io_;
+  std::unique_ptr<StoreProvider> provider_;
+  std::shared_ptr<Store> store_;
+};
+
+TEST_F(LuaScriptRedis, CommitIfGoesBySha1AndLoadsItsScriptAgainAfterAFlush) {
+  EXPECT_TRUE(set_if_absent("a", "1"));  // NOSCRIPT, then EVAL: loaded
+  EXPECT_EQ(calls("evalsha"), 1);
+  EXPECT_EQ(calls("eval"), 1);
+
+  EXPECT_TRUE(set_if_absent("b", "2"));
+  EXPECT_FALSE(set_if_absent("a", "again"));  // a condition that fails is an answer too
+  EXPECT_EQ(calls("evalsha"), 3);
+  EXPECT_EQ(calls("eval"), 1) << "a known script was sent by its text";
+
+  ASSERT_TRUE(elsewhere({"SCRIPT", "FLUSH"}).has_value());
+  EXPECT_TRUE(set_if_absent("c", "3"));
+  EXPECT_EQ(calls("eval"), 2);
+  for (auto [key, value] : {std::pair{"a", "1"}, {"b", "2"}, {"c", "3"}}) {
+    auto got = run_coro(io_, store_->get(key));
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(*got, std::optional<std::string>(value)) << key;
+  }
+}
+
+}  // namespace
+}  // namespace outboard::state
