@@ -539,12 +539,15 @@ class Runner::Loop {
   asio::awaitable<void> sample_counts() {
     std::int64_t next_ms = r_.clock_.now_ms();
     while (!stopping_) {
-      if (r_.clock_.now_ms() >= next_ms) {
+      std::int64_t now = r_.clock_.now_ms();
+      // A wall clock stepped back (NTP, a resumed VM) must not freeze the gauges for the step.
+      if (now >= next_ms || next_ms - now > kCountsEvery.count()) {
         auto counts = co_await queue_->counts();
         if (counts) r_.metrics_.set_queue_counts(*counts);
-        next_ms = r_.clock_.now_ms() + kCountsEvery.count();
+        now = r_.clock_.now_ms();
+        next_ms = now + kCountsEvery.count();
       }
-      if (!stopping_) co_await sleep(kCountsEvery);
+      if (!stopping_) co_await sleep(std::max(Millis(1), Millis(next_ms - now)));
     }
   }
 

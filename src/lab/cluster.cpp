@@ -940,7 +940,9 @@ asio::awaitable<bool> Cluster::frozen_holding_the_store_lock(pid_t pid, std::int
   // A thread not stopped yet could still take the lock after a probe that found it free.
   for (int look = 0; look < kStoppedLooks && !every_thread_stopped(pid); ++look) co_await sleep_for(kPollEvery);
   auto within = std::min(kStoreLockProbe, std::chrono::milliseconds(lasting_ms / 3));
-  auto lock = co_await probe_sqlite_write_lock(embedded_store_file(), within, kStoreLockProbeEvery);
+  // Named before the co_await (the g++ 12 coroutine bug, src/core/offload.hpp).
+  auto probing = probe_sqlite_write_lock(embedded_store_file(), within, kStoreLockProbeEvery);
+  auto lock = co_await std::move(probing);
   co_return lock == WriteLock::held;
 }
 

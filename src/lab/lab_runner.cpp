@@ -13,7 +13,6 @@
 
 #include <algorithm>
 #include <ctime>
-#include <limits>
 #include <map>
 #include <memory>
 #include <ostream>
@@ -26,6 +25,7 @@
 #include "lab/truth_watch.hpp"
 #include "lab/receipt_ledger.hpp"
 #include "lab/run_stats.hpp"
+#include "lab/settle_bound.hpp"
 #include "lab/summary.hpp"
 #include "lab/tick_ledger.hpp"
 #include "lab/virtual_user.hpp"
@@ -47,7 +47,7 @@ constexpr int kChatRooms = 6;
 // After the senders stop, chat connections reconnect and deliver what is owed, and the orders'
 // receipts are read until final. Each settle phase ends once nothing is owed, or once what is owed
 // has not shrunk for kSettleQuietMs, and at most after kSettleCapMs: a sanitizer build on a loaded
-// machine delivers late, not never, so only a stall counts against a design (SettleBound).
+// machine delivers late, not never, so only a stall counts against a design (settle_bound.hpp).
 constexpr std::int64_t kSettleQuietMs = 10000;
 constexpr std::int64_t kSettleCapMs = 60000;
 // Open loop: a chat user's visit, in actions, before it leaves its rooms and goes.
@@ -413,29 +413,6 @@ asio::awaitable<void> show_progress(ModeRun* run) {
   if (run->lab.live_progress) run->out << "\r\033[K" << std::flush;
 }
 
-// Whether the chat still has something on its way: a send not acknowledged yet (its
-// acknowledgement will make it owed), or an owed message not received yet.
-// Ends a settle phase: when what is still owed has not shrunk for kSettleQuietMs, or after
-// kSettleCapMs in all.
-class SettleBound {
- public:
-  SettleBound() : start_ms_(lab_now_ms()), progress_ms_(start_ms_) {}
-  // Whether to stop waiting, `owed` being what is still owed now.
-  bool over(std::size_t owed) {
-    std::int64_t now = lab_now_ms();
-    if (owed < fewest_) {
-      fewest_ = owed;
-      progress_ms_ = now;
-    }
-    return now - progress_ms_ >= kSettleQuietMs || now - start_ms_ >= kSettleCapMs;
-  }
-
- private:
-  std::int64_t start_ms_;
-  std::int64_t progress_ms_;
-  std::size_t fewest_ = std::numeric_limits<std::size_t>::max();
-};
-
 // Messages owed, and users with a message waiting for its acknowledgement.
 std::size_t chat_owed(ModeRun const& run) {
   auto pending = std::count_if(run.chat_users.begin(), run.chat_users.end(),
@@ -443,6 +420,8 @@ std::size_t chat_owed(ModeRun const& run) {
   return static_cast<std::size_t>(pending) + static_cast<std::size_t>(std::max<std::int64_t>(0, run.chat.outstanding()));
 }
 
+// Whether the chat still has something on its way: a send not acknowledged yet (its
+// acknowledgement will make it owed), or an owed message not received yet.
 bool chat_unsettled(ModeRun const& run) {
   bool pending = std::any_of(run.chat_users.begin(), run.chat_users.end(),
                              [](auto const& c) { return c != nullptr && c->has_pending(); });
@@ -454,8 +433,10 @@ bool chat_unsettled(ModeRun const& run) {
 // and go (what arrives while they close is owed to nobody).
 asio::awaitable<void> settle_chat(ModeRun* run) {
   bool chatting = std::any_of(run->chat_users.begin(), run->chat_users.end(), [](auto const& c) { return c != nullptr; });
-  SettleBound bound;
-  while (chatting && chat_unsettled(*run) && !bound.over(chat_owed(*run))) co_await sleep_until_ms(lab_now_ms() + 25);
+  SettleBound bound(lab_now_ms(), kSettleQuietMs, kSettleCapMs);
+  while (chatting && chat_unsettled(*run) && !bound.over(chat_owed(*run), lab_now_ms())) {
+    co_await sleep_until_ms(lab_now_ms() + 25);
+  }
   run->chat.end_memberships(lab_now_ms());
   run->stop.chat_closing = true;
 }
@@ -504,7 +485,7 @@ asio::awaitable<std::pair<ReceiptCounts, bool>> settle_receipts(ModeRun* run) {
   };
   auto unsettled = [&]() { return unsettled_count() > 0; };
   auto ex = co_await asio::this_coro::executor;
-  SettleBound bound;
+  SettleBound bound(lab_now_ms(), kSettleQuietMs, kSettleCapMs);
   for (;;) {
     std::size_t next = 0;
     int working = 0;
@@ -517,7 +498,7 @@ asio::awaitable<std::pair<ReceiptCounts, bool>> settle_receipts(ModeRun* run) {
     // Each read ends within its attempts' timeouts; the workers are waited for, not bounded.
     do co_await sleep_until_ms(lab_now_ms() + 20);
     while (working > 0 || next < all.size());
-    if (!unsettled() || bound.over(unsettled_count())) break;
+    if (!unsettled() || bound.over(unsettled_count(), lab_now_ms())) break;
     co_await sleep_until_ms(lab_now_ms() + kReceiptReadEvery);
   }
   std::vector<std::optional<ReceiptReading>> readings;

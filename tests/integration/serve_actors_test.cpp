@@ -210,7 +210,7 @@ TEST_F(ServeActors, APausedOwnerThatWakesAfterLosingItsLeaseAcceptsNothing) {
 
   // Paused past its lease: the other server takes the room over (stopped outside a write to the
   // shared sqlite file, whose lock would otherwise stop every server's writes with it).
-  stop_outside_a_write(owner, dir_.path() / "rooms.db");
+  ASSERT_TRUE(stop_outside_a_write(owner, dir_.path() / "rooms.db"));
   auto [bob_ws, taken_over] = enter(next.port(), bob, "r1");
   EXPECT_EQ(owner_port(taken_over), next.port());
   EXPECT_GT(generation(taken_over), generation(welcome));

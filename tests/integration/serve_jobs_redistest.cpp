@@ -153,7 +153,7 @@ class ServeJobsPaused : public ServeJobs {
     HttpClient c(a->port());
     std::string order = place_order(*a, c);
     EXPECT_TRUE(eventually([&] { return family_total(*a, "outboard_jobs_in_flight") == 1; })) << a->log();
-    stop_outside_a_write(*a, sqlite_file());
+    EXPECT_TRUE(stop_outside_a_write(*a, sqlite_file()));
     auto b = start("B", config("b", fence_line));
     PausedOutcome out;
     EXPECT_TRUE(eventually([&] {

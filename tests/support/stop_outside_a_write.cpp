@@ -26,15 +26,19 @@ bool stopped_entirely(pid_t pid) {
 
 }  // namespace
 
-void stop_outside_a_write(ServeProcess& serve, std::optional<std::filesystem::path> const& sqlite_file) {
+bool stop_outside_a_write(ServeProcess& serve, std::optional<std::filesystem::path> const& sqlite_file) {
   for (int attempt = 0; attempt < kStopTries; ++attempt) {
     serve.signal(SIGSTOP);
-    ASSERT_TRUE(stopped_entirely(serve.pid())) << "SIGSTOP did not stop every thread of " << serve.pid();
-    if (!sqlite_file || lab::try_sqlite_write_lock(*sqlite_file) != lab::WriteLock::held) return;
+    if (!stopped_entirely(serve.pid())) {
+      ADD_FAILURE() << "SIGSTOP did not stop every thread of " << serve.pid();
+      return false;
+    }
+    if (!sqlite_file || lab::try_sqlite_write_lock(*sqlite_file) != lab::WriteLock::held) return true;
     serve.signal(SIGCONT);
     std::this_thread::yield();
   }
   ADD_FAILURE() << "the stopped server held the sqlite write lock on every try";
+  return false;
 }
 
 }  // namespace outboard::testing

@@ -12,8 +12,8 @@ namespace outboard::testing {
 
 // Stops `serve` and waits until every one of its threads is stopped; when `sqlite_file` is given
 // and the stopped server holds its write lock, resumes it and tries again (a bounded number of
-// times: a test failure when every try landed inside a write). Without a file (redis), the first
-// stop is kept.
-void stop_outside_a_write(ServeProcess& serve, std::optional<std::filesystem::path> const& sqlite_file);
+// times). Without a file (redis), the first stop is kept. False, with a test failure added, when
+// it could not: call it as ASSERT_TRUE(stop_outside_a_write(...)).
+[[nodiscard]] bool stop_outside_a_write(ServeProcess& serve, std::optional<std::filesystem::path> const& sqlite_file);
 
 }  // namespace outboard::testing

@@ -22,7 +22,7 @@ bool is_noscript(Reply const& reply);
 
 // `by_sha`, an encoded EVALSHA command (encode_command({"EVALSHA", sha, ...})), as the same call
 // by the script's text: encode_command({"EVAL", text, ...}). Built only when Redis answered
-// NOSCRIPT, so a call need not encode both.
+// NOSCRIPT: a call keeps a copy of its EVALSHA (its keys and arguments), never the script's text.
 std::string with_script_text(std::string_view by_sha, std::string_view text);
 
 }  // namespace outboard::state::redis_lua

@@ -116,7 +116,7 @@ if not best then return false end
 -- One read and one write of the job's hash (each redis.call is a good part of a script's cost).
 local key = job_key(best)
 local job = redis.call('HMGET', key, 'attempts', 'fence', 'type', 'key', 'payload', 'max_attempts', 'last_error')
-local attempt = tonumber(job[1]) + 1
+local attempt = (tonumber(job[1]) or 0) + 1
 local fence = tonumber(job[2]) + 1
 local lease_until = now + tonumber(ARGV[2])
 redis.call('HSET', key, 'state', 'running', 'attempts', attempt, 'fence', fence, 'lease_until', lease_until,
