@@ -24,15 +24,22 @@ unsigned ephemeral_range_start() {
   return 32768;
 }
 
-bool can_listen_on(asio::io_context& io, std::uint16_t port) {
+}  // namespace
+
+bool port_unused(std::uint16_t port) {
+  asio::io_context io;
   asio::ip::tcp::acceptor acceptor(io);
   boost::system::error_code ec;
   acceptor.open(asio::ip::tcp::v4(), ec);
-  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  // No SO_REUSEADDR: a port with connections still in TIME_WAIT (a server just killed or stopped,
+  // maybe about to be started again on it) is not free for us. CI saw a lab's kill-and-restart
+  // fail because another test took the port during the restart's 1 s gap.
   if (!ec) acceptor.bind({asio::ip::address_v4::loopback(), port}, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   return !ec;
 }
+
+namespace {
 
 std::uint16_t kernel_chosen_port(asio::io_context& io) {
   asio::ip::tcp::acceptor acceptor(io, {asio::ip::address_v4::loopback(), 0});
@@ -73,7 +80,7 @@ std::uint16_t free_port() {
     std::uniform_int_distribution<unsigned> pick(lowest_candidate, end - 1);
     for (int attempt = 0; attempt < 200; ++attempt) {
       auto const port = static_cast<std::uint16_t>(pick(random));
-      if (recent.contains(port) || !can_listen_on(io, port)) continue;
+      if (recent.contains(port) || !port_unused(port)) continue;
       recent.add(port);
       return port;
     }
