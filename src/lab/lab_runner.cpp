@@ -422,11 +422,7 @@ std::size_t chat_owed(ModeRun const& run) {
 
 // Whether the chat still has something on its way: a send not acknowledged yet (its
 // acknowledgement will make it owed), or an owed message not received yet.
-bool chat_unsettled(ModeRun const& run) {
-  bool pending = std::any_of(run.chat_users.begin(), run.chat_users.end(),
-                             [](auto const& c) { return c != nullptr && c->has_pending(); });
-  return pending || run.chat.outstanding() > 0;
-}
+bool chat_unsettled(ModeRun const& run) { return chat_owed(run) > 0; }
 
 // The senders have stopped: chat connections reconnect, resend and deliver what is still on its
 // way, until nothing is or the bound passes; then every membership ends and the chat users close
