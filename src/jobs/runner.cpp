@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <future>
@@ -194,12 +195,21 @@ class Runner::Loop {
 
   // --- claiming ---
 
-  std::vector<std::string> claimable_types() const {
+  // The types with a free slot, and how many jobs one claim may take: the fewest free slots of
+  // any of them, so that no type goes over its concurrency whichever types the jobs are of.
+  struct Claimable {
     std::vector<std::string> types;
+    std::size_t max = 0;
+  };
+  Claimable claimable() const {
+    Claimable out;
     for (auto const& [type, slot] : slots_) {
-      if (slot.in_flight < slot.limit) types.push_back(type);
+      if (slot.in_flight >= slot.limit) continue;
+      auto free = static_cast<std::size_t>(slot.limit - slot.in_flight);
+      out.max = out.types.empty() ? free : std::min(out.max, free);
+      out.types.push_back(type);
     }
-    return types;
+    return out;
   }
 
   asio::awaitable<void> claim_loop() {
@@ -207,26 +217,26 @@ class Runner::Loop {
     std::string worker = r_.instance_;
     while (claiming_) {
       nudged_ = false;
-      auto types = claimable_types();
+      auto [types, max] = claimable();
       if (types.empty()) {
         co_await sleep(r_.config_.poll_interval);
         continue;
       }
-      auto claim = co_await queue_->claim(std::move(types), worker, lease);
-      if (!claim) {
-        spdlog::warn("jobs: claim failed: {}", claim.error().describe());
+      auto claims = co_await queue_->claim_batch(std::move(types), worker, lease, max);
+      if (!claims) {
+        spdlog::warn("jobs: claim failed: {}", claims.error().describe());
         co_await sleep(r_.config_.poll_interval);
         continue;
       }
-      if (!*claim) {
+      if (claims->empty()) {
         if (!nudged_) co_await sleep(r_.config_.poll_interval);
         continue;
       }
-      if (!claiming_) {  // drain began while the claim was on its way: hand it straight back
-        co_await give_back(**claim);
+      if (!claiming_) {  // drain began while the claims were on their way: hand them straight back
+        for (auto const& claim : *claims) co_await give_back(claim);
         break;
       }
-      start_job(std::move(**claim));
+      for (auto& claim : *claims) start_job(std::move(claim));
     }
     claim_loop_done_ = true;
     wake_all();
@@ -341,38 +351,76 @@ class Runner::Loop {
       conditions.push_back(state::Condition::equals(state::fence_key(claim.id), std::to_string(claim.fence)));
       conditions.push_back(state::Condition::field_absent(marker.key, marker.field));
     }
+    if (queue_->commits_and_completes()) {
+      co_await commit_and_complete(running, std::move(conditions), std::move(writes));
+      co_return;
+    }
     auto committed = co_await store_->commit_if(std::move(conditions), std::move(writes));
     if (stopping_) co_return;  // committed or not: the next claim finds the marker, or runs it
     if (!committed) {
-      std::string why = committed.error().describe();
-      if (committed.error().code == Errc::invalid) {
-        co_await give_up(running, "commit refused: " + why);
-      } else {
-        co_await retry(running, std::move(why));
-      }
+      co_await commit_failed(running, committed.error());
       co_return;
     }
     if (!*committed) {
-      std::string fence_key = state::fence_key(claim.id);
-      auto fence = co_await store_->get(std::move(fence_key));
-      if (!fence) {
-        std::string why = fence.error().describe();
-        co_await retry(running, std::move(why));
-        co_return;
-      }
-      if (*fence != std::to_string(claim.fence)) {
-        // A newer claim holds the job: our write is refused, and it is theirs to complete.
-        slots_.at(claim.type).metrics->fenced_writes_refused.fetch_add(1, std::memory_order_relaxed);
-        spdlog::warn("jobs: write refused: stale lease ({} fence {}, the job's is {})", claim.id, claim.fence,
-                     fence->value_or("none"));
-        notify(Outcome::stale_refused, claim);
-        co_return;
-      }
-      // Still ours: the marker was there (an earlier claim's commit whose acknowledgement was lost).
-      co_await complete(running);
+      co_await commit_refused(running);
       co_return;
     }
     if (claim.type == kTickType) count_tick_run(claim);
+    co_await complete(running);
+  }
+
+  // The same, in one step where the queue has one (state::JobQueue::commits_and_completes).
+  asio::awaitable<void> commit_and_complete(Running& running, std::vector<state::Condition> conditions,
+                                            std::vector<state::Write> writes) {
+    Claim const& claim = running.claim;
+    auto finished = co_await queue_->commit_and_complete(claim.id, claim.fence, std::move(conditions), std::move(writes));
+    if (stopping_) co_return;
+    if (!finished) {
+      co_await commit_failed(running, finished.error());
+      co_return;
+    }
+    switch (*finished) {
+      case state::CommitOutcome::refused:
+        co_await commit_refused(running);
+        co_return;
+      case state::CommitOutcome::written_not_held:  // as a completion refused after the commit
+        if (claim.type == kTickType) count_tick_run(claim);
+        lease_lost(running);
+        co_return;
+      case state::CommitOutcome::completed:
+        if (claim.type == kTickType) count_tick_run(claim);
+        completed(running);
+        co_return;
+    }
+  }
+
+  asio::awaitable<void> commit_failed(Running& running, core::Error const& error) {
+    std::string why = error.describe();
+    if (error.code == Errc::invalid) {
+      co_await give_up(running, "commit refused: " + why);
+    } else {
+      co_await retry(running, std::move(why));
+    }
+  }
+
+  // A condition failed: a newer claim holds the fence (our write is refused, the job is theirs to
+  // complete), or the marker was there (an earlier claim's commit whose acknowledgement was lost).
+  asio::awaitable<void> commit_refused(Running& running) {
+    Claim const& claim = running.claim;
+    std::string fence_key = state::fence_key(claim.id);
+    auto fence = co_await store_->get(std::move(fence_key));
+    if (!fence) {
+      std::string why = fence.error().describe();
+      co_await retry(running, std::move(why));
+      co_return;
+    }
+    if (*fence != std::to_string(claim.fence)) {
+      slots_.at(claim.type).metrics->fenced_writes_refused.fetch_add(1, std::memory_order_relaxed);
+      spdlog::warn("jobs: write refused: stale lease ({} fence {}, the job's is {})", claim.id, claim.fence,
+                   fence->value_or("none"));
+      notify(Outcome::stale_refused, claim);
+      co_return;
+    }
     co_await complete(running);
   }
 
@@ -395,6 +443,10 @@ class Runner::Loop {
       lease_lost(running);
       co_return;
     }
+    completed(running);
+  }
+
+  void completed(Running const& running) {
     slots_.at(running.claim.type).metrics->completed.fetch_add(1, std::memory_order_relaxed);
     notify(Outcome::completed, running.claim);
   }

@@ -16,6 +16,10 @@
 //                absent. Refused: a newer claim holds the fence -> "stale lease", counted, not
 //                completed (the newer holder will); else the marker was there -> complete.
 //   fencing off: unconditionally (the `locked` design: it trusts the lease it held), then complete.
+// Where the queue commits and completes in one step (redis://, JobQueue::commits_and_completes)
+// the commit and the completion are that one step, with the same outcomes.
+// Claims come in batches: each claim takes at most as many jobs as every claimable type has free
+// slots for (JobQueue::claim_batch; one job where the backend claims one at a time).
 // An error (store unavailable, a handler's transient error) -> fail with backoff(attempt); the
 // queue sends it to the dead-letter list once its attempts are exhausted.
 #include <chrono>

@@ -88,6 +88,13 @@ struct Claim {
   std::string last_error;  // the previous attempt's, if any
 };
 
+// What commit_and_complete() did.
+enum class CommitOutcome {
+  completed,         // the conditions held: the writes are in and the job is done
+  refused,           // a condition failed: nothing written, the job not completed
+  written_not_held,  // the writes are in, but `fence` is not the job's latest running claim: not done
+};
+
 // What get() and dead_letters() show (operations, GET /orders/{id}, the lab).
 struct JobInfo {
   std::string id;
@@ -132,6 +139,13 @@ class JobQueue {
   // sets the lease to now + lease. nullopt: nothing claimable. A running job whose lease ran out
   // and whose attempts are exhausted goes to the dead-letter list instead ("lease expired").
   virtual Async<std::optional<Claim>> claim(std::vector<std::string> types, std::string worker, Millis lease) = 0;
+  // Up to `max` claims in one call (at most kMaxClaimBatch), in the order claim() would hand them
+  // out one after another: fewer, or none, when fewer are claimable. A worker with several free
+  // slots fills them with one round trip. Backends that claim one job per statement keep this
+  // default, one claim() (at most one job); redis:// claims the batch in one script.
+  static constexpr std::size_t kMaxClaimBatch = 64;
+  virtual Async<std::vector<Claim>> claim_batch(std::vector<std::string> types, std::string worker, Millis lease,
+                                                std::size_t max);
   // Extends the lease to now + lease; false when `fence` is not the job's latest running claim.
   virtual Async<bool> renew(std::string id, std::int64_t fence, Millis lease) = 0;
   // Done. false (nothing changed) when `fence` is not the job's latest running claim.
@@ -139,6 +153,16 @@ class JobQueue {
   // Failed with `error`: waiting again from now + retry_in, or, with retry_in nullopt or when the
   // attempts are exhausted, dead. false (nothing changed) when `fence` is not the latest claim.
   virtual Async<bool> fail(std::string id, std::int64_t fence, std::string error, std::optional<Millis> retry_in) = 0;
+
+  // A handler's effect and the job's completion as ONE atomic step: the data store's
+  // commit_if(conditions, writes) and, when it wrote, complete(id, fence). One round trip instead
+  // of two, and no moment where the effect is in and the job is still running. Only where
+  // commits_and_completes(): redis:// (the queue lives on the data store's server) without a
+  // near-cache or WAIT, which the Store's own commit_if must see to; elsewhere Errc::invalid,
+  // and the caller takes the two steps.
+  virtual bool commits_and_completes() const { return false; }
+  virtual Async<CommitOutcome> commit_and_complete(std::string id, std::int64_t fence,
+                                                   std::vector<Condition> conditions, std::vector<Write> writes);
 
   // --- operations ---
   virtual Async<std::optional<JobInfo>> get(std::string id) = 0;

@@ -1,5 +1,7 @@
 #include "state/job_spec.hpp"
 
+#include "state/job_queue.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <string>
@@ -61,6 +63,23 @@ std::string_view to_string(JobState state) {
       break;
   }
   return "dead";
+}
+
+// The default: one claim per call. Here beside the other definitions every backend shares.
+Async<std::vector<Claim>> JobQueue::claim_batch(std::vector<std::string> types, std::string worker, Millis lease,
+                                                std::size_t max) {
+  std::vector<Claim> claims;
+  if (max == 0) co_return claims;
+  auto one = co_await claim(std::move(types), std::move(worker), lease);
+  if (!one) co_return one.error();
+  if (*one) claims.push_back(std::move(**one));
+  co_return claims;
+}
+
+Async<CommitOutcome> JobQueue::commit_and_complete(std::string, std::int64_t, std::vector<Condition>,
+                                                   std::vector<Write>) {
+  co_return core::make_error(core::Errc::invalid, "the " + std::string(backend()) +
+                                                      " job queue does not commit and complete in one step");
 }
 
 }  // namespace outboard::state

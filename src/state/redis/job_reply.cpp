@@ -95,8 +95,10 @@ Result<bool> decode_flag(std::string_view op, Reply&& reply) {
   return reply.integer != 0;
 }
 
-Result<std::optional<Claim>> decode_claim(std::string_view op, Reply&& reply) {
-  if (reply.type == Reply::Type::nil) return std::optional<Claim>{};
+namespace {
+
+// {id, type, key, payload, fence, attempt, max_attempts, last_error}
+Result<Claim> decode_one_claim(std::string_view op, Reply&& reply) {
   auto& e = reply.elements;
   using T = Reply::Type;
   if (reply.type != T::array || e.size() != 8) return bad_reply(op, "not an array of 8");
@@ -106,9 +108,30 @@ Result<std::optional<Claim>> decode_claim(std::string_view op, Reply&& reply) {
   for (std::size_t i : {4, 5, 6}) {
     if (e[i].type != T::integer) return bad_reply(op, "element " + std::to_string(i) + " is not an integer");
   }
-  Claim claim{std::move(e[0].str), std::move(e[1].str), std::move(e[2].str), std::move(e[3].str),
-              e[4].integer, static_cast<int>(e[5].integer), static_cast<int>(e[6].integer), std::move(e[7].str)};
-  return std::optional<Claim>{std::move(claim)};
+  return Claim{std::move(e[0].str), std::move(e[1].str), std::move(e[2].str), std::move(e[3].str),
+               e[4].integer, static_cast<int>(e[5].integer), static_cast<int>(e[6].integer), std::move(e[7].str)};
+}
+
+}  // namespace
+
+Result<std::optional<Claim>> decode_claim(std::string_view op, Reply&& reply) {
+  if (reply.type == Reply::Type::nil) return std::optional<Claim>{};
+  auto claim = decode_one_claim(op, std::move(reply));
+  if (!claim) return claim.error();
+  return std::optional<Claim>{std::move(*claim)};
+}
+
+Result<std::vector<Claim>> decode_claims(std::string_view op, Reply&& reply) {
+  std::vector<Claim> claims;
+  if (reply.type == Reply::Type::nil) return claims;
+  if (reply.type != Reply::Type::array) return bad_reply(op, "not an array of claims");
+  claims.reserve(reply.elements.size());
+  for (Reply& item : reply.elements) {
+    auto claim = decode_one_claim(op, std::move(item));
+    if (!claim) return claim.error();
+    claims.push_back(std::move(*claim));
+  }
+  return claims;
 }
 
 }  // namespace outboard::state::redis_jobs

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "state/job_queue.hpp"
 #include "state/redis/resp.hpp"
@@ -29,5 +30,7 @@ Result<bool> decode_flag(std::string_view op, Reply&& reply);
 
 // nil, or {id, type, key, payload, fence, attempt, max_attempts, last_error}.
 Result<std::optional<Claim>> decode_claim(std::string_view op, Reply&& reply);
+// An array of such claims (empty for none; nil is read as none too).
+Result<std::vector<Claim>> decode_claims(std::string_view op, Reply&& reply);
 
 }  // namespace outboard::state::redis_jobs

@@ -19,6 +19,14 @@ local function holds(key, fence)
   local job = redis.call('HMGET', key, 'state', 'fence')
   return job[1] == 'running' and tonumber(job[2]) == tonumber(fence)
 end
+-- Done: off the running set; the hash (a re-enqueue is a duplicate until then) and the fence key
+-- kept for done_ttl ms.
+local function mark_done(key, fence_key_, running, id, done_ttl)
+  redis.call('HSET', key, 'state', 'done', 'lease_until', 0)
+  redis.call('ZREM', running, id)
+  redis.call('PEXPIRE', key, done_ttl)
+  redis.call('PEXPIRE', fence_key_, done_ttl)
+end
 )lua";
 
 }  // namespace

@@ -30,7 +30,8 @@ using redis_lua::Script;       // its text is the prelude, then the body
 
 // A script whose body may use the prelude's functions: now_ms() (Redis's clock, TIME), int(n)
 // (an integer as a decimal string), job_key(id), fence_key(id), type_key(type, which) and
-// holds(job_key, fence) (the job is running under this very claim). Start-up only: throws
+// holds(job_key, fence) (the job is running under this very claim) and mark_done(job_key,
+// fence_key, running_set, id, done_ttl_ms). Start-up only: throws
 // std::runtime_error when OpenSSL has no SHA1.
 Script make_script(std::string_view body);
 

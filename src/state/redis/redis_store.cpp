@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "state/redis/commit_script.hpp"
 #include "state/redis/invalidation_listener.hpp"
 #include "state/redis/lua_script.hpp"
 #include "state/redis/near_cache.hpp"
@@ -56,94 +57,9 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
 )lua";
 
-// commit_if in one script, so Redis runs it atomically. KEYS: every distinct key involved, once.
-// ARGV: the operations in order, conditions first; each is a tag "<op><key index>" with an
-// optional ":<number>", then its binary-safe operands as separate arguments:
-//   a<i>                key_absent          f<i> FIELD          hash_field_absent
-//   n<i>:<count>        hash_len_equals     e<i> VALUE          value_equals
-//   s<i>[:<ttl>] VALUE  set (no ttl: none)  h<i>[:<ttl>] FIELD VALUE   hset
-//   p<i>[:<ttl>] VALUE  push (RPUSH)        d<i>                del
-// value_equals reads GET only of a string key: a key of another type fails the condition.
-// A script that fails half-way is not rolled back, so it writes only after three read-only
-// passes: (1) types of every condition's key and of every write's key as the writes before it
-// leave it (a type error wins over a false condition, as in the other backends), (2) the
-// conditions, (3) the writes, which can no longer fail. A TTL <= 0 expires on arrival: SET does
-// a DEL instead (SET PX 0 is an error), PEXPIRE <= 0 deletes the key.
-constexpr std::string_view kCommitIf = R"lua(
-local ops, i = {}, 1
-while i <= #ARGV do
-  local tag = ARGV[i]
-  local kind, index, number = string.match(tag, '^(%a)(%d+):?(-?%d*)$')
-  local op = {kind = kind, key = KEYS[tonumber(index)], number = number}
-  i = i + 1
-  if kind == 'f' or kind == 's' or kind == 'e' or kind == 'p' then
-    op.a = ARGV[i]; i = i + 1
-  elseif kind == 'h' then
-    op.a, op.b = ARGV[i], ARGV[i + 1]; i = i + 2
-  end
-  ops[#ops + 1] = op
-end
-local function wrongtype()
-  return redis.error_reply('WRONGTYPE Operation against a key holding the wrong kind of value')
-end
-local types = {}
-local function type_of(key)
-  if types[key] == nil then types[key] = redis.call('TYPE', key)['ok'] end
-  return types[key]
-end
-for _, op in ipairs(ops) do
-  if op.kind == 'f' or op.kind == 'n' then
-    local t = type_of(op.key)
-    if t ~= 'none' and t ~= 'hash' then return wrongtype() end
-  end
-end
-local shapes = {}
-for _, op in ipairs(ops) do
-  local k = op.kind
-  if k == 's' or k == 'h' or k == 'd' or k == 'p' then
-    local t = shapes[op.key] or type_of(op.key)
-    local gone = op.number ~= '' and tonumber(op.number) <= 0
-    if k == 'h' and t ~= 'none' and t ~= 'hash' then return wrongtype() end
-    if k == 'p' and t ~= 'none' and t ~= 'list' then return wrongtype() end
-    if k == 'd' or gone then t = 'none' elseif k == 's' then t = 'string'
-    elseif k == 'p' then t = 'list' else t = 'hash' end
-    shapes[op.key] = t
-  end
-end
-for _, op in ipairs(ops) do
-  local k = op.kind
-  if k == 'a' then
-    if redis.call('EXISTS', op.key) == 1 then return 0 end
-  elseif k == 'f' then
-    if redis.call('HEXISTS', op.key, op.a) == 1 then return 0 end
-  elseif k == 'n' then
-    if redis.call('HLEN', op.key) ~= tonumber(op.number) then return 0 end
-  elseif k == 'e' then
-    if type_of(op.key) ~= 'string' or redis.call('GET', op.key) ~= op.a then return 0 end
-  end
-end
-for _, op in ipairs(ops) do
-  local k = op.kind
-  if k == 's' then
-    if op.number == '' then
-      redis.call('SET', op.key, op.a)
-    elseif tonumber(op.number) > 0 then
-      redis.call('SET', op.key, op.a, 'PX', op.number)
-    else
-      redis.call('DEL', op.key)
-    end
-  elseif k == 'h' then
-    redis.call('HSET', op.key, op.a, op.b)
-    if op.number ~= '' then redis.call('PEXPIRE', op.key, op.number) end
-  elseif k == 'p' then
-    redis.call('RPUSH', op.key, op.a)
-    if op.number ~= '' then redis.call('PEXPIRE', op.key, op.number) end
-  elseif k == 'd' then
-    redis.call('DEL', op.key)
-  end
-end
-return 1
-)lua";
+// commit_if in one script, so Redis runs it atomically: the shared function (commit_script.hpp)
+// applied to the script's own KEYS and ARGV.
+std::string const kCommitIf = redis_commit::with_commit_function("return commit_if(KEYS, ARGV)\n");
 
 using Connection = std::shared_ptr<RedisConnection>;
 using Router = std::shared_ptr<RedisRouter>;
@@ -310,20 +226,6 @@ Result<bool> not_flag(std::string_view name, Reply&& reply) {
 
 std::string millis(Millis ttl) { return std::to_string(ttl.count()); }
 
-// A write's op letter in kCommitIf's tags.
-char write_op(Write::Kind kind) {
-  switch (kind) {
-    case Write::Kind::set:
-      return 's';
-    case Write::Kind::hset:
-      return 'h';
-    case Write::Kind::push:
-      return 'p';
-    case Write::Kind::del:
-      break;
-  }
-  return 'd';
-}
 
 // One event loop's store, for redis:// and redis-cluster:// alike: every method encodes its
 // command at once (so it may be called with temporaries) and returns a coroutine that owns what
@@ -473,53 +375,13 @@ class RedisStore final : public Store {
   Async<bool> commit_if(std::vector<Condition> conditions, std::vector<Write> writes) override {
     // Sent by the script's SHA1 (EVALSHA), by its text (about 2 KB) only when Redis does not know
     // it. Everything is encoded here, before returning, so the vectors need not outlive this.
-    std::vector<std::string_view> keys;
-    std::unordered_map<std::string_view, std::size_t> index;
-    auto key_tag = [&](char op, std::string const& key) {
-      auto [it, inserted] = index.try_emplace(key, keys.size() + 1);
-      if (inserted) keys.push_back(key);
-      return op + std::to_string(it->second);
-    };
-    // Tags first (so their storage is final), operands are views into conditions and writes.
-    std::vector<std::string> tags;
-    tags.reserve(conditions.size() + writes.size());
-    for (Condition const& c : conditions) {
-      switch (c.kind) {
-        case Condition::Kind::key_absent:
-          tags.push_back(key_tag('a', c.key));
-          break;
-        case Condition::Kind::hash_field_absent:
-          tags.push_back(key_tag('f', c.key));
-          break;
-        case Condition::Kind::hash_len_equals:
-          tags.push_back(key_tag('n', c.key) + ":" + std::to_string(c.count));
-          break;
-        case Condition::Kind::value_equals:
-          tags.push_back(key_tag('e', c.key));
-          break;
-      }
-    }
-    for (Write const& w : writes) {
-      std::string tag = key_tag(write_op(w.kind), w.key);
-      if (w.ttl && w.kind != Write::Kind::del) tag.append(":").append(millis(*w.ttl));  // not ":" + ...: a false -Wrestrict at -O3 (g++ 12)
-      tags.push_back(std::move(tag));
-    }
+    auto const encoded = redis_commit::encode(conditions, writes);
+    auto const& keys = encoded.keys;
     std::string key_count = std::to_string(keys.size());
     std::vector<std::string_view> args{"EVALSHA", commit_if_.sha, key_count};
-    args.reserve(3 + keys.size() + 3 * tags.size());
+    args.reserve(3 + keys.size() + encoded.args.size());
     args.insert(args.end(), keys.begin(), keys.end());
-    std::size_t t = 0;
-    for (Condition const& c : conditions) {
-      args.push_back(tags[t++]);
-      if (c.kind == Condition::Kind::hash_field_absent || c.kind == Condition::Kind::value_equals) {
-        args.push_back(c.field);
-      }
-    }
-    for (Write const& w : writes) {
-      args.push_back(tags[t++]);
-      if (w.kind == Write::Kind::set || w.kind == Write::Kind::push) args.push_back(w.value);
-      if (w.kind == Write::Kind::hset) args.insert(args.end(), {w.field, w.value});
-    }
+    args.insert(args.end(), encoded.args.begin(), encoded.args.end());
     // A cluster runs one script on one node: every key must hash to one slot.
     if (auto placed = router_->one_command_may_touch(keys); !placed) return ready(Result<bool>(placed.error()));
     std::vector<std::string> written;
@@ -550,7 +412,7 @@ class RedisStore final : public Store {
   Near near_;
   std::string_view backend_;
   Durability durability_;
-  redis_lua::Script const commit_if_ = redis_lua::make_lua_script(std::string(kCommitIf));
+  redis_lua::Script const commit_if_ = redis_lua::make_lua_script(kCommitIf);
 };
 
 // Each worker thread gets its own store and connection. With a near-cache, the provider also

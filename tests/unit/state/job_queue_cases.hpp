@@ -35,6 +35,12 @@ namespace outboard::state::job_testing {
 
 using namespace std::chrono_literals;
 
+// Redis keeps time itself: its cases use a tiny lease and wait for its end by polling the queue,
+// a count of round trips that bounds a hang (many seconds), never the time waited for.
+constexpr Millis kTinyLease{50};
+constexpr Millis kLongLease{60'000};
+constexpr int kMaxPolls = 200'000;
+
 // One backend's queue, with the data store it writes fences to. `backend` is "memory", "sqlite",
 // "redis", "redis_cluster" or "postgres"; for redis, the harness starts a private redis-server
 // unless given a URL; the cluster and PostgreSQL are the process's shared engines, emptied.

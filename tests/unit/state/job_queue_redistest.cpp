@@ -5,10 +5,12 @@
 // ManualClock stays frozen: were the queue to read it, no lease would ever run out.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "job_queue_cases.hpp"
 #include "state/redis/redis_connection.hpp"
@@ -19,11 +21,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr Millis kTinyLease{50};
-constexpr Millis kLongLease{60'000};
-// Polls while a few tens of ms pass on Redis's clock: each is a round trip, so this bounds a hang
-// (many seconds), never the time waited for.
-constexpr int kMaxPolls = 200'000;
+using job_testing::kLongLease;
+using job_testing::kMaxPolls;
+using job_testing::kTinyLease;
 
 class JobQueueRedis : public ::testing::Test, protected job_testing::JobQueueHarness {
  protected:
@@ -167,6 +167,76 @@ TEST_F(JobQueueRedis, DelaysRunOnRedisClockAndDueJobsComeInRunAtOrder) {
   EXPECT_GE(retry->run_at_ms, failed_at + 60'000);
   EXPECT_LE(retry->run_at_ms, redis_now_ms() + 60'000);
   EXPECT_EQ(counts().delayed, 1);
+}
+
+std::vector<std::string> ids_of(std::vector<Claim> const& claims) {
+  std::vector<std::string> ids;
+  for (auto const& c : claims) ids.push_back(c.id);
+  return ids;
+}
+
+// claim_batch takes up to `max` due jobs in one script, in the order single claims take them
+// (run_at across types), each a claim of its own: fence, attempt, fence key, running.
+TEST_F(JobQueueRedis, ABatchClaimTakesUpToMaxDueJobsInRunAtOrderAcrossTypes) {
+  open();
+  enqueue("t", "late", 150ms);
+  enqueue("t", "early", 50ms);
+  enqueue("u", "other-type", 75ms);
+  enqueue("t", "middle", 100ms);
+  for (int i = 0; i < kMaxPolls && counts().ready < 4; ++i) {
+  }
+  ASSERT_EQ(counts().ready, 4);
+  auto batch = run(queue_->claim_batch({"t", "u"}, "w1", kLongLease, 3));
+  EXPECT_EQ(ids_of(batch), (std::vector<std::string>{"t:early", "u:other-type", "t:middle"}));
+  for (auto const& c : batch) {
+    EXPECT_EQ(c.fence, 1);
+    EXPECT_EQ(c.attempt, 1);
+    EXPECT_EQ(fence_in_store(c.id), "1");
+    EXPECT_EQ(state_of(c.id), JobState::running);
+  }
+  EXPECT_EQ(ids_of(run(queue_->claim_batch({"t", "u"}, "w1", kLongLease, 3))), (std::vector<std::string>{"t:late"}));
+  EXPECT_TRUE(run(queue_->claim_batch({"t", "u"}, "w1", kLongLease, 3)).empty());
+  EXPECT_EQ(counts().running, 4);
+}
+
+// Jobs whose lease ran out join the batch by their own run_at, merged with the waiting ones, and
+// one whose attempts are exhausted goes dead on the way ("lease expired").
+TEST_F(JobQueueRedis, ABatchClaimMergesReclaimedJobsWithWaitingOnesByRunAt) {
+  open();
+  enqueue("t", "a-dying", 0ms, 1);
+  enqueue("t", "b-stalled");
+  auto stalled = run(queue_->claim_batch({"t"}, "paused", kTinyLease, 2));
+  ASSERT_EQ(ids_of(stalled), (std::vector<std::string>{"t:a-dying", "t:b-stalled"}));
+  enqueue("t", "c-fresh");
+  enqueue("t", "d-fresh");
+  // Both leases run out on Redis's clock.
+  std::int64_t const lease_end = std::max(get("t:a-dying")->lease_until_ms, get("t:b-stalled")->lease_until_ms);
+  for (int i = 0; i < kMaxPolls && redis_now_ms() <= lease_end; ++i) {
+  }
+  ASSERT_GT(redis_now_ms(), lease_end);
+  auto batch = run(queue_->claim_batch({"t"}, "w2", kLongLease, 2));
+  ASSERT_EQ(ids_of(batch), (std::vector<std::string>{"t:b-stalled", "t:c-fresh"}));
+  EXPECT_EQ(batch[0].fence, 2);
+  EXPECT_EQ(batch[0].attempt, 2);
+  EXPECT_EQ(batch[1].fence, 1);
+  EXPECT_EQ(dead_ids(), (std::vector<std::string>{"t:a-dying"}));
+  EXPECT_EQ(get("t:a-dying")->last_error, "lease expired");
+  EXPECT_EQ(ids_of(run(queue_->claim_batch({"t"}, "w2", kLongLease, 2))), (std::vector<std::string>{"t:d-fresh"}));
+}
+
+// A waiting member whose hash was deleted by hand is dropped, and the claim goes on to the next
+// due job (a batch, and a single claim whose first candidate is such a member).
+TEST_F(JobQueueRedis, AClaimDropsMembersWhoseHashIsGoneAndTakesTheNextJob) {
+  open();
+  for (std::string key : {"a", "b", "c", "d"}) enqueue("t", key);
+  elsewhere({"DEL", "job:{t:a}", "job:{t:c}"});
+  EXPECT_EQ(ids_of(run(queue_->claim_batch({"t"}, "w1", kLongLease, 2))), (std::vector<std::string>{"t:b", "t:d"}));
+  EXPECT_EQ(elsewhere({"ZCARD", "jobs:{t}:waiting"}).integer, 0);
+
+  enqueue("t", "e");
+  enqueue("t", "f");
+  elsewhere({"DEL", "job:{t:e}"});
+  EXPECT_EQ(claimed_id({"t"}), "t:f");
 }
 
 // A killed redis-server: unavailable, never a crash or a wrong answer. Restarted (its AOF kept
