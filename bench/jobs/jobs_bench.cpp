@@ -18,8 +18,9 @@
 //           own thread, with a handler whose run() returns no writes; the enqueuer runs on the main
 //           thread with that thread's own queue (its own connection) and nudges the runner after
 //           each enqueue, as serve's request threads do; the runner's observer sees each completion.
-//   queue   the JobQueue directly: C coroutines doing claim / HGET / commit_if / complete, the same
-//           steps as the Runner's, on ONE thread, the enqueuer on that thread and the same queue.
+//   queue   the JobQueue directly: C coroutines doing claim / HGET / commit_if / complete (one job per
+//           claim, commit and completion in two steps: the Runner's path on a store with a
+//           near-cache or WAIT), on ONE thread, the enqueuer on that thread and the same queue.
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
