@@ -25,4 +25,18 @@ std::string request_head_text(Request const& request, std::string_view extra_fie
   return text + "\r\n";
 }
 
+std::string response_head_text(Response const& response) {
+  std::string text;
+  text.reserve(256);
+  unsigned const version = response.version();
+  unsigned const status = response.result_int();
+  char const line[] = {'H', 'T', 'T', 'P', '/', static_cast<char>('0' + version / 10 % 10), '.',
+                       static_cast<char>('0' + version % 10), ' ', static_cast<char>('0' + status / 100 % 10),
+                       static_cast<char>('0' + status / 10 % 10), static_cast<char>('0' + status % 10), ' '};
+  text.append(line, sizeof line).append(response.reason()).append("\r\n");
+  for (auto const& field : response) text.append(field.name_string()).append(": ").append(field.value()).append("\r\n");
+  text.append("\r\n");
+  return text;
+}
+
 }  // namespace outboard::http

@@ -3,6 +3,7 @@
 #include "io/connection_loop.hpp"
 #include "io/listener.hpp"
 #include "io/strict_read.hpp"
+#include "io/write_response.hpp"
 #include "core/use_nothrow.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -212,7 +213,7 @@ struct ConnectionServer {
       }
       response.keep_alive(keep_alive && response.keep_alive() && !worker.idle.draining());
       stream.expires_after(server.options_.read_timeout);
-      auto [wec, wn] = co_await beast::http::async_write(stream, response, use_nothrow);
+      auto wec = co_await async_write_response(stream, response);
       if (wec || !response.keep_alive()) break;
     }
     close_gently(stream.socket());
@@ -231,7 +232,7 @@ struct ConnectionServer {
     auto res = http::rejection_response(rejection);
     worker.handler->refused(seen, res, rejection.rule, connection);
     stream.expires_after(std::chrono::seconds(5));
-    co_await beast::http::async_write(stream, res, use_nothrow);
+    co_await async_write_response(stream, res);
   }
 
   static asio::awaitable<http::Response> call_handler(HttpServer::Worker& worker, http::Request request,
@@ -253,7 +254,7 @@ struct ConnectionServer {
     if (auto res = read_error_response(ec)) {
       worker.handler->rejected(seen, *res, connection);
       stream.expires_after(std::chrono::seconds(5));
-      co_await beast::http::async_write(stream, *res, use_nothrow);
+      co_await async_write_response(stream, *res);
     }
   }
 

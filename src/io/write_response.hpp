@@ -1,0 +1,18 @@
+#pragma once
+// Writing a response: its head (http::response_head_text) and its body in ONE gather write. Beast's
+// serializer does the same in the end, through a composed operation and a buffer-sequence state
+// machine that cost a quarter of a `GET /me`'s instructions (docs/BENCHMARKS.md, "Service
+// profile"); it is kept for a chunked body, which it encodes.
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/system/error_code.hpp>
+
+#include "http/message.hpp"
+
+namespace outboard::io {
+
+// Under the stream's own timeout (set by the caller). The error of the write, if any.
+boost::asio::awaitable<boost::system::error_code> async_write_response(boost::beast::tcp_stream& stream,
+                                                                       http::Response& response);
+
+}  // namespace outboard::io
