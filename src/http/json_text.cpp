@@ -30,9 +30,24 @@ std::size_t utf8_sequence_length(std::string_view s) {
 
 }  // namespace
 
+namespace {
+
+// Bytes copied as they are: printable ASCII but the quote and the backslash.
+bool copied_as_is(unsigned char byte) { return byte >= 0x20 && byte < 0x80 && byte != '"' && byte != '\\'; }
+
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view text) {
   out += '"';
   for (std::size_t i = 0; i < text.size();) {
+    // A run of such bytes in one append: most strings are nothing else.
+    std::size_t run = i;
+    while (run < text.size() && copied_as_is(static_cast<unsigned char>(text[run]))) ++run;
+    if (run > i) {
+      out.append(text.substr(i, run - i));
+      i = run;
+      continue;
+    }
     auto byte = static_cast<unsigned char>(text[i]);
     if (byte >= 0x80) {
       std::size_t length = utf8_sequence_length(text.substr(i));

@@ -18,7 +18,8 @@ TEST(JsonQuote, WritesWhatNlohmannWrites) {
                                 std::string_view("tab\there"), std::string_view("line\nbreak"),
                                 std::string_view("nul\0byte", 8), std::string_view("del\x7f"),
                                 std::string_view("\x01\x1f\b\f\r"), std::string_view("{\"a\":1}\n"),
-                                std::string_view("caf\xc3\xa9"), std::string_view("\xff\xfe not utf-8")}) {
+                                std::string_view("caf\xc3\xa9"), std::string_view("\xff\xfe not utf-8"),
+                                std::string_view("runs \"between\" escapes\\ and\x01 caf\xc3\xa9 bytes\xff end")}) {
     SCOPED_TRACE(std::string(text));
     EXPECT_EQ(json_quote(text), nlohmann_quote(text));
   }
