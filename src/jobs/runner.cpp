@@ -358,7 +358,8 @@ class Runner::Loop {
     auto committed = co_await store_->commit_if(std::move(conditions), std::move(writes));
     if (stopping_) co_return;  // committed or not: the next claim finds the marker, or runs it
     if (!committed) {
-      co_await commit_failed(running, committed.error());
+      core::Error const error = committed.error();  // named: no temporary inside a co_await (g++ 12)
+      co_await commit_failed(running, error);
       co_return;
     }
     if (!*committed) {
@@ -374,9 +375,11 @@ class Runner::Loop {
                                             std::vector<state::Write> writes) {
     Claim const& claim = running.claim;
     auto finished = co_await queue_->commit_and_complete(claim.id, claim.fence, std::move(conditions), std::move(writes));
-    if (stopping_) co_return;
+    // Done is done, stopping or not: counted. Anything else is left to the next claim.
+    if (stopping_ && !(finished && *finished == state::CommitOutcome::completed)) co_return;
     if (!finished) {
-      co_await commit_failed(running, finished.error());
+      core::Error const error = finished.error();  // named: no temporary inside a co_await (g++ 12)
+      co_await commit_failed(running, error);
       co_return;
     }
     switch (*finished) {
@@ -397,7 +400,8 @@ class Runner::Loop {
   asio::awaitable<void> commit_failed(Running& running, core::Error const& error) {
     std::string why = error.describe();
     if (error.code == Errc::invalid) {
-      co_await give_up(running, "commit refused: " + why);
+      std::string reason = "commit refused: " + why;
+      co_await give_up(running, std::move(reason));
     } else {
       co_await retry(running, std::move(why));
     }

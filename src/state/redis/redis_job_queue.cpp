@@ -147,8 +147,10 @@ for _ = 1, 64 do
     removed[best.set] = removed[best.set] or {}
     table.insert(removed[best.set], id)
     if all_false(job) then
+      -- Its list was cut to `want` entries: merge no further on it, fetch again in the next pass.
       gone = true
       dropped = dropped + 1
+      break
     else
       local attempt = (tonumber(job[1]) or 0) + 1
       local fence = tonumber(job[2]) + 1

@@ -237,6 +237,13 @@ TEST_F(JobQueueRedis, AClaimDropsMembersWhoseHashIsGoneAndTakesTheNextJob) {
   enqueue("t", "f");
   elsewhere({"DEL", "job:{t:e}"});
   EXPECT_EQ(claimed_id({"t"}), "t:f");
+
+  // The type whose candidate was gone is fetched again: its next jobs still come before a later
+  // job of another type, as single claims would take them.
+  for (std::string key : {"1", "2", "3"}) enqueue("a", key);
+  enqueue("b", "9");
+  elsewhere({"DEL", "job:{a:1}"});
+  EXPECT_EQ(ids_of(run(queue_->claim_batch({"a", "b"}, "w1", kLongLease, 2))), (std::vector<std::string>{"a:2", "a:3"}));
 }
 
 // A killed redis-server: unavailable, never a crash or a wrong answer. Restarted (its AOF kept
