@@ -306,14 +306,13 @@ class RedisStore final : public Store {
 
   Async<bool> compare_and_set(std::string key, std::optional<std::string> expected,
                               std::string desired, std::optional<Millis> ttl) override {
-    // Cost: EVAL sends the script (a few hundred bytes) each time; Redis caches its compiled form
-    // by SHA1, so the server-side cost is one hash of the script text.
+    // By the script's SHA1 (EVALSHA), by its text only when Redis does not know it (as commit_if).
     std::string ttl_arg = ttl ? millis(*ttl) : std::string();
     return wrote({key}, durable_call(router_, key,
-                                     encode_command({"EVAL", kCompareAndSet, "1", key, expected ? "1" : "0",
+                                     encode_command({"EVALSHA", compare_and_set_.sha, "1", key, expected ? "1" : "0",
                                                      expected ? std::string_view(*expected) : std::string_view(),
                                                      desired, ttl_arg}),
-                                     "compare_and_set", durability_));
+                                     "compare_and_set", durability_, compare_and_set_.text));
   }
 
   Async<std::int64_t> incr_by(std::string key, std::int64_t delta) override {
@@ -413,6 +412,7 @@ class RedisStore final : public Store {
   std::string_view backend_;
   Durability durability_;
   redis_lua::Script const commit_if_ = redis_lua::make_lua_script(kCommitIf);
+  redis_lua::Script const compare_and_set_ = redis_lua::make_lua_script(std::string(kCompareAndSet));
 };
 
 // Each worker thread gets its own store and connection. With a near-cache, the provider also

@@ -75,5 +75,26 @@ TEST_F(LuaScriptRedis, CommitIfGoesBySha1AndLoadsItsScriptAgainAfterAFlush) {
   }
 }
 
+// compare_and_set (the idempotency records' and the carts' chosen writes) goes the same way.
+TEST_F(LuaScriptRedis, CompareAndSetGoesBySha1AndLoadsItsScriptAgainAfterAFlush) {
+  auto cas = [&](std::string key, std::optional<std::string> expected, std::string desired) {
+    auto r = run_coro(io_, store_->compare_and_set(std::move(key), std::move(expected), std::move(desired), {}));
+    EXPECT_TRUE(r.has_value()) << r.error().describe();
+    return r.has_value() && *r;
+  };
+  EXPECT_TRUE(cas("k", std::nullopt, "1"));  // NOSCRIPT, then EVAL: loaded
+  EXPECT_TRUE(cas("k", "1", "2"));
+  EXPECT_FALSE(cas("k", "1", "3"));  // a condition that fails is an answer too
+  EXPECT_EQ(calls("evalsha"), 3);
+  EXPECT_EQ(calls("eval"), 1) << "a known script was sent by its text";
+
+  ASSERT_TRUE(elsewhere({"SCRIPT", "FLUSH"}).has_value());
+  EXPECT_TRUE(cas("k", "2", "4"));
+  EXPECT_EQ(calls("eval"), 2);
+  auto got = run_coro(io_, store_->get("k"));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, std::optional<std::string>("4"));
+}
+
 }  // namespace
 }  // namespace outboard::state
