@@ -28,10 +28,6 @@ std::size_t utf8_sequence_length(std::string_view s) {
   return 0;
 }
 
-}  // namespace
-
-namespace {
-
 // Bytes copied as they are: printable ASCII but the quote and the backslash.
 bool copied_as_is(unsigned char byte) { return byte >= 0x20 && byte < 0x80 && byte != '"' && byte != '\\'; }
 

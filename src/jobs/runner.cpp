@@ -366,7 +366,7 @@ class Runner::Loop {
       co_await commit_refused(running);
       co_return;
     }
-    if (claim.type == kTickType) count_tick_run(claim);
+    count_tick_run(claim);
     co_await complete(running);
   }
 
@@ -387,11 +387,11 @@ class Runner::Loop {
         co_await commit_refused(running);
         co_return;
       case state::CommitOutcome::written_not_held:  // as a completion refused after the commit
-        if (claim.type == kTickType) count_tick_run(claim);
+        count_tick_run(claim);
         lease_lost(running);
         co_return;
       case state::CommitOutcome::completed:
-        if (claim.type == kTickType) count_tick_run(claim);
+        count_tick_run(claim);
         completed(running);
         co_return;
     }
@@ -428,7 +428,9 @@ class Runner::Loop {
     co_await complete(running);
   }
 
+  // A tick whose effect was written counts as run (other job types: nothing).
   void count_tick_run(Claim const& claim) {
+    if (claim.type != kTickType) return;
     auto tick = parse_tick_key(claim.key);
     if (!tick) return;
     if (auto it = task_metrics_.find(tick->task); it != task_metrics_.end()) {

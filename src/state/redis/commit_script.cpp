@@ -113,8 +113,6 @@ char write_op(Write::Kind kind) {
   return 'd';
 }
 
-std::string millis(Millis ttl) { return std::to_string(ttl.count()); }
-
 }  // namespace
 
 std::string with_commit_function(std::string_view body) {
@@ -151,7 +149,7 @@ Encoded encode(std::vector<Condition> const& conditions, std::vector<Write> cons
   }
   for (Write const& w : writes) {
     std::string tag = key_tag(write_op(w.kind), w.key);
-    if (w.ttl && w.kind != Write::Kind::del) tag.append(":").append(millis(*w.ttl));  // not ":" + ...: a false -Wrestrict at -O3 (g++ 12)
+    if (w.ttl && w.kind != Write::Kind::del) tag.append(":").append(std::to_string(w.ttl->count()));  // not ":" + ...: a false -Wrestrict at -O3 (g++ 12)
     out.tags.push_back(std::move(tag));
   }
   out.args.reserve(3 * out.tags.size());
