@@ -25,7 +25,13 @@ class CookieSigner {
   // "<id>.<base64url mac>".
   std::string sign(std::string_view id) const;
   // The id when the MAC matches one of the keys; nullopt for anything tampered or malformed.
+  // A value verified lately is recognised by its exact text (a table of kVerifiedSlots entries,
+  // compared in constant time) without computing its MAC again: the same session's cookie comes
+  // back on every request, and the MAC was a tenth of a GET /me's instructions.
   std::optional<std::string> verify(std::string_view cookie_value) const;
+
+  static constexpr std::size_t kVerifiedSlots = 1024;
+  static constexpr std::size_t kMaxCachedValue = 256;  // longer values are verified every time
 
   // Parses a configured key: 64+ hex characters, or base64url of 32+ bytes. nullopt if neither.
   static std::optional<std::string> decode_key(std::string_view text);
@@ -44,6 +50,15 @@ class CookieSigner {
   // one-shot HMAC() fetched the algorithm, parsed parameters and hashed the key again on every
   // request (about a fifth of a GET /me's instructions). Mutable: the reason for one per thread.
   mutable std::vector<MacContext> keyed_;
+
+  // Values that verified, direct-mapped by their hash: a slot's value is replaced by the next
+  // one that lands there. Valid only for this signer's keys, which never change. Only values
+  // whose MAC matched get in, so a client can fill it with nothing but cookies of its own.
+  struct Verified {
+    std::string value;         // empty: a free slot
+    std::size_t id_size = 0;  // the id is value's first id_size bytes
+  };
+  mutable std::vector<Verified> verified_ = std::vector<Verified>(kVerifiedSlots);
 };
 
 }  // namespace outboard::runtime

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "http/json_text.hpp"
 #include "shop/catalog.hpp"
 
 namespace outboard::shop {
@@ -40,9 +41,16 @@ state::Async<std::string> Orders::add_line(std::string line_id, std::string sku,
                                             std::int64_t now_ms) {
   Product const* product = find_product(sku);
   if (!product) co_return core::make_error(core::Errc::invalid, "unknown sku '" + sku + "'");
-  nlohmann::json line{{"line_id", line_id}, {"sku", sku}, {"name", product->name}, {"qty", qty},
-                      {"price_cents", product->price_cents}, {"added_ms", now_ms}};
-  std::string text = line.dump();
+  // Written out, not built as a json object and printed (a hot path: POST /cart/items): the text
+  // nlohmann would print, keys sorted as its objects keep them.
+  std::string text = R"({"added_ms":)" + std::to_string(now_ms) + R"(,"line_id":)";
+  http::append_json_string(text, line_id);
+  text += R"(,"name":)";
+  http::append_json_string(text, product->name);
+  text += R"(,"price_cents":)" + std::to_string(product->price_cents) + R"(,"qty":)" + std::to_string(qty) +
+          R"(,"sku":)";
+  http::append_json_string(text, sku);
+  text += '}';
   state::Fields fields;
   fields.emplace_back(line_id, text);
   if (auto r = co_await store_.hset(cart_key(), std::move(fields)); !r) co_return r.error();

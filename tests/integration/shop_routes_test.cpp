@@ -199,6 +199,7 @@ TEST_P(ShopRoutes, AddToCartReturnsTheLineAndGetCartShowsIt) {
   EXPECT_EQ(line.value("qty", 0), 2);
   EXPECT_EQ(line.value("price_cents", 0), 49900);
   EXPECT_GT(line.value("added_ms", std::int64_t{0}), 0);
+  EXPECT_EQ(line.size(), 6u) << "a line has these six fields and no other: " << line;
 
   // The boundaries of qty are inclusive.
   auto second = add(c, "add-2", item("sku-005", 100));

@@ -156,10 +156,14 @@ using Near = std::shared_ptr<NearSide>;
 
 // Turns tracking on for this thread's connection, redirected to the ticket's invalidation
 // connection, unless it already is. False when Redis refused (older than 6: no caching then).
+// OPTIN: Redis tracks only the reads sent right after CLIENT CACHING yes (cached_call's), not
+// every key this connection reads (idempotency records, carts, job hashes, the keys scripts
+// read): otherwise each write to one of those sends us an invalidation for a key we never
+// cached, and Redis's tracking table grows with every key the process ever read.
 Async<bool> ensure_tracking(Connection conn, Near near, NearCache::Ticket ticket) {
   if (near->tracked_serial != 0 && near->tracked_generation == ticket.generation) co_return true;
   std::string client = std::to_string(ticket.client_id);
-  std::string command = encode_command({"CLIENT", "TRACKING", "on", "REDIRECT", client});
+  std::string command = encode_command({"CLIENT", "TRACKING", "on", "REDIRECT", client, "OPTIN"});
   std::uint64_t serial = 0;
   auto on = co_await conn->execute(std::move(command), &serial);
   if (!on) co_return on.error();
@@ -188,7 +192,11 @@ Async<T> cached_call(Connection conn, Near near, std::string key, std::string sl
     tracked = *on;
   }
   std::uint64_t serial = 0;
-  auto reply = co_await conn->execute(std::move(command), &serial);
+  // Tracked reads go right behind CLIENT CACHING yes (OPTIN, see ensure_tracking); its reply is
+  // dropped: were tracking off by then, the connection was replaced and the serial says so.
+  auto read = tracked ? conn->execute_after(encode_command({"CLIENT", "CACHING", "yes"}), std::move(command), &serial)
+                      : conn->execute(std::move(command), &serial);
+  auto reply = co_await std::move(read);
   if (!reply) co_return reply.error();
   Result<T> value = decode(name, std::move(*reply));
   if (!value || !tracked) co_return value;

@@ -50,6 +50,31 @@ TEST(CookieSigner, TheNewestKeySignsAndEveryKeyVerifies) {
   EXPECT_EQ(after.verify(signed_before), std::nullopt) << "a key taken out verifies nothing";
 }
 
+// verify() remembers values that verified: what it remembers must never let through a value
+// that the MAC would refuse, however close to a remembered one.
+TEST(CookieSigner, AValueVerifiedBeforeVerifiesAgainAndNoNeighbourOfItDoes) {
+  CookieSigner signer({core::random_bytes(32)});
+  std::string const value = signer.sign("session-1");
+  ASSERT_EQ(signer.verify(value), "session-1");
+  EXPECT_EQ(signer.verify(value), "session-1") << "the second time, from what it remembers";
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    std::string changed = value;
+    changed[i] = changed[i] == 'A' ? 'B' : 'A';
+    EXPECT_EQ(signer.verify(changed), std::nullopt) << "byte " << i << " changed: " << changed;
+  }
+  EXPECT_EQ(signer.verify(value.substr(0, value.size() - 1)), std::nullopt);
+  EXPECT_EQ(signer.verify(value + "A"), std::nullopt);
+  EXPECT_EQ(signer.verify(value), "session-1") << "the neighbours did not evict or spoil it";
+  // Many sessions through the same table: each still verifies to its own id.
+  std::vector<std::string> values;
+  for (int i = 0; i < 3000; ++i) values.push_back(signer.sign("s" + std::to_string(i)));
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 3000; ++i) ASSERT_EQ(signer.verify(values[i]), "s" + std::to_string(i)) << round;
+  }
+  CookieSigner other({core::random_bytes(32)});
+  EXPECT_EQ(other.verify(value), std::nullopt) << "what one signer remembers is its own";
+}
+
 TEST(CookieSigner, DecodesHexAndBase64urlKeys) {
   std::string raw = core::random_bytes(32);
   EXPECT_EQ(CookieSigner::decode_key(core::hex_encode(raw)), raw);

@@ -99,6 +99,34 @@ TEST_F(NearCacheRedis, AnInvalidationFromAnotherClientEvicts) {
   EXPECT_EQ(get("k"), "v2");
 }
 
+// Redis tracks only what the cache read (OPTIN): keys the store reads for other purposes (a
+// compare-and-set's script, a commit's conditions) are not tracked, so writes to them send us no
+// invalidation and Redis's tracking table does not grow with every key the process touches.
+TEST_F(NearCacheRedis, OnlyTheCachesOwnReadsAreTracked) {
+  auto tracked_keys = [&] {
+    auto info = elsewhere({"INFO", "stats"});
+    EXPECT_TRUE(info.has_value());
+    std::string const field = "tracking_total_keys:";
+    auto at = info ? info->str.find(field) : std::string::npos;
+    return at == std::string::npos ? -1 : std::stoll(info->str.substr(at + field.size()));
+  };
+  ASSERT_TRUE(elsewhere({"SET", "cached", "v"}).has_value());
+  EXPECT_EQ(get("cached"), "v");
+  ASSERT_EQ(tracked_keys(), 1);
+
+  ASSERT_TRUE(elsewhere({"SET", "record", "running"}).has_value());
+  auto swapped = run(store_->compare_and_set("record", "running", "done"));
+  ASSERT_TRUE(swapped.has_value() && *swapped);
+  auto committed = run(store_->commit_if({Condition::equals("record", "done")}, {Write::set("other", "x")}));
+  ASSERT_TRUE(committed.has_value() && *committed);
+  EXPECT_EQ(tracked_keys(), 1) << "a key read by a script or a commit's condition was tracked";
+
+  // And the cached key still is: another client's write evicts it.
+  ASSERT_TRUE(elsewhere({"SET", "cached", "v2"}).has_value());
+  ASSERT_TRUE(wait_for([&] { return stats().invalidations >= 1; }));
+  EXPECT_EQ(get("cached"), "v2");
+}
+
 // FLUSHALL arrives as a message without keys: everything goes.
 TEST_F(NearCacheRedis, AFlushAllFlushesTheCache) {
   ASSERT_TRUE(elsewhere({"SET", "k", "v"}).has_value());
