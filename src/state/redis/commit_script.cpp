@@ -13,11 +13,13 @@ namespace {
 //   s<i>[:<ttl>] VALUE  set (no ttl: none)  h<i>[:<ttl>] FIELD VALUE   hset
 //   p<i>[:<ttl>] VALUE  push (RPUSH)        d<i>                del
 // value_equals reads GET only of a string key: a key of another type fails the condition.
-// A script that fails half-way is not rolled back, so it writes only after three read-only
-// passes: (1) types of every condition's key and of every write's key as the writes before it
-// leave it (a type error wins over a false condition, as in the other backends), (2) the
-// conditions, (3) the writes, which can no longer fail. A TTL <= 0 expires on arrival: SET does
-// a DEL instead (SET PX 0 is an error), PEXPIRE <= 0 deletes the key.
+// A script that fails half-way is not rolled back, so it writes only after two read-only
+// passes: (1) the conditions, every one read (a type error wins over a false condition, as in
+// the other backends), (2) the type of every hash or list write's key as the writes before it
+// leave it; then (3) the writes, which can no longer fail. Every redis.call is a good part of a
+// script's cost (docs/BENCHMARKS.md, jobs), so a condition is one read with no TYPE before it.
+// A TTL <= 0 expires on arrival: SET does a DEL instead (SET PX 0 is an error), PEXPIRE <= 0
+// deletes the key.
 // Its parameters shadow the script's globals: a script may pass slices of its own KEYS and ARGV.
 // Returns 1 (written), 0 (a condition failed: nothing written) or a WRONGTYPE error reply.
 constexpr std::string_view kFunction = R"lua(
@@ -38,42 +40,52 @@ local function commit_if(KEYS, ARGV)
   local function wrongtype()
     return redis.error_reply('WRONGTYPE Operation against a key holding the wrong kind of value')
   end
-  local types = {}
-  local function type_of(key)
-    if types[key] == nil then types[key] = redis.call('TYPE', key)['ok'] end
-    return types[key]
-  end
-  for _, op in ipairs(ops) do
-    if op.kind == 'f' or op.kind == 'n' then
-      local t = type_of(op.key)
-      if t ~= 'none' and t ~= 'hash' then return wrongtype() end
-    end
-  end
-  local shapes = {}
-  for _, op in ipairs(ops) do
-    local k = op.kind
-    if k == 's' or k == 'h' or k == 'd' or k == 'p' then
-      local t = shapes[op.key] or type_of(op.key)
-      local gone = op.number ~= '' and tonumber(op.number) <= 0
-      if k == 'h' and t ~= 'none' and t ~= 'hash' then return wrongtype() end
-      if k == 'p' and t ~= 'none' and t ~= 'list' then return wrongtype() end
-      if k == 'd' or gone then t = 'none' elseif k == 's' then t = 'string'
-      elseif k == 'p' then t = 'list' else t = 'hash' end
-      shapes[op.key] = t
-    end
-  end
+  local function is_error(reply) return type(reply) == 'table' and reply.err ~= nil end
+  -- The conditions, each read once by redis.pcall: a read of a key of the wrong type answers an
+  -- error instead of raising it. All are read before deciding, so that a type error anywhere wins
+  -- over a false condition.
+  local failed, mistyped = false, false
+  local hash_or_none = {}  -- keys an HEXISTS or HLEN read without error
   for _, op in ipairs(ops) do
     local k = op.kind
     if k == 'a' then
-      if redis.call('EXISTS', op.key) == 1 then return 0 end
-    elseif k == 'f' then
-      if redis.call('HEXISTS', op.key, op.a) == 1 then return 0 end
-    elseif k == 'n' then
-      if redis.call('HLEN', op.key) ~= tonumber(op.number) then return 0 end
+      if redis.call('EXISTS', op.key) == 1 then failed = true end
+    elseif k == 'f' or k == 'n' then
+      local reply
+      if k == 'f' then reply = redis.pcall('HEXISTS', op.key, op.a) else reply = redis.pcall('HLEN', op.key) end
+      if is_error(reply) then
+        mistyped = true
+      else
+        hash_or_none[op.key] = true
+        if k == 'f' and reply == 1 then failed = true end
+        if k == 'n' and reply ~= tonumber(op.number) then failed = true end
+      end
     elseif k == 'e' then
-      if type_of(op.key) ~= 'string' or redis.call('GET', op.key) ~= op.a then return 0 end
+      -- Only a string equals a value: a key of another type fails the condition (no error).
+      local reply = redis.pcall('GET', op.key)
+      if is_error(reply) or reply ~= op.a then failed = true end
     end
   end
+  if mistyped then return wrongtype() end
+  -- The writes' types, as the writes before each leave its key: a hash write needs a hash (or
+  -- nothing), a push a list; set and del take any key. TYPE only where that is not known yet.
+  local shapes = {}
+  for _, op in ipairs(ops) do
+    local k = op.kind
+    if k == 'h' or k == 'p' then
+      local t = shapes[op.key]
+      if t == nil and k == 'h' and hash_or_none[op.key] then t = 'hash' end
+      if t == nil then t = redis.call('TYPE', op.key)['ok'] end
+      if k == 'h' and t ~= 'none' and t ~= 'hash' then return wrongtype() end
+      if k == 'p' and t ~= 'none' and t ~= 'list' then return wrongtype() end
+    end
+    if k == 's' or k == 'h' or k == 'd' or k == 'p' then
+      local gone = op.number ~= '' and tonumber(op.number) <= 0
+      if k == 'd' or gone then shapes[op.key] = 'none' elseif k == 's' then shapes[op.key] = 'string'
+      elseif k == 'p' then shapes[op.key] = 'list' else shapes[op.key] = 'hash' end
+    end
+  end
+  if failed then return 0 end
   for _, op in ipairs(ops) do
     local k = op.kind
     if k == 's' then

@@ -96,5 +96,29 @@ TEST_F(LuaScriptRedis, CompareAndSetGoesBySha1AndLoadsItsScriptAgainAfterAFlush)
   EXPECT_EQ(*got, std::optional<std::string>("4"));
 }
 
+// Each redis.call is a good part of a script's cost: a condition is one read, and TYPE is asked
+// only for a hash or list write to a key whose type no condition has shown.
+TEST_F(LuaScriptRedis, CommitIfReadsEachConditionOnceAndAsksTypeOnlyWhereItMustKnow) {
+  ASSERT_TRUE(elsewhere({"SET", "fence", "7"}).has_value());
+  auto commit = [&](std::vector<Condition> conditions, std::vector<Write> writes) {
+    auto r = run_coro(io_, store_->commit_if(std::move(conditions), std::move(writes)));
+    EXPECT_TRUE(r.has_value()) << r.error().describe();
+    return r.has_value() && *r;
+  };
+  // A fenced write and its marker, as a job's handler commits: no TYPE at all.
+  EXPECT_TRUE(commit({Condition::equals("fence", "7"), Condition::field_absent("done", "job-1")},
+                     {Write::hset("done", "job-1", "x"), Write::set("effect", "1"), Write::del("gone")}));
+  EXPECT_EQ(calls("type"), 0);
+  EXPECT_EQ(calls("get"), 1);
+  EXPECT_EQ(calls("hexists"), 1);
+  // A hash write to a key no condition read: its type must be known first.
+  EXPECT_TRUE(commit({}, {Write::hset("other", "f", "v")}));
+  EXPECT_EQ(calls("type"), 1);
+  // A key of another type under a hash condition is still a type error, not a false condition.
+  auto mistyped = run_coro(io_, store_->commit_if({Condition::equals("fence", "8"), Condition::field_absent("fence", "f")},
+                                                  {Write::set("effect", "2")}));
+  EXPECT_FALSE(mistyped.has_value()) << "a type error must win over the false condition before it";
+}
+
 }  // namespace
 }  // namespace outboard::state
