@@ -41,9 +41,10 @@ local function commit_if(KEYS, ARGV)
     return redis.error_reply('WRONGTYPE Operation against a key holding the wrong kind of value')
   end
   local function is_error(reply) return type(reply) == 'table' and reply.err ~= nil end
+  local function is_wrongtype(reply) return string.sub(reply.err, 1, 9) == 'WRONGTYPE' end
   -- The conditions, each read once by redis.pcall: a read of a key of the wrong type answers an
   -- error instead of raising it. All are read before deciding, so that a type error anywhere wins
-  -- over a false condition.
+  -- over a false condition. Any other error (an ACL's NOPERM, ...) is answered as it is, at once.
   local failed, mistyped = false, false
   local hash_or_none = {}  -- keys an HEXISTS or HLEN read without error
   for _, op in ipairs(ops) do
@@ -54,6 +55,7 @@ local function commit_if(KEYS, ARGV)
       local reply
       if k == 'f' then reply = redis.pcall('HEXISTS', op.key, op.a) else reply = redis.pcall('HLEN', op.key) end
       if is_error(reply) then
+        if not is_wrongtype(reply) then return redis.error_reply(reply.err) end
         mistyped = true
       else
         hash_or_none[op.key] = true
@@ -63,6 +65,7 @@ local function commit_if(KEYS, ARGV)
     elseif k == 'e' then
       -- Only a string equals a value: a key of another type fails the condition (no error).
       local reply = redis.pcall('GET', op.key)
+      if is_error(reply) and not is_wrongtype(reply) then return redis.error_reply(reply.err) end
       if is_error(reply) or reply ~= op.a then failed = true end
     end
   end

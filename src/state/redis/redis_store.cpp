@@ -168,6 +168,15 @@ Async<bool> ensure_tracking(Connection conn, Near near, NearCache::Ticket ticket
   auto on = co_await conn->execute(std::move(command), &serial);
   if (!on) co_return on.error();
   if (on->is_error()) co_return false;
+  // cached_call drops the reply to each read's CLIENT CACHING yes: make sure once that Redis
+  // accepts it (an ACL may allow TRACKING and not CACHING), or a read it refused to track would
+  // be cached and never invalidated. (It marks whichever command comes next on the connection as
+  // tracked: at worst one key more is tracked, never one less.)
+  std::uint64_t caching_serial = 0;
+  std::string caching_command = encode_command({"CLIENT", "CACHING", "yes"});  // named: g++ 12, see cached_call
+  auto caching = co_await conn->execute(std::move(caching_command), &caching_serial);
+  if (!caching) co_return caching.error();
+  if (caching->is_error() || caching_serial != serial) co_return false;
   near->tracked_serial = serial;
   near->tracked_generation = ticket.generation;
   co_return true;
@@ -193,7 +202,8 @@ Async<T> cached_call(Connection conn, Near near, std::string key, std::string sl
   }
   std::uint64_t serial = 0;
   // Tracked reads go right behind CLIENT CACHING yes (OPTIN, see ensure_tracking); its reply is
-  // dropped: were tracking off by then, the connection was replaced and the serial says so.
+  // dropped: ensure_tracking made sure Redis accepts it, and were tracking off by now, the
+  // connection was replaced and the serial says so.
   auto read = tracked ? conn->execute_after(encode_command({"CLIENT", "CACHING", "yes"}), std::move(command), &serial)
                       : conn->execute(std::move(command), &serial);
   auto reply = co_await std::move(read);

@@ -120,5 +120,20 @@ TEST_F(LuaScriptRedis, CommitIfReadsEachConditionOnceAndAsksTypeOnlyWhereItMustK
   EXPECT_FALSE(mistyped.has_value()) << "a type error must win over the false condition before it";
 }
 
+// A condition's read that Redis refuses for another reason than the key's type (here an ACL) is
+// answered as that error: not as a type error, not as a false condition.
+TEST_F(LuaScriptRedis, CommitIfAnswersAConditionsOtherErrorsAsTheyAre) {
+  ASSERT_TRUE(set_if_absent("k", "v"));  // the script is loaded
+  ASSERT_TRUE(elsewhere({"ACL", "SETUSER", "default", "-hexists", "-get"}).has_value());
+  for (auto condition : {Condition::field_absent("h", "f"), Condition::equals("k", "v")}) {
+    auto r = run_coro(io_, store_->commit_if({condition}, {Write::set("effect", "1")}));
+    ASSERT_FALSE(r.has_value()) << "a refused read is neither true nor false";
+    EXPECT_NE(r.error().code, core::Errc::invalid) << r.error().describe();
+    // Redis 7.0 words it "ERR The user executing the script can't run this command ...".
+    EXPECT_EQ(r.error().describe().find("WRONGTYPE"), std::string::npos) << r.error().describe();
+    EXPECT_NE(r.error().describe().find("can't run this command"), std::string::npos) << r.error().describe();
+  }
+}
+
 }  // namespace
 }  // namespace outboard::state

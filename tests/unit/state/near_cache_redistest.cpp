@@ -127,6 +127,18 @@ TEST_F(NearCacheRedis, OnlyTheCachesOwnReadsAreTracked) {
   EXPECT_EQ(get("cached"), "v2");
 }
 
+// Redis may allow CLIENT TRACKING and refuse CLIENT CACHING (an ACL): then no read is tracked,
+// and nothing may be cached, since no invalidation would ever evict it.
+TEST_F(NearCacheRedis, NothingIsCachedWhenRedisRefusesClientCaching) {
+  ASSERT_TRUE(elsewhere({"ACL", "SETUSER", "default", "-client|caching"}).has_value());
+  ASSERT_TRUE(elsewhere({"SET", "k", "v1"}).has_value());
+  EXPECT_EQ(get("k"), "v1");
+  EXPECT_EQ(get("k"), "v1");
+  EXPECT_EQ(stats().hits, 0u) << "a read Redis did not track was cached";
+  ASSERT_TRUE(elsewhere({"SET", "k", "v2"}).has_value());
+  EXPECT_EQ(get("k"), "v2");
+}
+
 // FLUSHALL arrives as a message without keys: everything goes.
 TEST_F(NearCacheRedis, AFlushAllFlushesTheCache) {
   ASSERT_TRUE(elsewhere({"SET", "k", "v"}).has_value());
