@@ -8,26 +8,40 @@ namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 
-// Length of the well-formed UTF-8 sequence at the start of `s` (RFC 3629: no overlongs, no
-// surrogates, nothing above U+10FFFF), or 0 when it is not one.
-std::size_t utf8_sequence_length(std::string_view s) {
-  auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  auto continuation = [&](std::size_t i) { return i < s.size() && (byte(i) & 0xC0) == 0x80; };
-  unsigned char lead = byte(0);
-  if (lead >= 0xC2 && lead <= 0xDF) return continuation(1) ? 2 : 0;
-  if (lead >= 0xE0 && lead <= 0xEF) {
-    if (!continuation(1) || !continuation(2)) return 0;
-    if (lead == 0xE0 && byte(1) < 0xA0) return 0;   // overlong
-    if (lead == 0xED && byte(1) >= 0xA0) return 0;  // a surrogate
-    return 3;
+// At a byte >= 0x80: how many bytes nlohmann's UTF-8 decoder takes as one unit, and whether they
+// are one well-formed sequence (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF),
+// copied as they are. Otherwise the unit becomes one U+FFFD: a byte that cannot start a sequence,
+// alone, or a lead with the continuation bytes that fitted before one did not (that one is read
+// again, as the start of the next unit), or a sequence the text ends inside.
+struct Utf8Unit {
+  std::size_t length;
+  bool well_formed;
+};
+Utf8Unit utf8_unit(std::string_view s) {
+  auto lead = static_cast<unsigned char>(s[0]);
+  std::size_t continuations = 0;
+  unsigned char low = 0x80, high = 0xBF;  // the range of the next continuation byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    continuations = 1;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    continuations = 2;
+    if (lead == 0xE0) low = 0xA0;   // no overlongs
+    if (lead == 0xED) high = 0x9F;  // no surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    continuations = 3;
+    if (lead == 0xF0) low = 0x90;   // no overlongs
+    if (lead == 0xF4) high = 0x8F;  // nothing above U+10FFFF
+  } else {
+    return {1, false};
   }
-  if (lead >= 0xF0 && lead <= 0xF4) {
-    if (!continuation(1) || !continuation(2) || !continuation(3)) return 0;
-    if (lead == 0xF0 && byte(1) < 0x90) return 0;  // overlong
-    if (lead == 0xF4 && byte(1) >= 0x90) return 0;  // above U+10FFFF
-    return 4;
+  for (std::size_t i = 1; i <= continuations; ++i) {
+    if (i >= s.size()) return {i, false};
+    auto byte = static_cast<unsigned char>(s[i]);
+    if (byte < low || byte > high) return {i, false};
+    low = 0x80;
+    high = 0xBF;
   }
-  return 0;
+  return {continuations + 1, true};
 }
 
 // Bytes copied as they are: printable ASCII but the quote and the backslash. A table, so that the
@@ -56,14 +70,13 @@ void append_json_string(std::string& out, std::string_view text) {
     }
     auto byte = static_cast<unsigned char>(text[i]);
     if (byte >= 0x80) {
-      std::size_t length = utf8_sequence_length(text.substr(i));
-      if (length == 0) {
-        out += "\xEF\xBF\xBD";
-        ++i;
+      auto unit = utf8_unit(text.substr(i));
+      if (unit.well_formed) {
+        out.append(text.substr(i, unit.length));
       } else {
-        out.append(text.substr(i, length));
-        i += length;
+        out += "\xEF\xBF\xBD";
       }
+      i += unit.length;
       continue;
     }
     ++i;

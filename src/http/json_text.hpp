@@ -1,8 +1,9 @@
 #pragma once
 // Text as a JSON string literal, without building a JSON value: for bodies written by hand on hot
 // paths (the shop's small answers, idempotency records, realtime frames). Writes what nlohmann
-// writes (the same escapes; an invalid UTF-8 byte becomes U+FFFD, as its error_handler_t::replace
-// does), so the output is always valid JSON and reads back with nlohmann.
+// writes (the same escapes; ill-formed UTF-8 becomes U+FFFD wherever its error_handler_t::replace
+// puts one: one per unit its decoder rejects, not one per byte), so the output is always valid
+// JSON and reads back with nlohmann.
 #include <string>
 #include <string_view>
 

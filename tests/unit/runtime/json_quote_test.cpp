@@ -19,7 +19,12 @@ TEST(JsonQuote, WritesWhatNlohmannWrites) {
                                 std::string_view("nul\0byte", 8), std::string_view("del\x7f"),
                                 std::string_view("\x01\x1f\b\f\r"), std::string_view("{\"a\":1}\n"),
                                 std::string_view("caf\xc3\xa9"), std::string_view("\xff\xfe not utf-8"),
-                                std::string_view("runs \"between\" escapes\\ and\x01 caf\xc3\xa9 bytes\xff end")}) {
+                                std::string_view("runs \"between\" escapes\\ and\x01 caf\xc3\xa9 bytes\xff end"),
+                                // Ill-formed UTF-8: one U+FFFD per unit nlohmann's decoder rejects, not per byte.
+                                std::string_view("\xe2\x82" "A"), std::string_view("\xe0\x80x"), std::string_view("a\xc3"),
+                                std::string_view("\xf0\x9f\x98"), std::string_view("\xf0\x9f\x98\x80 ok"),
+                                std::string_view("\xed\xa0\x80"), std::string_view("\xf4\x90\x80\x80"),
+                                std::string_view("\xf0\x9f\xc3\xa9"), std::string_view("\x82\x82\xc0\xaf")}) {
     SCOPED_TRACE(std::string(text));
     EXPECT_EQ(json_quote(text), nlohmann_quote(text));
   }
