@@ -160,6 +160,8 @@ using Near = std::shared_ptr<NearSide>;
 // every key this connection reads (idempotency records, carts, job hashes, the keys scripts
 // read): otherwise each write to one of those sends us an invalidation for a key we never
 // cached, and Redis's tracking table grows with every key the process ever read.
+std::string client_caching_yes() { return encode_command({"CLIENT", "CACHING", "yes"}); }
+
 Async<bool> ensure_tracking(Connection conn, Near near, NearCache::Ticket ticket) {
   if (near->tracked_serial != 0 && near->tracked_generation == ticket.generation) co_return true;
   std::string client = std::to_string(ticket.client_id);
@@ -173,7 +175,7 @@ Async<bool> ensure_tracking(Connection conn, Near near, NearCache::Ticket ticket
   // be cached and never invalidated. (It marks whichever command comes next on the connection as
   // tracked: at worst one key more is tracked, never one less.)
   std::uint64_t caching_serial = 0;
-  std::string caching_command = encode_command({"CLIENT", "CACHING", "yes"});  // named: g++ 12, see cached_call
+  std::string caching_command = client_caching_yes();  // named: g++ 12, see cached_call
   auto caching = co_await conn->execute(std::move(caching_command), &caching_serial);
   if (!caching) co_return caching.error();
   if (caching->is_error() || caching_serial != serial) co_return false;
@@ -204,7 +206,7 @@ Async<T> cached_call(Connection conn, Near near, std::string key, std::string sl
   // Tracked reads go right behind CLIENT CACHING yes (OPTIN, see ensure_tracking); its reply is
   // dropped: ensure_tracking made sure Redis accepts it, and were tracking off by now, the
   // connection was replaced and the serial says so.
-  auto read = tracked ? conn->execute_after(encode_command({"CLIENT", "CACHING", "yes"}), std::move(command), &serial)
+  auto read = tracked ? conn->execute_after(client_caching_yes(), std::move(command), &serial)
                       : conn->execute(std::move(command), &serial);
   auto reply = co_await std::move(read);
   if (!reply) co_return reply.error();

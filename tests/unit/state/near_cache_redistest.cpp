@@ -103,13 +103,7 @@ TEST_F(NearCacheRedis, AnInvalidationFromAnotherClientEvicts) {
 // compare-and-set's script, a commit's conditions) are not tracked, so writes to them send us no
 // invalidation and Redis's tracking table does not grow with every key the process touches.
 TEST_F(NearCacheRedis, OnlyTheCachesOwnReadsAreTracked) {
-  auto tracked_keys = [&] {
-    auto info = elsewhere({"INFO", "stats"});
-    EXPECT_TRUE(info.has_value());
-    std::string const field = "tracking_total_keys:";
-    auto at = info ? info->str.find(field) : std::string::npos;
-    return at == std::string::npos ? -1 : std::stoll(info->str.substr(at + field.size()));
-  };
+  auto tracked_keys = [&] { return redis_info_number(redis_.port(), "stats", "tracking_total_keys:"); };
   ASSERT_TRUE(elsewhere({"SET", "cached", "v"}).has_value());
   EXPECT_EQ(get("cached"), "v");
   ASSERT_EQ(tracked_keys(), 1);

@@ -28,13 +28,18 @@ inline Result<Reply> redis_elsewhere(std::uint16_t port, std::initializer_list<s
 }
 
 // How many times Redis ran `command` (INFO commandstats), whoever sent it; -1 when unreadable.
-inline std::int64_t redis_calls(std::uint16_t port, std::string const& command) {
-  auto info = redis_elsewhere(port, {"INFO", "commandstats"});
+// The number after "<prefix>" in INFO <section> (-1 if INFO failed, 0 if the field is absent).
+inline std::int64_t redis_info_number(std::uint16_t port, std::string_view section, std::string const& prefix) {
+  auto info = redis_elsewhere(port, {"INFO", section});
   EXPECT_TRUE(info.has_value());
   if (!info) return -1;
-  std::string const field = "cmdstat_" + command + ":calls=";
-  auto at = info->str.find(field);
-  return at == std::string::npos ? 0 : std::stoll(info->str.substr(at + field.size()));
+  auto at = info->str.find(prefix);
+  return at == std::string::npos ? 0 : std::stoll(info->str.substr(at + prefix.size()));
+}
+
+// How many times Redis ran `command` (INFO commandstats), whoever sent it; -1 when unreadable.
+inline std::int64_t redis_calls(std::uint16_t port, std::string const& command) {
+  return redis_info_number(port, "commandstats", "cmdstat_" + command + ":calls=");
 }
 
 }  // namespace outboard::state
