@@ -749,10 +749,24 @@ asio::awaitable<void> Cluster::kill_etcd_leader(std::optional<std::int64_t> rest
 asio::awaitable<void> Cluster::keep_replays_of(Server const& server) {
   Call call = server_metrics_call();
   auto page = co_await read_metrics(executor_, server.port, std::move(call));
-  if (!page) co_return;
-  replays_of_stopped_ += series_value(*page, kReplaysSeries).value_or(0);
-  jobs_of_stopped_.fenced_writes_refused += family_sum(*page, kFencedRefusedSeries);
-  jobs_of_stopped_.lease_losses += family_sum(*page, kLeaseLossesSeries);
+  if (page) keep_counts_of(*page);
+}
+
+void Cluster::keep_counts_of(std::string const& metrics_page) {
+  replays_of_stopped_ += series_value(metrics_page, kReplaysSeries).value_or(0);
+  jobs_of_stopped_.fenced_writes_refused += family_sum(metrics_page, kFencedRefusedSeries);
+  jobs_of_stopped_.lease_losses += family_sum(metrics_page, kLeaseLossesSeries);
+}
+
+bool Cluster::aim_holds(Server const& server, JobAim aim, std::optional<std::string> const& metrics_page) {
+  if (aim == JobAim::none) return true;
+  if (metrics_page && series_value(*metrics_page, kReceiptsInFlightSeries).value_or(0) > 0) return true;
+  if (aim == JobAim::required) {
+    events_("aim", fmt::format("{} had no receipt job in flight any more: the fault is aimed again", server.id));
+    return false;
+  }
+  events_("target", fmt::format("{} was running no receipt job when the fault was sent", server.id));
+  return true;
 }
 
 asio::awaitable<std::int64_t> Cluster::idempotency_replays() {
@@ -792,15 +806,12 @@ asio::awaitable<std::optional<int>> Cluster::server_starting_a_job(std::chrono::
   auto idle = co_await ids_running_jobs();
   co_await sleep_for(apart);
   auto started = co_await ids_running_jobs();
-  if (started.empty()) co_return std::nullopt;
-  co_await sleep_for(apart);
-  auto still = co_await ids_running_jobs();
   auto has = [](std::vector<std::string> const& ids, std::string const& id) {
     return std::find(ids.begin(), ids.end(), id) != ids.end();
   };
   for (std::size_t i = 0; i < servers_.size(); ++i) {
     std::string const& id = servers_[i]->id;
-    if (!has(idle, id) && has(started, id) && has(still, id)) co_return static_cast<int>(i + 1);
+    if (!has(idle, id) && has(started, id)) co_return static_cast<int>(i + 1);
   }
   co_return std::nullopt;
 }
@@ -889,9 +900,13 @@ asio::awaitable<void> Cluster::retire_server(std::unique_ptr<Server> server) {
   co_await admin(verb::delete_, backend, no_body);
 }
 
-asio::awaitable<void> Cluster::kill_server(int position, std::optional<std::int64_t> restart_after_ms) {
+asio::awaitable<bool> Cluster::kill_server(int position, std::optional<std::int64_t> restart_after_ms, JobAim aim) {
   Server& server = *servers_[index_of(position)];
-  co_await keep_replays_of(server);
+  // One read for the aim and the counts, and the signal right after it: no job ends in between.
+  Call call = server_metrics_call();
+  auto page = co_await read_metrics(executor_, server.port, std::move(call));
+  if (!aim_holds(server, aim, page)) co_return false;
+  if (page) keep_counts_of(*page);
   pid_t pid = server.process->pid();
   server.process->kill_now();
   server_stopped(gateway_address(server));
@@ -901,21 +916,27 @@ asio::awaitable<void> Cluster::kill_server(int position, std::optional<std::int6
     std::string address = gateway_address(server);
     servers_.erase(servers_.begin() + static_cast<std::ptrdiff_t>(index_of(position)));
     events_("kill", what + ", not replaced");
-    if (etcd_) co_return;  // its lease expires: the registry forgets it (kRegistryTtlS)
+    if (etcd_) co_return true;  // its lease expires: the registry forgets it (kRegistryTtlS)
     std::string backend = "/backends/" + address;
     std::string no_body;
     co_await admin(verb::delete_, backend, no_body);
-    co_return;
+    co_return true;
   }
   events_("kill", what);
   co_await sleep_for(std::chrono::milliseconds(*restart_after_ms));
   co_await relaunch_in_place(server);
   server_back(gateway_address(server));
   events_("restart", fmt::format("{} restarted on the same port and disk (pid {})", server.id, server.process->pid()));
+  co_return true;
 }
 
-asio::awaitable<bool> Cluster::hang_server(int position, std::int64_t lasting_ms, bool may_thaw) {
+asio::awaitable<bool> Cluster::hang_server(int position, std::int64_t lasting_ms, bool may_thaw, JobAim aim) {
   Server& server = *servers_[index_of(position)];
+  if (aim != JobAim::none) {
+    Call call = server_metrics_call();
+    auto page = co_await read_metrics(executor_, server.port, std::move(call));
+    if (!aim_holds(server, aim, page)) co_return false;
+  }
   auto frozen_at = std::chrono::steady_clock::now();
   server.process->signal(SIGSTOP);
   events_("hang", fmt::format("SIGSTOP {} (pid {}) for {} ms", server.id, server.process->pid(), lasting_ms));

@@ -38,6 +38,12 @@ namespace outboard::lab {
 // one the operator runs; private_redis_cluster: a 6-node Redis Cluster the lab starts.
 enum class StoreKind { sqlite, private_redis, external_redis, private_redis_cluster };
 
+// What a kill or a hang expects of its target at the moment it is sent (a "mid-job" fault reads
+// the target's /metrics just before the signal, and the signal follows that read at once):
+// nothing; a receipt job in flight, else no signal (the caller aims again); or a receipt job in
+// flight if it can be had: the signal is sent anyway and, without one, a "target" event says so.
+enum class JobAim { none, required, hoped };
+
 struct ClusterSettings {
   std::filesystem::path outboard_binary;
   std::vector<std::string> server_command;  // empty: {outboard_binary} (see LabSettings)
@@ -137,11 +143,14 @@ class Cluster {
 
   // The faults. `position` is 1-based among the running servers. Each emits its events and
   // returns when the fault has fully played out (a hang has been resumed, a deploy finished).
-  boost::asio::awaitable<void> kill_server(int position, std::optional<std::int64_t> restart_after_ms);
-  // A hang returns false when it ended early: with `may_thaw`, a server frozen while holding the
-  // embedded store's write lock (which stalls every server, not its lease: sqlite_lock_probe.hpp)
-  // is thawed at once, for the caller to aim again.
-  boost::asio::awaitable<bool> hang_server(int position, std::int64_t lasting_ms, bool may_thaw);
+  // A kill returns false when it was not sent: JobAim::required and no receipt job in flight.
+  boost::asio::awaitable<bool> kill_server(int position, std::optional<std::int64_t> restart_after_ms,
+                                           JobAim aim = JobAim::none);
+  // A hang returns false when it was not sent (as a kill) or ended early: with `may_thaw`, a
+  // server frozen while holding the embedded store's write lock (which stalls every server, not
+  // its lease: sqlite_lock_probe.hpp) is thawed at once, for the caller to aim again.
+  boost::asio::awaitable<bool> hang_server(int position, std::int64_t lasting_ms, bool may_thaw,
+                                           JobAim aim = JobAim::none);
   boost::asio::awaitable<void> rolling_deploy();
   boost::asio::awaitable<void> scale_out(int count);
   boost::asio::awaitable<void> scale_in(int count);
@@ -187,11 +196,10 @@ class Cluster {
   // reads it first, as a scrape would have).
   boost::asio::awaitable<std::int64_t> idempotency_replays();
 
-  // The position (1-based) of a server that has just started a background job: none in flight
-  // at a first look, some at a second and a third, each `apart` from the one before (its
-  // /metrics, outboard_jobs_in_flight). Its job began since the first look, so a fault sent now
-  // lands early in it; and a job of a few milliseconds (a tick) is not mistaken for one a fault
-  // can land in. nullopt when no server is.
+  // The position (1-based) of a server that has just started a receipt job: none in flight at a
+  // first look, some at a second `apart` later (its /metrics, outboard_jobs_in_flight). Its job
+  // began since the first look, so a fault aimed now (JobAim: the third look, of this server
+  // alone, right before the signal) lands early in it. nullopt when no server is.
   boost::asio::awaitable<std::optional<int>> server_starting_a_job(std::chrono::milliseconds apart);
   boost::asio::awaitable<JobCounters> job_counters();
   // `outboard jobs ticks --store <the servers' store> --task <task> --json`, run as a child
@@ -287,6 +295,9 @@ class Cluster {
   boost::asio::awaitable<void> wait_backend_up_on(Gateway const& gateway, std::string address);
   // Adds a server's replay and job counts to what the stopped ones said, before it stops.
   boost::asio::awaitable<void> keep_replays_of(Server const& server);
+  void keep_counts_of(std::string const& metrics_page);
+  // Whether a fault aimed with `aim` goes ahead now (a "target" event when it goes ahead blind).
+  bool aim_holds(Server const& server, JobAim aim, std::optional<std::string> const& metrics_page);
   // The ids of the servers whose /metrics show a receipt job in flight now.
   boost::asio::awaitable<std::vector<std::string>> ids_running_jobs();
   std::vector<std::string> server_argv(Server const& server) const;

@@ -57,14 +57,18 @@ constexpr int kChatSessionActions = 20;
 // a design that loses one waits kSettleQuietMs past its last progress.
 constexpr std::int64_t kReceiptReadEvery = 200;
 // A "mid-job" target: how often and how long the lab looks for a server starting a job before it
-// falls back to a random one (each look reads every server's /metrics three times, 25 ms apart:
-// a receipt job found so is at most about 50 ms into the 500 ms a receipt takes).
+// falls back to a random one (each look reads every server's /metrics twice, 25 ms apart: a
+// receipt job found so is a few tens of ms into the 500 ms a receipt takes, unless the reads
+// were slow: a loaded machine running a debug build once took that long, and both of a run's
+// faults missed their jobs). So the fault reads its target's /metrics once more and is sent
+// right after that read, only if the job is still in flight (JobAim); else it is aimed again.
 constexpr int kMidJobLooks = 100;
 constexpr std::int64_t kMidJobLookingMs = 10000;
 constexpr auto kMidJobLooksApart = 25ms;
-// A hang that froze a server holding the embedded store's write lock is thawed and aimed again,
-// up to this many aims in all (the last one is kept whatever it holds).
-constexpr int kHangAims = 5;
+// A kill or a hang is aimed at most this many times: a mid-job one whose target had finished its
+// job, and a hang that froze a server holding the embedded store's write lock (thawed at once),
+// are aimed again; the last aim is kept whatever it holds (a "target" event then says it missed).
+constexpr int kFaultAims = 5;
 // How often the lab reads every gateway's /metrics for their registry revisions and backend
 // failures (several gateways or a registry only).
 constexpr std::int64_t kRevisionSampleMs = 100;
@@ -258,6 +262,12 @@ asio::awaitable<int> pick_mid_job(ModeRun* run, std::mt19937_64* rng) {
   co_return position;
 }
 
+// What the `aim`-th aim of a kill or a hang asks of its target (the last one goes ahead anyway).
+JobAim job_aim(FaultTarget target, int aim) {
+  if (!target.mid_job) return JobAim::none;
+  return aim < kFaultAims ? JobAim::required : JobAim::hoped;
+}
+
 // The 1-based position a kill or hang hits.
 asio::awaitable<int> pick_target(ModeRun* run, FaultTarget target, std::mt19937_64* rng) {
   if (target.mid_job) co_return co_await pick_mid_job(run, rng);
@@ -291,14 +301,17 @@ void run_network_fault(ModeRun* run, FaultSpec const& fault) {
 asio::awaitable<void> run_fault(ModeRun* run, FaultSpec fault, std::mt19937_64* rng) {
   switch (fault.kind) {
     case FaultKind::kill: {
-      int position = co_await pick_target(run, fault.target, rng);
-      co_await run->cluster.kill_server(position, fault.restart_after_ms);
+      for (int aim = 1;; ++aim) {
+        int position = co_await pick_target(run, fault.target, rng);
+        if (co_await run->cluster.kill_server(position, fault.restart_after_ms, job_aim(fault.target, aim))) break;
+      }
       break;
     }
     case FaultKind::hang: {
       for (int aim = 1;; ++aim) {
         int position = co_await pick_target(run, fault.target, rng);
-        if (co_await run->cluster.hang_server(position, fault.lasting_ms, aim < kHangAims)) break;
+        bool may_thaw = aim < kFaultAims;
+        if (co_await run->cluster.hang_server(position, fault.lasting_ms, may_thaw, job_aim(fault.target, aim))) break;
       }
       break;
     }

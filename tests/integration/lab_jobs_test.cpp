@@ -5,8 +5,10 @@
 // the same run.
 //
 // What makes each outcome certain rather than likely:
-// - the faults' target is "mid-job": a server seen running a job in two looks 50 ms apart (a
-//   receipt takes 500 ms to make), and the test checks that no target fell back to random;
+// - the faults' target is "mid-job": a server seen starting a job (none in flight at a look, one
+//   25 ms later; a receipt takes 500 ms to make), and still running it at a last read of its
+//   /metrics right before the signal, else the fault is aimed again; the test checks that no
+//   target fell back to random or went ahead without a job in flight;
 // - naive: every server runs every tick from its own in-process queue, so N servers run each
 //   instant N times; and the server killed mid-job takes its queue, and the job in it, along;
 // - locked: the paused holder's lease (1 s) runs out while it is frozen (3 s), another server
