@@ -101,10 +101,14 @@ TEST(ServeRealtime, ASlowConsumerIsCutOffAndTheOthersGetEverything) {
   std::string text(3900, 'x');
   std::int64_t expected = 0;
   bool cut = false;
-  for (int batch = 0; batch < 40 && !cut; ++batch) {
-    // A batch at once: the reader's and the sender's own socket buffers hold it whole.
-    for (int i = 0; i < 100; ++i) sender.send(say("firehose", "f" + std::to_string(batch * 100 + i), text));
-    for (int i = 0; i < 100; ++i) {
+  // A batch at once, small enough for the reader's and the sender's own socket buffers to hold
+  // whole (the sender gets its own messages too, and reads nothing while it sends): with 100 at
+  // a time (about 400 KB), a client's 128 KiB receive buffer overflowed into the server's queue
+  // of 16 and the sender or the reader was cut off as a slow consumer now and then.
+  constexpr int kBatch = 10;
+  for (int batch = 0; batch < 400 && !cut; ++batch) {
+    for (int i = 0; i < kBatch; ++i) sender.send(say("firehose", "f" + std::to_string(batch * kBatch + i), text));
+    for (int i = 0; i < kBatch; ++i) {
       ++expected;
       ASSERT_EQ(sender.next_of_type("sent")["seq"], expected);
       ASSERT_EQ(reader.next_of_type("message")["seq"], expected);  // in order, none missing
