@@ -77,7 +77,7 @@ class RequestHandler {
   virtual ~RequestHandler() = default;
   // After the header arrived: a limit when this request's body should be streamed to the
   // handler rather than read whole first (and limited by max_body_bytes). Default: read whole.
-  virtual std::optional<std::size_t> stream_limit(http::Request const& header) {
+  virtual std::optional<std::size_t> stream_limit(boost::beast::http::request_header<> const& header) {
     (void)header;
     return std::nullopt;
   }

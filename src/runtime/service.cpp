@@ -157,7 +157,7 @@ class Service::ThreadHandler final : public io::RequestHandler {
     }
   }
 
-  std::optional<std::size_t> stream_limit(http::Request const& header) override {
+  std::optional<std::size_t> stream_limit(boost::beast::http::request_header<> const& header) override {
     auto match = service_.router_.match(header.method(), header.target());
     return match.options ? match.options->stream_limit : std::nullopt;
   }
