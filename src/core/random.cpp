@@ -29,28 +29,31 @@ int decode_char(char c) {
 }
 }  // namespace
 
+// The encoders size their output once and write it by index: appending a char at a time
+// checked the capacity on every byte (about 2.5k instructions of a POST /cart/items, whose
+// idempotency key and fingerprint are encoded).
 std::string base64url_encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() * 4 + 2) / 3);
+  std::string out((bytes.size() * 4 + 2) / 3, '\0');
+  char* o = out.data();
   std::size_t i = 0;
   auto byte = [&](std::size_t k) { return static_cast<unsigned char>(bytes[k]); };
   for (; i + 3 <= bytes.size(); i += 3) {
     unsigned v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
+    *o++ = kAlphabet[(v >> 18) & 63];
+    *o++ = kAlphabet[(v >> 12) & 63];
+    *o++ = kAlphabet[(v >> 6) & 63];
+    *o++ = kAlphabet[v & 63];
   }
   std::size_t rest = bytes.size() - i;
   if (rest == 1) {
     unsigned v = byte(i) << 16;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
+    *o++ = kAlphabet[(v >> 18) & 63];
+    *o++ = kAlphabet[(v >> 12) & 63];
   } else if (rest == 2) {
     unsigned v = (byte(i) << 16) | (byte(i + 1) << 8);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
+    *o++ = kAlphabet[(v >> 18) & 63];
+    *o++ = kAlphabet[(v >> 12) & 63];
+    *o++ = kAlphabet[(v >> 6) & 63];
   }
   return out;
 }
@@ -77,11 +80,11 @@ bool base64url_decode(std::string_view text, std::string& out) {
 
 std::string hex_encode(std::string_view bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
+  std::string out(bytes.size() * 2, '\0');
+  char* o = out.data();
   for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
+    *o++ = kHex[c >> 4];
+    *o++ = kHex[c & 15];
   }
   return out;
 }

@@ -4,7 +4,7 @@
 #include <openssl/evp.h>
 
 #include "core/random.hpp"
-#include "runtime/json_body.hpp"
+#include "http/json_text.hpp"
 
 namespace outboard::runtime {
 namespace {
@@ -72,8 +72,12 @@ IdempotentCall::IdempotentCall(state::Store& store, IdempotencyPolicy const& pol
   if (claim_token.empty()) claim_token = core::random_token(12);
   // Written out, not built as a json object: the same text nlohmann would make (its keys sorted),
   // without a map per request.
-  running_record_ = R"({"fp":)" + json_quote(fingerprint_) + R"(,"state":"running","token":)" +
-                    json_quote(claim_token) + "}";
+  running_record_.reserve(48 + fingerprint_.size() + claim_token.size());
+  running_record_ = R"({"fp":)";
+  http::append_json_string(running_record_, fingerprint_);
+  running_record_ += R"(,"state":"running","token":)";
+  http::append_json_string(running_record_, claim_token);
+  running_record_ += '}';
 }
 
 state::Async<IdempotentCall::Outcome> IdempotentCall::begin() {
@@ -116,19 +120,27 @@ state::Async<void> IdempotentCall::finish(http::Response const& response) {
   }
   // {"body","fp","headers","state","status"}: what replay() reads, written out (as nlohmann would,
   // keys sorted) rather than built as json objects first.
-  std::string done = R"({"body":)" + json_quote(response.body()) + R"(,"fp":)" + json_quote(fingerprint_) +
-                     R"(,"headers":{)";
+  // Appended in place into one buffer sized for the usual case (a body with a few escapes).
+  std::string done;
+  done.reserve(response.body().size() * 5 / 4 + fingerprint_.size() + 160);
+  done = R"({"body":)";
+  http::append_json_string(done, response.body());
+  done += R"(,"fp":)";
+  http::append_json_string(done, fingerprint_);
+  done += R"(,"headers":{)";
   bool first = true;
   for (auto field : kKeptHeaders) {
     auto it = response.find(field);
     if (it == response.end()) continue;
     if (!first) done += ',';
     first = false;
-    done += json_quote(std::string_view(it->name_string().data(), it->name_string().size()));
+    http::append_json_string(done, std::string_view(it->name_string().data(), it->name_string().size()));
     done += ':';
-    done += json_quote(std::string_view(it->value().data(), it->value().size()));
+    http::append_json_string(done, std::string_view(it->value().data(), it->value().size()));
   }
-  done += R"(},"state":"done","status":)" + std::to_string(response.result_int()) + "}";
+  done += R"(},"state":"done","status":)";
+  done += std::to_string(response.result_int());
+  done += '}';
   // Only over our own claim: if our lease ran out and another run took the key, theirs stands.
   auto swapped = co_await store_.compare_and_set(record_key_, running_record_, std::move(done), policy_.retention);
   if (!swapped) co_return swapped.error();
