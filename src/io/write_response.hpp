@@ -2,7 +2,8 @@
 // Writing a response: its head (http::response_head_text) and its body in ONE gather write. Beast's
 // serializer does the same in the end, through a composed operation and a buffer-sequence state
 // machine that cost a quarter of a `GET /me`'s instructions (docs/BENCHMARKS.md, "Service
-// profile"); it is kept for a chunked body, which it encodes.
+// profile"); it is kept for a chunked body, which it encodes. The write is tried at once with a
+// sendmsg that does not wait; only what the socket does not take goes through Asio.
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/system/error_code.hpp>
