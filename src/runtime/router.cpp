@@ -1,9 +1,15 @@
 #include "runtime/router.hpp"
 
+#include <boost/container/small_vector.hpp>
+
 namespace outboard::runtime {
 namespace {
-std::vector<std::string_view> split_path(std::string_view path) {
-  std::vector<std::string_view> out;
+// A path's segments on the stack: matching runs on every request (twice when the connection
+// loop asks whether the route streams its body), and a vector here was an allocation each time.
+using Segments = boost::container::small_vector<std::string_view, 12>;
+
+Segments split_path(std::string_view path) {
+  Segments out;
   while (!path.empty()) {
     if (path.front() == '/') {
       path.remove_prefix(1);
@@ -33,8 +39,7 @@ bool Router::wrap(http::bhttp::verb method, std::string_view pattern,
   return false;
 }
 
-bool Router::match_segments(Route const& route, std::vector<std::string_view> const& parts,
-                            PathParams& params) {
+bool Router::match_segments(Route const& route, std::span<std::string_view const> parts, PathParams& params) {
   if (route.segments.size() != parts.size()) return false;
   PathParams found;
   for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -62,7 +67,7 @@ Router::Match Router::match(http::bhttp::verb method, std::string_view target) c
   for (std::size_t i = 0; i < routes_.size(); ++i) {
     auto const& r = routes_[i];
     PathParams params;
-    if (!match_segments(r, parts, params)) continue;
+    if (!match_segments(r, std::span<std::string_view const>(parts.data(), parts.size()), params)) continue;
     if (r.method == method || (method == http::bhttp::verb::head && r.method == http::bhttp::verb::get)) {
       m.handler = &r.handler;
       m.options = &r.options;

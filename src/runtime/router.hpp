@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,8 +69,7 @@ class Router {
     Handler handler;
     RouteOptions options;
   };
-  static bool match_segments(Route const& route, std::vector<std::string_view> const& parts,
-                             PathParams& params);
+  static bool match_segments(Route const& route, std::span<std::string_view const> parts, PathParams& params);
   std::vector<Route> routes_;
 };
 
