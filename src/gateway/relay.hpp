@@ -19,13 +19,16 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "core/clock.hpp"
 #include "gateway/body_pace.hpp"
+#include "http/message.hpp"
 #include "http/strict.hpp"
 #include "io/read_watchdog.hpp"
 #include "io/strict_read.hpp"
+#include "io/write_response.hpp"
 #include "core/use_nothrow.hpp"
 
 namespace outboard::gateway {
@@ -94,6 +97,80 @@ asio::awaitable<beast::error_code> write_header_alone(
   co_return hec;
 }
 
+// One piece of the body from `in` into `chunk` (the parser's buffer_body points there), through
+// the strict layer: a chunked body's framing is checked before Beast reads it. On success
+// ec is clear and the parser's body().size is the piece's size (0: only framing was read).
+template <bool isRequest>
+asio::awaitable<RelayResult> read_piece(beast::tcp_stream& in, beast::flat_buffer& in_buffer,
+                                        bhttp::parser<isRequest, bhttp::buffer_body>& parser, io::ChunkGuard& guard,
+                                        RelayLimits const& limits, std::span<char> chunk) {
+  parser.get().body().data = chunk.data();
+  parser.get().body().size = chunk.size();
+  io::StrictRead got;
+  if constexpr (isRequest) {
+    // From a client: a late body is owed a 408, so its socket must stay open.
+    io::ReadWatchdog watchdog(in, limits.read_until());
+    got = co_await io::async_read_body_some_strict(in, in_buffer, parser, guard);
+    if (watchdog.fired()) got = io::StrictRead{beast::error::timeout, std::nullopt};
+  } else {
+    in.expires_at(limits.read_until());
+    got = co_await io::async_read_body_some_strict(in, in_buffer, parser, guard);
+  }
+  beast::error_code rec = error_of(got);
+  if (rec == bhttp::error::need_buffer) rec = {};
+  if (rec) co_return RelayResult{rec, true, std::move(got.rejection)};
+  parser.get().body().size = chunk.size() - parser.get().body().size;
+  parser.get().body().data = chunk.data();
+  if (limits.body_bytes) *limits.body_bytes += parser.get().body().size;
+  if (limits.pace) limits.pace->received += parser.get().body().size;
+  co_return RelayResult{};
+}
+
+// Writes what is left of a header (`unsent`, emptied once sent) and a piece of body, in one
+// write tried at once, before `until`.
+inline asio::awaitable<beast::error_code> send_with_header(beast::tcp_stream& out, std::string_view& unsent,
+                                                           std::string_view piece, TimePoint until) {
+  std::array<asio::const_buffer, 2> const parts{asio::buffer(unsent), asio::buffer(piece)};
+  unsent = {};
+  out.expires_at(until);
+  auto writing = io::async_write_now(out, parts);  // named: see core/offload.hpp on g++ 12
+  co_return co_await std::move(writing);
+}
+
+// The relay of a message that goes out without a chunked encoding (a Content-Length, or no
+// body, or a body up to the connection's close): its header as text (http::header_text, what
+// Beast's serializer writes) and its body's bytes as they came, each write tried at once
+// (io::async_write_now). Beast's serializer, kept for chunked messages, cost about a quarter of
+// a proxied request's instructions in its buffer-sequence machinery (bench/gateway/profile.sh).
+template <bool isRequest>
+asio::awaitable<RelayResult> relay_plain(beast::tcp_stream& out, beast::tcp_stream& in,
+                                         beast::flat_buffer& in_buffer,
+                                         bhttp::parser<isRequest, bhttp::buffer_body>& parser,
+                                         io::ChunkGuard& guard, RelayLimits limits, std::span<char> chunk,
+                                         std::string_view prefix) {
+  std::string const head = http::header_text(parser.get().base());
+  std::string_view unsent = head;  // the header until it is sent, then nothing
+  // The header at once when no body byte is here yet (a stream's client sees it without waiting
+  // for the first event), with the held prefix if any.
+  if (!prefix.empty() || (!parser.is_done() && in_buffer.size() == 0)) {
+    auto ec = co_await send_with_header(out, unsent, prefix, limits.write_until());
+    if (ec) co_return RelayResult{ec, false, std::nullopt};
+  }
+  while (!parser.is_done()) {
+    auto got = co_await read_piece(in, in_buffer, parser, guard, limits, chunk);
+    if (got.ec) co_return got;
+    std::string_view piece(static_cast<char const*>(parser.get().body().data), parser.get().body().size);
+    if (piece.empty() && unsent.empty()) continue;  // only framing was read
+    auto ec = co_await send_with_header(out, unsent, piece, limits.write_until());
+    if (ec) co_return RelayResult{ec, false, std::nullopt};
+  }
+  if (!unsent.empty()) {
+    auto ec = co_await send_with_header(out, unsent, {}, limits.write_until());
+    if (ec) co_return RelayResult{ec, false, std::nullopt};
+  }
+  co_return RelayResult{};
+}
+
 // Copies a message body from `in` to `out` piece by piece (Beast's relay pattern): the body is
 // never held whole. Each piece is passed on as soon as it arrives (read_some, not read: a read
 // would wait for 16 KiB or the end, and hold back a stream of server-sent events or a long
@@ -103,13 +180,17 @@ asio::awaitable<beast::error_code> write_header_alone(
 // without waiting for the first event. Returns the first error, if any, and its side.
 // `chunk` is the connection's relay buffer (only bytes just read are ever sent from it): owned
 // by the client connection's coroutine, so this frame stays small and the thread's frame
-// allocator can recycle it instead of allocating 16 KiB per request.
+// allocator can recycle it instead of allocating 16 KiB per request. A message that goes out
+// chunked is written by Beast's serializer (which encodes it); any other by relay_plain.
 template <bool isRequest>
 asio::awaitable<RelayResult> relay(beast::tcp_stream& out, beast::tcp_stream& in,
                                           beast::flat_buffer& in_buffer,
                                           bhttp::parser<isRequest, bhttp::buffer_body>& parser,
                                           io::ChunkGuard& guard, RelayLimits limits, std::span<char> chunk,
                                           std::string_view prefix = {}) {
+  if (!parser.get().chunked()) {
+    co_return co_await relay_plain(out, in, in_buffer, parser, guard, limits, chunk, prefix);
+  }
   bhttp::serializer<isRequest, bhttp::buffer_body> serializer{parser.get()};
   bool header_sent = false;
   if (!prefix.empty() || (!parser.is_done() && in_buffer.size() == 0)) {
@@ -129,26 +210,8 @@ asio::awaitable<RelayResult> relay(beast::tcp_stream& out, beast::tcp_stream& in
   }
   while (!serializer.is_done()) {
     if (!parser.is_done()) {
-      parser.get().body().data = chunk.data();
-      parser.get().body().size = chunk.size();
-      // Through the strict layer: a chunked body's framing is checked before Beast reads it.
-      io::StrictRead got;
-      if constexpr (isRequest) {
-        // From a client: a late body is owed a 408, so its socket must stay open.
-        io::ReadWatchdog watchdog(in, limits.read_until());
-        got = co_await io::async_read_body_some_strict(in, in_buffer, parser, guard);
-        if (watchdog.fired()) got = io::StrictRead{beast::error::timeout, std::nullopt};
-      } else {
-        in.expires_at(limits.read_until());
-        got = co_await io::async_read_body_some_strict(in, in_buffer, parser, guard);
-      }
-      beast::error_code rec = error_of(got);
-      if (rec == bhttp::error::need_buffer) rec = {};
-      if (rec) co_return RelayResult{rec, true, std::move(got.rejection)};
-      parser.get().body().size = chunk.size() - parser.get().body().size;
-      parser.get().body().data = chunk.data();
-      if (limits.body_bytes) *limits.body_bytes += parser.get().body().size;
-      if (limits.pace) limits.pace->received += parser.get().body().size;
+      auto got = co_await read_piece(in, in_buffer, parser, guard, limits, chunk);
+      if (got.ec) co_return got;
       parser.get().body().more = !parser.is_done();
       if (parser.get().body().size == 0) {
         // Only framing was read (a chunk header, the last chunk): no data to pass on. An empty

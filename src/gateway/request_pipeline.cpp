@@ -153,9 +153,15 @@ asio::awaitable<RelayResult> ClientSession::send_request(Upstream& up, beast::tc
     request.body().more = false;
     if (content_length) request.content_length(held.size());
     request.keep_alive(true);
-    up.stream.expires_at(limits.write_until());
-    auto [wec, wn] = co_await bhttp::async_write(up.stream, request, use_nothrow);
-    sent.ec = wec;
+    if (request.chunked()) {  // Beast's serializer encodes the held body
+      up.stream.expires_at(limits.write_until());
+      auto [wec, wn] = co_await bhttp::async_write(up.stream, request, use_nothrow);
+      sent.ec = wec;
+    } else {  // the header as text and the held body, in one write tried at once
+      std::string const head = http::header_text(request.base());
+      std::string_view unsent = head;
+      sent.ec = co_await send_with_header(up.stream, unsent, held, limits.write_until());
+    }
   } else {
     if (content_length) request.content_length(*content_length);
     else if (chunked) request.chunked(true);

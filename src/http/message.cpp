@@ -25,18 +25,44 @@ std::string request_head_text(Request const& request, std::string_view extra_fie
   return text + "\r\n";
 }
 
-std::string response_head_text(Response const& response) {
+namespace {
+
+// "HTTP/1.1" and the like, as Beast writes a version: its two digits.
+void append_version(std::string& text, unsigned version) {
+  char const bytes[] = {'H', 'T', 'T', 'P', '/', static_cast<char>('0' + version / 10 % 10), '.',
+                        static_cast<char>('0' + version % 10)};
+  text.append(bytes, sizeof bytes);
+}
+
+void append_fields(std::string& text, bhttp::fields const& fields) {
+  for (auto const& field : fields) text.append(field.name_string()).append(": ").append(field.value()).append("\r\n");
+  text.append("\r\n");
+}
+
+}  // namespace
+
+std::string header_text(bhttp::request_header<> const& header) {
   std::string text;
   text.reserve(256);
-  unsigned const version = response.version();
-  unsigned const status = response.result_int();
-  char const line[] = {'H', 'T', 'T', 'P', '/', static_cast<char>('0' + version / 10 % 10), '.',
-                       static_cast<char>('0' + version % 10), ' ', static_cast<char>('0' + status / 100 % 10),
-                       static_cast<char>('0' + status / 10 % 10), static_cast<char>('0' + status % 10), ' '};
-  text.append(line, sizeof line).append(response.reason()).append("\r\n");
-  for (auto const& field : response) text.append(field.name_string()).append(": ").append(field.value()).append("\r\n");
+  text.append(header.method_string()).append(" ").append(header.target()).append(" ");
+  append_version(text, header.version());
   text.append("\r\n");
+  append_fields(text, header);
   return text;
 }
+
+std::string header_text(bhttp::response_header<> const& header) {
+  std::string text;
+  text.reserve(256);
+  append_version(text, header.version());
+  unsigned const status = header.result_int();
+  char const code[] = {' ', static_cast<char>('0' + status / 100 % 10), static_cast<char>('0' + status / 10 % 10),
+                       static_cast<char>('0' + status % 10), ' '};
+  text.append(code, sizeof code).append(header.reason()).append("\r\n");
+  append_fields(text, header);
+  return text;
+}
+
+std::string response_head_text(Response const& response) { return header_text(response.base()); }
 
 }  // namespace outboard::http

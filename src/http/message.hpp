@@ -25,6 +25,11 @@ Response json_error(Status status, std::string_view error, std::string_view deta
 // added after its own; the body is left out (what a WebSocket upgrade is handed on with).
 std::string request_head_text(Request const& request, std::string_view extra_fields = {});
 
+// A message header as Beast's serializer writes it: the start line (the message's own version),
+// the fields as they are, the blank line. The gateway sends a relayed message's header so.
+std::string header_text(bhttp::request_header<> const& header);
+std::string header_text(bhttp::response_header<> const& header);
+
 // A response's status line and header fields as Beast's serializer writes them ("HTTP/1.1 200 OK",
 // its fields as they are, the blank line): a response whose body is not chunked goes out as this
 // text and its body, in one gather write, without Beast's serializer (io::async_write_response).

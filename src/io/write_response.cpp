@@ -39,19 +39,12 @@ std::size_t send_now(int fd, std::array<boost::asio::const_buffer, 2> const& par
 
 }  // namespace
 
-boost::asio::awaitable<boost::system::error_code> async_write_response(boost::beast::tcp_stream& stream,
-                                                                       http::Response& response) {
-  if (response.chunked()) {
-    auto [ec, n] = co_await boost::beast::http::async_write(stream, response, core::use_nothrow);
-    co_return ec;
-  }
-  std::string const head = http::response_head_text(response);
-  std::array<boost::asio::const_buffer, 2> parts{boost::asio::buffer(head), boost::asio::buffer(response.body())};
-  // Tried at once first: a response the socket takes whole (the usual case: its send buffer is
-  // empty between a keep-alive connection's requests) needs no asynchronous operation, which
-  // cost about 4k instructions of a 36k `GET /me` (the operation, its handler and the
-  // coroutine's suspension; bench/service/profile.sh). What it does not take waits for the
-  // socket as before, under the stream's timeout.
+boost::asio::awaitable<boost::system::error_code> async_write_now(boost::beast::tcp_stream& stream,
+                                                                  std::array<boost::asio::const_buffer, 2> parts) {
+  // Tried at once first: what the socket takes whole (the usual case: its send buffer is empty
+  // between a keep-alive connection's messages) needs no asynchronous operation, which cost
+  // about 4k instructions of a 36k `GET /me` (the operation, its handler and the coroutine's
+  // suspension; bench/service/profile.sh). What it does not take waits for the socket.
   boost::system::error_code ec;
   std::size_t sent = send_now(stream.socket().native_handle(), parts, ec);
   if (ec) co_return ec;
@@ -64,6 +57,17 @@ boost::asio::awaitable<boost::system::error_code> async_write_response(boost::be
   if (parts[0].size() + parts[1].size() == 0) co_return ec;
   auto [wec, n] = co_await boost::asio::async_write(stream, parts, core::use_nothrow);
   co_return wec;
+}
+
+boost::asio::awaitable<boost::system::error_code> async_write_response(boost::beast::tcp_stream& stream,
+                                                                       http::Response& response) {
+  if (response.chunked()) {
+    auto [ec, n] = co_await boost::beast::http::async_write(stream, response, core::use_nothrow);
+    co_return ec;
+  }
+  std::string const head = http::response_head_text(response);
+  std::array<boost::asio::const_buffer, 2> const parts{boost::asio::buffer(head), boost::asio::buffer(response.body())};
+  co_return co_await async_write_now(stream, parts);
 }
 
 }  // namespace outboard::io

@@ -75,5 +75,30 @@ TEST(ResponseHeadText, EndsTheHeadWithOneBlankLineBeforeTheBody) {
   EXPECT_EQ(head.find("\r\n\r\n"), head.size() - 4);
 }
 
+// The request side, for the gateway's relay: a request header as Beast's serializer writes it.
+TEST(RequestHeaderText, IsWhatBeastsSerializerWritesForTheSameRequest) {
+  std::vector<Request> all;
+  Request get{bhttp::verb::get, "/cart?x=1&y=%20", 11};
+  get.set(bhttp::field::host, "shop.example");
+  get.set("X-Forwarded-For", "10.0.0.1");
+  get.insert("X-Forwarded-For", "10.0.0.2");
+  all.push_back(get);
+  Request post{bhttp::verb::post, "/cart/items", 10};  // HTTP/1.0
+  post.set(bhttp::field::host, "a");
+  post.body() = R"({"sku":"tea"})";
+  post.prepare_payload();
+  all.push_back(post);
+  Request custom;  // a method Beast has no verb for
+  custom.method_string("PURGE");
+  custom.target("/cache/item");
+  custom.set(bhttp::field::host, "a");
+  all.push_back(custom);
+  for (auto const& request : all) {
+    std::ostringstream out;
+    out << request;
+    EXPECT_EQ(header_text(request.base()) + request.body(), out.str()) << out.str();
+  }
+}
+
 }  // namespace
 }  // namespace outboard::http
