@@ -50,6 +50,7 @@ constexpr int kChatRooms = 6;
 // machine delivers late, not never, so only a stall counts against a design (settle_bound.hpp).
 constexpr std::int64_t kSettleQuietMs = 10000;
 constexpr std::int64_t kSettleCapMs = 60000;
+constexpr std::int64_t kSettleLookEveryMs = 50;
 // Open loop: a chat user's visit, in actions, before it leaves its rooms and goes.
 constexpr int kChatSessionActions = 20;
 // The jobs workload's receipt ledger reads every order again, this often, until each reading is
@@ -433,18 +434,19 @@ std::size_t chat_owed(ModeRun const& run) {
   return static_cast<std::size_t>(pending) + static_cast<std::size_t>(std::max<std::int64_t>(0, run.chat.outstanding()));
 }
 
-// Whether the chat still has something on its way: a send not acknowledged yet (its
-// acknowledgement will make it owed), or an owed message not received yet.
-bool chat_unsettled(ModeRun const& run) { return chat_owed(run) > 0; }
-
 // The senders have stopped: chat connections reconnect, resend and deliver what is still on its
 // way, until nothing is or the bound passes; then every membership ends and the chat users close
 // and go (what arrives while they close is owed to nobody).
 asio::awaitable<void> settle_chat(ModeRun* run) {
   bool chatting = std::any_of(run->chat_users.begin(), run->chat_users.end(), [](auto const& c) { return c != nullptr; });
   SettleBound bound(lab_now_ms(), kSettleQuietMs, kSettleCapMs);
-  while (chatting && chat_unsettled(*run) && !bound.over(chat_owed(*run), lab_now_ms())) {
-    co_await sleep_until_ms(lab_now_ms() + 25);
+  while (chatting) {
+    // Something is still on its way: a send not acknowledged yet (its acknowledgement will make
+    // it owed), or an owed message not received yet. One tally per look: the lab's thread is
+    // also the one reading the deliveries it waits for.
+    std::size_t owed = chat_owed(*run);
+    if (owed == 0 || bound.over(owed, lab_now_ms())) break;
+    co_await sleep_until_ms(lab_now_ms() + kSettleLookEveryMs);
   }
   run->chat.end_memberships(lab_now_ms());
   run->stop.chat_closing = true;
