@@ -8,6 +8,8 @@
 #   options: --rounds N  --duration S  --warmup S (default 1; not counted)  --no-doc
 #            --keep (keep the temp dir and logs)  --no-build (use build/release as it is)
 #            --outboard BIN (measure this outboard binary; implies --no-build)
+#            --baseline BIN (also measure this other outboard binary, as baseline-1 and baseline-2,
+#              in the same rounds: a change's before and after in one run; implies --no-doc)
 #            --only a,b (a subset of the contenders below; implies --no-doc)
 #            --idle-conns N (default 10000; 0: skip the idle-connection memory measure)
 #            --doc FILE (write the section into FILE instead, even with --quick or --only)
@@ -54,6 +56,7 @@ RUN_WAIT=900
 QUIET_MAX=0.3
 IDLE_CONNS=10000
 OUTBOARD_BIN=""
+BASELINE_BIN=""
 DOC_TO=""
 ARGS_TEXT="$*"
 
@@ -67,12 +70,13 @@ while [ $# -gt 0 ]; do
     --keep) KEEP=1 ;;
     --no-build) BUILD=0 ;;
     --outboard) OUTBOARD_BIN=$2; BUILD=0; shift ;;
+    --baseline) BASELINE_BIN=$2; WRITE_DOC=0; shift ;;
     --idle-conns) IDLE_CONNS=$2; shift ;;
     --doc) DOC_TO=$2; shift ;;
     --only) ONLY=$2; WRITE_DOC=0; shift ;;
     --idle-wait) IDLE_WAIT=$2; shift ;;
     --run-wait) RUN_WAIT=$2; shift ;;
-    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -126,6 +130,7 @@ HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 ALL_CONTENDERS=(direct outboard-1 outboard-1-log haproxy-1 nginx-1 outboard-2 haproxy-2 nginx-2)
+[ -z "$BASELINE_BIN" ] || ALL_CONTENDERS+=(baseline-1 baseline-2)
 # Those that also get the idle-connection memory measure (one thread each: memory per connection
 # does not depend on the thread count, and the run stays short).
 IDLE_CONTENDERS=(direct outboard-1 haproxy-1 nginx-1)
@@ -157,6 +162,12 @@ BUILD_TEXT="release build (build/release, RelWithDebInfo)"
 [ -z "$OUTBOARD_BIN" ] || BUILD_TEXT="binary \`$OUTBOARD_BIN\`"
 cp "$OUTBOARD" "$TMP/outboard"
 OUTBOARD="$TMP/outboard"
+BASELINE=""
+if [ -n "$BASELINE_BIN" ]; then
+  [ -x "$BASELINE_BIN" ] || die "--baseline: $BASELINE_BIN is missing"
+  cp "$BASELINE_BIN" "$TMP/baseline"
+  BASELINE="$TMP/baseline"
+fi
 
 # ---------------------------------------------------------------- open files
 # N idle connections need N descriptors in the holder and N (plus the backend side) in the proxy:
@@ -266,14 +277,15 @@ start_contender() {  # start_contender NAME DIR
   fi
   CUR_PORT=$(free_port)
   case "$name" in
-    outboard-*)
+    outboard-*|baseline-*)
       CUR_ADMIN=$(free_port)
-      local access=false out="$CUR_LOG"
+      local access=false out="$CUR_LOG" bin=$OUTBOARD
+      [[ "$name" != baseline-* ]] || bin=$BASELINE
       # With the access log on, its lines (stdout) go to a file of their own; the rest (stderr)
       # stays in server.log.
       if [[ "$name" == *-log ]]; then access=true; out="$dir/access.log"; CUR_ACCESS=$out; fi
-      echo "$OUTBOARD gateway --listen 127.0.0.1:$CUR_PORT --threads $threads --backend 127.0.0.1:$BACKEND_PORT --admin 127.0.0.1:$CUR_ADMIN --health-path / --max-connections $CONN_CAP --access-log $access >$out" >"$dir/command.txt"
-      "$OUTBOARD" gateway --listen "127.0.0.1:$CUR_PORT" --threads "$threads" \
+      echo "$bin gateway --listen 127.0.0.1:$CUR_PORT --threads $threads --backend 127.0.0.1:$BACKEND_PORT --admin 127.0.0.1:$CUR_ADMIN --health-path / --max-connections $CONN_CAP --access-log $access >$out" >"$dir/command.txt"
+      "$bin" gateway --listen "127.0.0.1:$CUR_PORT" --threads "$threads" \
         --backend "127.0.0.1:$BACKEND_PORT" --admin "127.0.0.1:$CUR_ADMIN" --admin-token-file "$dir/admin.token" --health-path / \
         --max-connections "$CONN_CAP" --access-log "$access" >"$out" 2>>"$CUR_LOG" &
       ;;
@@ -582,6 +594,7 @@ describe() {
     direct) echo "direct to the backend" ;;
     outboard-*-log) echo "outboard gateway, $(threads_of "$1") thread(s), access log on" ;;
     outboard-*) echo "outboard gateway, $(threads_of "$1") thread(s)" ;;
+    baseline-*) echo "outboard gateway from --baseline, $(threads_of "$1") thread(s)" ;;
     haproxy-*) echo "HAProxy, nbthread $(threads_of "$1")" ;;
     nginx-*) echo "NGINX proxy, $(threads_of "$1") worker(s)" ;;
   esac
@@ -641,6 +654,11 @@ RATIOS+=$'\n'"| outboard / nginx, req/s$(ratio_cells RPS outboard-T nginx-T) | (
 RATIOS+=$'\n'"| outboard / nginx, p99$(ratio_cells P99 outboard-T nginx-T) | (context) | |"
 RATIOS+=$'\n'"| proxy CPU per request, outboard / haproxy$(ratio_cells CPU outboard-T haproxy-T) | (context) | |"
 RATIOS+=$'\n'"| proxy CPU per request, outboard / nginx$(ratio_cells CPU outboard-T nginx-T) | (context) | |"
+if [ -n "$BASELINE" ]; then
+  RATIOS+=$'\n'"| outboard / baseline, req/s$(ratio_cells RPS outboard-T baseline-T) | (context) | |"
+  RATIOS+=$'\n'"| outboard / baseline, p99$(ratio_cells P99 outboard-T baseline-T) | (context) | |"
+  RATIOS+=$'\n'"| proxy CPU per request, outboard / baseline$(ratio_cells CPU outboard-T baseline-T) | (context) | |"
+fi
 RATIOS+=$'\n'"| haproxy / direct, req/s$(ratio_cells RPS haproxy-T direct) | (context) | |"
 RATIOS+=$'\n'"| nginx / direct, req/s$(ratio_cells RPS nginx-T direct) | (context) | |"
 
